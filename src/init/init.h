@@ -1,0 +1,74 @@
+/* init.h: what the stages of earlyfs-init share */
+#ifndef EARLYFS_INIT_H
+#define EARLYFS_INIT_H
+#include <stdbool.h>
+#include <sys/types.h>
+#include "bootcfg.h"
+#include "envfile.h"
+#include "report.h"
+
+#define NEWROOT "/mnt"
+#define STATE_DIR "/run/earlyfs"
+#define ENV_FILE STATE_DIR "/env"
+#define FRAGMENT_DIR "/init.d"
+#define SHELL_PATH "/bin/sh"
+
+/* log.c */
+void log_open(void);
+void log_kmsg_unlimit(void);
+void log_kmsg_restore(void);
+void log_msg(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define log_error(...) log_msg(3, __VA_ARGS__)
+#define log_warn(...) log_msg(4, __VA_ARGS__)
+#define log_info(...) log_msg(6, __VA_ARGS__)
+extern bool log_debug_on;
+#define log_debug(...) do { if (log_debug_on) log_msg(7, __VA_ARGS__); } while (0)
+long now_ms(void);	/* CLOCK_BOOTTIME, ms since the kernel started */
+
+/* child.c */
+void child_setup_signals(void);
+void child_reset_signals(void);
+/* Waits for pid, reaping every other child meanwhile.  timeout_ms < 0 waits
+ * forever.  Returns 0 with *ret_status, or -ETIMEDOUT. */
+int child_wait(pid_t pid, long timeout_ms, int *ret_status);
+void child_reap(void);
+/* Kills a process group: SIGTERM, a grace period, then SIGKILL. */
+void child_kill_group(pid_t pgid, int *ret_status);
+
+/* mounts.c */
+bool is_mountpoint(const char *path);
+void mounts_early(void);
+void mounts_fstab(const char *fstab_path);
+void mounts_ensure_api(void);
+
+/* rootdev.c */
+/* Finds the node of a device spec now; 0 with the path, -ENOENT if absent,
+ * -EINVAL (with *ret_what) for a bad spec. */
+int rootdev_find(const char *spec, char *ret_path, size_t cap,
+		 const char **ret_what);
+/* Waits for and mounts the real root at NEWROOT; 0 or -errno, having
+ * logged why. */
+int rootdev_mount(const struct boot_config *cfg, struct boot_report *rep);
+void rootdev_list_devices(char *buf, size_t cap);
+
+/* fragments.c */
+void fragments_run(const struct boot_config *cfg, struct envlist *env,
+		   struct boot_report *rep);
+
+/* rescue.c */
+/* Opens an interactive shell on the console after printing why; returns
+ * when it exits.  false if no shell could be started. */
+bool rescue_shell(const struct envlist *env, const char *why);
+/* For fatal paths: a shell if possible (returns when it exits, so the
+ * caller can retry), else waits forever. */
+void rescue_or_hang(const struct boot_config *cfg, const struct envlist *env,
+		    const char *why);
+
+/* switchroot.c */
+int switchroot_check_init(const char *init);
+int switchroot(const char *init);
+
+/* main.c */
+void report_write(struct boot_report *rep);
+#endif

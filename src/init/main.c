@@ -1,0 +1,269 @@
+/* main: earlyfs-init, PID 1 of the boot partition; the stages in order */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "atomic.h"
+#include "bootcfg.h"
+#include "cmdline.h"
+#include "envfile.h"
+#include "fstab.h"
+#include "init.h"
+#include "text.h"
+
+#ifndef EARLYFS_VERSION
+#define EARLYFS_VERSION "unknown"
+#endif
+
+static struct cmdline cmdline;
+static struct boot_config cfg;
+static struct boot_report rep;
+static struct envlist env;
+
+static void load_cmdline(void)
+{
+	size_t len, i;
+	char *buf;
+	int r;
+
+	r = read_file("/proc/cmdline", CMDLINE_MAX * 2, &buf, &len);
+	if (r < 0) {
+		log_error("cannot read /proc/cmdline: %s; using defaults",
+			  strerror(-r));
+		buf = NULL;
+		len = 0;
+	}
+	r = cmdline_parse(buf ? buf : "", len, &cmdline);
+	if (r < 0)
+		log_error("kernel command line too long or too many "
+			  "parameters; using defaults");
+	free(buf);
+	bootcfg_from_cmdline(&cmdline, &cfg);
+	for (i = 0; i < cfg.n_problems; i++)
+		log_warn("%s", cfg.problems[i]);
+	log_debug_on = cfg.debug;
+}
+
+static void set(const char *name, const char *value)
+{
+	envlist_set(&env, name, strlen(name), value, strlen(value));
+}
+
+/* The fragments' environment: the kernel's, PATH, and every earlyfs.* key. */
+static void build_env(char **envp)
+{
+	char name[128], num[16];
+	size_t i;
+
+	envlist_init(&env);
+	envlist_add_all(&env, envp);
+	set("PATH", "/sbin:/bin:/usr/sbin:/usr/bin");
+	if (!envlist_get(&env, "HOME"))
+		set("HOME", "/");
+	if (!envlist_get(&env, "TERM"))
+		set("TERM", "linux");
+	for (i = 0; i < cmdline.n; i++) {
+		const struct cmdline_param *p = &cmdline.params[i];
+
+		if (cmdline_env_name(p->key, name, sizeof(name)) == 0)
+			set(name, p->value ? p->value : "1");
+	}
+	/* effective values, defaults included */
+	set("EARLYFS_INIT", cfg.init);
+	snprintf(num, sizeof(num), "%u", cfg.rootwait);
+	set("EARLYFS_ROOTWAIT", num);
+	set("EARLYFS_ROOTMODE", cfg.root_rw ? "rw" : "ro");
+	set("EARLYFS_NEWROOT", NEWROOT);
+	set("EARLYFS_ENV", ENV_FILE);
+}
+
+static void prepare_state(void)
+{
+	int fd;
+
+	mkdir(STATE_DIR, 0755);
+	fd = open(ENV_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		log_warn("cannot create %s: %m; fragments cannot pass state",
+			 ENV_FILE);
+	else
+		close(fd);
+}
+
+static long peak_kib(void)
+{
+	size_t len;
+	char *buf, *p;
+	long v = 0;
+
+	if (read_file("/proc/self/status", 64 * 1024, &buf, &len) < 0)
+		return 0;
+	p = strstr(buf, "VmHWM:");
+	if (p)
+		v = atol(p + 6);
+	free(buf);
+	return v;
+}
+
+void report_write(struct boot_report *r)
+{
+	static char buf[16384];
+	int n;
+
+	r->total_ms = now_ms() - r->start_ms;
+	n = report_format(r, buf, sizeof(buf));
+	if (n < 0 || atomic_write_file(REPORT_PATH, buf, (size_t)n, 0644) < 0)
+		log_warn("cannot write %s, continuing", REPORT_PATH);
+}
+
+/* Fills in the report's root line when a fragment mounted the root. */
+static void describe_fragment_root(void)
+{
+	size_t pos = 0, len, l;
+	const char *line;
+	char *buf;
+
+	snprintf(rep.root_how, sizeof(rep.root_how), "fragment");
+	if (read_file("/proc/self/mountinfo", 1024 * 1024, &buf, &len) < 0)
+		return;
+	while (text_next_line(buf, len, &pos, &line, &l) > 0) {
+		const char *f[10], *sep;
+		size_t fl[10], fpos = 0, i;
+
+		for (i = 0; i < 5; i++)
+			text_next_field(line, l, &fpos, &f[i], &fl[i]);
+		if (fl[4] != strlen(NEWROOT) || memcmp(f[4], NEWROOT, fl[4]))
+			continue;
+		sep = strstr(line, " - ");
+		if (sep && sep < line + l) {
+			size_t sp = (size_t)(sep - line) + 3;
+
+			text_next_field(line, l, &sp, &f[5], &fl[5]);
+			text_next_field(line, l, &sp, &f[6], &fl[6]);
+			text_copy(rep.root_fstype, sizeof(rep.root_fstype),
+				  f[5], fl[5]);
+			text_copy(rep.root_device, sizeof(rep.root_device),
+				  f[6], fl[6]);
+		}
+	}
+	free(buf);
+}
+
+static void mount_root(void)
+{
+	char why[256];
+
+	while (!is_mountpoint(NEWROOT)) {
+		if (rootdev_mount(&cfg, &rep) == 0)
+			return;
+		snprintf(why, sizeof(why), "the real root is not mounted; "
+			 "mount it on %s by hand, then 'exit' continues the "
+			 "boot", NEWROOT);
+		rescue_or_hang(&cfg, &env, why);
+	}
+	if (!rep.root_how[0])
+		describe_fragment_root();
+}
+
+static void check_init(void)
+{
+	char why[512];
+	int r;
+
+	while ((r = switchroot_check_init(cfg.init)) < 0) {
+		snprintf(why, sizeof(why), "the real init %s is missing or "
+			 "not executable in the real root (%s): %s. Fix it, "
+			 "or set earlyfs.init=; 'exit' retries", cfg.init,
+			 rep.root_device[0] ? rep.root_device : NEWROOT,
+			 strerror(-r));
+		log_error("%s", why);
+		rescue_or_hang(&cfg, &env, why);
+	}
+}
+
+static void pivot_and_exec(char **argv, char **envp)
+{
+	char why[512];
+	int r;
+
+	argv[0] = (char *)cfg.init;
+	for (;;) {
+		rep.pivot_ms = now_ms();
+		rep.peak_kib = peak_kib();
+		snprintf(rep.init, sizeof(rep.init), "%s", cfg.init);
+		snprintf(rep.pivot, sizeof(rep.pivot), "pending");
+		report_write(&rep);
+		log_kmsg_restore();
+		r = switchroot(cfg.init);
+		if (r == 0)
+			break;
+		snprintf(rep.pivot, sizeof(rep.pivot), "failed");
+		report_write(&rep);
+		snprintf(why, sizeof(why), "cannot switch to the real root: "
+			 "%s; 'exit' retries", strerror(-r));
+		log_kmsg_unlimit();
+		rescue_or_hang(&cfg, &env, why);
+		check_init();
+	}
+	snprintf(rep.pivot, sizeof(rep.pivot), "ok");
+	report_write(&rep);
+	log_info("switched to the real root in %ld ms; starting %s",
+		 rep.total_ms, cfg.init);
+	for (;;) {
+		execve(cfg.init, argv, envp);
+		snprintf(why, sizeof(why), "cannot execute the real init %s: "
+			 "%m; 'exit' retries", cfg.init);
+		log_error("%s", why);
+		rescue_or_hang(&cfg, &env, why);
+	}
+}
+
+static int tool_main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "mount-root") == 0) {
+		mounts_ensure_api();
+		load_cmdline();
+		if (is_mountpoint(NEWROOT)) {
+			log_info("%s is already mounted", NEWROOT);
+			return 0;
+		}
+		return rootdev_mount(&cfg, &rep) < 0 ? 1 : 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("earlyfs-init %s\n", EARLYFS_VERSION);
+		return 0;
+	}
+	fprintf(stderr,
+		"usage: earlyfs-init               (as PID 1, from the kernel's init=)\n"
+		"       earlyfs-init mount-root    (from a fragment: mount earlyfs.root= on %s)\n"
+		"       earlyfs-init --version\n", NEWROOT);
+	return 2;
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	if (getpid() != 1)
+		return tool_main(argc, argv);
+	child_setup_signals();
+	umask(022);
+	rep.start_ms = now_ms();
+	mounts_early();
+	log_info("earlyfs-init %s", EARLYFS_VERSION);
+	mounts_fstab("/etc/fstab");
+	mounts_ensure_api();
+	log_kmsg_unlimit();
+	load_cmdline();
+	rep.generation = cfg.generation;
+	prepare_state();
+	build_env(envp);
+	fragments_run(&cfg, &env, &rep);
+	mount_root();
+	if (cfg.break_pivot)
+		rescue_shell(&env, "break before the pivot (earlyfs.break=pivot)");
+	check_init();
+	pivot_and_exec(argv, envp);
+	return 0;	/* not reached: pivot_and_exec never returns */
+}

@@ -1,0 +1,186 @@
+/* mounts: /dev and the console, the boot partition's fstab, API file systems */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "atomic.h"
+#include "devspec.h"
+#include "fstab.h"
+#include "init.h"
+#include "mntopts.h"
+
+bool is_mountpoint(const char *path)
+{
+	char parent[4096];
+	struct stat a, b;
+	size_t n = strlen(path);
+
+	if (n + 4 > sizeof(parent) || stat(path, &a) < 0)
+		return false;
+	if (strcmp(path, "/") == 0)
+		return true;
+	memcpy(parent, path, n);
+	memcpy(parent + n, "/..", 4);
+	if (stat(parent, &b) < 0)
+		return false;
+	return a.st_dev != b.st_dev || a.st_ino == b.st_ino;
+}
+
+static void mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	size_t i, n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return;
+	memcpy(tmp, path, n + 1);
+	for (i = 1; i <= n; i++)
+		if (tmp[i] == '/' || tmp[i] == '\0') {
+			char c = tmp[i];
+
+			tmp[i] = '\0';
+			mkdir(tmp, mode);
+			tmp[i] = c;
+		}
+}
+
+static void open_console(void)
+{
+	int fd;
+
+	if (fcntl(STDIN_FILENO, F_GETFD) >= 0 &&
+	    fcntl(STDOUT_FILENO, F_GETFD) >= 0 &&
+	    fcntl(STDERR_FILENO, F_GETFD) >= 0)
+		return;
+	fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+void mounts_early(void)
+{
+	int devtmpfs_err = 0;
+
+	if (!is_mountpoint("/dev")) {
+		mkdir("/dev", 0755);
+		if (mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID,
+			  "mode=0755") < 0)
+			devtmpfs_err = errno;
+	}
+	open_console();
+	log_open();
+	if (devtmpfs_err)
+		log_error("cannot mount devtmpfs on /dev: %s; the kernel needs "
+			  "CONFIG_DEVTMPFS=y, continuing", strerror(devtmpfs_err));
+	/* pivot_root and MS_MOVE refuse shared mounts */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		log_warn("cannot make mounts private: %m, continuing");
+}
+
+static void mount_entry(const struct fstab_entry *e)
+{
+	char dev[4096];
+	const char *src = e->spec, *what;
+	struct mount_opts o;
+	struct devspec ds;
+
+	if (mntopts_parse(e->mntops, &o) < 0) {
+		log_warn("fstab line %zu: options too long, skipped", e->line);
+		return;
+	}
+	if (o.noauto || strcmp(e->vfstype, "swap") == 0 ||
+	    strcmp(e->file, "/") == 0 || strcmp(e->file, "none") == 0)
+		return;
+	if (strchr(e->spec, '=') && devspec_parse(e->spec, &ds, &what) == 0) {
+		if (rootdev_find(e->spec, dev, sizeof(dev), &what) < 0) {
+			log_warn("fstab line %zu: %s not found, skipped",
+				 e->line, e->spec);
+			return;
+		}
+		src = dev;
+	}
+	if (is_mountpoint(e->file)) {
+		log_debug("%s is already mounted", e->file);
+		return;
+	}
+	mkdir_p(e->file, 0755);
+	if (mount(src, e->file, e->vfstype, o.flags,
+		  o.data[0] ? o.data : NULL) < 0) {
+		if (o.nofail)
+			log_debug("cannot mount %s (nofail): %m", e->file);
+		else
+			log_warn("fstab line %zu: cannot mount %s on %s (%s): "
+				 "%m, continuing", e->line, src, e->file,
+				 e->vfstype);
+		return;
+	}
+	log_debug("mounted %s on %s (%s)", src, e->file, e->vfstype);
+}
+
+void mounts_fstab(const char *path)
+{
+	struct fstab *t;
+	size_t i, len;
+	char *buf;
+	int r;
+
+	r = read_file(path, 64 * 1024, &buf, &len);
+	if (r < 0) {
+		log_warn("cannot read %s: %s, continuing", path, strerror(-r));
+		return;
+	}
+	t = malloc(sizeof(*t));
+	if (!t) {
+		free(buf);
+		log_error("out of memory reading %s, continuing", path);
+		return;
+	}
+	r = fstab_parse(buf, len, t);
+	if (r == -E2BIG)
+		log_warn("%s: more than %d entries; the rest are ignored",
+			 path, FSTAB_ENTRIES_MAX);
+	for (i = 0; i < t->n_errors; i++)
+		log_warn("%s line %zu: %s, line skipped", path,
+			 t->errors[i].line, t->errors[i].what);
+	for (i = 0; i < t->n; i++)
+		mount_entry(&t->entries[i]);
+	free(t);
+	free(buf);
+}
+
+static const struct {
+	const char *path, *type, *data;
+	unsigned long flags;
+} api_mounts[] = {
+	{ "/proc", "proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
+	{ "/sys", "sysfs", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
+	{ "/run", "tmpfs", "mode=0755", MS_NOSUID | MS_NODEV },
+};
+
+/* The runner needs these whatever fstab says: cmdline, sysfs, state. */
+void mounts_ensure_api(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(api_mounts) / sizeof(api_mounts[0]); i++) {
+		if (is_mountpoint(api_mounts[i].path))
+			continue;
+		mkdir(api_mounts[i].path, 0755);
+		if (mount(api_mounts[i].type, api_mounts[i].path,
+			  api_mounts[i].type, api_mounts[i].flags,
+			  api_mounts[i].data) < 0)
+			log_error("cannot mount %s on %s: %m, continuing",
+				  api_mounts[i].type, api_mounts[i].path);
+		else
+			log_info("%s was not in fstab; mounted it",
+				 api_mounts[i].path);
+	}
+}

@@ -1,0 +1,71 @@
+/* rescue: the console shell every failure ends in, or a wait that never ends */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include "init.h"
+
+static const char *const shells[] = { SHELL_PATH, "/boot/bin/sh" };
+
+bool rescue_shell(const struct envlist *env, const char *why)
+{
+	const char *sh = NULL;
+	size_t i;
+	int status;
+	pid_t pid;
+
+	for (i = 0; i < sizeof(shells) / sizeof(shells[0]); i++)
+		if (access(shells[i], X_OK) == 0) {
+			sh = shells[i];
+			break;
+		}
+	if (!sh) {
+		log_error("no shell at %s: cannot open a rescue shell",
+			  SHELL_PATH);
+		return false;
+	}
+	log_msg(5, "rescue shell: %s", why);
+	log_msg(5, "type 'exit' to continue the boot");
+	pid = fork();
+	if (pid < 0) {
+		log_error("cannot start the rescue shell: %m");
+		return false;
+	}
+	if (pid == 0) {
+		char *const argv[] = { "sh", "-i", NULL };
+		char *vars[ENVLIST_MAX + 2];
+
+		for (i = 0; i < env->n; i++)
+			vars[i] = env->vars[i];
+		vars[i++] = "PS1=earlyfs# ";
+		vars[i] = NULL;
+		child_reset_signals();
+		setsid();
+		ioctl(STDIN_FILENO, TIOCSCTTY, 1);
+		execve(sh, argv, vars);
+		_exit(127);
+	}
+	child_wait(pid, -1, &status);
+	return true;
+}
+
+void rescue_or_hang(const struct boot_config *cfg, const struct envlist *env,
+		    const char *why)
+{
+	sigset_t chld;
+
+	if (cfg->shell != SHELL_NEVER && rescue_shell(env, why))
+		return;
+	log_error("%s", why);
+	log_error("no rescue shell (earlyfs.shell=never or no %s): the boot "
+		  "stops here. Boot the 'rescue' label to repair it",
+		  SHELL_PATH);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	for (;;) {
+		sigwaitinfo(&chld, NULL);
+		child_reap();
+	}
+}

@@ -1,0 +1,150 @@
+/* switchroot: move /dev and /run, pivot_root so the boot partition is /boot */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "atomic.h"
+#include "fstab.h"
+#include "init.h"
+#include "text.h"
+
+#define MOUNTS_MAX 128
+
+/* Checks in a child chrooted into the new root, so that absolute symlinks
+ * such as /sbin/init -> /lib/systemd/systemd resolve as the real init will. */
+int switchroot_check_init(const char *init)
+{
+	struct stat st;
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (chroot(NEWROOT) < 0 || chdir("/") < 0)
+			_exit(errno & 0xff);
+		if (stat(init, &st) < 0)
+			_exit(errno & 0xff);
+		if (!S_ISREG(st.st_mode))
+			_exit(EACCES);
+		if (access(init, X_OK) < 0)
+			_exit(errno & 0xff);
+		_exit(0);
+	}
+	if (child_wait(pid, -1, &status) < 0)
+		return -ECHILD;
+	if (!WIFEXITED(status))
+		return -EIO;
+	return -WEXITSTATUS(status);
+}
+
+/* Mount points from mountinfo, in mount order. */
+static size_t mount_points(char mp[][256], size_t max)
+{
+	size_t pos = 0, l, n = 0;
+	const char *line;
+	char *buf;
+	size_t len;
+
+	if (read_file("/proc/self/mountinfo", 1024 * 1024, &buf, &len) < 0)
+		return 0;
+	while (n < max && text_next_line(buf, len, &pos, &line, &l) > 0) {
+		const char *f = NULL;
+		size_t fl = 0, fpos = 0, i;
+
+		for (i = 0; i < 5; i++)
+			if (text_next_field(line, l, &fpos, &f, &fl) != 1)
+				break;
+		if (i == 5 && fstab_unescape(f, fl, mp[n], 256) == 0)
+			n++;
+	}
+	free(buf);
+	return n;
+}
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static void move_mount(const char *from)
+{
+	char to[256];
+
+	snprintf(to, sizeof(to), "%s%s", NEWROOT, from);
+	mkdir(to, 0755);
+	if (!is_mountpoint(from))
+		return;
+	if (mount(from, to, NULL, MS_MOVE, NULL) < 0)
+		log_warn("cannot move %s to the real root: %m; it stays at "
+			 "/boot%s, continuing", from, from);
+}
+
+static void move_back(const char *to)
+{
+	char from[256];
+
+	snprintf(from, sizeof(from), "%s%s", NEWROOT, to);
+	mount(from, to, NULL, MS_MOVE, NULL);
+}
+
+int switchroot(const char *init)
+{
+	char (*mp)[256];
+	struct stat st;
+	bool keep_boot = true;
+	size_t n, i;
+	int r = 0;
+
+	(void)init;
+	if (stat(NEWROOT "/boot", &st) < 0 && mkdir(NEWROOT "/boot", 0755) < 0) {
+		log_warn("the real root has no /boot and it cannot be made "
+			 "(%m): the boot partition will not be visible after "
+			 "the pivot");
+		keep_boot = false;
+	}
+	move_mount("/dev");
+	move_mount("/run");
+	mp = malloc(MOUNTS_MAX * sizeof(*mp));
+	n = mp ? mount_points(mp, MOUNTS_MAX) : 0;
+	for (i = n; i-- > 0;) {
+		if (strcmp(mp[i], "/") == 0 || under(mp[i], NEWROOT))
+			continue;
+		if (umount2(mp[i], MNT_DETACH) < 0)
+			log_warn("cannot unmount %s: %m, continuing", mp[i]);
+	}
+	free(mp);
+	if (chdir(NEWROOT) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (syscall(SYS_pivot_root, ".", keep_boot ? "boot" : ".") < 0) {
+		r = -errno;
+		if (chdir("/") < 0) {
+			/* we are lost either way; the rescue shell says so */
+		}
+		goto fail;
+	}
+	if (!keep_boot)
+		umount2(".", MNT_DETACH);
+	if (chroot(".") < 0 || chdir("/") < 0) {
+		r = -errno;
+		log_error("chroot into the new root failed: %m");
+		return r;
+	}
+	return 0;
+fail:
+	log_error("pivot_root(%s, %s/boot) failed: %s", NEWROOT, NEWROOT,
+		  strerror(-r));
+	move_back("/dev");
+	move_back("/run");
+	mounts_ensure_api();
+	return r;
+}

@@ -1,0 +1,244 @@
+"""Runner behaviour under user-mode-linux: boot image as ubda, root as ubdb."""
+import re
+from harness import (BootFailure, boot_tree, mkfs, root_tree, test, uml)
+
+ROOT_UUID = '0b5e1c2d-3f4a-4b6c-8d7e-9f0a1b2c3d4e'
+
+
+def images(work, fragments=None, shipped=True, shell=True, root=True,
+           label='', extra_init=''):
+    boot_tree(work('boot'), fragments, shipped=shipped, shell=shell)
+    mkfs(work('boot'), work('boot.img'), 16)
+    if not root:
+        return work('boot.img'), None
+    root_tree(work('root'), extra=extra_init)
+    mkfs(work('root'), work('root.img'), 16, label=label, uuid=ROOT_UUID)
+    return work('boot.img'), work('root.img')
+
+
+def reached_real_root(c):
+    c.expect(r'REALINIT pid=1 root=real-root')
+    c.expect(r'BOOT-AT-SLASH-BOOT')
+    c.expect(r'REPORT pivot ok')
+    c.expect(r'REALINIT-DONE')
+    c.wait_exit()
+    c.assert_no_panic()
+
+
+def check(cond, what):
+    if not cond:
+        raise BootFailure(what)
+
+
+@test
+def uml_fragments_run_once_in_order_and_pass_state(work):
+    frags = {
+        '10-first': 'echo "FRAG 10"\necho "STATE=from-10" >> "$EARLYFS_ENV"\n',
+        '20-second.sh': 'echo "FRAG 20 STATE=$STATE"\n',
+        '30-exec': ('#!/bin/sh\necho "FRAG 30 exec STATE=$STATE"\n', 0o755),
+        '05-early': 'echo "FRAG 05"\n',
+        'README': 'echo SHOULD-NOT-RUN README\n',
+        '.40-hidden': 'echo SHOULD-NOT-RUN hidden\n',
+        '41-backup~': 'echo SHOULD-NOT-RUN backup\n',
+        '42-off.disabled': 'echo SHOULD-NOT-RUN disabled\n',
+        '43-pkg.dpkg-old': 'echo SHOULD-NOT-RUN dpkg\n',
+        '4-short': 'echo SHOULD-NOT-RUN badname\n',
+    }
+    boot, root = images(work, frags)
+    with uml(work, boot, root, 'earlyfs.root=/dev/ubdb') as c:
+        reached_real_root(c)
+        out = c.text()
+    seq = re.findall(r'^FRAG (\d\d)', out, re.M)
+    check(seq == ['05', '10', '20', '30'], 'order/once: %r' % seq)
+    check('FRAG 20 STATE=from-10' in out, 'state not passed to 20')
+    check('FRAG 30 exec STATE=from-10' in out, 'state not passed to 30')
+    check('SHOULD-NOT-RUN' not in out, 'an ignored file ran')
+    check('4-short: not a fragment name' in out, 'bad name not reported')
+    for name in ('00-mounts', '05-early', '10-first', '50-mountroot'):
+        check(re.search(r'REPORT fragment %s ok 0 \d+ \d+' % name, out),
+              'report lacks %s' % name)
+    check('DEV-MOVED' in out, '/dev was not moved into the real root')
+
+
+@test
+def uml_failing_fragment_opens_shell_and_exit_continues(work):
+    frags = {'20-fail': 'echo "about to fail"\nexit 3\n',
+             '30-after': 'echo "FRAG 30 ran"\n'}
+    boot, root = images(work, frags)
+    with uml(work, boot, root, 'earlyfs.root=/dev/ubdb') as c:
+        c.expect(r'fragment 20-fail failed: exit status 3')
+        c.expect(r"type 'exit' to continue the boot")
+        c.send('echo "IN-RESCUE-SHELL $EARLYFS_FRAGMENT"')
+        c.expect(r'IN-RESCUE-SHELL 20-fail')
+        c.send('exit')
+        c.expect(r'FRAG 30 ran')
+        reached_real_root(c)
+        check(re.search(r'REPORT fragment 20-fail failed 3 ', c.text()),
+              'report lacks the failure')
+
+
+@test
+def uml_signal_is_reported(work):
+    frags = {'20-killed': 'kill -SEGV $$\n',
+             '21-optional': '# earlyfs: optional\nexit 1\n'}
+    boot, root = images(work, frags)
+    with uml(work, boot, root, 'earlyfs.root=/dev/ubdb') as c:
+        c.expect(r'fragment 20-killed failed: killed by signal 11')
+        c.send('exit')
+        c.expect(r'21-optional: exit status 1 after \d+ ms; optional, '
+                 r'continuing')
+        reached_real_root(c)
+
+
+@test
+def uml_hanging_fragment_is_killed_at_its_timeout(work):
+    frags = {
+        '20-hang': '# earlyfs: optional timeout=2\necho HANG-START\n'
+                   'sleep 1000 &\nsleep 1000\n',
+        '30-hang-cmdline': 'echo HANG2-START\nsleep 1000\n',
+        '40-after': 'echo "FRAG 40 ran"\n',
+    }
+    boot, root = images(work, frags)
+    with uml(work, boot, root,
+             'earlyfs.root=/dev/ubdb earlyfs.timeout=30:1') as c:
+        c.expect(r'HANG-START')
+        c.expect(r'20-hang: still running after 2 s, killing it')
+        c.expect(r'20-hang: timed out after 2 s and was killed after '
+                 r'(\d+) ms; optional, continuing')
+        c.expect(r'30-hang-cmdline: still running after 1 s')
+        c.expect(r'fragment 30-hang-cmdline failed: timed out after 1 s')
+        c.send('exit')
+        c.expect(r'FRAG 40 ran')
+        reached_real_root(c)
+        out = c.text()
+    m = re.search(r'REPORT fragment 20-hang timeout 2 \d+ (\d+)', out)
+    check(m and 2000 <= int(m.group(1)) < 4500, 'duration: %r' % (m and m.group(0)))
+
+
+@test
+def uml_break_and_skip(work):
+    frags = {'10-a': 'echo "FRAG 10"\n', '20-b': 'echo "FRAG 20"\n',
+             '30-c': 'echo "FRAG 30"\n'}
+    boot, root = images(work, frags)
+    with uml(work, boot, root, 'earlyfs.root=/dev/ubdb earlyfs.break=20,pivot '
+             'earlyfs.skip=30') as c:
+        c.expect(r'FRAG 10')
+        c.expect(r'rescue shell: break before 20-b \(earlyfs.break\)')
+        check('FRAG 20' not in c.text(), '20 ran before the break')
+        c.send('echo "SHELL-AT-BREAK"')
+        c.expect(r'SHELL-AT-BREAK')
+        c.send('exit')
+        c.expect(r'FRAG 20')
+        c.expect(r'30-c: skipped \(earlyfs.skip\)')
+        c.expect(r'rescue shell: break before the pivot')
+        c.send('mountpoint /mnt && echo "ROOT-MOUNTED-AT-BREAK"')
+        c.expect(r'ROOT-MOUNTED-AT-BREAK')
+        c.send('exit')
+        reached_real_root(c)
+        check('FRAG 30' not in c.text(), 'skipped fragment ran')
+        check(re.search(r'REPORT fragment 30-c skipped', c.text()),
+              'skip not in report')
+
+
+@test
+def uml_root_by_uuid_and_label(work):
+    # no shipped 50-mountroot: the runner mounts the root itself
+    boot, root = images(work, label='realroot', shipped=False)
+    with uml(work, boot, root, 'earlyfs.root=UUID=%s' % ROOT_UUID.upper()) as c:
+        reached_real_root(c)
+        check(re.search(r'REPORT root runner \d+ ext4 /dev/ubdb', c.text()),
+              'root line')
+    with uml(work, boot, root, 'earlyfs.root=LABEL=realroot rw') as c:
+        c.expect(r'mounted root /dev/ubdb \(ext4, rw\)')
+        reached_real_root(c)
+        check(re.search(r'REPORT root runner \d+ ext4 /dev/ubdb', c.text()),
+              'root line')
+
+
+@test
+def uml_wrong_root_gives_message_and_shell_never_panic(work):
+    boot, root = images(work)
+    with uml(work, boot, root, 'earlyfs.root=UUID=deadbeef-0000-4000-8000-'
+             '000000000000 earlyfs.rootwait=2') as c:
+        c.expect(r'waiting up to 2 s for root device UUID=deadbeef')
+        c.expect(r'root device UUID=deadbeef-0000-4000-8000-000000000000 did '
+                 r'not appear within 2 s \(earlyfs.rootwait\); block '
+                 r'devices: .*ubdb')
+        c.expect(r'fragment 50-mountroot failed: exit status 1')
+        c.send('echo "SHELL-AFTER-ROOTWAIT"')
+        c.expect(r'SHELL-AFTER-ROOTWAIT')
+        c.send('exit')
+        # the runner tries once more, then a shell again: mount by hand
+        c.expect(r'the real root is not mounted; mount it on /mnt')
+        c.send('mount -o ro /dev/ubdb /mnt; exit')
+        reached_real_root(c)
+        check(re.search(r'REPORT root fragment \d+ ext4 /dev/ubdb', c.text()),
+              'hand-mounted root not described')
+
+
+@test
+def uml_missing_real_init_gives_shell(work):
+    boot, root = images(work)
+    with uml(work, boot, root, 'earlyfs.root=/dev/ubdb '
+             'earlyfs.init=/sbin/not-there') as c:
+        c.expect(r'the real init /sbin/not-there is missing or not executable '
+                 r'in the real root \(/dev/ubdb\): No such file or directory')
+        c.expect(r"type 'exit' to continue")
+        c.send('echo "SHELL-NO-INIT"')
+        c.expect(r'SHELL-NO-INIT')
+        c.send('poweroff -f')
+        c.wait_exit()
+        c.assert_no_panic()
+
+
+@test
+def uml_no_shell_waits_instead_of_panic(work):
+    boot, root = images(work, shell=False, shipped=False)
+    with uml(work, boot, root, 'earlyfs.root=/dev/ubdb '
+             'earlyfs.init=/sbin/not-there') as c:
+        c.expect(r'no shell at /bin/sh')
+        c.expect(r'the boot stops here')
+        try:
+            c.expect(r'Kernel panic', timeout=3)
+        except BootFailure:
+            pass
+        check(c.proc.poll() is None, 'the guest ended')
+        c.assert_no_panic()
+
+
+@test
+def uml_orphans_and_background_children_are_reaped(work):
+    frags = {
+        '10-spawn': 'sleep 1 &\n(sleep 1 &)\nsh -c "sleep 1 & exit 0"\n'
+                    'echo "SPAWNED"\n',
+        '20-check': 'sleep 3\necho "FRAG-ZOMBIES=$(grep -l \'^State:.*Z\' '
+                    '/proc/[0-9]*/status 2>/dev/null | wc -l)"\n',
+    }
+    boot, root = images(work, frags)
+    with uml(work, boot, root, 'earlyfs.root=/dev/ubdb') as c:
+        c.expect(r'SPAWNED')
+        c.expect(r'FRAG-ZOMBIES=0\b')
+        reached_real_root(c)
+        check(re.search(r'^ZOMBIES=0\b', c.text(), re.M), 'zombies after pivot')
+
+
+@test
+def uml_shell_never_continues_past_failure(work):
+    frags = {'20-fail': 'exit 4\n', '30-after': 'echo "FRAG 30 ran"\n'}
+    boot, root = images(work, frags)
+    with uml(work, boot, root, 'earlyfs.root=/dev/ubdb earlyfs.shell=never') as c:
+        c.expect(r'fragment 20-fail failed: exit status 4')
+        c.expect(r'earlyfs.shell=never: continuing the boot')
+        c.expect(r'FRAG 30 ran')
+        reached_real_root(c)
+
+
+@test
+def uml_bad_command_line_values_are_named_and_defaults_kept(work):
+    boot, root = images(work)
+    with uml(work, boot, root, 'earlyfs.root=/dev/ubdb earlyfs.rootwait=soon '
+             'earlyfs.shell=maybe earlyfs.colour=blue') as c:
+        c.expect(r'earlyfs.rootwait=soon: not a number of seconds')
+        c.expect(r'earlyfs.shell=maybe: takes on-failure or never')
+        c.expect(r'earlyfs.colour=blue: unknown key')
+        reached_real_root(c)
