@@ -119,10 +119,11 @@ int envfile_apply(const char *buf, size_t len, struct envlist *e,
 			r = envfile_parse_line(line, l, &name, &nl, &value, &vl);
 		if (r == 0)
 			continue;
-		if (r > 0)
+		if (r > 0) {
 			r = envlist_set(e, name, nl, value, vl);
-		if (r == -ENOMEM || r == -E2BIG)
-			return r;
+			if (r == -ENOMEM || r == -E2BIG)
+				return r;	/* the environment is full */
+		}
 		if (r < 0 && bad++ == 0)
 			*ret_bad_line = lineno;
 	}

@@ -1,0 +1,92 @@
+/* Unit tests: atomic writes, whole-file reads, and the boot report format */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "atomic.h"
+#include "check.h"
+#include "report.h"
+
+static void test_atomic(void)
+{
+	char dir[] = "/tmp/earlyfs-unit-atomic-XXXXXX", path[128], *buf;
+	struct stat st;
+	size_t len;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/file", dir);
+	CHECK_INT(atomic_write_file(path, "old\n", 4, 0600), 0);
+	CHECK_INT(atomic_write_file(path, "new content\n", 12, 0644), 0);
+	CHECK_INT(read_file(path, 100, &buf, &len), 0);
+	CHECK_INT(len, 12);
+	CHECK_STR(buf, "new content\n");
+	free(buf);
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_INT(st.st_mode & 07777, 0644);
+	CHECK_INT(read_file(path, 5, &buf, &len), -EFBIG);
+	CHECK_INT(read_file("/nonexistent/x", 5, &buf, &len), -ENOENT);
+	/* a directory that does not exist: an error, nothing left behind */
+	CHECK_INT(atomic_write_file("/nonexistent/x", "a", 1, 0644), -ENOENT);
+	CHECK_INT(atomic_write_file(dir, "a", 1, 0644), -EISDIR);
+	CHECK_INT(atomic_write_file("", "a", 1, 0644), -EINVAL);
+	snprintf(path, sizeof(path), "rm -r %s", dir);
+	CHECK_INT(system(path), 0);
+}
+
+static void test_report(void)
+{
+	struct boot_report r, back;
+	char buf[8192];
+	size_t line;
+	int n;
+
+	memset(&r, 0, sizeof(r));
+	r.start_ms = 412;
+	r.n = 3;
+	strcpy(r.fragments[0].name, "00-mounts");
+	r.fragments[0].start_ms = 413;
+	r.fragments[0].duration_ms = 9;
+	strcpy(r.fragments[1].name, "20-fail");
+	r.fragments[1].status = STATUS_FAILED;
+	r.fragments[1].code = 3;
+	strcpy(r.fragments[2].name, "30-net");
+	r.fragments[2].status = STATUS_TIMEOUT;
+	r.fragments[2].optional = true;
+	strcpy(r.root_how, "runner");
+	strcpy(r.root_fstype, "ext4");
+	strcpy(r.root_device, "/dev/mapper/my root");
+	strcpy(r.pivot, "ok");
+	strcpy(r.init, "/sbin/init");
+	r.total_ms = 240;
+	r.peak_kib = 612;
+	n = report_format(&r, buf, sizeof(buf));
+	CHECK(n > 0);
+	CHECK(strstr(buf, "fragment 20-fail failed 3 0 0 required\n") != NULL);
+	CHECK_INT(report_parse(buf, (size_t)n, &back, &line), 0);
+	CHECK_INT(back.n, 3);
+	CHECK_STR(back.fragments[1].name, "20-fail");
+	CHECK_INT(back.fragments[1].status, STATUS_FAILED);
+	CHECK_INT(back.fragments[1].code, 3);
+	CHECK(back.fragments[2].optional);
+	CHECK_INT(back.fragments[2].status, STATUS_TIMEOUT);
+	CHECK_STR(back.root_device, "/dev/mapper/my root");
+	CHECK_STR(back.pivot, "ok");
+	CHECK_INT(back.total_ms, 240);
+	CHECK_INT(back.peak_kib, 612);
+
+	CHECK_INT(report_format(&r, buf, 50), -E2BIG);
+	CHECK_INT(report_parse("", 0, &back, &line), -EINVAL);
+	CHECK_INT(report_parse("earlyfs-report 2\n", 17, &back, &line), -EINVAL);
+	CHECK_INT(report_parse("earlyfs-report 1\nfragment x bogus 0 0 0 r\n",
+			       42, &back, &line), -EINVAL);
+	CHECK_INT(line, 2);
+	CHECK_INT(report_parse("earlyfs-report 1\nwhat 1\n", 24, &back, &line),
+		  -EINVAL);
+}
+
+int main(void)
+{
+	test_atomic();
+	test_report();
+	return check_done("report");
+}
