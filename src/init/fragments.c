@@ -203,14 +203,14 @@ void fragments_run(const struct boot_config *cfg, struct envlist *env,
 		if (bootcfg_skips(cfg, f->name)) {
 			f->status = STATUS_SKIPPED;
 			f->start_ms = now_ms();
-			log_info("%s: skipped (earlyfs.skip)", f->name);
+			log_notice("%s: skipped (earlyfs.skip)", f->name);
 			continue;
 		}
 		run_one(dir, f->name, cfg, env, f);
 		apply_env_file(env, &warned);
 		describe(f, how, sizeof(how));
 		if (f->status == STATUS_OK) {
-			log_info("%s: ok (%ld ms)", f->name, f->duration_ms);
+			log_debug("%s: ok (%ld ms)", f->name, f->duration_ms);
 			continue;
 		}
 		if (f->optional) {
@@ -226,7 +226,7 @@ void fragments_run(const struct boot_config *cfg, struct envlist *env,
 			continue;
 		}
 		rescue_or_hang(cfg, env, why);
-		log_info("rescue shell exited; continuing the boot after %s",
+		log_notice("rescue shell exited; continuing the boot after %s",
 			 f->name);
 	}
 	free(l);

@@ -21,6 +21,7 @@ void log_msg(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 #define log_error(...) log_msg(3, __VA_ARGS__)
 #define log_warn(...) log_msg(4, __VA_ARGS__)
+#define log_notice(...) log_msg(5, __VA_ARGS__)
 #define log_info(...) log_msg(6, __VA_ARGS__)
 extern bool log_debug_on;
 #define log_debug(...) do { if (log_debug_on) log_msg(7, __VA_ARGS__); } while (0)

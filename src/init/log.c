@@ -95,7 +95,10 @@ static int console_loglevel(void)
 
 /*
  * Every message goes to /dev/kmsg at its level (what dmesg keeps after the
- * pivot) and to the console (what an admin watching the boot sees).
+ * pivot).  On the console it shows once: echoed by the kernel when its level
+ * is below console_loglevel, else written directly if it is a notice or
+ * worse (or earlyfs.debug is on).  So 'quiet' and 40-printk quiet routine
+ * lines, never a failure, a wait or a rescue shell.
  */
 void log_msg(int level, const char *fmt, ...)
 {
@@ -105,6 +108,9 @@ void log_msg(int level, const char *fmt, ...)
 	va_list ap;
 
 	n = snprintf(buf, sizeof(buf), "<%d>earlyfs: ", level);
+	if (level >= 7)	/* debug lines carry the time since the kernel started */
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "[%ld ms] ",
+			      now_ms());
 	va_start(ap, fmt);
 	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
@@ -113,7 +119,10 @@ void log_msg(int level, const char *fmt, ...)
 	buf[n++] = '\n';
 	if (kmsg_fd >= 0 && write(kmsg_fd, buf, (size_t)n) == n)
 		echoed = level < console_loglevel();
-	if (!echoed && write(STDERR_FILENO, buf + 3, (size_t)n - 3) < 0) {
+	else
+		level = 0;	/* no kernel log: the console is all there is */
+	if (!echoed && (level <= 5 || log_debug_on) &&
+	    write(STDERR_FILENO, buf + 3, (size_t)n - 3) < 0) {
 		/* nothing better to do on a dead console */
 	}
 	errno = saved;

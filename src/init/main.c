@@ -194,8 +194,6 @@ static void pivot_and_exec(char **argv, char **envp)
 		rep.pivot_ms = now_ms();
 		rep.peak_kib = peak_kib();
 		snprintf(rep.init, sizeof(rep.init), "%s", cfg.init);
-		snprintf(rep.pivot, sizeof(rep.pivot), "pending");
-		report_write(&rep);
 		log_kmsg_restore();
 		r = switchroot(cfg.init);
 		if (r == 0)
@@ -210,8 +208,8 @@ static void pivot_and_exec(char **argv, char **envp)
 	}
 	snprintf(rep.pivot, sizeof(rep.pivot), "ok");
 	report_write(&rep);
-	log_info("switched to the real root in %ld ms; starting %s",
-		 rep.total_ms, cfg.init);
+	log_info("switched to the real root in %ld ms (%zu fragments); "
+		 "starting %s", rep.total_ms, rep.n, cfg.init);
 	for (;;) {
 		execve(cfg.init, argv, envp);
 		snprintf(why, sizeof(why), "cannot execute the real init %s: "
@@ -249,21 +247,30 @@ int main(int argc, char **argv, char **envp)
 		return tool_main(argc, argv);
 	child_setup_signals();
 	umask(022);
+	long t_dev, t_fstab;
+
 	rep.start_ms = now_ms();
 	mounts_early();
-	log_info("earlyfs-init %s", EARLYFS_VERSION);
+	t_dev = now_ms();
+	log_debug("earlyfs-init %s", EARLYFS_VERSION);
 	mounts_fstab("/etc/fstab");
+	t_fstab = now_ms();
 	mounts_ensure_api();
 	log_kmsg_unlimit();
 	load_cmdline();
+	log_debug("stage: started at %ld ms, /dev ready at %ld, fstab mounted "
+		  "at %ld, command line read", rep.start_ms, t_dev, t_fstab);
 	rep.generation = cfg.generation;
 	prepare_state();
 	build_env(envp);
 	fragments_run(&cfg, &env, &rep);
+	log_debug("stage: fragments done");
 	mount_root();
+	log_debug("stage: root mounted");
 	if (cfg.break_pivot)
 		rescue_shell(&env, "break before the pivot (earlyfs.break=pivot)");
 	check_init();
+	log_debug("stage: real init checked");
 	pivot_and_exec(argv, envp);
 	return 0;	/* not reached: pivot_and_exec never returns */
 }

@@ -65,6 +65,24 @@ static void open_console(void)
 		close(fd);
 }
 
+/* What devtmpfs lacks and shells and tools expect (as systemd makes them). */
+static void dev_links(void)
+{
+	static const char *const links[][2] = {
+		{ "/proc/self/fd", "/dev/fd" },
+		{ "/proc/self/fd/0", "/dev/stdin" },
+		{ "/proc/self/fd/1", "/dev/stdout" },
+		{ "/proc/self/fd/2", "/dev/stderr" },
+	};
+	size_t i;
+
+	mkdir("/dev/shm", 01777);
+	mkdir("/dev/pts", 0755);
+	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if (symlink(links[i][0], links[i][1]) < 0 && errno != EEXIST)
+			log_debug("cannot link %s: %m", links[i][1]);
+}
+
 void mounts_early(void)
 {
 	int devtmpfs_err = 0;
@@ -80,6 +98,7 @@ void mounts_early(void)
 	if (devtmpfs_err)
 		log_error("cannot mount devtmpfs on /dev: %s; the kernel needs "
 			  "CONFIG_DEVTMPFS=y, continuing", strerror(devtmpfs_err));
+	dev_links();
 	/* pivot_root and MS_MOVE refuse shared mounts */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		log_warn("cannot make mounts private: %m, continuing");

@@ -26,8 +26,8 @@ bool rescue_shell(const struct envlist *env, const char *why)
 			  SHELL_PATH);
 		return false;
 	}
-	log_msg(5, "rescue shell: %s", why);
-	log_msg(5, "type 'exit' to continue the boot");
+	log_notice("rescue shell: %s", why);
+	log_notice("type 'exit' to continue the boot");
 	pid = fork();
 	if (pid < 0) {
 		log_error("cannot start the rescue shell: %m");

@@ -206,6 +206,9 @@ static int mount_any(const char *dev, unsigned long flags, const char *data,
 		     const char *fstype, char *ret_type, size_t cap)
 {
 	char *fs, *line, *save = NULL;
+	const char *probed = NULL;
+	struct fs_id id;
+	uint8_t *sb;
 	size_t len;
 	int r, err = ENODEV;
 
@@ -213,6 +216,15 @@ static int mount_any(const char *dev, unsigned long flags, const char *data,
 		if (mount(dev, NEWROOT, fstype, flags, data) < 0)
 			return -errno;
 		snprintf(ret_type, cap, "%s", fstype);
+		return 0;
+	}
+	sb = malloc(PROBE_FS_BYTES);
+	r = sb ? read_at(dev, 0, sb, PROBE_FS_BYTES) : -ENOMEM;
+	if (r > 0 && probe_fs(sb, (size_t)r, &id))
+		probed = id.type;
+	free(sb);
+	if (probed && mount(dev, NEWROOT, probed, flags, data) == 0) {
+		snprintf(ret_type, cap, "%s", probed);
 		return 0;
 	}
 	r = read_file("/proc/filesystems", 64 * 1024, &fs, &len);
@@ -270,7 +282,7 @@ int rootdev_mount(const struct boot_config *cfg, struct boot_report *rep)
 			return -ENODEV;
 		}
 		if (!told) {
-			log_info("waiting up to %u s for root device %s",
+			log_notice("waiting up to %u s for root device %s",
 				 cfg->rootwait, cfg->root);
 			told = true;
 		}
@@ -299,7 +311,7 @@ int rootdev_mount(const struct boot_config *cfg, struct boot_report *rep)
 	snprintf(rep->root_device, sizeof(rep->root_device), "%s", dev);
 	snprintf(rep->root_how, sizeof(rep->root_how), "runner");
 	rep->root_ms = now_ms() - start;
-	log_info("mounted root %s (%s, %s) on %s", dev, rep->root_fstype,
+	log_debug("mounted root %s (%s, %s) on %s", dev, rep->root_fstype,
 		 cfg->root_rw ? "rw" : "ro", NEWROOT);
 	return 0;
 }

@@ -1,5 +1,7 @@
 /* switchroot: move /dev and /run, pivot_root so the boot partition is /boot */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +17,36 @@
 
 #define MOUNTS_MAX 128
 
-/* Checks in a child chrooted into the new root, so that absolute symlinks
- * such as /sbin/init -> /lib/systemd/systemd resolve as the real init will. */
-int switchroot_check_init(const char *init)
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#define RESOLVE_IN_ROOT_ 0x10
+
+struct open_how_ {
+	uint64_t flags;
+	uint64_t mode;
+	uint64_t resolve;
+};
+
+/* Opens path as if NEWROOT were /, so that absolute symlinks such as
+ * /sbin/init -> /lib/systemd/systemd resolve as they will for the real init. */
+static int open_in_newroot(const char *path, int flags)
+{
+	struct open_how_ how = { (uint64_t)(flags | O_CLOEXEC), 0,
+				 RESOLVE_IN_ROOT_ };
+	int root, fd, e;
+
+	root = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return -errno;
+	fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+	e = errno;
+	close(root);
+	return fd < 0 ? -e : fd;
+}
+
+/* Kernels before 5.6 lack openat2: check in a child chrooted there. */
+static int check_init_chrooted(const char *init)
 {
 	struct stat st;
 	int status;
@@ -41,6 +70,23 @@ int switchroot_check_init(const char *init)
 	if (!WIFEXITED(status))
 		return -EIO;
 	return -WEXITSTATUS(status);
+}
+
+int switchroot_check_init(const char *init)
+{
+	struct stat st;
+	int fd = open_in_newroot(init, O_PATH), r = 0;
+
+	if (fd == -ENOSYS)
+		return check_init_chrooted(init);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+		r = -EACCES;
+	close(fd);
+	return r;
 }
 
 /* Mount points from mountinfo, in mount order. */
@@ -112,6 +158,7 @@ int switchroot(const char *init)
 	}
 	move_mount("/dev");
 	move_mount("/run");
+	log_debug("stage: /dev and /run moved");
 	mp = malloc(MOUNTS_MAX * sizeof(*mp));
 	n = mp ? mount_points(mp, MOUNTS_MAX) : 0;
 	for (i = n; i-- > 0;) {
@@ -121,6 +168,7 @@ int switchroot(const char *init)
 			log_warn("cannot unmount %s: %m, continuing", mp[i]);
 	}
 	free(mp);
+	log_debug("stage: other mounts detached");
 	if (chdir(NEWROOT) < 0) {
 		r = -errno;
 		goto fail;

@@ -54,7 +54,7 @@ def uml_fragments_run_once_in_order_and_pass_state(work):
     check('FRAG 30 exec STATE=from-10' in out, 'state not passed to 30')
     check('SHOULD-NOT-RUN' not in out, 'an ignored file ran')
     check('4-short: not a fragment name' in out, 'bad name not reported')
-    for name in ('00-mounts', '05-early', '10-first', '50-mountroot'):
+    for name in ('05-early', '10-first', '40-printk', '50-mountroot'):
         check(re.search(r'REPORT fragment %s ok 0 \d+ \d+' % name, out),
               'report lacks %s' % name)
     check('DEV-MOVED' in out, '/dev was not moved into the real root')
@@ -148,8 +148,8 @@ def uml_root_by_uuid_and_label(work):
         reached_real_root(c)
         check(re.search(r'REPORT root runner \d+ ext4 /dev/ubdb', c.text()),
               'root line')
-    with uml(work, boot, root, 'earlyfs.root=LABEL=realroot rw') as c:
-        c.expect(r'mounted root /dev/ubdb \(ext4, rw\)')
+    with uml(work, boot, root, 'earlyfs.root=LABEL=realroot rw earlyfs.debug') as c:
+        c.expect(r'earlyfs: \[\d+ ms\] mounted root /dev/ubdb \(ext4, rw\)')
         reached_real_root(c)
         check(re.search(r'REPORT root runner \d+ ext4 /dev/ubdb', c.text()),
               'root line')

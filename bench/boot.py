@@ -1,0 +1,148 @@
+"""make bench: boot one disk image under QEMU (full BIOS) N times with each of
+(a) earlyfs-init and the shipped fragments, (b) the kernel mounting the real
+root itself (root=, the floor), (c) the same fragments sourced by a busybox
+sh init script (the reference recipe's method).  Early stage = guest time
+from the kernel's 'Run ... as init process' to the real init's first line;
+total = guest time from kernel start to that line."""
+import os, re, statistics, sys, time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'tests', 'boot'))
+import harness
+from harness import Workdir, boot_tree, make_disk, qemu, write
+
+RUNS = int(os.environ.get('BENCH_RUNS', '7'))
+
+REAL_INIT = r'''#!/bin/sh
+echo "earlyfs-bench: real init" > /dev/kmsg
+mount -t proc proc /proc 2>/dev/null
+dmesg | grep -e ' as init process' -e 'earlyfs-bench: real init'
+grep -q ' /boot ' /proc/self/mountinfo && echo "BENCH-BOOT-MOUNTED"
+echo "BENCH-PEAK $(sed -n 's/^peak_kib //p' /run/earlyfs/report 2>/dev/null)"
+poweroff -f
+'''
+
+# The recipe's init.sh, with its 99-pivotroot: fragments sourced in one shell.
+INIT_SH = r'''#!/bin/busybox sh
+set -e
+mkdir -p /dev/pts
+mount -a
+export EARLYFS_NEWROOT=/mnt EARLYFS_ENV=/run/earlyfs/env
+mkdir -p /run/earlyfs
+: > "$EARLYFS_ENV"
+for p in $(cat /proc/cmdline); do
+	case $p in earlyfs.root=*) export EARLYFS_ROOT=${p#earlyfs.root=};; esac
+done
+for each in /init.d/*; do
+	. "${each}"
+	set -a; . "$EARLYFS_ENV"; set +a
+done
+umount /tmp /sys /proc /dev/pts
+mount --move /dev /mnt/dev
+mount --move /run /mnt/run
+cd /mnt
+pivot_root . boot
+exec chroot . /sbin/init < dev/console > dev/console 2>&1
+'''
+
+VARIANTS = [
+    ('a', 'earlyfs', 'earlyfs-init + shipped fragments', '/sbin/earlyfs-init'),
+    ('a0', 'earlyfs earlyfs.skip=40,50,69', 'earlyfs-init, fragments skipped',
+     '/sbin/earlyfs-init'),
+    ('b', 'direct', 'kernel root= directly (floor)', '/sbin/init'),
+    ('c', 'shell', 'busybox sh sourcing the fragments', '/init.sh'),
+]
+
+EXTRA_LABELS = '''
+LABEL direct
+	KERNEL /vmlinuz
+	APPEND root=PARTUUID={d}-02 rootwait ro init=/sbin/init console=ttyS0 panic=1
+
+LABEL shell
+	KERNEL /vmlinuz
+	APPEND root=PARTUUID={d}-01 rootwait init=/init.sh earlyfs.root=PARTUUID={d}-02 console=ttyS0 panic=1
+'''
+
+
+def build(work):
+    boot_tree(work('boot'))
+    write(work('boot', 'init.sh'), INIT_SH, 0o755)
+    root = work('root')
+    for d in ('dev', 'proc', 'sys', 'run', 'tmp', 'boot', 'sbin', 'mnt', 'etc'):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    harness.busybox_tree(root)
+    write(os.path.join(root, 'sbin', 'init'), REAL_INIT, 0o755)
+    disk = make_disk(work, work('boot'), root, timeout=50)
+    # the extra labels go on the mounted partition: extlinux.conf is read
+    # at boot, so appending after install is fine
+    import subprocess
+    mnt = work('mnt')
+    loop = subprocess.run(['losetup', '--find', '--show', '--offset',
+                           str(1 << 20), '--sizelimit', str(24 << 20), disk],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        subprocess.run(['mount', loop, mnt], check=True)
+        with open(os.path.join(mnt, 'extlinux', 'extlinux.conf'), 'a') as f:
+            f.write(EXTRA_LABELS.format(d=harness.DISK_ID))
+        subprocess.run(['umount', mnt], check=True)
+    finally:
+        subprocess.run(['losetup', '-d', loop], check=True)
+    return disk
+
+
+def boot_once(work, disk, label, init):
+    t0 = time.monotonic()
+    with qemu(work, disk) as c:
+        c.expect(r'boot:', timeout=60)
+        c.send(label)
+        run = c.expect(r'\[\s*([\d.]+)\] Run %s as init process' % re.escape(init), 60)
+        real = c.expect(r'\[\s*([\d.]+)\] earlyfs-bench: real init', 60)
+        peak = c.expect(r'BENCH-PEAK (\d*)', 30)
+        c.wait_exit(60)
+        wall = time.monotonic() - t0
+        ok_boot = 'BENCH-BOOT-MOUNTED' in c.text()
+    t_run, t_real = float(run.group(1)), float(real.group(1))
+    return {'early_ms': (t_real - t_run) * 1000, 'total_ms': t_real * 1000,
+            'wall_s': wall, 'peak_kib': int(peak.group(1) or 0),
+            'boot_mounted': ok_boot}
+
+
+def main():
+    work = Workdir('bench')
+    disk = build(work)
+    results = {k: [] for k, *_ in VARIANTS}
+    # interleave the variants so drift on the host hits all alike
+    for i in range(RUNS):
+        for key, label, _, init in VARIANTS:
+            results[key].append(boot_once(work, disk, label, init))
+    med = {k: {m: statistics.median(r[m] for r in v)
+               for m in ('early_ms', 'total_ms', 'wall_s')}
+           for k, v in results.items()}
+    print('earlyfs boot benchmark: %d boots each, QEMU TCG, full BIOS, '
+          'medians (guest clock)' % RUNS)
+    print('%-4s %-36s %10s %10s %8s' % ('', 'variant', 'early ms',
+                                         'total ms', 'wall s'))
+    for key, label, desc, _ in VARIANTS:
+        m = med[key]
+        print('%-4s %-36s %10.1f %10.1f %8.2f' % ('(%s)' % key, desc,
+                                                m['early_ms'], m['total_ms'],
+                                                m['wall_s']))
+    a, b, c = med['a'], med['b'], med['c']
+    print('(a)-(b) early stage: %+.1f ms (target <= 40 ms)'
+          % (a['early_ms'] - b['early_ms']))
+    print('(a0)-(b) early stage: %+.1f ms (the runner alone: exec, fstab, '
+          'root mount, pivot)' % (med['a0']['early_ms'] - b['early_ms']))
+    print('(a)/(c) early stage: %.2f (target < 1: earlyfs-init beats sh)'
+          % (a['early_ms'] / c['early_ms']))
+    print('(a)/(b) total: %.3f   (a)/(c) total: %.3f'
+          % (a['total_ms'] / b['total_ms'], a['total_ms'] / c['total_ms']))
+    size = os.path.getsize(os.path.join(harness.BUILD, 'earlyfs-init'))
+    peaks = [r['peak_kib'] for r in results['a']]
+    print('earlyfs-init: %d bytes static, peak RSS (VmHWM) median %d KiB'
+          % (size, statistics.median(peaks)))
+    print('boot partition at /boot after the pivot: %s'
+          % all(r['boot_mounted'] for r in results['a']))
+    work.cleanup()
+
+
+if __name__ == '__main__':
+    main()
