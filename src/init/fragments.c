@@ -169,11 +169,7 @@ void fragments_run(const struct boot_config *cfg, struct envlist *env,
 	size_t i, warned = 0;
 	int r;
 
-	if (cfg->generation)
-		snprintf(dir, sizeof(dir), "/generations/%u/init.d",
-			 cfg->generation);
-	else
-		snprintf(dir, sizeof(dir), "%s", FRAGMENT_DIR);
+	snprintf(dir, sizeof(dir), "%s", FRAGMENT_DIR);
 	l = malloc(sizeof(*l));
 	if (!l) {
 		log_error("out of memory listing %s; no fragments run", dir);

@@ -260,7 +260,10 @@ int main(int argc, char **argv, char **envp)
 	load_cmdline();
 	log_debug("stage: started at %ld ms, /dev ready at %ld, fstab mounted "
 		  "at %ld, command line read", rep.start_ms, t_dev, t_fstab);
-	rep.generation = cfg.generation;
+	if (cfg.generation)
+		log_warn("earlyfs.generation=%u: generations are not "
+			 "implemented yet; running the current fragments",
+			 cfg.generation);
 	prepare_state();
 	build_env(envp);
 	fragments_run(&cfg, &env, &rep);
