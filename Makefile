@@ -69,8 +69,8 @@ check-boot: $(B)/earlyfs-init kernel
 	python3 tests/boot/run.py
 
 check: deps
-	$(MAKE) all
-	$(MAKE) check-unit check-boot
+	$(MAKE) --no-print-directory all $(UNIT_BIN) kernel
+	tests/run-all.sh $(UNIT_BIN)
 
 bench: $(B)/earlyfs-init kernel
 	python3 bench/boot.py

@@ -1,0 +1,19 @@
+#!/bin/sh
+# make check: every suite, then one closing line with the totals.
+# Usage: tests/run-all.sh UNIT-BINARIES...
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+# the suites' own closing lines decide: a pipeline's status is tee's
+tests/unit/run.sh "$@" | tee -a "$log"
+python3 tests/boot/run.py | tee -a "$log"
+passed=0 failed=0
+for suite in unit boot; do
+	line=$(grep "^$suite: [0-9]* passed, [0-9]* failed" "$log" | tail -n 1)
+	[ -n "$line" ] || { echo "$suite: no closing line"; failed=$((failed + 1)); status=1; continue; }
+	set -- $line
+	passed=$((passed + $2)) failed=$((failed + $4))
+done
+echo "check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] || status=1
+exit $status
