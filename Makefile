@@ -5,13 +5,22 @@ CC ?= cc
 INIT_CC ?= $(shell command -v musl-gcc 2>/dev/null || echo $(CC))
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
-CPPFLAGS_ALL := -std=gnu11 -D_GNU_SOURCE -DEARLYFS_VERSION='"$(VERSION)"' -Isrc/lib
+CPPFLAGS_ALL := -std=gnu11 -D_GNU_SOURCE -DEARLYFS_VERSION='"$(VERSION)"' \
+	-DEARLYFS_VERSION_STRING='"$(VERSION)"' -DEARLYFS_DATADIR='"$(DATADIR)"' -Isrc/lib
 B := build
 
 LIB_SRC := $(wildcard src/lib/*.c)
 LIB_HDR := $(wildcard src/lib/*.h)
 INIT_SRC := $(wildcard src/init/*.c)
 INIT_HDR := $(wildcard src/init/*.h)
+ADMIN_SRC := $(wildcard src/admin/*.c)
+ADMIN_HDR := $(wildcard src/admin/*.h)
+CLI_SRC := $(wildcard src/cli/*.c)
+ADMIN_LIBS := -lblkid -lfdisk -lext2fs -lcom_err
+# paths are PATH_MAX-bounded; a truncated one fails its lookup, never overflows
+ADMIN_WARN := $(WARN) -Wno-format-truncation
+DATADIR ?= /usr/share/earlyfs
+PREFIX ?= /usr/local
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
@@ -23,7 +32,7 @@ DEPS := build-essential musl-tools libblkid-dev libfdisk-dev libext2fs-dev \
 
 .PHONY: all deps check check-unit check-boot bench kernel clean demo
 
-all: $(B)/earlyfs-init
+all: $(B)/earlyfs-init $(B)/earlyfs
 
 # Host build of the library: unit tests and (later) the management tools.
 $(B)/host/%.o: src/lib/%.c $(LIB_HDR)
@@ -44,6 +53,17 @@ $(B)/earlyfs-init: $(patsubst src/init/%.c,$(B)/static/init/%.o,$(INIT_SRC)) \
 	$(INIT_CC) -static -o $@ $^
 	cp $@ $@.debug
 	strip $@
+
+# The management tools: src/admin links libblkid, libfdisk, libext2fs.
+$(B)/admin/%.o: src/admin/%.c $(LIB_HDR) $(ADMIN_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Isrc/admin $(CFLAGS) $(ADMIN_WARN) -c $< -o $@
+$(B)/cli/%.o: src/cli/%.c $(LIB_HDR) $(ADMIN_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Isrc/admin $(CFLAGS) $(ADMIN_WARN) -c $< -o $@
+$(B)/earlyfs: $(patsubst src/cli/%.c,$(B)/cli/%.o,$(CLI_SRC)) \
+		$(patsubst src/admin/%.c,$(B)/admin/%.o,$(ADMIN_SRC)) $(B)/host/libearlyfs.a
+	$(CC) -o $@ $^ $(ADMIN_LIBS)
 
 $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/host/libearlyfs.a
 	@mkdir -p $(@D)

@@ -1,0 +1,373 @@
+/* kernelcheck: can this kernel mount the boot partition with no initramfs? */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include "admin.h"
+
+void kernel_info_free(struct kernel_info *k)
+{
+	free(k->config);
+	k->config = NULL;
+}
+
+/* The version string the bzImage header points at (boot protocol 2.0+). */
+static int bzimage_version(const char *path, char *ret, size_t cap)
+{
+	unsigned char hdr[1024];
+	char ver[256];
+	unsigned off;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, hdr, sizeof(hdr), 0);
+	if (n < 0x210 || memcmp(hdr + 0x202, "HdrS", 4) != 0) {
+		close(fd);
+		return -EINVAL;
+	}
+	off = (unsigned)(hdr[0x20e] | hdr[0x20f] << 8) + 0x200;
+	n = pread(fd, ver, sizeof(ver) - 1, off);
+	close(fd);
+	if (n <= 0)
+		return -EINVAL;
+	ver[n] = '\0';
+	ver[strcspn(ver, " \n")] = '\0';
+	snprintf(ret, cap, "%s", ver);
+	return ver[0] ? 0 : -EINVAL;
+}
+
+static void *memmem_from(const void *hay, size_t n, const void *needle,
+			 size_t m, size_t from)
+{
+	return from < n ? memmem((const char *)hay + from, n - from, needle, m)
+			: NULL;
+}
+
+/*
+ * IKCONFIG: the config is gzip'ed between "IKCFG_ST" and "IKCFG_ED" inside
+ * the compressed kernel.  Try each compressed stream the bzImage holds.
+ */
+static char *ikconfig(const char *path)
+{
+	static const struct {
+		const char *magic;
+		size_t len;
+		const char *tool;
+	} streams[] = {
+		{ "\x1f\x8b\x08", 3, "gzip -dc" },
+		{ "\xfd" "7zXZ", 6, "xz -dcq --single-stream" },
+		{ "\x28\xb5\x2f\xfd", 4, "zstd -dcq" },
+		{ "\x02\x21\x4c\x18", 4, "lz4 -dcq" },
+	};
+	char tmp[PATH_MAX], cmd[PATH_MAX * 2 + 128], *img = NULL, *out = NULL;
+	char *result = NULL, *st, *ed;
+	size_t len, olen, i, from;
+	int fd;
+
+	if (mkdtemp_in("earlyfs-ikconfig", tmp, sizeof(tmp)) < 0)
+		return NULL;
+	img = read_text(path, 256 << 20);
+	if (!img)
+		goto out;
+	len = 0;
+	{
+		struct stat sb;
+
+		if (stat(path, &sb) < 0)
+			goto out;
+		len = (size_t)sb.st_size;
+	}
+	for (i = 0; i < sizeof(streams) / sizeof(streams[0]) && !result; i++) {
+		for (from = 0; !result;) {
+			char *p = memmem_from(img, len, streams[i].magic,
+					      streams[i].len, from);
+			char outpath[PATH_MAX + 16];
+
+			if (!p)
+				break;
+			from = (size_t)(p - img) + 1;
+			snprintf(outpath, sizeof(outpath), "%s/vmlinux", tmp);
+			snprintf(cmd, sizeof(cmd),
+				 "tail -c +%zu '%s' | %s > '%s' 2>/dev/null",
+				 (size_t)(p - img) + 1, path, streams[i].tool,
+				 outpath);
+			if (system(cmd) < 0)
+				continue;
+			free(out);
+			out = read_text(outpath, 512 << 20);
+			if (!out)
+				continue;
+			{
+				struct stat sb;
+
+				olen = stat(outpath, &sb) == 0 ?
+					       (size_t)sb.st_size : 0;
+			}
+			st = memmem(out, olen, "IKCFG_ST", 8);
+			ed = st ? memmem(st, olen - (size_t)(st - out),
+					 "IKCFG_ED", 8) : NULL;
+			if (!st || !ed)
+				continue;
+			snprintf(cmd, sizeof(cmd), "%s/config.gz", tmp);
+			fd = open(cmd, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			if (fd < 0 ||
+			    write(fd, st + 8, (size_t)(ed - st - 8)) < 0) {
+				if (fd >= 0)
+					close(fd);
+				continue;
+			}
+			close(fd);
+			snprintf(cmd, sizeof(cmd),
+				 "gzip -dc '%s/config.gz' > '%s/config' 2>/dev/null",
+				 tmp, tmp);
+			if (system(cmd) != 0)
+				continue;
+			snprintf(cmd, sizeof(cmd), "%s/config", tmp);
+			result = read_text(cmd, 4 << 20);
+		}
+	}
+out:
+	free(img);
+	free(out);
+	rm_rf(tmp);
+	return result;
+}
+
+int kernel_inspect(const char *path, const char *config_path,
+		   struct kernel_info *k, struct err *e)
+{
+	char tries[3][PATH_MAX + 64], dir[PATH_MAX];
+	size_t i, n = 0;
+
+	memset(k, 0, sizeof(*k));
+	snprintf(k->path, sizeof(k->path), "%s", path);
+	if (access(path, R_OK) < 0)
+		return err_set(e, EXIT_USAGE, "kernel %s: %s", path,
+			       strerror(errno));
+	if (bzimage_version(path, k->version, sizeof(k->version)) < 0)
+		return err_set(e, EXIT_USAGE, "%s is not a bzImage kernel "
+			       "(no boot protocol header)", path);
+	if (config_path) {
+		k->config = read_text(config_path, 4 << 20);
+		if (!k->config)
+			return err_set(e, EXIT_USAGE, "cannot read --config %s",
+				       config_path);
+		snprintf(k->config_from, sizeof(k->config_from), "%s",
+			 config_path);
+		return 0;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(tries[n++], sizeof(tries[0]), "/boot/config-%s", k->version);
+	snprintf(tries[n++], sizeof(tries[0]), "%s/config-%s", dirname(dir),
+		 k->version);
+	for (i = 0; i < n && !k->config; i++) {
+		k->config = read_text(tries[i], 4 << 20);
+		if (k->config)
+			snprintf(k->config_from, sizeof(k->config_from), "%s",
+				 tries[i]);
+	}
+	if (!k->config) {
+		k->config = ikconfig(path);
+		if (k->config)
+			snprintf(k->config_from, sizeof(k->config_from),
+				 "the image itself (IKCONFIG)");
+	}
+	if (!k->config)
+		return err_set(e, EXIT_KERNEL, "no configuration for kernel %s "
+			       "(%s): not in /boot/config-%s, beside the image, "
+			       "nor built in (IKCONFIG); give --config FILE",
+			       path, k->version, k->version);
+	return 0;
+}
+
+/* "y", "m" or "" for CONFIG_<sym>. */
+static const char *config_value(const char *config, const char *sym)
+{
+	char key[128];
+	const char *p = config;
+	size_t n;
+
+	n = (size_t)snprintf(key, sizeof(key), "CONFIG_%s=", sym);
+	while ((p = strstr(p, key))) {
+		if (p == config || p[-1] == '\n')
+			return p[n] == 'y' ? "y" : p[n] == 'm' ? "m" : "";
+		p += n;
+	}
+	return "";
+}
+
+/* Driver names (as sysfs shows them) and the options that build them. */
+static const struct {
+	const char *driver;
+	const char *sym;
+} drivers[] = {
+	{ "sd", "BLK_DEV_SD" },
+	{ "ahci", "SATA_AHCI" },
+	{ "ata_piix", "ATA_PIIX" },
+	{ "virtio_blk", "VIRTIO_BLK" },
+	{ "virtio-pci", "VIRTIO_PCI" },
+	{ "virtio_pci", "VIRTIO_PCI" },
+	{ "virtio_scsi", "SCSI_VIRTIO" },
+	{ "nvme", "BLK_DEV_NVME" },
+	{ "mmcblk", "MMC_BLOCK" },
+	{ "sdhci-pci", "MMC_SDHCI_PCI" },
+	{ "usb-storage", "USB_STORAGE" },
+	{ "uas", "USB_UAS" },
+	{ "xhci_hcd", "USB_XHCI_PCI" },
+	{ "ehci-pci", "USB_EHCI_PCI" },
+	{ "megaraid_sas", "MEGARAID_SAS" },
+	{ "mpt3sas", "SCSI_MPT3SAS" },
+	{ "hpsa", "SCSI_HPSA" },
+	{ "vmw_pvscsi", "VMWARE_PVSCSI" },
+	{ "hv_storvsc", "HYPERV_STORAGE" },
+	{ "xen_blkfront", "XEN_BLKDEV_FRONTEND" },
+};
+
+static const struct {
+	const char *fstype;
+	const char *sym;
+} filesystems[] = {
+	{ "ext4", "EXT4_FS" },
+	{ "ext3", "EXT4_FS" },
+	{ "ext2", "EXT4_FS" },
+	{ "xfs", "XFS_FS" },
+	{ "btrfs", "BTRFS_FS" },
+	{ "f2fs", "F2FS_FS" },
+	{ "vfat", "VFAT_FS" },
+	{ "crypto_LUKS", "DM_CRYPT" },
+};
+
+struct need {
+	const char *sym;
+	char why[128];
+};
+
+static size_t add(struct need *n, size_t i, const char *sym, const char *fmt,
+		  const char *arg)
+{
+	n[i].sym = sym;
+	snprintf(n[i].why, sizeof(n[i].why), fmt, arg);
+	return i + 1;
+}
+
+int kernel_check(const struct kernel_info *k, const struct kernel_needs *kn,
+		 FILE *out, struct err *e)
+{
+	struct need need[48];
+	char missing[900] = "";
+	size_t n = 0, i, j, bad = 0, used = 0;
+
+	n = add(need, n, "DEVTMPFS", "%s", "devtmpfs: /dev without udev");
+	n = add(need, n, "BINFMT_ELF", "%s", "ELF programs: earlyfs-init, busybox");
+	n = add(need, n, "BINFMT_SCRIPT", "%s", "#! scripts: fragments");
+	for (j = 0; j < sizeof(filesystems) / sizeof(filesystems[0]); j++)
+		if (!strcmp(filesystems[j].fstype, kn->boot_fstype))
+			n = add(need, n, filesystems[j].sym,
+				"boot partition file system (%s)", kn->boot_fstype);
+	if (kn->root_fstype && kn->root_fstype[0]) {
+		for (j = 0; j < sizeof(filesystems) / sizeof(filesystems[0]); j++)
+			if (!strcmp(filesystems[j].fstype, kn->root_fstype))
+				break;
+		if (j < sizeof(filesystems) / sizeof(filesystems[0]))
+			n = add(need, n, filesystems[j].sym,
+				"real root file system (%s)", kn->root_fstype);
+		else if (out)
+			fprintf(out, "  note: real root type %s: not checked\n",
+				kn->root_fstype);
+	}
+	if (kn->table != TABLE_GPT)
+		n = add(need, n, "MSDOS_PARTITION", "%s", "DOS partition table");
+	if (kn->table != TABLE_DOS)
+		n = add(need, n, "EFI_PARTITION", "%s", "GPT partition table");
+	for (i = 0; i < kn->n_drivers && n < 40; i++) {
+		for (j = 0; j < sizeof(drivers) / sizeof(drivers[0]); j++)
+			if (!strcmp(drivers[j].driver, kn->drivers[i]))
+				break;
+		if (j < sizeof(drivers) / sizeof(drivers[0]))
+			n = add(need, n, drivers[j].sym, "disk driver %s",
+				kn->drivers[i]);
+		else if (out)
+			fprintf(out, "  note: driver %s is unknown to earlyfs: "
+				"make sure it is built in\n", kn->drivers[i]);
+	}
+	for (i = 0; i < n; i++) {
+		const char *v = config_value(k->config, need[i].sym);
+		bool dup = false;
+
+		for (j = 0; j < i; j++)
+			dup |= !strcmp(need[j].sym, need[i].sym);
+		if (dup)
+			continue;
+		if (out)
+			fprintf(out, "  %-4s CONFIG_%s (%s)%s\n",
+				!strcmp(v, "y") ? "ok" : "MISSING", need[i].sym,
+				need[i].why,
+				!strcmp(v, "m") ? ": a module" :
+				!strcmp(v, "y") ? "" : ": not set");
+		if (strcmp(v, "y") != 0) {
+			bad++;
+			used += (size_t)snprintf(missing + used,
+				used < sizeof(missing) ? sizeof(missing) - used : 0,
+				"%sCONFIG_%s=%s (%s)", bad > 1 ? ", " : "",
+				need[i].sym, v[0] ? v : "n", need[i].why);
+			if (used >= sizeof(missing))
+				used = sizeof(missing) - 1;
+		}
+	}
+	if (bad)
+		return err_set(e, EXIT_KERNEL, "kernel %s cannot mount the boot "
+			       "partition without an initramfs: %s. Build these "
+			       "in (=y), or choose another kernel with --kernel",
+			       k->version, missing);
+	return 0;
+}
+
+size_t disk_drivers(const char *dev, const char **ret, size_t max)
+{
+	static char names[16][64];
+	char sys[PATH_MAX], path[PATH_MAX], link[PATH_MAX], *slash;
+	struct stat st;
+	size_t n = 0, i;
+	ssize_t l;
+
+	if (stat(dev, &st) < 0 || !S_ISBLK(st.st_mode))
+		return 0;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(st.st_rdev),
+		 minor(st.st_rdev));
+	snprintf(path, sizeof(path), "%s/partition", sys);
+	if (access(path, F_OK) == 0)
+		snprintf(path, sizeof(path), "%s/../device", sys);
+	else
+		snprintf(path, sizeof(path), "%s/device", sys);
+	if (!realpath(path, sys))
+		return 0;
+	while (n < max && n < 16 && strlen(sys) > strlen("/sys/devices")) {
+		snprintf(path, sizeof(path), "%s/driver", sys);
+		l = readlink(path, link, sizeof(link) - 1);
+		if (l > 0) {
+			link[l] = '\0';
+			slash = strrchr(link, '/');
+			snprintf(names[n], sizeof(names[0]), "%s",
+				 slash ? slash + 1 : link);
+			for (i = 0; i < n; i++)
+				if (!strcmp(names[i], names[n]))
+					break;
+			if (i == n) {
+				ret[n] = names[n];
+				n++;
+			}
+		}
+		slash = strrchr(sys, '/');
+		if (!slash)
+			break;
+		*slash = '\0';
+	}
+	return n;
+}

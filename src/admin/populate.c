@@ -1,0 +1,186 @@
+/* populate: the boot partition's tree, staged for mke2fs -d, and the kernel */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+#include "admin.h"
+#include "fragment.h"
+
+#define BUSYBOX "/bin/busybox"
+
+/* Debian's busybox-static: a dynamic one would need libc on the partition. */
+static bool is_static_elf(const char *path)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	bool ok = false;
+	int i, fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (pread(fd, &eh, sizeof(eh), 0) == sizeof(eh) &&
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+	    eh.e_ident[EI_CLASS] == ELFCLASS64) {
+		ok = true;
+		for (i = 0; i < eh.e_phnum; i++)
+			if (pread(fd, &ph, sizeof(ph),
+				  (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize))
+				    != sizeof(ph) || ph.p_type == PT_INTERP)
+				ok = false;
+	}
+	close(fd);
+	return ok;
+}
+
+static int mk(const char *root, const char *rel, mode_t mode)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return chmod(p, mode) < 0 ? -errno : 0;
+}
+
+static int link_to(const char *root, const char *target, const char *rel)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	return symlink(target, p) < 0 ? -errno : 0;
+}
+
+static int copy_to(const char *src, const char *root, const char *rel,
+		   mode_t mode)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	return copy_file_dense(src, p, mode);
+}
+
+static int busybox_links(const char *root, struct err *e)
+{
+	char list[PATH_MAX], *text, *name, *save;
+	char *const argv[] = { "sh", "-c", "busybox --list > \"$0\"", list,
+			       NULL };
+	int r = 0;
+
+	snprintf(list, sizeof(list), "%s/.applets", root);
+	if (run_cmd(argv, NULL, 0) != 0 || !(text = read_text(list, 1 << 20)))
+		return err_set(e, EXIT_FAILED, "cannot list busybox applets");
+	unlink(list);
+	for (name = strtok_r(text, "\n", &save); name && r == 0;
+	     name = strtok_r(NULL, "\n", &save)) {
+		char rel[300];
+
+		if (!strcmp(name, "busybox") || strchr(name, '/'))
+			continue;
+		snprintf(rel, sizeof(rel), "bin/%s", name);
+		r = link_to(root, "busybox", rel);
+	}
+	free(text);
+	return r < 0 ? err_set(e, EXIT_FAILED, "cannot link busybox applets: "
+			       "%s", strerror(-r)) : 0;
+}
+
+int stage_tree(const char *root, struct err *e)
+{
+	static const struct {
+		const char *rel;
+		mode_t mode;
+	} dirs[] = {
+		{ "bin", 0755 }, { "sbin", 0755 }, { "dev", 0755 },
+		{ "etc", 0755 }, { "lib", 0755 }, { "mnt", 0755 },
+		{ "proc", 0555 }, { "run", 0755 }, { "sys", 0555 },
+		{ "tmp", 01777 }, { "var", 0755 }, { "boot", 0755 },
+		{ "root", 0700 }, { "init.d", 0755 }, { "extlinux", 0755 },
+	};
+	static const char *const templates[] = { "fstab", "inittab", "passwd",
+						 "group" };
+	char src[PATH_MAX], rel[PATH_MAX];
+	struct dirent *de;
+	size_t i;
+	DIR *d;
+	int r = 0;
+
+	if (!is_static_elf(BUSYBOX))
+		return err_set(e, EXIT_FAILED, "%s is missing or not a static "
+			       "binary; install busybox-static", BUSYBOX);
+	if (access(init_binary(), R_OK) < 0)
+		return err_set(e, EXIT_FAILED, "%s is missing; build it with "
+			       "make", init_binary());
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && r == 0; i++)
+		r = mk(root, dirs[i].rel, dirs[i].mode);
+	if (r == 0)
+		r = link_to(root, "/run", "var/run");
+	if (r == 0)
+		r = link_to(root, "/tmp", "var/tmp");
+	for (i = 0; i < sizeof(templates) / sizeof(templates[0]) && r == 0;
+	     i++) {
+		snprintf(src, sizeof(src), "%s/templates/%s", data_dir(),
+			 templates[i]);
+		snprintf(rel, sizeof(rel), "etc/%s", templates[i]);
+		r = copy_to(src, root, rel, 0644);
+	}
+	if (r < 0)
+		return err_set(e, EXIT_FAILED, "cannot stage the tree in %s "
+			       "(templates in %s): %s", root, data_dir(),
+			       strerror(-r));
+	r = copy_to(BUSYBOX, root, "bin/busybox", 0755);
+	if (r == 0)
+		r = link_to(root, "../bin/busybox", "sbin/init");
+	if (r == 0)
+		r = copy_to(init_binary(), root, "sbin/earlyfs-init", 0755);
+	if (r < 0)
+		return err_set(e, EXIT_FAILED, "cannot stage binaries: %s",
+			       strerror(-r));
+	if (busybox_links(root, e) < 0)
+		return -1;
+	/* the shipped fragments: exactly the names the runner will run */
+	snprintf(src, sizeof(src), "%s/init.d", data_dir());
+	d = opendir(src);
+	if (!d)
+		return err_set(e, EXIT_FAILED, "cannot read %s", src);
+	while ((de = readdir(d)) && r == 0) {
+		char from[PATH_MAX + 300];
+
+		if (fragment_name_classify(de->d_name) != FRAGMENT_RUN)
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", src, de->d_name);
+		snprintf(rel, sizeof(rel), "init.d/%s", de->d_name);
+		r = copy_to(from, root, rel, 0644);
+	}
+	closedir(d);
+	return r < 0 ? err_set(e, EXIT_FAILED, "cannot stage fragments: %s",
+			       strerror(-r)) : 0;
+}
+
+/* /vmlinuz-VERSION, every block written (syslinux reads no holes), and
+ * /vmlinuz pointing at it. */
+int install_kernel(const char *mnt, const struct kernel_info *k,
+		   struct err *e)
+{
+	char name[300], path[PATH_MAX], tmp[PATH_MAX];
+	int r;
+
+	snprintf(name, sizeof(name), "vmlinuz-%s", k->version);
+	snprintf(path, sizeof(path), "%s/%s", mnt, name);
+	r = copy_file_dense(k->path, path, 0644);
+	if (r == 0) {
+		snprintf(tmp, sizeof(tmp), "%s/.vmlinuz.tmp", mnt);
+		unlink(tmp);
+		if (symlink(name, tmp) < 0)
+			r = -errno;
+		snprintf(path, sizeof(path), "%s/vmlinuz", mnt);
+		if (r == 0 && rename(tmp, path) < 0)
+			r = -errno;
+	}
+	return r < 0 ? err_set(e, EXIT_FAILED, "cannot install the kernel: %s",
+			       strerror(-r)) : 0;
+}

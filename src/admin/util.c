@@ -1,0 +1,280 @@
+/* util: commands, loop devices, temp dirs, dense copies, data paths */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/loop.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "admin.h"
+#include "atomic.h"
+
+int err_set(struct err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	e->code = code;
+	return -1;
+}
+
+int run_cmd(char *const argv[], char *errbuf, size_t errcap)
+{
+	char chunk[512];
+	int pipefd[2], status;
+	size_t used = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (errbuf && errcap)
+		errbuf[0] = '\0';
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(pipefd[1], 2);
+		execvp(argv[0], argv);
+		dprintf(2, "cannot run %s: %s", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while ((n = read(pipefd[0], chunk, sizeof(chunk))) > 0) {
+		size_t k = (size_t)n;
+
+		if (!errbuf || used + 1 >= errcap)
+			continue;	/* drain, keep the beginning */
+		if (k > errcap - used - 1)
+			k = errcap - used - 1;
+		memcpy(errbuf + used, chunk, k);
+		used += k;
+	}
+	close(pipefd[0]);
+	if (errbuf && errcap) {
+		errbuf[used] = '\0';
+		while (used && (errbuf[used - 1] == '\n'))
+			errbuf[--used] = '\0';
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int loop_attach(const char *file, uint64_t offset, uint64_t size,
+		bool readonly, char *ret_dev, size_t cap)
+{
+	struct loop_config cfg;
+	int ctl, nr, fd, dev, r = 0, tries;
+
+	fd = open(file, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	for (tries = 0; tries < 16; tries++) {
+		nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+		if (nr < 0) {
+			r = -errno;
+			break;
+		}
+		snprintf(ret_dev, cap, "/dev/loop%d", nr);
+		dev = open(ret_dev, O_RDWR | O_CLOEXEC);
+		if (dev < 0) {
+			r = -errno;
+			break;
+		}
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.fd = (uint32_t)fd;
+		cfg.info.lo_offset = offset;
+		cfg.info.lo_sizelimit = size;
+		/* no autoclear: it would detach at our close, before mke2fs
+		 * opens the device; target_detach() detaches explicitly */
+		cfg.info.lo_flags = readonly ? LO_FLAGS_READ_ONLY : 0;
+		strncpy((char *)cfg.info.lo_file_name, file, LO_NAME_SIZE - 1);
+		r = ioctl(dev, LOOP_CONFIGURE, &cfg) < 0 ? -errno : 0;
+		close(dev);
+		if (r != -EBUSY)
+			break;
+	}
+	close(ctl);
+	close(fd);
+	return r;
+}
+
+int loop_detach(const char *dev)
+{
+	int fd = open(dev, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, LOOP_CLR_FD, 0) < 0 && errno != ENXIO)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int mkdtemp_in(const char *prefix, char *ret, size_t cap)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(ret, cap, "%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
+	return mkdtemp(ret) ? 0 : -errno;
+}
+
+/* Writes every block, zeros included: syslinux cannot read holes. */
+int copy_file_dense(const char *src, const char *dst, mode_t mode)
+{
+	char buf[65536];
+	int in, out, r = 0;
+	ssize_t n;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (out < 0) {
+		r = -errno;
+		close(in);
+		return r;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		ssize_t off = 0;
+
+		while (off < n) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+
+			if (w < 0) {
+				r = -errno;
+				goto out;
+			}
+			off += w;
+		}
+	}
+	if (n < 0)
+		r = -errno;
+	if (r == 0 && fsync(out) < 0)
+		r = -errno;
+out:
+	if (close(out) < 0 && r == 0)
+		r = -errno;
+	close(in);
+	return r;
+}
+
+int rm_rf(const char *path)
+{
+	char *const argv[] = { "rm", "-rf", "--one-file-system", "--",
+			       (char *)path, NULL };
+
+	return run_cmd(argv, NULL, 0) == 0 ? 0 : -EIO;
+}
+
+/* Beside the binary in a build tree (build/earlyfs -> templates/), else
+ * the installed location; EARLYFS_DATADIR overrides. */
+const char *data_dir(void)
+{
+	static char dir[PATH_MAX];
+	char exe[PATH_MAX], probe[PATH_MAX + 32], *slash;
+	const char *env = getenv("EARLYFS_DATADIR");
+	ssize_t n;
+
+	if (dir[0])
+		return dir;
+	if (env && *env) {
+		snprintf(dir, sizeof(dir), "%s", env);
+		return dir;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(probe, sizeof(probe), "%s/../templates/fstab", exe);
+			if (access(probe, R_OK) == 0) {
+				snprintf(dir, sizeof(dir), "%s/..", exe);
+				return dir;
+			}
+		}
+	}
+	snprintf(dir, sizeof(dir), "%s", EARLYFS_DATADIR);
+	return dir;
+}
+
+const char *init_binary(void)
+{
+	static char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/build/earlyfs-init", data_dir());
+	if (access(path, R_OK) == 0)
+		return path;
+	snprintf(path, sizeof(path), "%s/earlyfs-init", data_dir());
+	return path;
+}
+
+char *read_text(const char *path, size_t max)
+{
+	size_t len;
+	char *buf;
+
+	return read_file(path, max, &buf, &len) < 0 ? NULL : buf;
+}
+
+int write_text(const char *path, const char *text, mode_t mode)
+{
+	return atomic_write_file(path, text, strlen(text), mode);
+}
+
+uint64_t tree_bytes(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	uint64_t total = 0;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (lstat(path, &st) < 0)
+			continue;
+		/* a block per inode at least, as the file system will spend */
+		total += ((uint64_t)st.st_size + 4095) / 4096 * 4096 + 4096;
+		if (S_ISDIR(st.st_mode))
+			total += tree_bytes(path);
+	}
+	closedir(d);
+	return total;
+}
+
+double elapsed_s(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}

@@ -1,0 +1,32 @@
+/* extlinux: the labels of an extlinux.conf */
+#ifndef EARLYFS_EXTLINUX_H
+#define EARLYFS_EXTLINUX_H
+#include <stddef.h>
+
+#define EXTLINUX_LABELS_MAX 32
+
+struct extlinux_label {
+	char name[64];
+	char kernel[256];
+	char append[1024];
+	size_t line;
+};
+
+struct extlinux_conf {
+	char default_label[64];
+	struct extlinux_label labels[EXTLINUX_LABELS_MAX];
+	size_t n;
+};
+
+/*
+ * Parses DEFAULT, LABEL, KERNEL/LINUX and APPEND (keywords in any case;
+ * other directives are skipped).  Returns 0, or -EINVAL with *ret_line and
+ * *ret_what: KERNEL/APPEND outside a label, a label without a kernel, a
+ * DEFAULT naming no label; -E2BIG past the limits.
+ */
+int extlinux_parse(const char *buf, size_t len, struct extlinux_conf *ret,
+		   size_t *ret_line, const char **ret_what);
+
+const struct extlinux_label *extlinux_find(const struct extlinux_conf *c,
+					   const char *name);
+#endif
