@@ -30,7 +30,7 @@ DEPS := build-essential musl-tools libblkid-dev libfdisk-dev libext2fs-dev \
 	extlinux user-mode-linux qemu-system-x86 qemu-utils linux-source-6.1 \
 	flex bison bc libelf-dev libssl-dev xz-utils python3 cpio kmod
 
-.PHONY: all deps check check-unit check-boot bench kernel clean demo
+.PHONY: all deps check check-unit check-boot check-cli bench kernel stock-kernel clean demo install
 
 all: $(B)/earlyfs-init $(B)/earlyfs
 
@@ -78,6 +78,25 @@ deps:
 	else echo "deps: installing $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends $$missing; fi
+	@$(MAKE) --no-print-directory stock-kernel
+
+# Debian's stock kernel, unpacked (not installed): check-kernel must refuse
+# it.  Its disk drivers are modules.
+STOCK := $(or $(EARLYFS_CACHE),/var/cache/earlyfs)/stock-kernel
+stock-kernel:
+	@if ls $(STOCK)/boot/config-* >/dev/null 2>&1; then \
+		echo "stock-kernel: present in $(STOCK)"; \
+	else \
+		set -e; apt-get update -qq; \
+		pkg=$$(apt-cache depends linux-image-amd64 | \
+			sed -n 's/.*Depends: \(linux-image-[0-9][^ ]*\)/\1/p' | head -n 1); \
+		echo "stock-kernel: unpacking $$pkg into $(STOCK)"; \
+		rm -rf $(STOCK).tmp; mkdir -p $(STOCK).tmp; \
+		chown _apt $(STOCK).tmp 2>/dev/null || true; \
+		(cd $(STOCK).tmp && apt-get download -qq "$$pkg" && \
+		 dpkg-deb -x ./*.deb unpacked && rm -f ./*.deb); \
+		rm -rf $(STOCK); mv $(STOCK).tmp/unpacked $(STOCK); rm -rf $(STOCK).tmp; \
+	fi
 
 kernel:
 	tests/kernel/build.sh
@@ -87,6 +106,9 @@ check-unit: $(UNIT_BIN)
 
 check-boot: $(B)/earlyfs-init kernel
 	python3 tests/boot/run.py
+
+check-cli: all kernel stock-kernel
+	python3 tests/cli/run.py
 
 check: deps
 	$(MAKE) --no-print-directory all $(UNIT_BIN) kernel

@@ -9,6 +9,18 @@
 #include <unistd.h>
 #include "admin.h"
 
+/* fdisk_partition_is_bootable() is DOS's active flag only: for GPT the
+ * legacy BIOS bootable attribute shows in the attribute string. */
+static bool is_bootable(struct fdisk_partition *pa, enum table_type tt)
+{
+	const char *attrs;
+
+	if (tt != TABLE_GPT)
+		return fdisk_partition_is_bootable(pa) == 1;
+	attrs = fdisk_partition_get_attrs(pa);
+	return attrs && strstr(attrs, "LegacyBIOSBootable");
+}
+
 static enum table_type table_of(struct fdisk_context *cxt)
 {
 	if (!fdisk_has_label(cxt))
@@ -82,7 +94,7 @@ int disk_read_partition(struct target *t, struct err *e)
 	}
 	t->offset = fdisk_partition_get_start(pa) * t->sector_size;
 	t->size = fdisk_partition_get_size(pa) * t->sector_size;
-	t->bootable = fdisk_partition_is_bootable(pa);
+	t->bootable = is_bootable(pa, t->table);
 	partuuid_of(cxt, pa, t->table, t->partno, t->partuuid,
 		    sizeof(t->partuuid));
 out:
@@ -122,7 +134,7 @@ int disk_set_boot_flag(const struct target *t, struct err *e)
 		/* GPT allows several legacy-bootable entries: only add ours */
 		if (t->table == TABLE_GPT && !want)
 			continue;
-		if (fdisk_partition_is_bootable(pa) == want)
+		if (is_bootable(pa, t->table) == want)
 			continue;
 		if (fdisk_toggle_partition_flag(cxt, n, flag) < 0) {
 			r = err_set(e, EXIT_FAILED, "cannot change the boot "

@@ -306,7 +306,7 @@ int kernel_check(const struct kernel_info *k, const struct kernel_needs *kn,
 		if (dup)
 			continue;
 		if (out)
-			fprintf(out, "  %-4s CONFIG_%s (%s)%s\n",
+			fprintf(out, "  %-7s CONFIG_%s (%s)%s\n",
 				!strcmp(v, "y") ? "ok" : "MISSING", need[i].sym,
 				need[i].why,
 				!strcmp(v, "m") ? ": a module" :

@@ -168,7 +168,8 @@ static int cmd_check_kernel(int argc, char **argv)
 		printf("  note: no --driver given: disk drivers not checked\n");
 	if (kernel_check(&k, &kn, stdout, &e) < 0) {
 		kernel_info_free(&k);
-		return fail("boot without an initramfs:", NULL, &e);
+		fprintf(stderr, "earlyfs: %s\n", e.msg);
+		return e.code;
 	}
 	printf("kernel %s can mount an earlyfs boot partition by itself\n",
 	       k.version);

@@ -1,0 +1,86 @@
+"""Helpers for CLI tests: run earlyfs, make images, checksum regions."""
+import hashlib, json, os, subprocess, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'boot'))
+import harness  # noqa: E402
+from harness import BootFailure  # noqa: E402
+
+EARLYFS = os.path.join(harness.BUILD, 'earlyfs')
+STOCK = os.path.join(os.environ.get('EARLYFS_CACHE', '/var/cache/earlyfs'),
+                     'stock-kernel', 'boot')
+
+
+def run(*args):
+    p = subprocess.run([EARLYFS] + [str(a) for a in args],
+                       capture_output=True, text=True)
+    p.out = p.stdout + p.stderr
+    return p
+
+
+def check(cond, what):
+    if not cond:
+        raise BootFailure(what)
+
+
+def expect(p, code, *needles):
+    check(p.returncode == code, 'exit %d, want %d:\n%s'
+          % (p.returncode, code, p.out))
+    for n in needles:
+        check(n in p.out, 'output lacks %r:\n%s' % (n, p.out))
+
+
+def sha(path, offset=0, size=None):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        f.seek(offset)
+        left = size if size is not None else os.path.getsize(path) - offset
+        while left > 0:
+            chunk = f.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            h.update(chunk)
+            left -= len(chunk)
+    return h.hexdigest()
+
+
+def partitions(img):
+    t = json.loads(subprocess.run(['sfdisk', '-J', img], capture_output=True,
+                                  text=True, check=True).stdout)['partitiontable']
+    return t, [(p['start'] * 512, p['size'] * 512) for p in t['partitions']]
+
+
+def part_sha(img, n):
+    _, parts = partitions(img)
+    off, size = parts[n - 1]
+    return sha(img, off, size)
+
+
+def partuuid(img, n):
+    t, _ = partitions(img)
+    if t['label'] == 'dos':
+        return '%s-%02x' % (t['id'][2:].lower(), n)
+    return t['partitions'][n - 1]['uuid'].lower()
+
+
+def image(work, name='disk.img', size='96M', boot='48M', table='dos',
+          root_tree=True):
+    img = work(name)
+    args = ['image', 'create', img, '--size', size, '--boot-size', boot,
+            '--table', table]
+    if root_tree:
+        harness.root_tree(work('root'))
+        args += ['--root-from', work('root')]
+    expect(run(*args), 0, 'created')
+    return img
+
+
+def provision(img, part=1, root=None, *extra):
+    root = root or 'PARTUUID=' + partuuid(img, 2)
+    return run('provision', img, '--partition', part, '--root', root,
+               '--kernel', harness.kernel_image(), '--menu-timeout', '1',
+               '--append', 'panic=1', *extra)
+
+
+def losetup(*args):
+    return subprocess.run(['losetup'] + list(args), capture_output=True,
+                          text=True, check=True).stdout.strip()

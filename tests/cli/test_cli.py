@@ -1,0 +1,284 @@
+"""The CLI on image files and loop devices: refusals leave every byte as it
+was; a provisioned partition is sound and the rest of the disk untouched."""
+import os, re, stat, subprocess
+import harness
+from harness import test
+from clilib import (STOCK, check, expect, image, losetup, part_sha,
+                    partitions, partuuid, provision, run, sha)
+
+
+@test
+def cli_refuses_whole_disk(work):
+    img = image(work)
+    before = sha(img)
+    loop = losetup('--find', '--show', img)
+    try:
+        p = run('provision', loop, '--root', 'PARTUUID=' + partuuid(img, 2))
+    finally:
+        losetup('-d', loop)
+    expect(p, 3, 'is a whole disk; give a partition')
+    check(sha(img) == before, 'image changed')
+
+
+@test
+def cli_refuses_mounted_partition(work):
+    img = image(work)
+    _, parts = partitions(img)
+    off, size = parts[1]
+    loop = losetup('--find', '--show', '--read-only', '--offset', str(off),
+                   '--sizelimit', str(size), img)
+    os.makedirs(work('m'))
+    subprocess.run(['mount', '-o', 'ro,noload', loop, work('m')], check=True)
+    try:
+        before = sha(img)
+        p = run('provision', img, '--partition', 2, '--force', '--root',
+                'PARTUUID=' + partuuid(img, 1))
+        after = sha(img)
+    finally:
+        subprocess.run(['umount', work('m')], check=True)
+        losetup('-d', loop)
+    expect(p, 3, 'is mounted at %s' % work('m'))
+    check(after == before, 'image changed')
+
+
+@test
+def cli_refuses_partition_mapped_by_a_loop(work):
+    img = image(work)
+    _, parts = partitions(img)
+    off, size = parts[0]
+    loop = losetup('--find', '--show', '--offset', str(off), '--sizelimit',
+                   str(size), img)
+    try:
+        before = sha(img)
+        p = provision(img)
+        after = sha(img)
+    finally:
+        losetup('-d', loop)
+    expect(p, 3, 'partition 1 of', 'is in use: %s maps it' % loop)
+    check(after == before, 'image changed')
+
+
+@test
+def cli_refuses_swap(work):
+    img = image(work)
+    _, parts = partitions(img)
+    off, size = parts[0]
+    loop = losetup('--find', '--show', '--offset', str(off), '--sizelimit',
+                   str(size), img)
+    try:
+        subprocess.run(['mkswap', loop], check=True, capture_output=True)
+        subprocess.run(['swapon', loop], check=True)
+        try:
+            before = sha(img)
+            p = provision(img, 1, None, '--force')
+            after = sha(img)
+        finally:
+            subprocess.run(['swapoff', loop], check=True)
+    finally:
+        losetup('-d', loop)
+    expect(p, 3, 'is in use as swap')
+    check(after == before, 'image changed')
+
+
+@test
+def cli_refuses_existing_filesystem_without_force(work):
+    img = image(work)
+    before = sha(img)
+    p = run('provision', img, '--partition', 2, '--root',
+            'PARTUUID=' + partuuid(img, 1), '--kernel', harness.kernel_image())
+    expect(p, 3, 'it holds a file system or signature of type ext4',
+           'LABEL=root', 'UUID=', 'use --force to overwrite')
+    check(sha(img) == before, 'image changed')
+
+
+@test
+def cli_refuses_too_small_a_partition(work):
+    img = image(work, size='64M', boot='4M')
+    before = sha(img)
+    p = provision(img)
+    expect(p, 3, 'partition 1 is 4 MiB; earlyfs needs at least')
+    check(re.search(r'needs at least \d+ MiB', p.out), p.out)
+    check(sha(img) == before, 'image changed')
+
+
+@test
+def cli_refuses_tables_extlinux_cannot_boot(work):
+    img = work('logical.img')
+    subprocess.run(['truncate', '-s', '96M', img], check=True)
+    subprocess.run(['sfdisk', '-q', img], check=True, text=True,
+                   input='label: dos\n,16M,L\n,,E\n,40M,L\n')
+    before = sha(img)
+    expect(provision(img, 5, 'PARTUUID=' + partuuid(img, 1)), 3,
+           'partition 5 of', 'is a logical partition; syslinux\'s mbr.bin '
+           'boots primary partitions (1-4) only')
+    check(sha(img) == before, 'image changed')
+    raw = work('raw.img')
+    subprocess.run(['truncate', '-s', '64M', raw], check=True)
+    expect(provision(raw, 1, 'PARTUUID=12345678-02'), 3,
+           'has no partition table')
+    expect(provision(img, 9, 'PARTUUID=' + partuuid(img, 1)), 3,
+           'has no partition 9')
+
+
+@test
+def cli_refuses_a_kernel_with_modular_drivers(work):
+    img = image(work)
+    before = sha(img)
+    stock = [f for f in os.listdir(STOCK) if f.startswith('vmlinuz-')]
+    check(stock, 'no stock kernel in %s: run make deps' % STOCK)
+    p = run('provision', img, '--partition', 1, '--root',
+            'PARTUUID=' + partuuid(img, 2), '--kernel',
+            os.path.join(STOCK, stock[0]), '--driver', 'virtio_blk')
+    expect(p, 4, 'cannot mount the boot partition without an initramfs',
+           'CONFIG_EXT4_FS=m', 'CONFIG_VIRTIO_BLK=m (disk driver virtio_blk)',
+           'Build these in (=y)')
+    check(sha(img) == before, 'image changed')
+
+
+@test
+def cli_check_kernel(work):
+    import shutil
+    # the image alone, so the config must come from IKCONFIG
+    os.makedirs(work('k'))
+    shutil.copy(harness.kernel_image(), work('k', 'bzImage'))
+    expect(run('check-kernel', work('k', 'bzImage'), '--driver',
+               'virtio_blk,ata_piix,ahci,sd'), 0,
+           'config from the image itself (IKCONFIG)',
+           'ok      CONFIG_VIRTIO_BLK', 'ok      CONFIG_ATA_PIIX',
+           'can mount an earlyfs boot partition by itself')
+    stock = [f for f in os.listdir(STOCK) if f.startswith('vmlinuz-')][0]
+    expect(run('check-kernel', os.path.join(STOCK, stock), '--driver',
+               'virtio_blk,ata_piix,ahci'), 4,
+           'config from %s/config-' % STOCK, 'CONFIG_VIRTIO_BLK=m',
+           'CONFIG_ATA_PIIX=m', 'CONFIG_SATA_AHCI=m')
+    expect(run('check-kernel', '/etc/passwd'), 2, 'is not a bzImage kernel')
+
+
+@test
+def cli_dry_run_writes_nothing(work):
+    img = image(work)
+    before = sha(img)
+    p = provision(img, 1, None, '--dry-run')
+    expect(p, 0, 'dry run: nothing is written', 'would: wipe signatures',
+           'write mbr.bin to the MBR')
+    check(sha(img) == before, 'image changed')
+
+
+@test
+def cli_usage_errors(work):
+    img = image(work)
+    before = sha(img)
+    expect(run('provision', img), 2, 'is an image file: give --partition N')
+    expect(run('provision', img, '--partition', 1, '--root', 'sda2'), 2,
+           '--root sda2: expected /dev/NAME, UUID=')
+    expect(run('provision', img, '--bogus'), 2, 'Try \'earlyfs help\'')
+    expect(run('provision', work('missing.img'), '--partition', 1), 2,
+           'No such file or directory')
+    expect(run('frobnicate'), 2, "unknown command 'frobnicate'")
+    expect(provision(img, 1, 'PARTUUID=0badc0de-07'), 3,
+           'matches no partition of')
+    expect(run('image', 'create', img, '--size', '256M'), 3,
+           'exists; use --force to replace it')
+    expect(run('image', 'create', work('x.img'), '--size', 'lots'), 2,
+           '--size lots')
+    check(sha(img) == before, 'image changed')
+
+
+@test
+def cli_provisioned_partition_is_sound(work):
+    img = image(work)
+    root_before = part_sha(img, 2)
+    with open(img, 'rb') as f:
+        sector0 = f.read(512)
+    p = provision(img)
+    expect(p, 0, 'is an earlyfs boot partition')
+    for stepname in ('target', 'contents', 'root', 'kernel', 'stage', 'mkfs',
+                     'extlinux', 'record', 'mbr', 'bootflag', 'flush'):
+        check(re.search(r'^  %s +.*\(\d+\.\d\d s\)$' % stepname, p.stdout,
+                        re.M), 'no timed step %s:\n%s' % (stepname, p.stdout))
+    check(part_sha(img, 2) == root_before, 'the root partition changed')
+    with open(img, 'rb') as f:
+        new0 = f.read(512)
+    with open('/usr/lib/syslinux/mbr/mbr.bin', 'rb') as f:
+        check(new0[:440] == f.read()[:440], 'MBR code is not mbr.bin')
+    check(new0[440:] == sector0[440:], 'disk signature or table changed')
+
+    _, parts = partitions(img)
+    off, size = parts[0]
+    with open(img, 'rb') as f, open(work('p1.img'), 'wb') as o:
+        f.seek(off)
+        o.write(f.read(size))
+    fsck = subprocess.run(['e2fsck', '-fn', work('p1.img')],
+                          capture_output=True, text=True)
+    check(fsck.returncode == 0, 'e2fsck -fn:\n' + fsck.stdout + fsck.stderr)
+    dump = subprocess.run(['dumpe2fs', '-h', work('p1.img')],
+                          capture_output=True, text=True).stdout
+    feats = re.search(r'Filesystem features:\s*(.*)', dump).group(1).split()
+    check('has_journal' not in feats and '64bit' not in feats,
+          'features: %s' % feats)
+    check(re.search(r'Filesystem volume name:\s*earlyfs$', dump, re.M),
+          'label')
+
+    m = work('m')
+    os.makedirs(m)
+    loop = losetup('--find', '--show', '--read-only', work('p1.img'))
+    subprocess.run(['mount', '-o', 'ro', loop, m], check=True)
+    try:
+        for d in ('bin', 'sbin', 'dev', 'etc', 'lib', 'mnt', 'proc', 'run',
+                  'sys', 'tmp', 'var', 'boot', 'init.d', 'extlinux'):
+            check(os.path.isdir(os.path.join(m, d)), 'no /%s' % d)
+        check(stat.S_IMODE(os.stat(os.path.join(m, 'root')).st_mode) == 0o700,
+              '/root not 0700')
+        check(os.readlink(os.path.join(m, 'var/run')) == '/run', 'var/run')
+        check(os.readlink(os.path.join(m, 'var/tmp')) == '/tmp', 'var/tmp')
+        check(os.readlink(os.path.join(m, 'sbin/init')) == '../bin/busybox',
+              'sbin/init')
+        check(os.readlink(os.path.join(m, 'bin/sh')) == 'busybox', 'bin/sh')
+        check(os.access(os.path.join(m, 'sbin/earlyfs-init'), os.X_OK),
+              'earlyfs-init')
+        for t in ('fstab', 'inittab', 'passwd', 'group'):
+            with open(os.path.join(harness.TOP, 'templates', t)) as a, \
+                    open(os.path.join(m, 'etc', t)) as b:
+                check(a.read() == b.read(), 'etc/%s differs' % t)
+        check(re.search(r'^root:x:0:0:.*:/bin/sh$',
+                        open(os.path.join(m, 'etc/passwd')).read(), re.M),
+              'root shell')
+        check(sorted(os.listdir(os.path.join(m, 'init.d'))) ==
+              ['40-printk', '50-mountroot', '69-printk'], 'fragments')
+        conf = open(os.path.join(m, 'etc/earlyfs.conf')).read()
+        check('root=PARTUUID=%s\n' % partuuid(img, 2) in conf, conf)
+        kname = os.readlink(os.path.join(m, 'vmlinuz'))
+        kst = os.stat(os.path.join(m, kname))
+        check(kst.st_blocks * 512 >= kst.st_size, 'the kernel has holes')
+        check(sha(os.path.join(m, kname)) == sha(harness.kernel_image()),
+              'kernel differs')
+        check(os.path.exists(os.path.join(m, 'extlinux/ldlinux.sys')),
+              'no ldlinux.sys')
+        ext = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
+        labels = re.findall(r'^LABEL (\S+)\n\tKERNEL (\S+)\n\tAPPEND (.*)$',
+                            ext, re.M)
+        check([l[0] for l in labels] == ['earlyfs', 'rescue'], ext)
+        for name, kernel, append in labels:
+            check(os.path.exists(os.path.join(m, kernel.lstrip('/'))),
+                  '%s: %s missing' % (name, kernel))
+            check('root=PARTUUID=%s ' % partuuid(img, 1) in append, append)
+        check('init=/sbin/earlyfs-init' in labels[0][2], 'default init=')
+        check('init=' not in labels[1][2], 'rescue has init=')
+    finally:
+        subprocess.run(['umount', m], check=True)
+        losetup('-d', loop)
+    s = run('status', img, '--partition', 1)
+    expect(s, 0, 'earlyfs boot partition (label earlyfs)',
+           'labels:   earlyfs (default), rescue',
+           'fragments: 40-printk 50-mountroot 69-printk', kname)
+
+
+@test
+def cli_force_reprovisions_and_status_sees_unfinished(work):
+    img = image(work)
+    expect(provision(img), 0)
+    expect(provision(img), 3, 'type ext4 (LABEL=earlyfs')
+    expect(provision(img, 1, None, '--force'), 0, 'overwriting ext4')
+    # a partition with a file system but no record: not an earlyfs one
+    expect(run('status', img, '--partition', 2), 1,
+           'no etc/earlyfs.conf: not an earlyfs boot partition')

@@ -1,0 +1,92 @@
+"""QEMU full-BIOS boots of images made only by the CLI."""
+import os, subprocess
+from harness import qemu, test
+from clilib import check, expect, image, losetup, partitions, provision
+
+
+def reached_real_root(c):
+    c.expect(r'Run /sbin/earlyfs-init as init process', 60)
+    c.expect(r'REALINIT pid=1 root=real-root')
+    c.expect(r'BOOT-AT-SLASH-BOOT')
+    c.expect(r'REPORT pivot ok')
+    c.expect(r'REALINIT-DONE')
+    c.wait_exit()
+    c.assert_no_panic()
+
+
+@test
+def qemu_cli_image_default_label_reaches_real_root(work):
+    img = image(work)
+    expect(provision(img), 0)
+    with qemu(work, img) as c:
+        c.expect(r'EXTLINUX|SYSLINUX')
+        reached_real_root(c)
+
+
+def extlinux_once(work, img, label):
+    _, parts = partitions(img)
+    off, size = parts[0]
+    loop = losetup('--find', '--show', '--offset', str(off), '--sizelimit',
+                   str(size), img)
+    m = work('m')
+    os.makedirs(m, exist_ok=True)
+    try:
+        subprocess.run(['mount', loop, m], check=True)
+        try:
+            subprocess.run(['extlinux', '--once=' + label,
+                            os.path.join(m, 'extlinux')], check=True,
+                           capture_output=True)
+        finally:
+            subprocess.run(['umount', m], check=True)
+    finally:
+        losetup('-d', loop)
+
+
+def rescue_shell_works(c):
+    # busybox init from etc/inittab: sysinit mounts, then a respawned shell
+    c.expect(r'Run /sbin/init as init process', 60)
+    c.send('')
+    c.send('echo "RESCUE-$((6*7)) $(cat /proc/1/comm)"')
+    c.expect(r'RESCUE-42 init')
+    c.send('mountpoint -q /proc && echo "RESCUE-PROC-MOUNTED"')
+    c.expect(r'RESCUE-PROC-MOUNTED')
+    c.send('poweroff -f')
+    c.wait_exit()
+    c.assert_no_panic()
+    check('earlyfs-init' not in c.text().split('Run /sbin/init')[1],
+          'earlyfs-init ran under the rescue label')
+
+
+@test
+def qemu_cli_rescue_label_with_extlinux_once(work):
+    img = image(work)
+    expect(provision(img), 0)
+    extlinux_once(work, img, 'rescue')
+    with qemu(work, img) as c:
+        rescue_shell_works(c)
+    # --once is cleared: the next boot takes the default label again
+    with qemu(work, img) as c:
+        reached_real_root(c)
+
+
+@test
+def qemu_cli_rescue_label_typed_at_the_prompt(work):
+    img = image(work)
+    expect(provision(img, 1, None, '--menu-timeout', '20'), 0)
+    with qemu(work, img) as c:
+        c.expect(r'boot:')
+        c.send('rescue')
+        rescue_shell_works(c)
+
+
+@test
+def qemu_cli_gpt_image_boots(work):
+    img = image(work, table='gpt')
+    p = provision(img)
+    expect(p, 0, 'GPT table', 'gptmbr.bin', 'legacy BIOS bootable')
+    with open(img, 'rb') as f, open('/usr/lib/syslinux/mbr/gptmbr.bin',
+                                    'rb') as g:
+        check(f.read(440) == g.read()[:440], 'MBR code is not gptmbr.bin')
+    with qemu(work, img) as c:
+        c.expect(r'EXTLINUX|SYSLINUX')
+        reached_real_root(c)
