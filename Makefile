@@ -114,12 +114,13 @@ check: deps
 	$(MAKE) --no-print-directory all $(UNIT_BIN) kernel
 	tests/run-all.sh $(UNIT_BIN)
 
-bench: $(B)/earlyfs-init kernel
+bench: all kernel
+	python3 bench/provision.py
 	python3 bench/boot.py
 
-demo:
-	@echo "make demo arrives with 'earlyfs provision' (issue 3); until then run 'make check'."
-	@exit 1
+demo: deps
+	$(MAKE) --no-print-directory all kernel
+	demo/demo.sh
 
 clean:
 	rm -rf $(B)

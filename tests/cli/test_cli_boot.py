@@ -90,3 +90,19 @@ def qemu_cli_gpt_image_boots(work):
     with qemu(work, img) as c:
         c.expect(r'EXTLINUX|SYSLINUX')
         reached_real_root(c)
+
+
+@test
+def demo_script_boots_in_batch_mode(work):
+    import harness
+    env = dict(os.environ, DEMO_BATCH='1', DEMO_DIR=work('demo'))
+    p = subprocess.run([os.path.join(harness.TOP, 'demo', 'demo.sh')],
+                       capture_output=True, text=True, env=env, timeout=200)
+    with open(os.path.join(harness.LOG_DIR, work.name + '.log'), 'w') as f:
+        f.write(p.stdout + p.stderr)
+    out = p.stdout
+    check(p.returncode == 0, 'demo exited %d' % p.returncode)
+    for needle in ('is an earlyfs boot partition', 'labels:   earlyfs '
+                   '(default), rescue', 'SYSLINUX', 'the real root; this '
+                   'init is PID 1', 'pivot ok', '=== earlyfs demo done ==='):
+        check(needle in out, 'demo output lacks %r' % needle)
