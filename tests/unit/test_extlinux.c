@@ -1,0 +1,89 @@
+/* Unit tests: template rendering and the extlinux.conf parser */
+#include <errno.h>
+#include <stdlib.h>
+#include "check.h"
+#include "extlinux.h"
+#include "template.h"
+
+static void test_template(void)
+{
+	const struct template_var v[] = { { "ROOT", "PARTUUID=ab-02" },
+					  { "EMPTY", "" } };
+	char unknown[32], *out;
+
+	CHECK_INT(template_render("a @ROOT@ b @EMPTY@c", v, 2, &out, unknown), 0);
+	CHECK_STR(out, "a PARTUUID=ab-02 b c");
+	free(out);
+	/* not placeholders: lower case, a lone @, an e-mail address */
+	CHECK_INT(template_render("x@y.z @lower@ @ @@ @ROOT", v, 2, &out,
+				  unknown), 0);
+	CHECK_STR(out, "x@y.z @lower@ @ @@ @ROOT");
+	free(out);
+	CHECK_INT(template_render("@MISSING@", v, 2, &out, unknown), -EINVAL);
+	CHECK_STR(unknown, "MISSING");
+	const struct template_var nl[] = { { "ROOT", "a\nLABEL evil" } };
+	CHECK_INT(template_render("@ROOT@", nl, 1, &out, unknown), -EINVAL);
+	/* a long value repeated many times still fits */
+	char big[4096];
+	memset(big, 'v', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	const struct template_var b[] = { { "V", big } };
+	CHECK_INT(template_render("@V@@V@@V@@V@", b, 1, &out, unknown), 0);
+	CHECK_INT(strlen(out), 4 * 4095);
+	free(out);
+}
+
+static void test_extlinux(void)
+{
+	static const char good[] =
+		"# comment\nSERIAL 0 115200\nPROMPT 1\nDEFAULT earlyfs quiet\n\n"
+		"LABEL earlyfs\n\tKERNEL /vmlinuz\n\tAPPEND root=PARTUUID=x-01 "
+		"init=/sbin/earlyfs-init  \n"
+		"label rescue\n  linux /vmlinuz-6.1\n";
+	struct extlinux_conf c;
+	const char *what;
+	size_t line;
+
+	CHECK_INT(extlinux_parse(good, sizeof(good) - 1, &c, &line, &what), 0);
+	CHECK_INT(c.n, 2);
+	CHECK_STR(c.default_label, "earlyfs");
+	CHECK_STR(c.labels[0].kernel, "/vmlinuz");
+	CHECK_STR(c.labels[0].append, "root=PARTUUID=x-01 init=/sbin/earlyfs-init");
+	CHECK_STR(c.labels[1].name, "rescue");
+	CHECK_STR(c.labels[1].kernel, "/vmlinuz-6.1");
+	CHECK_STR(c.labels[1].append, "");
+	CHECK(extlinux_find(&c, "rescue") == &c.labels[1]);
+	CHECK(extlinux_find(&c, "nope") == NULL);
+
+	CHECK_INT(extlinux_parse("KERNEL /x\n", 10, &c, &line, &what), -EINVAL);
+	CHECK_INT(line, 1);
+	CHECK_STR(what, "KERNEL outside a LABEL");
+	CHECK_INT(extlinux_parse("LABEL a\nLABEL b\nKERNEL /k\n", 25, &c, &line,
+				 &what), -EINVAL);
+	CHECK_INT(line, 1);
+	CHECK_STR(what, "label without KERNEL");
+	CHECK_INT(extlinux_parse("DEFAULT x\nLABEL a\nKERNEL /k\n", 27, &c,
+				 &line, &what), -EINVAL);
+	CHECK_STR(what, "DEFAULT names no LABEL");
+	CHECK_INT(extlinux_parse("LABEL\n", 6, &c, &line, &what), -EINVAL);
+
+	/* oversized: too many labels, an over-long APPEND */
+	char *many = malloc(64 * 40), *p = many;
+	int i;
+	for (i = 0; i <= EXTLINUX_LABELS_MAX; i++)
+		p += sprintf(p, "LABEL l%d\nKERNEL /k\n", i);
+	CHECK_INT(extlinux_parse(many, (size_t)(p - many), &c, &line, &what),
+		  -E2BIG);
+	free(many);
+	char longapp[2100] = "LABEL a\nKERNEL /k\nAPPEND ";
+	memset(longapp + strlen(longapp), 'x', 1500);
+	CHECK_INT(extlinux_parse(longapp, strlen(longapp), &c, &line, &what),
+		  -E2BIG);
+}
+
+int main(void)
+{
+	test_template();
+	test_extlinux();
+	return check_done("extlinux");
+}
