@@ -10,6 +10,7 @@
 #include "admin.h"
 #include "atomic.h"
 #include "devspec.h"
+#include "mountinfo.h"
 #include "text.h"
 
 static void value(blkid_probe pr, const char *name, char *ret, size_t cap)
@@ -102,8 +103,11 @@ int root_resolve(const char *spec, char *ret_dev, size_t cap,
 
 int root_current(char *ret_spec, size_t cap, struct err *e)
 {
-	char *mi = read_text("/proc/self/mountinfo", 1 << 20), *line, *save;
+	char *mi = read_text("/proc/self/mountinfo", 1 << 20);
+	struct mountinfo_entry m;
 	unsigned maj = 0, min = 0;
+	size_t pos = 0, l;
+	const char *line;
 	bool found = false;
 	char *dev = NULL;
 	blkid_probe pr;
@@ -111,14 +115,13 @@ int root_current(char *ret_spec, size_t cap, struct err *e)
 	ret_spec[0] = '\0';
 	if (!mi)
 		return err_set(e, EXIT_FAILED, "cannot read /proc/self/mountinfo");
-	for (line = strtok_r(mi, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char mp[4096];
-
-		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, mp) == 3 &&
-		    strcmp(mp, "/") == 0)
+	while (text_next_line(mi, strlen(mi), &pos, &line, &l) > 0)
+		if (mountinfo_parse_line(line, l, &m) > 0 &&
+		    strcmp(m.mount_point, "/") == 0) {
+			maj = m.major;
+			min = m.minor;
 			found = true;
-	}
+		}
 	free(mi);
 	if (found)
 		dev = blkid_devno_to_devname(makedev(maj, min));

@@ -9,6 +9,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "admin.h"
+#include "mountinfo.h"
+#include "text.h"
 
 static int sysfs_read(const char *path, char *buf, size_t cap)
 {
@@ -75,18 +77,16 @@ int target_resolve(const char *arg, unsigned partno, struct target *t,
 /* Where a device (by number) is mounted, from mountinfo; "" if nowhere. */
 static void mounted_at(dev_t dev, char *ret, size_t cap)
 {
-	char *mi = read_text("/proc/self/mountinfo", 1 << 20), *line, *save;
-	unsigned maj, min;
-	char mp[PATH_MAX];
+	char *mi = read_text("/proc/self/mountinfo", 1 << 20);
+	struct mountinfo_entry m;
+	size_t pos = 0, l;
+	const char *line;
 
 	ret[0] = '\0';
-	if (!mi)
-		return;
-	for (line = strtok_r(mi, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, mp) == 3 &&
-		    makedev(maj, min) == dev) {
-			snprintf(ret, cap, "%s", mp);
+	while (mi && text_next_line(mi, strlen(mi), &pos, &line, &l) > 0)
+		if (mountinfo_parse_line(line, l, &m) > 0 &&
+		    makedev(m.major, m.minor) == dev) {
+			snprintf(ret, cap, "%s", m.mount_point);
 			break;
 		}
 	free(mi);

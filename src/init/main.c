@@ -10,7 +10,7 @@
 #include "bootcfg.h"
 #include "cmdline.h"
 #include "envfile.h"
-#include "fstab.h"
+#include "mountinfo.h"
 #include "init.h"
 #include "text.h"
 
@@ -122,34 +122,27 @@ void report_write(struct boot_report *r)
 /* Fills in the report's root line when a fragment mounted the root. */
 static void describe_fragment_root(void)
 {
+	struct mountinfo_entry *m = malloc(sizeof(*m));
 	size_t pos = 0, len, l;
 	const char *line;
 	char *buf;
 
 	snprintf(rep.root_how, sizeof(rep.root_how), "fragment");
-	if (read_file("/proc/self/mountinfo", 1024 * 1024, &buf, &len) < 0)
+	if (!m || read_file("/proc/self/mountinfo", 1024 * 1024, &buf, &len) < 0) {
+		free(m);
 		return;
+	}
 	while (text_next_line(buf, len, &pos, &line, &l) > 0) {
-		const char *f[10], *sep;
-		size_t fl[10], fpos = 0, i;
-
-		for (i = 0; i < 5; i++)
-			text_next_field(line, l, &fpos, &f[i], &fl[i]);
-		if (fl[4] != strlen(NEWROOT) || memcmp(f[4], NEWROOT, fl[4]))
+		if (mountinfo_parse_line(line, l, m) <= 0 ||
+		    strcmp(m->mount_point, NEWROOT) != 0)
 			continue;
-		sep = strstr(line, " - ");
-		if (sep && sep < line + l) {
-			size_t sp = (size_t)(sep - line) + 3;
-
-			text_next_field(line, l, &sp, &f[5], &fl[5]);
-			text_next_field(line, l, &sp, &f[6], &fl[6]);
-			text_copy(rep.root_fstype, sizeof(rep.root_fstype),
-				  f[5], fl[5]);
-			text_copy(rep.root_device, sizeof(rep.root_device),
-				  f[6], fl[6]);
-		}
+		snprintf(rep.root_fstype, sizeof(rep.root_fstype), "%.31s",
+			 m->fstype);
+		snprintf(rep.root_device, sizeof(rep.root_device), "%.255s",
+			 m->source);
 	}
 	free(buf);
+	free(m);
 }
 
 static void mount_root(void)

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "atomic.h"
-#include "fstab.h"
+#include "mountinfo.h"
 #include "init.h"
 #include "text.h"
 
@@ -92,24 +92,22 @@ int switchroot_check_init(const char *init)
 /* Mount points from mountinfo, in mount order. */
 static size_t mount_points(char mp[][256], size_t max)
 {
-	size_t pos = 0, l, n = 0;
+	struct mountinfo_entry *m = malloc(sizeof(*m));
+	size_t pos = 0, l, n = 0, len;
 	const char *line;
 	char *buf;
-	size_t len;
 
-	if (read_file("/proc/self/mountinfo", 1024 * 1024, &buf, &len) < 0)
+	if (!m || read_file("/proc/self/mountinfo", 1024 * 1024, &buf, &len) < 0) {
+		free(m);
 		return 0;
-	while (n < max && text_next_line(buf, len, &pos, &line, &l) > 0) {
-		const char *f = NULL;
-		size_t fl = 0, fpos = 0, i;
-
-		for (i = 0; i < 5; i++)
-			if (text_next_field(line, l, &fpos, &f, &fl) != 1)
-				break;
-		if (i == 5 && fstab_unescape(f, fl, mp[n], 256) == 0)
-			n++;
 	}
+	while (n < max && text_next_line(buf, len, &pos, &line, &l) > 0)
+		if (mountinfo_parse_line(line, l, m) > 0 &&
+		    text_copy(mp[n], 256, m->mount_point,
+			      strlen(m->mount_point)) == 0)
+			n++;
 	free(buf);
+	free(m);
 	return n;
 }
 

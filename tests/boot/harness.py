@@ -157,6 +157,17 @@ poweroff -f
 '''
 
 
+def reached_real_root(c):
+    """The test root's init ran as PID 1 after a pivot, saw the boot
+    partition at /boot and the report, and powered off; no panic."""
+    c.expect(r'REALINIT pid=1 root=real-root', 60)
+    c.expect(r'BOOT-AT-SLASH-BOOT')
+    c.expect(r'REPORT pivot ok')
+    c.expect(r'REALINIT-DONE')
+    c.wait_exit()
+    c.assert_no_panic()
+
+
 def root_tree(root, marker='real-root', extra=''):
     for d in ('dev', 'etc', 'proc', 'sys', 'run', 'tmp', 'boot', 'sbin', 'mnt'):
         os.makedirs(os.path.join(root, d), exist_ok=True)

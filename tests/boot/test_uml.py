@@ -1,6 +1,7 @@
 """Runner behaviour under user-mode-linux: boot image as ubda, root as ubdb."""
 import re
-from harness import (BootFailure, boot_tree, mkfs, root_tree, test, uml)
+from harness import (BootFailure, boot_tree, mkfs, reached_real_root,
+                     root_tree, test, uml)
 
 ROOT_UUID = '0b5e1c2d-3f4a-4b6c-8d7e-9f0a1b2c3d4e'
 
@@ -14,15 +15,6 @@ def images(work, fragments=None, shipped=True, shell=True, root=True,
     root_tree(work('root'), extra=extra_init)
     mkfs(work('root'), work('root.img'), 16, label=label, uuid=ROOT_UUID)
     return work('boot.img'), work('root.img')
-
-
-def reached_real_root(c):
-    c.expect(r'REALINIT pid=1 root=real-root')
-    c.expect(r'BOOT-AT-SLASH-BOOT')
-    c.expect(r'REPORT pivot ok')
-    c.expect(r'REALINIT-DONE')
-    c.wait_exit()
-    c.assert_no_panic()
 
 
 def check(cond, what):
