@@ -102,3 +102,37 @@ def demo_script_boots_in_batch_mode(work):
                    '(default), rescue', 'SYSLINUX', 'the real root; this '
                    'init is PID 1', 'pivot ok', '=== earlyfs demo done ==='):
         check(needle in out, 'demo output lacks %r' % needle)
+
+
+@test
+def status_on_a_running_system_reads_boot_and_the_report(work):
+    """earlyfs status with no TARGET: the partition at /boot and the report
+    a real boot left, in a mount namespace that shows them where a booted
+    system has them."""
+    import re
+    from clilib import EARLYFS
+    img = image(work)
+    expect(provision(img), 0)
+    with qemu(work, img) as c:
+        reached_real_root(c)
+        report = '\n'.join(l[len('REPORT '):] for l in c.text().splitlines()
+                           if l.startswith('REPORT ')) + '\n'
+    _, parts = partitions(img)
+    off, size = parts[0]
+    loop = losetup('--find', '--show', '--read-only', '--offset', str(off),
+                   '--sizelimit', str(size), img)
+    script = ('set -e; mount -o ro "$1" /boot; mount -t tmpfs none /run; '
+              'mkdir /run/earlyfs; cat > /run/earlyfs/report; exec "$2" status')
+    try:
+        p = subprocess.run(['unshare', '--mount', '--propagation', 'private',
+                            'sh', '-c', script, 'sh', loop, EARLYFS],
+                           input=report, capture_output=True, text=True)
+    finally:
+        losetup('-d', loop)
+    out = p.stdout + p.stderr
+    check(p.returncode == 0, 'status exited %d:\n%s' % (p.returncode, out))
+    for needle in ('/boot: earlyfs boot partition', 'labels:   earlyfs '
+                   '(default), rescue', 'last boot: 3 fragments, root '
+                   '/dev/vda2 (fragment), pivot ok'):
+        check(needle in out, 'status lacks %r:\n%s' % (needle, out))
+    check(re.search(r'^  50-mountroot +ok +\d+ ms$', out, re.M), out)
