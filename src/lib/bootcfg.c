@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "bootcfg.h"
+#include "text.h"
 
 const struct bootcfg_key bootcfg_keys[] = {
 	{ "earlyfs.root", "real root: /dev/PATH, UUID=, LABEL=, PARTUUID=, PARTLABEL=" },
@@ -19,21 +20,14 @@ const struct bootcfg_key bootcfg_keys[] = {
 	{ NULL, NULL },
 };
 
-int parse_seconds(const char *s, unsigned *ret)
+int parse_seconds(const char *s, size_t len, unsigned *ret)
 {
-	unsigned long v = 0;
+	unsigned long v;
+	int r = text_parse_uint(s, len, 86400, &v);
 
-	if (!s || !*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > 86400)
-			return -ERANGE;
-	}
-	*ret = (unsigned)v;
-	return 0;
+	if (r == 0)
+		*ret = (unsigned)v;
+	return r;
 }
 
 static void problem(struct boot_config *cfg, const char *key,
@@ -95,17 +89,12 @@ static int skip_item(struct boot_config *cfg, const char *s, size_t len)
 
 static int timeout_item(struct boot_config *cfg, const char *s, size_t len)
 {
-	char num[16];
-	unsigned sec;
+	unsigned sec = 0;
 	const char *colon = memchr(s, ':', len);
 	const char *n = colon ? colon + 1 : s;
 	size_t nlen = colon ? len - (size_t)(colon - s) - 1 : len;
 
-	if (nlen >= sizeof(num))
-		return -EINVAL;
-	memcpy(num, n, nlen);
-	num[nlen] = '\0';
-	if (parse_seconds(num, &sec) < 0)
+	if (parse_seconds(n, nlen, &sec) < 0)
 		return -EINVAL;
 	if (!colon) {
 		cfg->has_timeout_all = true;
@@ -154,7 +143,7 @@ void bootcfg_from_cmdline(const struct cmdline *c, struct boot_config *cfg)
 	if (v && *v)
 		cfg->rootflags = v;
 	v = cmdline_get(c, "earlyfs.rootwait");
-	if (v && parse_seconds(v, &cfg->rootwait) < 0) {
+	if (v && parse_seconds(v, strlen(v), &cfg->rootwait) < 0) {
 		cfg->rootwait = 30;
 		problem(cfg, "earlyfs.rootwait", v,
 			"not a number of seconds (0-86400); using 30");
@@ -188,7 +177,7 @@ void bootcfg_from_cmdline(const struct cmdline *c, struct boot_config *cfg)
 				"takes on-failure or never; using on-failure");
 	}
 	v = cmdline_get(c, "earlyfs.generation");
-	if (v && parse_seconds(v, &cfg->generation) < 0) {
+	if (v && parse_seconds(v, strlen(v), &cfg->generation) < 0) {
 		cfg->generation = 0;
 		problem(cfg, "earlyfs.generation", v,
 			"not a generation number; using the current set");

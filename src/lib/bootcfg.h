@@ -2,6 +2,7 @@
 #ifndef EARLYFS_BOOTCFG_H
 #define EARLYFS_BOOTCFG_H
 #include <stdbool.h>
+#include <stddef.h>
 #include "cmdline.h"
 
 #define BOOTCFG_LIST_MAX 16
@@ -61,6 +62,6 @@ bool bootcfg_skips(const struct boot_config *cfg, const char *fragment);
 /* The command line's timeout for a fragment, or -1 if it names none. */
 long bootcfg_timeout_for(const struct boot_config *cfg, const char *fragment);
 
-/* Parses a decimal number of seconds (0..86400). */
-int parse_seconds(const char *s, unsigned *ret);
+/* A decimal number of seconds, 0..86400: -EINVAL, -ERANGE. */
+int parse_seconds(const char *s, size_t len, unsigned *ret);
 #endif

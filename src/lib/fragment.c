@@ -109,16 +109,12 @@ int fragment_list_load(const char *dir, struct fragment_list *ret)
 static int directive_word(const char *w, size_t len,
 			  struct fragment_directives *ret)
 {
-	char num[16];
-
 	if (len == 8 && memcmp(w, "optional", 8) == 0) {
 		ret->optional = true;
 		return 0;
 	}
-	if (len > 8 && memcmp(w, "timeout=", 8) == 0 && len - 8 < sizeof(num)) {
-		memcpy(num, w + 8, len - 8);
-		num[len - 8] = '\0';
-		if (parse_seconds(num, &ret->timeout) < 0)
+	if (len > 8 && memcmp(w, "timeout=", 8) == 0) {
+		if (parse_seconds(w + 8, len - 8, &ret->timeout) < 0)
 			return -EINVAL;
 		ret->has_timeout = true;
 		return 0;

@@ -33,27 +33,12 @@ int fstab_unescape(const char *s, size_t len, char *ret, size_t cap)
 	return 0;
 }
 
-static int parse_small_int(const char *s, size_t len, int *ret)
-{
-	int v = 0;
-	size_t i;
-
-	if (len == 0 || len > 4)
-		return -EINVAL;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (s[i] - '0');
-	}
-	*ret = v;
-	return 0;
-}
-
 int fstab_parse_line(const char *line, size_t len, struct fstab_entry *ret,
 		     const char **ret_what)
 {
 	const char *f[7];
 	size_t fl[7], n = 0, pos = 0;
+	unsigned long v = 0;
 	int r;
 
 	while (n < 7 && text_next_field(line, len, &pos, &f[n], &fl[n]) == 1) {
@@ -90,10 +75,12 @@ int fstab_parse_line(const char *line, size_t len, struct fstab_entry *ret,
 	if (r < 0)
 		return r;
 	*ret_what = "dump and pass fields must be small numbers";
-	if (n > 4 && parse_small_int(f[4], fl[4], &ret->freq) < 0)
+	if (n > 4 && text_parse_uint(f[4], fl[4], 9999, &v) < 0)
 		return -EINVAL;
-	if (n > 5 && parse_small_int(f[5], fl[5], &ret->passno) < 0)
+	ret->freq = n > 4 ? (int)v : 0;
+	if (n > 5 && text_parse_uint(f[5], fl[5], 9999, &v) < 0)
 		return -EINVAL;
+	ret->passno = n > 5 ? (int)v : 0;
 	*ret_what = NULL;
 	return 1;
 }

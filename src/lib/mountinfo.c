@@ -1,32 +1,18 @@
 /* mountinfo: lines of /proc/self/mountinfo */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include "fstab.h"
 #include "mountinfo.h"
 #include "text.h"
 
-static int number(const char *s, size_t len, unsigned *ret)
-{
-	unsigned long v = 0;
-	size_t i;
-
-	if (len == 0 || len > 9)
-		return -EINVAL;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	*ret = (unsigned)v;
-	return 0;
-}
-
 int mountinfo_parse_line(const char *line, size_t len,
 			 struct mountinfo_entry *ret)
 {
 	const char *f, *colon;
 	size_t fl, pos = 0, i;
+	unsigned long maj, min;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -36,10 +22,14 @@ int mountinfo_parse_line(const char *line, size_t len,
 			return -EINVAL;
 		if (i == 2) {
 			colon = memchr(f, ':', fl);
-			if (!colon || number(f, (size_t)(colon - f), &ret->major) ||
-			    number(colon + 1, fl - (size_t)(colon - f) - 1,
-				   &ret->minor))
+			if (!colon ||
+			    text_parse_uint(f, (size_t)(colon - f), UINT_MAX,
+					    &maj) < 0 ||
+			    text_parse_uint(colon + 1, fl - (size_t)(colon - f) - 1,
+					    UINT_MAX, &min) < 0)
 				return -EINVAL;
+			ret->major = (unsigned)maj;
+			ret->minor = (unsigned)min;
 		}
 	}
 	r = fstab_unescape(f, fl, ret->mount_point, sizeof(ret->mount_point));

@@ -56,6 +56,25 @@ int text_next_field(const char *line, size_t len, size_t *pos,
 	return 1;
 }
 
+int text_parse_uint(const char *s, size_t len, unsigned long max,
+		    unsigned long *ret)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (len == 0)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+		if (v > max)
+			return -ERANGE;
+	}
+	*ret = v;
+	return 0;
+}
+
 int text_is_name(const char *s, size_t len)
 {
 	size_t i;

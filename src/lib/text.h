@@ -21,6 +21,10 @@ int text_copy(char *dst, size_t cap, const char *src, size_t len);
 int text_next_field(const char *line, size_t len, size_t *pos,
 		    const char **ret_field, size_t *ret_len);
 
+/* Decimal digits only, no sign or blanks: -EINVAL, or -ERANGE above max. */
+int text_parse_uint(const char *s, size_t len, unsigned long max,
+		    unsigned long *ret);
+
 /* 1 when s[0..len) is a shell variable name: [A-Za-z_][A-Za-z0-9_]* */
 int text_is_name(const char *s, size_t len);
 #endif

@@ -4,6 +4,7 @@
 #include "bootcfg.h"
 #include "check.h"
 #include "cmdline.h"
+#include "text.h"
 
 static struct cmdline c;
 static struct boot_config cfg;
@@ -149,8 +150,33 @@ static void test_env_names(void)
 		  -E2BIG);
 }
 
+static void test_numbers(void)
+{
+	unsigned long v = 7;
+	unsigned sec;
+
+	CHECK_INT(text_parse_uint("0", 1, 10, &v), 0);
+	CHECK_INT(v, 0);
+	CHECK_INT(text_parse_uint("4294967295", 10, 4294967295UL, &v), 0);
+	CHECK_INT(v, 4294967295UL);
+	CHECK_INT(text_parse_uint("", 0, 10, &v), -EINVAL);
+	CHECK_INT(text_parse_uint("-1", 2, 10, &v), -EINVAL);
+	CHECK_INT(text_parse_uint(" 1", 2, 10, &v), -EINVAL);
+	CHECK_INT(text_parse_uint("12x", 3, 100, &v), -EINVAL);
+	/* overflowing digits stop at max, never wrap */
+	CHECK_INT(text_parse_uint("99999999999999999999999", 23, 100, &v),
+		  -ERANGE);
+	CHECK_INT(parse_seconds("86400", 5, &sec), 0);
+	CHECK_INT(sec, 86400);
+	CHECK_INT(parse_seconds("86401", 5, &sec), -ERANGE);
+	/* the length bounds the number: "120,5" read as 3 bytes is 120 */
+	CHECK_INT(parse_seconds("120,5", 3, &sec), 0);
+	CHECK_INT(sec, 120);
+}
+
 int main(void)
 {
+	test_numbers();
 	test_split();
 	test_oversized();
 	test_defaults_and_keys();
