@@ -5,8 +5,13 @@ CC ?= cc
 INIT_CC ?= $(shell command -v musl-gcc 2>/dev/null || echo $(CC))
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
+# Where `make install` puts the CLI, and the data provisioning copies
+# (templates, fragments, earlyfs-init); compiled into earlyfs.
+PREFIX ?= /usr/local
+DATADIR ?= /usr/share/earlyfs
+MANDIR ?= $(PREFIX)/share/man
 CPPFLAGS_ALL := -std=gnu11 -D_GNU_SOURCE -DEARLYFS_VERSION='"$(VERSION)"' \
-	-DEARLYFS_VERSION_STRING='"$(VERSION)"' -DEARLYFS_DATADIR='"$(DATADIR)"' -Isrc/lib
+	-DEARLYFS_DATADIR='"$(DATADIR)"' -Isrc/lib
 B := build
 
 LIB_SRC := $(wildcard src/lib/*.c)
@@ -19,8 +24,6 @@ CLI_SRC := $(wildcard src/cli/*.c)
 ADMIN_LIBS := -lblkid -lfdisk -lext2fs -lcom_err
 # paths are PATH_MAX-bounded; a truncated one fails its lookup, never overflows
 ADMIN_WARN := $(WARN) -Wno-format-truncation
-DATADIR ?= /usr/share/earlyfs
-PREFIX ?= /usr/local
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
@@ -121,6 +124,17 @@ bench: all kernel
 demo: deps
 	$(MAKE) --no-print-directory all kernel
 	demo/demo.sh
+
+# DATADIR is compiled in: give the same DATADIR to make and make install.
+install: all
+	install -D -m 0755 $(B)/earlyfs $(DESTDIR)$(PREFIX)/sbin/earlyfs
+	install -D -m 0755 $(B)/earlyfs-init $(DESTDIR)$(DATADIR)/earlyfs-init
+	install -d $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/init.d
+	install -m 0644 templates/* $(DESTDIR)$(DATADIR)/templates/
+	install -m 0644 init.d/[0-9][0-9]-* init.d/README $(DESTDIR)$(DATADIR)/init.d/
+	install -D -m 0644 docs/earlyfs.8 $(DESTDIR)$(MANDIR)/man8/earlyfs.8
+	install -D -m 0644 docs/earlyfs-init.8 $(DESTDIR)$(MANDIR)/man8/earlyfs-init.8
+	install -D -m 0644 docs/earlyfs-fragments.5 $(DESTDIR)$(MANDIR)/man5/earlyfs-fragments.5
 
 clean:
 	rm -rf $(B)

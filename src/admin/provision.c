@@ -125,7 +125,7 @@ static int write_record(const char *mnt, const struct provision_opts *o,
 		 "# What 'earlyfs provision' made; earlyfs tools read it.\n"
 		 "version=%s\nprovisioned=%s\nroot=%s\nboot_partuuid=%s\n"
 		 "kernel=vmlinuz-%s\nkernel_source=%s\nlabel=%s\n",
-		 EARLYFS_VERSION_STRING, when, root, t->partuuid, k->version,
+		 EARLYFS_VERSION, when, root, t->partuuid, k->version,
 		 k->path, o->label);
 	snprintf(path, sizeof(path), "%s/etc/earlyfs.conf", mnt);
 	r = write_text(path, text, 0644);
@@ -270,11 +270,12 @@ int provision(const struct provision_opts *o, FILE *out, struct err *e)
 	step_ok(&s);
 
 	if (o->dry_run) {
-		fprintf(out, "would: wipe signatures, mke2fs -t ext4 -O %s -L %s "
-			"-d STAGE, copy the kernel as vmlinuz-%s, write "
+		fprintf(out, "would: wipe signatures, mke2fs -t ext4 -O %s -i %s "
+			"-L %s -d STAGE, copy the kernel as vmlinuz-%s, write "
 			"extlinux.conf (root=PARTUUID=%s, earlyfs.root=%s), "
 			"extlinux --install, write etc/earlyfs.conf, %s, set the "
-			"%s flag of partition %u\n", BOOT_FEATURES, o->label,
+			"%s flag of partition %u\n", BOOT_FEATURES,
+			BOOT_INODE_RATIO, o->label,
 			k.version, t.partuuid, root,
 			o->no_mbr ? "leave the MBR alone" : t.table == TABLE_GPT ?
 			"write gptmbr.bin to the MBR" : "write mbr.bin to the MBR",
@@ -296,7 +297,8 @@ int provision(const struct provision_opts *o, FILE *out, struct err *e)
 		goto fail;
 	step_ok(&s);
 
-	step(&s, "mkfs", "ext4 -O %s -L %s", BOOT_FEATURES, o->label);
+	step(&s, "mkfs", "ext4 -O %s -i %s -L %s", BOOT_FEATURES,
+	     BOOT_INODE_RATIO, o->label);
 	snprintf(features, sizeof(features), "%s", BOOT_FEATURES);
 	{
 		char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-O",

@@ -310,7 +310,7 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return cmd_help(argc, argv), EXIT_USAGE;
 	if (!strcmp(argv[1], "--version")) {
-		printf("earlyfs %s\n", EARLYFS_VERSION_STRING);
+		printf("earlyfs %s\n", EARLYFS_VERSION);
 		return EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))

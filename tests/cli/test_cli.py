@@ -282,3 +282,31 @@ def cli_force_reprovisions_and_status_sees_unfinished(work):
     # a partition with a file system but no record: not an earlyfs one
     expect(run('status', img, '--partition', 2), 1,
            'no etc/earlyfs.conf: not an earlyfs boot partition')
+
+
+@test
+def cli_make_install_layout_provisions(work):
+    """make install puts the CLI, earlyfs-init, templates, fragments and man
+    pages where the installed earlyfs finds them (EARLYFS_DATADIR stands in
+    for the compiled-in DATADIR, since DESTDIR moves the tree)."""
+    dest = work('dest')
+    subprocess.run(['make', '-s', '-C', harness.TOP, 'install',
+                    'DESTDIR=' + dest], check=True, capture_output=True)
+    data = os.path.join(dest, 'usr/share/earlyfs')
+    for rel in ('earlyfs-init', 'templates/extlinux.conf', 'templates/fstab',
+                'init.d/50-mountroot'):
+        check(os.path.exists(os.path.join(data, rel)), 'no %s' % rel)
+    for rel in ('usr/local/share/man/man8/earlyfs.8',
+                'usr/local/share/man/man5/earlyfs-fragments.5'):
+        check(os.path.exists(os.path.join(dest, rel)), 'no %s' % rel)
+    img = image(work)
+    before = sha(img)
+    env = dict(os.environ, EARLYFS_DATADIR=data)
+    p = subprocess.run([os.path.join(dest, 'usr/local/sbin/earlyfs'),
+                        'provision', img, '--partition', '1', '--root',
+                        'PARTUUID=' + partuuid(img, 2), '--kernel',
+                        harness.kernel_image(), '--dry-run'],
+                       capture_output=True, text=True, env=env)
+    p.out = p.stdout + p.stderr
+    expect(p, 0, 'would: wipe signatures', '-i 32768')
+    check(sha(img) == before, 'image changed')
