@@ -96,6 +96,8 @@ struct kernel_info {
 	char config_from[4096];
 	char *config;		/* text of .config, malloc'ed */
 };
+/* The running kernel's image: /boot/vmlinuz-$(uname -r). */
+void kernel_default_path(char *ret, size_t cap);
 int kernel_inspect(const char *path, const char *config_path,
 		   struct kernel_info *k, struct err *e);
 void kernel_info_free(struct kernel_info *k);

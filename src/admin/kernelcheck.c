@@ -7,8 +7,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include "admin.h"
+#include "atomic.h"
 
 void kernel_info_free(struct kernel_info *k)
 {
@@ -43,16 +45,29 @@ static int bzimage_version(const char *path, char *ret, size_t cap)
 	return ver[0] ? 0 : -EINVAL;
 }
 
-static void *memmem_from(const void *hay, size_t n, const void *needle,
-			 size_t m, size_t from)
+/* The gzip'ed config between "IKCFG_ST" and "IKCFG_ED", uncompressed. */
+static char *ikconfig_blob(const char *vmlinux, size_t len, const char *tmp)
 {
-	return from < n ? memmem((const char *)hay + from, n - from, needle, m)
-			: NULL;
+	char gz[PATH_MAX + 16], cmd[2 * PATH_MAX + 64];
+	const char *st = memmem(vmlinux, len, "IKCFG_ST", 8), *ed;
+
+	ed = st ? memmem(st, len - (size_t)(st - vmlinux), "IKCFG_ED", 8) : NULL;
+	if (!ed)
+		return NULL;
+	snprintf(gz, sizeof(gz), "%s/config.gz", tmp);
+	if (atomic_write_file(gz, st + 8, (size_t)(ed - st - 8), 0600) < 0)
+		return NULL;
+	snprintf(cmd, sizeof(cmd), "gzip -dc '%s' > '%s/config' 2>/dev/null",
+		 gz, tmp);
+	if (system(cmd) != 0)
+		return NULL;
+	snprintf(cmd, sizeof(cmd), "%s/config", tmp);
+	return read_text(cmd, 4 << 20);
 }
 
 /*
- * IKCONFIG: the config is gzip'ed between "IKCFG_ST" and "IKCFG_ED" inside
- * the compressed kernel.  Try each compressed stream the bzImage holds.
+ * IKCONFIG: the config is inside the compressed kernel a bzImage carries.
+ * Decompress from each place a known stream starts until one holds it.
  */
 static char *ikconfig(const char *path)
 {
@@ -66,78 +81,43 @@ static char *ikconfig(const char *path)
 		{ "\x28\xb5\x2f\xfd", 4, "zstd -dcq" },
 		{ "\x02\x21\x4c\x18", 4, "lz4 -dcq" },
 	};
-	char tmp[PATH_MAX], cmd[PATH_MAX * 2 + 128], *img = NULL, *out = NULL;
-	char *result = NULL, *st, *ed;
-	size_t len, olen, i, from;
-	int fd;
+	char tmp[PATH_MAX], out[PATH_MAX + 16], cmd[3 * PATH_MAX];
+	char *img = NULL, *vmlinux, *result = NULL;
+	size_t len, vlen, i;
+	const char *p;
 
 	if (mkdtemp_in("earlyfs-ikconfig", tmp, sizeof(tmp)) < 0)
 		return NULL;
-	img = read_text(path, 256 << 20);
-	if (!img)
+	if (read_file(path, 256 << 20, &img, &len) < 0)
 		goto out;
-	len = 0;
-	{
-		struct stat sb;
-
-		if (stat(path, &sb) < 0)
-			goto out;
-		len = (size_t)sb.st_size;
-	}
+	snprintf(out, sizeof(out), "%s/vmlinux", tmp);
 	for (i = 0; i < sizeof(streams) / sizeof(streams[0]) && !result; i++) {
-		for (from = 0; !result;) {
-			char *p = memmem_from(img, len, streams[i].magic,
-					      streams[i].len, from);
-			char outpath[PATH_MAX + 16];
-
-			if (!p)
-				break;
-			from = (size_t)(p - img) + 1;
-			snprintf(outpath, sizeof(outpath), "%s/vmlinux", tmp);
+		for (p = img; !result && (p = memmem(p, len - (size_t)(p - img),
+						     streams[i].magic,
+						     streams[i].len)); p++) {
 			snprintf(cmd, sizeof(cmd),
 				 "tail -c +%zu '%s' | %s > '%s' 2>/dev/null",
 				 (size_t)(p - img) + 1, path, streams[i].tool,
-				 outpath);
-			if (system(cmd) < 0)
+				 out);
+			if (system(cmd) < 0 ||
+			    read_file(out, 512 << 20, &vmlinux, &vlen) < 0)
 				continue;
-			free(out);
-			out = read_text(outpath, 512 << 20);
-			if (!out)
-				continue;
-			{
-				struct stat sb;
-
-				olen = stat(outpath, &sb) == 0 ?
-					       (size_t)sb.st_size : 0;
-			}
-			st = memmem(out, olen, "IKCFG_ST", 8);
-			ed = st ? memmem(st, olen - (size_t)(st - out),
-					 "IKCFG_ED", 8) : NULL;
-			if (!st || !ed)
-				continue;
-			snprintf(cmd, sizeof(cmd), "%s/config.gz", tmp);
-			fd = open(cmd, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-			if (fd < 0 ||
-			    write(fd, st + 8, (size_t)(ed - st - 8)) < 0) {
-				if (fd >= 0)
-					close(fd);
-				continue;
-			}
-			close(fd);
-			snprintf(cmd, sizeof(cmd),
-				 "gzip -dc '%s/config.gz' > '%s/config' 2>/dev/null",
-				 tmp, tmp);
-			if (system(cmd) != 0)
-				continue;
-			snprintf(cmd, sizeof(cmd), "%s/config", tmp);
-			result = read_text(cmd, 4 << 20);
+			result = ikconfig_blob(vmlinux, vlen, tmp);
+			free(vmlinux);
 		}
 	}
 out:
 	free(img);
-	free(out);
 	rm_rf(tmp);
 	return result;
+}
+
+void kernel_default_path(char *ret, size_t cap)
+{
+	struct utsname u;
+
+	uname(&u);
+	snprintf(ret, cap, "/boot/vmlinuz-%s", u.release);
 }
 
 int kernel_inspect(const char *path, const char *config_path,

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include "admin.h"
@@ -214,14 +213,10 @@ int provision(const struct provision_opts *o, FILE *out, struct err *e)
 	step_ok(&s);
 
 	step(&s, "kernel", "");
-	if (o->kernel) {
+	if (o->kernel)
 		snprintf(kpath, sizeof(kpath), "%s", o->kernel);
-	} else {
-		struct utsname u;
-
-		uname(&u);
-		snprintf(kpath, sizeof(kpath), "/boot/vmlinuz-%s", u.release);
-	}
+	else
+		kernel_default_path(kpath, sizeof(kpath));
 	if (kernel_inspect(kpath, o->config, &k, e) < 0) {
 		if (!o->kernel && access(kpath, F_OK) < 0)
 			err_set(e, EXIT_USAGE, "the running kernel's image %s "

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
+#include <unistd.h>
 #include "admin.h"
 
 static int parse_size(const char *s, uint64_t *ret)
@@ -152,16 +152,16 @@ static int cmd_check_kernel(int argc, char **argv)
 	}
 	if (optind < argc - 1)
 		return usage_error("check-kernel", "%s", "at most one FILE");
-	if (optind == argc - 1) {
+	if (optind == argc - 1)
 		snprintf(path, sizeof(path), "%s", argv[optind]);
-	} else {
-		struct utsname u;
-
-		uname(&u);
-		snprintf(path, sizeof(path), "/boot/vmlinuz-%s", u.release);
+	else
+		kernel_default_path(path, sizeof(path));
+	if (kernel_inspect(path, config, &k, &e) < 0) {
+		if (optind == argc && access(path, F_OK) < 0)
+			err_set(&e, EXIT_USAGE, "the running kernel's image %s "
+				"does not exist; give FILE", path);
+		return fail("check the kernel", NULL, &e);
 	}
-	if (kernel_inspect(path, config, &k, &e) < 0)
-		return fail("check kernel", path, &e);
 	printf("kernel %s (%s), config from %s\n", k.version, path,
 	       k.config_from);
 	if (!kn.n_drivers)

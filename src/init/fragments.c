@@ -165,11 +165,11 @@ void fragments_run(const struct boot_config *cfg, struct envlist *env,
 		   struct boot_report *rep)
 {
 	struct fragment_list *l;
-	char dir[64], how[160], why[512];
+	const char *dir = FRAGMENT_DIR;
+	char how[160], why[512];
 	size_t i, warned = 0;
 	int r;
 
-	snprintf(dir, sizeof(dir), "%s", FRAGMENT_DIR);
 	l = malloc(sizeof(*l));
 	if (!l) {
 		log_error("out of memory listing %s; no fragments run", dir);

@@ -68,7 +68,7 @@ void rescue_or_hang(const struct boot_config *cfg, const struct envlist *env,
 
 /* switchroot.c */
 int switchroot_check_init(const char *init);
-int switchroot(const char *init);
+int switchroot(void);
 
 /* main.c */
 void report_write(struct boot_report *rep);

@@ -188,7 +188,7 @@ static void pivot_and_exec(char **argv, char **envp)
 		rep.peak_kib = peak_kib();
 		snprintf(rep.init, sizeof(rep.init), "%s", cfg.init);
 		log_kmsg_restore();
-		r = switchroot(cfg.init);
+		r = switchroot();
 		if (r == 0)
 			break;
 		snprintf(rep.pivot, sizeof(rep.pivot), "failed");

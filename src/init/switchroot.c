@@ -139,7 +139,7 @@ static void move_back(const char *to)
 	mount(from, to, NULL, MS_MOVE, NULL);
 }
 
-int switchroot(const char *init)
+int switchroot(void)
 {
 	char (*mp)[256];
 	struct stat st;
@@ -147,7 +147,6 @@ int switchroot(const char *init)
 	size_t n, i;
 	int r = 0;
 
-	(void)init;
 	if (stat(NEWROOT "/boot", &st) < 0 && mkdir(NEWROOT "/boot", 0755) < 0) {
 		log_warn("the real root has no /boot and it cannot be made "
 			 "(%m): the boot partition will not be visible after "
