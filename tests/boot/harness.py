@@ -1,6 +1,6 @@
 """Boot-test harness: build ext4 images from trees, boot them under
 user-mode-linux or QEMU, read the console, type into it."""
-import os, re, shutil, subprocess, sys, tempfile, threading, time
+import contextlib, json, os, re, shutil, subprocess, sys, tempfile, threading, time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BUILD = os.path.join(TOP, 'build')
@@ -113,9 +113,10 @@ def write(path, content, mode=0o644):
 
 
 def boot_tree(root, fragments=None, shipped=True, shell=True):
-    """A boot partition tree as provisioning makes it (until `earlyfs
-    provision` exists): FHS dirs, templates, busybox, earlyfs-init, and
-    fragments {name: text or (text, mode)}."""
+    """A boot partition tree like the one `earlyfs provision` stages, for the
+    UML runner tests (unpartitioned images, no bootloader): FHS dirs,
+    templates, busybox, earlyfs-init, and fragments {name: text or (text,
+    mode)}."""
     for d in ('dev', 'etc', 'mnt', 'proc', 'run', 'sys', 'tmp', 'var',
               'sbin', 'init.d', 'boot', 'root', 'lib'):
         os.makedirs(os.path.join(root, d), exist_ok=True)
@@ -176,15 +177,10 @@ def root_tree(root, marker='real-root', extra=''):
     write(os.path.join(root, 'sbin', 'init'), REAL_INIT % extra, 0o755)
 
 
-# syslinux 6.04 cannot read ext4 with the 64bit feature (mke2fs's default),
-# and the bootloader replays no journal.
-BOOT_FEATURES = '^has_journal,^64bit'
-
-
 def mkfs(tree, image, size_mib, label='', uuid=None, journal=False):
     argv = ['mke2fs', '-q', '-F', '-t', 'ext4', '-d', tree]
     if not journal:
-        argv += ['-O', BOOT_FEATURES]
+        argv += ['-O', '^has_journal']
     if label:
         argv += ['-L', label]
     if uuid:
@@ -278,77 +274,47 @@ def run_tests(tests, selected=None):
     return passed, failed
 
 
-def render_template(name, **values):
-    with open(os.path.join(TOP, 'templates', name)) as f:
-        text = f.read()
-    for k, v in values.items():
-        text = text.replace('@%s@' % k.upper(), str(v))
-    if '@' in re.sub(r'#.*', '', text):
-        raise BootFailure('unfilled placeholder in %s' % name)
-    return text
+def partitions(img):
+    """The table's label ('dos', 'gpt') and id, and (offset, size) in bytes
+    of each partition, from sfdisk."""
+    t = json.loads(subprocess.run(['sfdisk', '-J', img], capture_output=True,
+                                  text=True, check=True).stdout)['partitiontable']
+    return t, [(p['start'] * 512, p['size'] * 512) for p in t['partitions']]
 
 
-DISK_ID = '1234abcd'
-
-
-def make_disk(work, boot, root, append='', root_spec=None, table='dos',
-              timeout=1, boot_mib=24, root_mib=16):
-    """A partitioned disk as a BIOS boots it: MBR code, a bootable ext4 boot
-    partition with extlinux and the test kernel, a root partition.  Until
-    `earlyfs provision` exists this is done by hand, as the recipe does."""
-    kernel = kernel_image()
-    os.symlink('vmlinuz-test', os.path.join(boot, 'vmlinuz'))
-    if table == 'dos':
-        boot_id, root_id = DISK_ID + '-01', DISK_ID + '-02'
-        script = ('label: dos\nlabel-id: 0x%s\n'
-                  'start=2048, size=%dM, type=83, bootable\n'
-                  'size=%dM, type=83\n' % (DISK_ID, boot_mib, root_mib))
-    else:
-        boot_id = '3f2504e0-4f89-41d3-9a0c-0305e82c3301'
-        root_id = '3f2504e0-4f89-41d3-9a0c-0305e82c3302'
-        script = ('label: gpt\nstart=2048, size=%dM, uuid=%s, '
-                  'attrs="LegacyBIOSBootable"\nsize=%dM, uuid=%s\n'
-                  % (boot_mib, boot_id, root_mib, root_id))
-    os.makedirs(os.path.join(boot, 'extlinux'), exist_ok=True)
-    write(os.path.join(boot, 'extlinux', 'extlinux.conf'),
-          render_template('extlinux.conf', timeout=timeout,
-                          boot_partuuid=boot_id,
-                          root=root_spec or 'PARTUUID=' + root_id,
-                          console='console=ttyS0 panic=1', append=append))
-    disk = work('disk.img')
-    total = 1 + boot_mib + root_mib + 1
-    subprocess.run(['truncate', '-s', '%dM' % total, disk], check=True)
-    subprocess.run(['sfdisk', '-q', disk], input=script, text=True,
-                   check=True, stdout=subprocess.DEVNULL)
-    mkfs(boot, work('p1.img'), boot_mib, label='earlyboot')
-    mkfs(root, work('p2.img'), root_mib, label='realroot', journal=True)
-    sh('dd', 'if=' + work('p1.img'), 'of=' + disk, 'bs=1M', 'seek=1',
-       'conv=notrunc,fsync', 'status=none')
-    sh('dd', 'if=' + work('p2.img'), 'of=' + disk, 'bs=1M',
-       'seek=%d' % (1 + boot_mib), 'conv=notrunc,fsync', 'status=none')
-    os.unlink(work('p1.img'))
-    os.unlink(work('p2.img'))
-    mnt = work('mnt')
-    os.makedirs(mnt)
-    loop = subprocess.run(['losetup', '--find', '--show', '--offset',
-                           str(1024 * 1024), '--sizelimit',
-                           str(boot_mib * 1024 * 1024), disk],
-                          capture_output=True, text=True,
+@contextlib.contextmanager
+def loop_attached(path, offset=0, size=0, readonly=False):
+    """A loop device over path (or a range of it), detached afterwards.
+    Partition nodes of loop devices do not appear here: map a partition by
+    its offset and size instead."""
+    argv = ['losetup', '--find', '--show']
+    if offset or size:
+        argv += ['--offset', str(offset), '--sizelimit', str(size)]
+    if readonly:
+        argv.append('--read-only')
+    loop = subprocess.run(argv + [path], capture_output=True, text=True,
                           check=True).stdout.strip()
     try:
-        sh('mount', loop, mnt)
-        try:
-            # syslinux cannot read files with holes, which mke2fs -d makes
-            sh('cp', '--sparse=never', kernel,
-               os.path.join(mnt, 'vmlinuz-test'))
-            sh('extlinux', '--install', os.path.join(mnt, 'extlinux'),
-               stderr=subprocess.DEVNULL)
-        finally:
-            sh('umount', mnt)
+        yield loop
     finally:
-        sh('losetup', '-d', loop)
-    mbr = '/usr/lib/syslinux/mbr/%s' % ('mbr.bin' if table == 'dos'
-                                        else 'gptmbr.bin')
-    sh('dd', 'if=' + mbr, 'of=' + disk, 'bs=440', 'count=1',
-       'conv=notrunc,fsync', 'status=none')
-    return disk
+        subprocess.run(['losetup', '-d', loop], check=True)
+
+
+@contextlib.contextmanager
+def partition_attached(img, n, readonly=False):
+    off, size = partitions(img)[1][n - 1]
+    with loop_attached(img, off, size, readonly) as loop:
+        yield loop
+
+
+@contextlib.contextmanager
+def partition_mounted(img, n, mnt, options='rw'):
+    """Partition n of img mounted on mnt (made if missing)."""
+    os.makedirs(mnt, exist_ok=True)
+    with partition_attached(img, n, readonly='ro' in options.split(',')) \
+            as loop:
+        subprocess.run(['mount', '-o', options, loop, mnt], check=True)
+        try:
+            yield mnt
+        finally:
+            subprocess.run(['umount', mnt], check=True)

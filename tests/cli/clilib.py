@@ -1,9 +1,10 @@
 """Helpers for CLI tests: run earlyfs, make images, checksum regions."""
-import hashlib, json, os, subprocess, sys
+import hashlib, os, subprocess, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'boot'))
 import harness  # noqa: E402
-from harness import BootFailure  # noqa: E402
+from harness import (BootFailure, loop_attached, partition_attached,  # noqa
+                     partition_mounted, partitions)
 
 EARLYFS = os.path.join(harness.BUILD, 'earlyfs')
 STOCK = os.path.join(os.environ.get('EARLYFS_CACHE', '/var/cache/earlyfs'),
@@ -43,12 +44,6 @@ def sha(path, offset=0, size=None):
     return h.hexdigest()
 
 
-def partitions(img):
-    t = json.loads(subprocess.run(['sfdisk', '-J', img], capture_output=True,
-                                  text=True, check=True).stdout)['partitiontable']
-    return t, [(p['start'] * 512, p['size'] * 512) for p in t['partitions']]
-
-
 def part_sha(img, n):
     _, parts = partitions(img)
     off, size = parts[n - 1]
@@ -79,8 +74,3 @@ def provision(img, part=1, root=None, *extra):
     return run('provision', img, '--partition', part, '--root', root,
                '--kernel', harness.kernel_image(), '--menu-timeout', '1',
                '--append', 'panic=1', *extra)
-
-
-def losetup(*args):
-    return subprocess.run(['losetup'] + list(args), capture_output=True,
-                          text=True, check=True).stdout.strip()

@@ -2,7 +2,8 @@
 import os, subprocess
 import harness
 from harness import qemu, test
-from clilib import check, expect, image, losetup, partitions, provision
+from clilib import (check, expect, image, partition_attached,
+                    partition_mounted, provision)
 
 
 def reached_real_root(c):
@@ -19,23 +20,36 @@ def qemu_cli_image_default_label_reaches_real_root(work):
         reached_real_root(c)
 
 
+@test
+def qemu_fragment_added_after_provisioning_runs_with_state(work):
+    """Full BIOS boot (SeaBIOS, mbr.bin, extlinux, test kernel): a fragment
+    written onto the provisioned partition runs, sees earlyfs.root, and the
+    runner's one closing line shows exactly once on the serial console."""
+    import re
+    img = image(work)
+    expect(provision(img), 0)
+    with partition_mounted(img, 1, work('m')) as m:
+        harness.write(os.path.join(m, 'init.d', '10-hello'),
+                      'echo "FRAG hello from $EARLYFS_ROOT"\n')
+    with qemu(work, img) as c:
+        c.expect(r'SYSLINUX|EXTLINUX')
+        c.expect(r'Run /sbin/earlyfs-init as init process')
+        c.expect(r'FRAG hello from PARTUUID=[0-9a-f]{8}-02')
+        harness.reached_real_root(c)
+        out = c.text()
+    check(re.search(r'REPORT root fragment \d+ ext4 /dev/vda2', out),
+          'root not mounted from vda2 by 50-mountroot')
+    check(re.search(r'REPORT fragment 10-hello ok 0', out), 'report')
+    check(len(re.findall(r'earlyfs: switched to the real root in \d+ ms '
+                         r'\(4 fragments\)', out)) == 1,
+          'the runner\'s closing line is not shown exactly once')
+
+
 def extlinux_once(work, img, label):
-    _, parts = partitions(img)
-    off, size = parts[0]
-    loop = losetup('--find', '--show', '--offset', str(off), '--sizelimit',
-                   str(size), img)
-    m = work('m')
-    os.makedirs(m, exist_ok=True)
-    try:
-        subprocess.run(['mount', loop, m], check=True)
-        try:
-            subprocess.run(['extlinux', '--once=' + label,
-                            os.path.join(m, 'extlinux')], check=True,
-                           capture_output=True)
-        finally:
-            subprocess.run(['umount', m], check=True)
-    finally:
-        losetup('-d', loop)
+    with partition_mounted(img, 1, work('m')) as m:
+        subprocess.run(['extlinux', '--once=' + label,
+                        os.path.join(m, 'extlinux')], check=True,
+                       capture_output=True)
 
 
 def rescue_shell_works(c):
@@ -117,18 +131,12 @@ def status_on_a_running_system_reads_boot_and_the_report(work):
         reached_real_root(c)
         report = '\n'.join(l[len('REPORT '):] for l in c.text().splitlines()
                            if l.startswith('REPORT ')) + '\n'
-    _, parts = partitions(img)
-    off, size = parts[0]
-    loop = losetup('--find', '--show', '--read-only', '--offset', str(off),
-                   '--sizelimit', str(size), img)
     script = ('set -e; mount -o ro "$1" /boot; mount -t tmpfs none /run; '
               'mkdir /run/earlyfs; cat > /run/earlyfs/report; exec "$2" status')
-    try:
+    with partition_attached(img, 1, readonly=True) as loop:
         p = subprocess.run(['unshare', '--mount', '--propagation', 'private',
                             'sh', '-c', script, 'sh', loop, EARLYFS],
                            input=report, capture_output=True, text=True)
-    finally:
-        losetup('-d', loop)
     out = p.stdout + p.stderr
     check(p.returncode == 0, 'status exited %d:\n%s' % (p.returncode, out))
     for needle in ('/boot: earlyfs boot partition', 'labels:   earlyfs '
