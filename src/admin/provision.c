@@ -163,13 +163,15 @@ int provision(const struct provision_opts *o, FILE *out, struct err *e)
 	step(&s, "contents", "");
 	rr = probe_signature(t.disk, t.offset, t.size, &sig);
 	if (rr > 0 && !o->force) {
-		err_set(e, EXIT_REFUSED, "it holds %s%s (%s%s%s%s%s); use "
-			"--force to overwrite", strchr(sig.type, ' ') ? "" :
-			"a file system or signature of type ", sig.type,
-			sig.label[0] ? "LABEL=" : "", sig.label,
-			sig.label[0] && sig.uuid[0] ? ", " : "",
-			sig.uuid[0] ? "UUID=" : "", sig.uuid[0] ? sig.uuid :
-			(sig.label[0] ? "" : "no label or UUID"));
+		char ids[512];
+
+		snprintf(ids, sizeof(ids), "%s%s%s%s%s",
+			 sig.label[0] ? "LABEL=" : "", sig.label,
+			 sig.label[0] && sig.uuid[0] ? ", " : "",
+			 sig.uuid[0] ? "UUID=" : "", sig.uuid);
+		err_set(e, EXIT_REFUSED, "it holds a file system or signature of "
+			"type %s (%s); use --force to overwrite", sig.type,
+			ids[0] ? ids : "no label or UUID");
 		goto fail;
 	}
 	fprintf(out, "%s%s", rr > 0 ? "overwriting " : "empty",

@@ -14,7 +14,7 @@ class BootFailure(Exception):
 class Console:
     """A process whose stdout is the guest's console and stdin its keyboard."""
 
-    def __init__(self, argv, log_path, hard_timeout):
+    def __init__(self, argv, log_path, hard_timeout, env=None):
         self.log_path = log_path
         self.out = b''
         self.pos = 0
@@ -22,7 +22,7 @@ class Console:
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True, env=env)
         self.started = time.monotonic()
         self.deadline = self.started + hard_timeout
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -214,10 +214,11 @@ def uml(work, boot_img, root_img, cmdline, timeout=60):
         argv.append('ubd1=' + root_img)
     argv += ['root=/dev/ubda', 'con0=fd:0,fd:1', 'con=null',
              'init=/sbin/earlyfs-init'] + cmdline.split()
+    # UML keeps its memory file in TMPDIR: one per boot, removed with work
     env_tmp = work('uml-tmp')
     os.makedirs(env_tmp, exist_ok=True)
-    os.environ['TMPDIR'] = env_tmp
-    return Console(argv, os.path.join(LOG_DIR, work.name + '.log'), timeout)
+    return Console(argv, os.path.join(LOG_DIR, work.name + '.log'), timeout,
+                   env=dict(os.environ, TMPDIR=env_tmp))
 
 
 def kernel_image():
