@@ -39,6 +39,9 @@ char *read_text(const char *path, size_t max);	/* NULL on error */
 int write_text(const char *path, const char *text, mode_t mode);
 uint64_t tree_bytes(const char *dir);
 double elapsed_s(const struct timespec *start);
+struct elf_deps;
+/* 0 with what an ELF file needs, -ENOEXEC if it is not ELF, -errno. */
+int elf_read_deps(const char *path, struct elf_deps *ret);
 
 /* target.c: what is being provisioned, found before anything is written */
 enum table_type { TABLE_NONE, TABLE_DOS, TABLE_GPT, TABLE_OTHER };

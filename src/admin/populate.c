@@ -1,5 +1,4 @@
 /* populate: the boot partition's tree, staged for mke2fs -d, and the kernel */
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 #include <dirent.h>
 #include "admin.h"
+#include "elfdeps.h"
 #include "fragment.h"
 
 #define BUSYBOX "/bin/busybox"
@@ -16,25 +16,9 @@
 /* Debian's busybox-static: a dynamic one would need libc on the partition. */
 static bool is_static_elf(const char *path)
 {
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
-	bool ok = false;
-	int i, fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct elf_deps d;
 
-	if (fd < 0)
-		return false;
-	if (pread(fd, &eh, sizeof(eh), 0) == sizeof(eh) &&
-	    memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
-	    eh.e_ident[EI_CLASS] == ELFCLASS64) {
-		ok = true;
-		for (i = 0; i < eh.e_phnum; i++)
-			if (pread(fd, &ph, sizeof(ph),
-				  (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize))
-				    != sizeof(ph) || ph.p_type == PT_INTERP)
-				ok = false;
-	}
-	close(fd);
-	return ok;
+	return elf_read_deps(path, &d) == 0 && !d.interp[0] && !d.n_needed;
 }
 
 static int mk(const char *root, const char *rel, mode_t mode)

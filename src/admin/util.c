@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "admin.h"
 #include "atomic.h"
+#include "elfdeps.h"
 
 int err_set(struct err *e, int code, const char *fmt, ...)
 {
@@ -277,4 +279,29 @@ double elapsed_s(const struct timespec *start)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - start->tv_sec) +
 	       (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+int elf_read_deps(const char *path, struct elf_deps *ret)
+{
+	struct stat st;
+	void *p;
+	int fd, r;
+	char magic[4];
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    pread(fd, magic, 4, 0) != 4 || !elf_is_elf(magic, 4)) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	r = p == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (r < 0)
+		return r;
+	r = elf_deps_parse(p, (size_t)st.st_size, ret);
+	munmap(p, (size_t)st.st_size);
+	return r;
 }

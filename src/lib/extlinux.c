@@ -1,5 +1,7 @@
 /* extlinux: the labels of an extlinux.conf */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include "extlinux.h"
@@ -107,4 +109,106 @@ int extlinux_parse(const char *buf, size_t len, struct extlinux_conf *ret,
 				    "DEFAULT names no LABEL", -EINVAL);
 	}
 	return 0;
+}
+
+/* Whether line[0..l) is "LABEL name" (keyword in any case). */
+static bool is_label_line(const char *line, size_t l, const char *name)
+{
+	size_t pos = 0, kl, nl;
+	const char *kw, *n;
+
+	if (text_next_field(line, l, &pos, &kw, &kl) != 1 || kl != 5 ||
+	    strncasecmp(kw, "LABEL", 5))
+		return false;
+	if (!name)
+		return true;
+	if (text_next_field(line, l, &pos, &n, &nl) != 1)
+		return false;
+	return nl == strlen(name) && !memcmp(n, name, nl);
+}
+
+struct sink {
+	char *out;
+	size_t cap, len;
+	bool full;
+};
+
+static void put(struct sink *s, const char *p, size_t n)
+{
+	if (s->full || n >= s->cap - s->len) {
+		s->full = true;
+		return;
+	}
+	memcpy(s->out + s->len, p, n);
+	s->len += n;
+}
+
+static void puts_(struct sink *s, const char *p)
+{
+	put(s, p, strlen(p));
+}
+
+/* from's APPEND without earlyfs.generation= words */
+static void put_append(struct sink *s, const char *append)
+{
+	size_t pos = 0, fl, len = strlen(append);
+	const char *f;
+	bool first = true;
+
+	while (text_next_field(append, len, &pos, &f, &fl) == 1) {
+		if (fl >= 19 && !memcmp(f, "earlyfs.generation=", 19))
+			continue;
+		if (!first)
+			put(s, " ", 1);
+		put(s, f, fl);
+		first = false;
+	}
+	if (!first)
+		put(s, " ", 1);
+}
+
+int extlinux_set_previous(const char *buf, size_t len,
+			  const struct extlinux_label *from, unsigned gen,
+			  char *out, size_t cap)
+{
+	struct sink s = { out, cap, 0, false };
+	size_t pos = 0, start, l;
+	const char *line;
+	bool skipping = false;
+	char num[24];
+	int r;
+
+	if (cap == 0)
+		return -E2BIG;
+	for (;;) {
+		start = pos;
+		r = text_next_line(buf, len, &pos, &line, &l);
+		if (r == 0)
+			break;
+		if (r > 0 && is_label_line(line, l, NULL))
+			skipping = is_label_line(line, l, EXTLINUX_PREVIOUS);
+		if (!skipping)
+			put(&s, buf + start, pos - start);
+	}
+	/* one blank line before the label, however the file ended */
+	while (s.len && (s.out[s.len - 1] == '\n' || s.out[s.len - 1] == ' ' ||
+			 s.out[s.len - 1] == '\t'))
+		s.len--;
+	if (s.len)
+		puts_(&s, "\n\n");
+	snprintf(num, sizeof(num), "%u", gen);
+	puts_(&s, "LABEL " EXTLINUX_PREVIOUS "\n"
+		  "\t# written by earlyfs at every change: boots generation ");
+	puts_(&s, num);
+	puts_(&s, "\n\tKERNEL ");
+	puts_(&s, from->kernel);
+	puts_(&s, "\n\tAPPEND ");
+	put_append(&s, from->append);
+	puts_(&s, "earlyfs.generation=");
+	puts_(&s, num);
+	puts_(&s, "\n");
+	if (s.full)
+		return -E2BIG;
+	s.out[s.len] = '\0';
+	return (int)s.len;
 }

@@ -29,4 +29,18 @@ int extlinux_parse(const char *buf, size_t len, struct extlinux_conf *ret,
 
 const struct extlinux_label *extlinux_find(const struct extlinux_conf *c,
 					   const char *name);
+
+/* The label that boots the generation before the current one. */
+#define EXTLINUX_PREVIOUS "previous"
+
+/*
+ * Rewrites a configuration so that its 'previous' label, wherever it was,
+ * is dropped and written again as the last label: from's KERNEL and APPEND
+ * with earlyfs.generation=gen (any earlier earlyfs.generation= removed).
+ * Everything else is kept byte for byte.  Returns the new length, or
+ * -E2BIG if it does not fit in cap.
+ */
+int extlinux_set_previous(const char *buf, size_t len,
+			  const struct extlinux_label *from, unsigned gen,
+			  char *out, size_t cap);
 #endif

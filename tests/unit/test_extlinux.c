@@ -81,9 +81,68 @@ static void test_extlinux(void)
 		  -E2BIG);
 }
 
+static void test_set_previous(void)
+{
+	static const char conf[] =
+		"DEFAULT earlyfs\n\nLABEL earlyfs\n\tKERNEL /vmlinuz\n"
+		"\tAPPEND root=PARTUUID=x-01 init=/sbin/earlyfs-init\n\n"
+		"LABEL rescue\n\tKERNEL /vmlinuz\n\tAPPEND root=PARTUUID=x-01\n";
+	struct extlinux_conf c, c2;
+	const struct extlinux_label *p;
+	char out[4096], out2[4096];
+	const char *what;
+	size_t line;
+	int n, n2;
+
+	CHECK_INT(extlinux_parse(conf, strlen(conf), &c, &line, &what), 0);
+	n = extlinux_set_previous(conf, strlen(conf), &c.labels[0], 7, out,
+				  sizeof(out));
+	CHECK(n > 0);
+	/* everything before is kept byte for byte */
+	CHECK(strncmp(out, conf, strlen(conf) - 1) == 0);
+	CHECK_INT(extlinux_parse(out, (size_t)n, &c2, &line, &what), 0);
+	CHECK_INT(c2.n, 3);
+	p = extlinux_find(&c2, "previous");
+	CHECK(p != NULL);
+	if (p) {
+		CHECK_STR(p->kernel, "/vmlinuz");
+		CHECK_STR(p->append, "root=PARTUUID=x-01 init=/sbin/earlyfs-init "
+				     "earlyfs.generation=7");
+	}
+	/* again, from a label that already has a generation: one label, one
+	 * generation word, the rest unchanged */
+	n2 = extlinux_set_previous(out, (size_t)n, p, 8, out2, sizeof(out2));
+	CHECK(n2 > 0);
+	CHECK_INT(extlinux_parse(out2, (size_t)n2, &c2, &line, &what), 0);
+	CHECK_INT(c2.n, 3);
+	p = extlinux_find(&c2, "previous");
+	CHECK(p && strcmp(p->append, "root=PARTUUID=x-01 "
+			  "init=/sbin/earlyfs-init earlyfs.generation=8") == 0);
+	CHECK(strstr(out2, "generation=7") == NULL);
+	/* a previous label in the middle is moved to the end */
+	static const char mid[] =
+		"DEFAULT a\nLABEL a\n KERNEL /k\nlabel previous\n KERNEL /old\n"
+		" APPEND x earlyfs.generation=1\nLABEL b\n KERNEL /k\n";
+	CHECK_INT(extlinux_parse(mid, strlen(mid), &c, &line, &what), 0);
+	n = extlinux_set_previous(mid, strlen(mid), &c.labels[0], 2, out,
+				  sizeof(out));
+	CHECK(n > 0);
+	CHECK_INT(extlinux_parse(out, (size_t)n, &c2, &line, &what), 0);
+	CHECK_INT(c2.n, 3);
+	CHECK_STR(c2.labels[1].name, "b");
+	CHECK_STR(c2.labels[2].name, "previous");
+	CHECK_STR(c2.labels[2].kernel, "/k");
+	CHECK_STR(c2.labels[2].append, "earlyfs.generation=2");
+	CHECK(strstr(out, "/old") == NULL);
+	/* too small an output buffer is an error, not a truncation */
+	CHECK_INT(extlinux_set_previous(conf, strlen(conf), &c.labels[0], 7,
+					out, 40), -E2BIG);
+}
+
 int main(void)
 {
 	test_template();
 	test_extlinux();
+	test_set_previous();
 	return check_done("extlinux");
 }
