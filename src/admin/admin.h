@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Exit codes of the CLI, documented in earlyfs(8). */
 enum {
@@ -147,4 +148,112 @@ int extlinux_write_conf(const char *mnt, const struct template_var *vars,
 			size_t n, struct err *e);
 int extlinux_install(const char *mnt, struct err *e);
 int mbr_write(const char *disk, enum table_type table, struct err *e);
+
+/* edit.c: changes to a mounted boot partition, as numbered generations */
+#define BOOT_DEFAULT "/boot"
+#define GEN_DIR "generations"
+#define GEN_KEEP 10	/* unless etc/earlyfs.conf says keep_generations= */
+
+struct boot {
+	char dir[4096];		/* the mounted boot partition */
+	char name[4096];	/* what the user gave, for messages */
+	int fd;			/* its root directory; flock'ed while locked */
+	bool write, locked, remounted;
+	unsigned keep;
+	/* --target: attached and mounted here by us */
+	struct target t;
+	int img_fd;
+	char tmpmnt[4096];
+	bool mounted;
+};
+/* dir (default /boot), or target/partno attached and mounted privately. */
+int boot_open(const char *dir, const char *target, unsigned partno,
+	      bool write, struct boot *b, struct err *e);
+void boot_close(struct boot *b);
+/* Takes the lock every writer shares, makes the partition writable,
+ * finishes an interrupted change. */
+int boot_lock(struct boot *b, FILE *out, struct err *e);
+void boot_unlock(struct boot *b, FILE *out);
+
+struct generation {
+	unsigned n;
+	time_t when;
+	char desc[256];
+	bool applied;
+};
+int generations_list(const struct boot *b, struct generation **ret,
+		     size_t *ret_n);
+
+enum change_op {
+	CHANGE_PUT,	/* write name (add it, or replace it) */
+	CHANGE_ADD,	/* write name, refused if it exists */
+	CHANGE_RM, CHANGE_ENABLE, CHANGE_DISABLE, CHANGE_MV,
+	CHANGE_ROLLBACK,
+	CHANGE_RECORD,	/* record direct edits of the live tree */
+};
+struct change {
+	enum change_op op;
+	const char *name, *newname;
+	const char *data;
+	size_t len;
+	bool has_base;		/* refuse unless the current content hashes */
+	uint64_t base;		/* to base (request_hash) */
+	unsigned gen;		/* rollback target; 0: the one before */
+	bool force;		/* record: even what does not validate */
+};
+/* Validates, writes, records a generation; one line on out.  0 or -1. */
+int change_commit(struct boot *b, const struct change *c, FILE *out,
+		  struct err *e);
+/* NAME or NAME.disabled in init.d: 0 with the file name, or -ENOENT. */
+int fragment_find(const struct boot *b, const char *name, char *ret_file,
+		  size_t cap, bool *ret_disabled);
+/* A user's NAME (".disabled" dropped) checked against the naming rule. */
+int fragment_name_arg(const char *arg, char *ret, size_t cap, struct err *e);
+
+/* client.c: through earlyfsd at sock when it listens, else in-process
+ * under the same lock.  sock NULL: always in-process. */
+#define SOCKET_DEFAULT "/run/earlyfs/earlyfsd.sock"
+extern const char *const change_verbs[];
+int change_submit(struct boot *b, const char *sock, const struct change *c,
+		  FILE *out, struct err *e);
+/* extlinux --once=LABEL, after checking the label exists. */
+int once_set(struct boot *b, const char *label, FILE *out, struct err *e);
+int once_submit(struct boot *b, const char *sock, const char *label,
+		FILE *out, struct err *e);
+
+/* editor.c: $VISUAL or $EDITOR (default vi) on a copy of NAME; submitted
+ * when the editor exits 0, refused if NAME changed meanwhile. */
+int fragment_edit(struct boot *b, const char *sock, const char *arg,
+		  FILE *out, struct err *e);
+
+/* inspect.c: read-only views */
+int fragments_print(const struct boot *b, const char *report, FILE *out,
+		    struct err *e);
+int log_print(const char *report, FILE *out, struct err *e);
+int generations_print(const struct boot *b, FILE *out, struct err *e);
+int fragment_show(const struct boot *b, const char *arg, FILE *out,
+		  struct err *e);
+
+/* check.c: one line per problem on out; EXIT_FAILED if any.  running:
+ * the root spec must resolve on this machine. */
+int check_tree(const struct boot *b, bool running, FILE *out, struct err *e);
+
+/* validate.c: each problem is one line on out (when not NULL), counted */
+struct problems {
+	FILE *out;
+	size_t n;
+};
+void problem(struct problems *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* root: the tree the file belongs to (interpreters, libraries, busybox);
+ * file: where to read it; shown: its name in messages. */
+void validate_fragment(const char *root, const char *file, const char *shown,
+		       struct problems *p);
+void validate_elf(const char *root, const char *file, const char *shown,
+		  struct problems *p);
+void validate_fstab(const char *file, const char *shown, struct problems *p);
+struct extlinux_conf;
+/* Parses and checks every label's kernel exists under boot; 0 or -1. */
+int validate_extlinux(const char *boot, const char *file, const char *shown,
+		      struct extlinux_conf *ret, struct problems *p);
 #endif

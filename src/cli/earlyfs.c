@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "admin.h"
+#include "report.h"
+#include "request.h"
+#include "text.h"
 
 static int parse_size(const char *s, uint64_t *ret)
 {
@@ -259,6 +262,216 @@ static int cmd_status(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* ---- editing early userspace: options every such command takes ---- */
+
+struct edit_args {
+	const char *boot, *target, *socket, *report;
+	unsigned partno;
+	bool replace;
+	char **pos;		/* positional arguments */
+	int n_pos;
+};
+
+static int edit_parse(const char *cmd, int argc, char **argv, int min,
+		      int max, struct edit_args *a)
+{
+	static const struct option opts[] = {
+		{ "boot", required_argument, NULL, 'b' },
+		{ "target", required_argument, NULL, 't' },
+		{ "partition", required_argument, NULL, 'p' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "no-daemon", no_argument, NULL, 'n' },
+		{ "report", required_argument, NULL, 'r' },
+		{ "replace", no_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *env = getenv("EARLYFS_SOCKET");
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->socket = env && *env ? env : SOCKET_DEFAULT;
+	a->report = REPORT_PATH;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': a->boot = optarg; break;
+		case 't': a->target = optarg; break;
+		case 'p':
+			a->partno = (unsigned)atoi(optarg);
+			if (a->partno == 0 || a->partno > 128)
+				return usage_error(cmd, "--partition %s: give "
+						   "a number 1-128", optarg);
+			break;
+		case 's': a->socket = optarg; break;
+		case 'n': a->socket = NULL; break;
+		case 'r': a->report = optarg; break;
+		case 'R':
+			if (strcmp(cmd, "add"))
+				return usage_error(cmd, "%s", "--replace is an "
+						   "option of 'add'");
+			a->replace = true;
+			break;
+		default: return usage_error(cmd, "%s", "bad option");
+		}
+	}
+	if (a->boot && a->target)
+		return usage_error(cmd, "%s", "give --boot DIR or --target "
+				   "TARGET, not both");
+	a->pos = argv + optind;
+	a->n_pos = argc - optind;
+	if (a->n_pos < min || a->n_pos > max)
+		return usage_error(cmd, "%s", "wrong number of arguments; see "
+				   "'earlyfs help'");
+	return -1;
+}
+
+static int open_boot(struct edit_args *a, bool write, struct boot *b,
+		     struct err *e)
+{
+	return boot_open(a->boot, a->target, a->partno, write, b, e);
+}
+
+/* Read-only views: no lock, no daemon. */
+static int cmd_view(int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	struct edit_args a;
+	struct err e = { "", 0 };
+	struct boot b;
+	bool show = !strcmp(cmd, "show"), chk = !strcmp(cmd, "check");
+	int r;
+
+	r = edit_parse(cmd, argc, argv, show ? 1 : 0, show ? 1 : 0, &a);
+	if (r >= 0)
+		return r;
+	if (!strcmp(cmd, "log")) {
+		if (a.boot || a.target)
+			return usage_error(cmd, "%s", "the boot report is in "
+					   "/run on the running system; "
+					   "give --report FILE for another");
+		return log_print(a.report, stdout, &e) < 0 ?
+			fail("show the boot log", NULL, &e) : EXIT_OK;
+	}
+	if (open_boot(&a, false, &b, &e) < 0)
+		return fail(cmd, NULL, &e);
+	if (show)
+		r = fragment_show(&b, a.pos[0], stdout, &e);
+	else if (chk)
+		r = check_tree(&b, !a.boot && !a.target, stdout, &e);
+	else if (!strcmp(cmd, "generations"))
+		r = generations_print(&b, stdout, &e);
+	else
+		r = fragments_print(&b, a.report, stdout, &e);
+	boot_close(&b);
+	if (r < 0 && chk)
+		return e.code;	/* the problems are printed already */
+	return r < 0 ? fail(cmd, show ? a.pos[0] : NULL, &e) : EXIT_OK;
+}
+
+static char *read_input(const char *path, size_t *ret_len, struct err *e)
+{
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap + 1);
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	size_t n;
+
+	if (!f || !buf) {
+		free(buf);
+		err_set(e, EXIT_USAGE, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += n;
+		if (len == cap) {
+			char *nb;
+
+			if (cap > REQUEST_BODY_MAX) {
+				free(buf);
+				buf = NULL;
+				err_set(e, EXIT_REFUSED, "%s is larger than "
+					"1 MiB", path);
+				break;
+			}
+			nb = realloc(buf, (cap *= 2) + 1);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				err_set(e, EXIT_FAILED, "out of memory");
+				break;
+			}
+			buf = nb;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	*ret_len = len;
+	return buf;
+}
+
+/* Every change: through earlyfsd when it runs, else in-process. */
+static int cmd_change(int argc, char **argv)
+{
+	static const struct {
+		const char *cmd;
+		enum change_op op;
+		int min, max;
+	} table[] = {
+		{ "add", CHANGE_ADD, 1, 2 }, { "rm", CHANGE_RM, 1, 1 },
+		{ "enable", CHANGE_ENABLE, 1, 1 },
+		{ "disable", CHANGE_DISABLE, 1, 1 },
+		{ "mv", CHANGE_MV, 2, 2 }, { "rollback", CHANGE_ROLLBACK, 0, 1 },
+		{ "edit", CHANGE_PUT, 1, 1 }, { "once", CHANGE_RECORD, 1, 1 },
+	};
+	const char *cmd = argv[0];
+	struct change c = { .op = CHANGE_RECORD };
+	struct err e = { "", 0 };
+	struct edit_args a;
+	struct boot b;
+	char *data = NULL;
+	size_t i;
+	int r;
+
+	for (i = 0; strcmp(table[i].cmd, cmd); i++)
+		;
+	r = edit_parse(cmd, argc, argv, table[i].min, table[i].max, &a);
+	if (r >= 0)
+		return r;
+	c.op = table[i].op;
+	c.name = a.n_pos > 0 ? a.pos[0] : NULL;
+	c.newname = a.n_pos > 1 ? a.pos[1] : NULL;
+	if (c.op == CHANGE_ROLLBACK) {
+		unsigned long g = 0;
+
+		c.name = NULL;
+		if (a.n_pos && (text_parse_uint(a.pos[0], strlen(a.pos[0]),
+						1u << 30, &g) < 0 || !g))
+			return usage_error(cmd, "%s: not a generation number",
+					   a.pos[0]);
+		c.gen = (unsigned)g;
+	}
+	if (c.op == CHANGE_ADD) {
+		c.newname = NULL;
+		data = read_input(a.n_pos > 1 ? a.pos[1] : "-", &c.len, &e);
+		if (!data)
+			return fail("add", c.name, &e);
+		c.data = data;
+		if (a.replace)
+			c.op = CHANGE_PUT;
+	}
+	if (open_boot(&a, true, &b, &e) < 0) {
+		free(data);
+		return fail(cmd, c.name, &e);
+	}
+	if (!strcmp(cmd, "edit"))
+		r = fragment_edit(&b, a.socket, c.name, stdout, &e);
+	else if (!strcmp(cmd, "once"))
+		r = once_submit(&b, a.socket, c.name, stdout, &e);
+	else
+		r = change_submit(&b, a.socket, &c, stdout, &e);
+	boot_close(&b);
+	free(data);
+	return r < 0 ? fail(cmd, c.name, &e) : EXIT_OK;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct command {
@@ -285,6 +498,35 @@ static const struct command {
 	  "status [TARGET [--partition N]]\n"
 	  "      what a boot partition holds; without TARGET, /boot and the\n"
 	  "      last boot report" },
+	{ "fragments", cmd_view,
+	  "fragments [--report FILE]\n"
+	  "      each fragment in run order: enabled, size, last boot's result" },
+	{ "show", cmd_view, "show NAME\n      print a fragment" },
+	{ "add", cmd_change,
+	  "add [--replace] NAME [FILE|-]\n"
+	  "      a new fragment from FILE or standard input (--replace: or a\n"
+	  "      new content for an existing one)" },
+	{ "edit", cmd_change,
+	  "edit NAME\n"
+	  "      $VISUAL/$EDITOR on a copy; written when it validates" },
+	{ "rm", cmd_change, "rm NAME\n      remove a fragment" },
+	{ "enable", cmd_change, "enable NAME\n      let a fragment run" },
+	{ "disable", cmd_change,
+	  "disable NAME\n      keep a fragment, as NAME.disabled" },
+	{ "mv", cmd_change, "mv NAME NEWNAME\n      rename (renumber) a fragment" },
+	{ "check", cmd_view,
+	  "check\n"
+	  "      validate the whole boot partition: one line per problem" },
+	{ "log", cmd_view,
+	  "log [--report FILE]\n"
+	  "      the last boot: each fragment's result and time, root, pivot" },
+	{ "once", cmd_change,
+	  "once LABEL\n      boot extlinux label LABEL on the next boot only" },
+	{ "generations", cmd_view,
+	  "generations\n      the recorded generations, newest last" },
+	{ "rollback", cmd_change,
+	  "rollback [N]\n"
+	  "      restore generation N (default: the previous one) as a new one" },
 	{ "help", cmd_help, "help\n      this text" },
 };
 
@@ -297,6 +539,10 @@ static int cmd_help(int argc, char **argv)
 	printf("usage: earlyfs COMMAND [ARGS]\n\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  earlyfs %s\n\n", commands[i].usage);
+	printf("The commands from 'fragments' on take [--boot DIR | --target "
+	       "TARGET [--partition N]]:\nthe mounted boot partition (default "
+	       "/boot), or an unmounted one or an image.\nChanges go through "
+	       "earlyfsd when it listens ([--socket PATH] [--no-daemon]).\n\n");
 	printf("Exit status: 0 done, 1 a step failed, 2 usage, 3 refused "
 	       "(nothing written),\n4 the kernel cannot boot without an "
 	       "initramfs.  See earlyfs(8).\n");

@@ -1,0 +1,283 @@
+/* validate: what must hold for a fragment, fstab or extlinux.conf to boot */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "admin.h"
+#include "atomic.h"
+#include "elfdeps.h"
+#include "extlinux.h"
+#include "fragment.h"
+#include "fstab.h"
+#include "request.h"
+
+void problem(struct problems *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->n++;
+	if (!p->out)
+		return;
+	va_start(ap, fmt);
+	vfprintf(p->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->out);
+}
+
+/* Library directories searched in the tree, as ld.so would on Debian. */
+static const char *const lib_dirs[] = {
+	"lib", "lib64", "usr/lib", "usr/lib64", "lib/x86_64-linux-gnu",
+	"usr/lib/x86_64-linux-gnu", "lib/aarch64-linux-gnu",
+	"usr/lib/aarch64-linux-gnu", "lib/i386-linux-gnu",
+};
+
+static bool in_tree(const char *root, const char *path)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", root, path[0] == '/' ? path + 1 : path);
+	return access(p, F_OK) == 0;
+}
+
+void validate_elf(const char *root, const char *file, const char *shown,
+		  struct problems *p)
+{
+	struct elf_deps *d = malloc(sizeof(*d));
+	char dir[PATH_MAX];
+	size_t i, j;
+	int r;
+
+	if (!d) {
+		problem(p, "%s: out of memory", shown);
+		return;
+	}
+	r = elf_read_deps(file, d);
+	if (r == -ENOEXEC)
+		goto out;
+	if (r < 0) {
+		problem(p, "%s: cannot read its ELF headers: %s", shown,
+			strerror(-r));
+		goto out;
+	}
+	if (d->interp[0] && !in_tree(root, d->interp))
+		problem(p, "%s: its loader %s is not on the boot partition",
+			shown, d->interp);
+	for (i = 0; i < d->n_needed; i++) {
+		bool found = false;
+
+		for (j = 0; j < sizeof(lib_dirs) / sizeof(lib_dirs[0]) &&
+			    !found; j++) {
+			snprintf(dir, sizeof(dir), "%s/%s", lib_dirs[j],
+				 d->needed[i]);
+			found = in_tree(root, dir);
+		}
+		if (!found && d->runpath[0]) {
+			char *rp = strdup(d->runpath), *save, *tok;
+
+			for (tok = rp ? strtok_r(rp, ":", &save) : NULL;
+			     tok && !found; tok = strtok_r(NULL, ":", &save)) {
+				snprintf(dir, sizeof(dir), "%s/%s", tok,
+					 d->needed[i]);
+				found = in_tree(root, dir);
+			}
+			free(rp);
+		}
+		if (!found)
+			problem(p, "%s: needs %s, which is not in the boot "
+				"partition's /lib, /lib64, /usr/lib or their "
+				"multiarch directories", shown, d->needed[i]);
+	}
+out:
+	free(d);
+}
+
+/* "line 3: syntax error: ..." out of busybox's "PATH: line 3: ..." */
+static const char *sh_message(char *msg)
+{
+	char *line = strstr(msg, ": line "), *nl;
+
+	if (line)
+		msg = line + 2;
+	nl = strchr(msg, '\n');
+	if (nl)
+		*nl = '\0';
+	return msg;
+}
+
+static void check_sh_syntax(const char *root, const char *file,
+			    const char *shown, struct problems *p)
+{
+	char busybox[PATH_MAX], errbuf[512];
+	int r;
+
+	snprintf(busybox, sizeof(busybox), "%s/bin/busybox", root);
+	if (access(busybox, X_OK) < 0) {
+		problem(p, "%s: cannot check its shell syntax: bin/busybox is "
+			"not on the boot partition", shown);
+		return;
+	}
+	{
+		char *const argv[] = { busybox, "sh", "-n", (char *)file, NULL };
+
+		r = run_cmd(argv, errbuf, sizeof(errbuf));
+	}
+	if (r < 0)
+		problem(p, "%s: cannot run %s: %s", shown, busybox,
+			strerror(-r));
+	else if (r != 0)
+		problem(p, "%s: %s", shown, errbuf[0] ? sh_message(errbuf)
+						       : "shell syntax error");
+}
+
+void validate_fragment(const char *root, const char *file, const char *shown,
+		       struct problems *p)
+{
+	struct fragment_directives d;
+	char *buf = NULL, interp[256] = "";
+	size_t len, line, n;
+	struct stat st;
+	bool exec, use_sh = true;
+	int r;
+
+	if (lstat(file, &st) < 0) {
+		problem(p, "%s: %s", shown, strerror(errno));
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		problem(p, "%s: not a regular file", shown);
+		return;
+	}
+	r = read_file(file, REQUEST_BODY_MAX, &buf, &len);
+	if (r < 0) {
+		problem(p, "%s: %s", shown, r == -EFBIG ?
+			"larger than 1 MiB" : strerror(-r));
+		return;
+	}
+	exec = st.st_mode & S_IXUSR;
+	if (fragment_directives_parse(buf, len, &d, &line) < 0)
+		problem(p, "%s: line %zu: unknown '# earlyfs:' directive "
+			"(known: optional, timeout=SECONDS)", shown, line);
+	if (elf_is_elf(buf, len)) {
+		if (!exec)
+			problem(p, "%s: an ELF binary without the executable "
+				"bit: the runner would give it to /bin/sh",
+				shown);
+		validate_elf(root, file, shown, p);
+		use_sh = false;
+	} else if (exec && len > 2 && buf[0] == '#' && buf[1] == '!') {
+		const char *s = buf + 2, *b;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		for (n = 0; s[n] && s[n] != ' ' && s[n] != '\t' &&
+			    s[n] != '\n' && n + 1 < sizeof(interp); n++)
+			interp[n] = s[n];
+		interp[n] = '\0';
+		b = strrchr(interp, '/');
+		b = b ? b + 1 : interp;
+		if (interp[0] != '/')
+			problem(p, "%s: '#!%s': the interpreter must be an "
+				"absolute path", shown, interp);
+		else if (!in_tree(root, interp))
+			problem(p, "%s: its interpreter %s is not on the boot "
+				"partition", shown, interp);
+		use_sh = !strcmp(b, "sh") || !strcmp(b, "ash") ||
+			 !strcmp(b, "busybox");
+	}
+	if (use_sh && !memchr(buf, '\0', len))
+		check_sh_syntax(root, file, shown, p);
+	else if (use_sh)
+		problem(p, "%s: a shell script with a NUL byte", shown);
+	free(buf);
+}
+
+void validate_fstab(const char *file, const char *shown, struct problems *p)
+{
+	struct fstab *t = malloc(sizeof(*t));
+	char *buf = NULL;
+	size_t len, i;
+	int r;
+
+	if (!t) {
+		problem(p, "%s: out of memory", shown);
+		return;
+	}
+	r = read_file(file, 64 * 1024, &buf, &len);
+	if (r == -ENOENT) {
+		/* no fstab: the runner mounts /proc, /sys and /run itself */
+		goto out;
+	}
+	if (r < 0) {
+		problem(p, "%s: %s", shown, r == -EFBIG ?
+			"larger than 64 KiB" : strerror(-r));
+		goto out;
+	}
+	r = fstab_parse(buf, len, t);
+	if (r == -E2BIG)
+		problem(p, "%s: more than %d entries", shown, FSTAB_ENTRIES_MAX);
+	for (i = 0; i < t->n_errors; i++)
+		problem(p, "%s: line %zu: %s", shown, t->errors[i].line,
+			t->errors[i].what);
+out:
+	free(buf);
+	free(t);
+}
+
+/* Where syslinux finds a KERNEL path: absolute from the partition's root,
+ * relative from the configuration's directory. */
+static void kernel_path(const char *boot, const char *k, char *ret, size_t cap)
+{
+	if (k[0] == '/')
+		snprintf(ret, cap, "%s%s", boot, k);
+	else
+		snprintf(ret, cap, "%s/extlinux/%s", boot, k);
+}
+
+int validate_extlinux(const char *boot, const char *file, const char *shown,
+		      struct extlinux_conf *ret, struct problems *p)
+{
+	struct extlinux_conf *c = ret ? ret : malloc(sizeof(*c));
+	char *buf = NULL, kpath[PATH_MAX];
+	const char *what = "";
+	size_t len, line = 0, i, before = p->n;
+	int r;
+
+	if (!c) {
+		problem(p, "%s: out of memory", shown);
+		return -1;
+	}
+	r = read_file(file, 64 * 1024, &buf, &len);
+	if (r < 0) {
+		problem(p, "%s: %s", shown, r == -EFBIG ?
+			"larger than 64 KiB" : strerror(-r));
+		goto out;
+	}
+	r = extlinux_parse(buf, len, c, &line, &what);
+	if (r < 0) {
+		if (line)
+			problem(p, "%s: line %zu: %s", shown, line, what);
+		else
+			problem(p, "%s: %s", shown, what);
+		goto out;
+	}
+	if (!c->n)
+		problem(p, "%s: no LABEL: nothing to boot", shown);
+	for (i = 0; i < c->n; i++) {
+		struct stat st;
+
+		kernel_path(boot, c->labels[i].kernel, kpath, sizeof(kpath));
+		if (stat(kpath, &st) < 0 || !S_ISREG(st.st_mode))
+			problem(p, "%s: line %zu: label %s: kernel %s is not "
+				"on the boot partition", shown,
+				c->labels[i].line, c->labels[i].name,
+				c->labels[i].kernel);
+	}
+out:
+	free(buf);
+	if (!ret)
+		free(c);
+	return p->n == before ? 0 : -1;
+}
