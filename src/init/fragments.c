@@ -161,11 +161,10 @@ static void run_one(const char *dir, const char *name,
 	f->duration_ms = now_ms() - start;
 }
 
-void fragments_run(const struct boot_config *cfg, struct envlist *env,
-		   struct boot_report *rep)
+void fragments_run(const char *dir, const struct boot_config *cfg,
+		   struct envlist *env, struct boot_report *rep)
 {
 	struct fragment_list *l;
-	const char *dir = FRAGMENT_DIR;
 	char how[160], why[512];
 	size_t i, warned = 0;
 	int r;

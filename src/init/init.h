@@ -11,6 +11,7 @@
 #define STATE_DIR "/run/earlyfs"
 #define ENV_FILE STATE_DIR "/env"
 #define FRAGMENT_DIR "/init.d"
+#define FSTAB_PATH "/etc/fstab"
 #define SHELL_PATH "/bin/sh"
 
 /* log.c */
@@ -42,6 +43,9 @@ bool is_mountpoint(const char *path);
 void mounts_early(void);
 void mounts_fstab(const char *fstab_path);
 void mounts_ensure_api(void);
+/* Mounts /proc if it is not, so the command line can be read before fstab
+ * is; true if it did (the caller unmounts it again). */
+bool mounts_proc_for_cmdline(void);
 
 /* rootdev.c */
 /* Finds the node of a device spec now; 0 with the path, -ENOENT if absent,
@@ -54,7 +58,7 @@ int rootdev_mount(const struct boot_config *cfg, struct boot_report *rep);
 void rootdev_list_devices(char *buf, size_t cap);
 
 /* fragments.c */
-void fragments_run(const struct boot_config *cfg, struct envlist *env,
+void fragments_run(const char *dir, const struct boot_config *cfg, struct envlist *env,
 		   struct boot_report *rep);
 
 /* rescue.c */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "atomic.h"
@@ -45,6 +46,32 @@ static void load_cmdline(void)
 	for (i = 0; i < cfg.n_problems; i++)
 		log_warn("%s", cfg.problems[i]);
 	log_debug_on = cfg.debug;
+}
+
+static char fragment_dir[64] = FRAGMENT_DIR, fstab_path[64] = FSTAB_PATH;
+
+/* earlyfs.generation=N: that generation's fragments and fstab, which
+ * earlyfs keeps in /generations/N (the 'previous' label passes it). */
+static void choose_generation(void)
+{
+	char dir[64];
+	struct stat st;
+
+	if (!cfg.generation)
+		return;
+	snprintf(dir, sizeof(dir), "/generations/%u/init.d", cfg.generation);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		log_error("earlyfs.generation=%u: %s is missing (see 'earlyfs "
+			  "generations'); running the current fragments and "
+			  "fstab", cfg.generation, dir);
+		return;
+	}
+	snprintf(fragment_dir, sizeof(fragment_dir), "%s", dir);
+	snprintf(fstab_path, sizeof(fstab_path), "/generations/%u/etc/fstab",
+		 cfg.generation);
+	rep.generation = cfg.generation;
+	log_notice("earlyfs.generation=%u: running generation %u's fragments "
+		   "and fstab", cfg.generation, cfg.generation);
 }
 
 static void set(const char *name, const char *value)
@@ -241,25 +268,28 @@ int main(int argc, char **argv, char **envp)
 	child_setup_signals();
 	umask(022);
 	long t_dev, t_fstab;
+	bool proc_here;
 
 	rep.start_ms = now_ms();
 	mounts_early();
 	t_dev = now_ms();
 	log_debug("earlyfs-init %s", EARLYFS_VERSION);
-	mounts_fstab("/etc/fstab");
+	/* the command line picks the generation whose fstab is mounted */
+	proc_here = mounts_proc_for_cmdline();
+	load_cmdline();
+	if (proc_here && umount("/proc") < 0)
+		log_warn("cannot unmount the /proc used to read the command "
+			 "line: %m, continuing");
+	choose_generation();
+	mounts_fstab(fstab_path);
 	t_fstab = now_ms();
 	mounts_ensure_api();
 	log_kmsg_unlimit();
-	load_cmdline();
-	log_debug("stage: started at %ld ms, /dev ready at %ld, fstab mounted "
-		  "at %ld, command line read", rep.start_ms, t_dev, t_fstab);
-	if (cfg.generation)
-		log_warn("earlyfs.generation=%u: generations are not "
-			 "implemented yet; running the current fragments",
-			 cfg.generation);
+	log_debug("stage: started at %ld ms, /dev ready at %ld, command line "
+		  "read, fstab mounted at %ld", rep.start_ms, t_dev, t_fstab);
 	prepare_state();
 	build_env(envp);
-	fragments_run(&cfg, &env, &rep);
+	fragments_run(fragment_dir, &cfg, &env, &rep);
 	log_debug("stage: fragments done");
 	mount_root();
 	log_debug("stage: root mounted");

@@ -203,3 +203,17 @@ void mounts_ensure_api(void)
 				 api_mounts[i].path);
 	}
 }
+
+bool mounts_proc_for_cmdline(void)
+{
+	if (is_mountpoint("/proc"))
+		return false;
+	mkdir("/proc", 0555);
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0) {
+		log_error("cannot mount /proc to read the command line: %m, "
+			  "continuing with defaults");
+		return false;
+	}
+	return true;
+}

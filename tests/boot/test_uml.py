@@ -234,3 +234,51 @@ def uml_bad_command_line_values_are_named_and_defaults_kept(work):
         c.expect(r'earlyfs.shell=maybe: takes on-failure or never')
         c.expect(r'earlyfs.colour=blue: unknown key')
         reached_real_root(c)
+
+
+def generation_images(work):
+    """Current fragments and fstab, and generation 3's, which differ."""
+    frags = {'10-which': 'echo "FRAG current"\n'}
+    boot_tree(work('boot'), frags)
+    from harness import write
+    g = work('boot') + '/generations/3'
+    write(g + '/init.d/10-which', 'echo "FRAG generation-3 $(cat /run/gen3/'
+          'mark 2>/dev/null || echo no-fstab)"\n')
+    write(g + '/init.d/50-mountroot', '/sbin/earlyfs-init mount-root\n')
+    with open(work('boot') + '/etc/fstab') as f:
+        fstab = f.read()
+    write(g + '/etc/fstab', fstab + 'tmpfs /run/gen3 tmpfs mode=0755 0 0\n')
+    write(g + '/init.d/05-mark', 'echo gen3-fstab > /run/gen3/mark\n')
+    mkfs(work('boot'), work('boot.img'), 16)
+    root_tree(work('root'))
+    mkfs(work('root'), work('root.img'), 16, uuid=ROOT_UUID)
+    return work('boot.img'), work('root.img')
+
+
+@test
+def uml_generation_runs_that_generations_fragments_and_fstab(work):
+    boot, root = generation_images(work)
+    with uml(work, boot, root,
+             'earlyfs.root=/dev/ubdb earlyfs.generation=3') as c:
+        reached_real_root(c)
+        out = c.text()
+    check('FRAG generation-3 gen3-fstab' in out,
+          "generation 3's fragments or fstab did not run")
+    check('FRAG current' not in out, 'the current fragments ran too')
+    check(re.search(r'REPORT generation 3\r?$', out, re.M),
+          'the report does not name generation 3')
+    check(re.search(r'REPORT fragment 05-mark ok', out), 'report: 05-mark')
+
+
+@test
+def uml_missing_generation_is_named_and_current_fragments_run(work):
+    boot, root = generation_images(work)
+    with uml(work, boot, root,
+             'earlyfs.root=/dev/ubdb earlyfs.generation=9') as c:
+        reached_real_root(c)
+        out = c.text()
+    check('earlyfs.generation=9: /generations/9/init.d is missing' in out,
+          'the missing generation is not named')
+    check('FRAG current' in out, 'the current fragments did not run')
+    check('FRAG generation-3' not in out, 'generation 3 ran')
+    check(re.search(r'REPORT generation 0\r?$', out, re.M), 'report generation')
