@@ -132,6 +132,25 @@ static int write_record(const char *mnt, const struct provision_opts *o,
 			       strerror(-r)) : 0;
 }
 
+/* Generation 1 is what was provisioned; extlinux.conf gains 'previous'. */
+static int record_first_generation(const char *mnt, struct err *e)
+{
+	const struct change c = { .op = CHANGE_RECORD };
+	FILE *quiet = fopen("/dev/null", "we");
+	struct boot b;
+	int r;
+
+	if (!quiet)
+		return err_set(e, EXIT_FAILED, "cannot open /dev/null");
+	r = boot_open(mnt, NULL, 0, true, &b, e);
+	if (r == 0) {
+		r = change_commit(&b, &c, quiet, e);
+		boot_close(&b);
+	}
+	fclose(quiet);
+	return r;
+}
+
 int provision(const struct provision_opts *o, FILE *out, struct err *e)
 {
 	char stage[PATH_MAX] = "", mnt[PATH_MAX] = "", root[512], rootdev[512];
@@ -270,7 +289,7 @@ int provision(const struct provision_opts *o, FILE *out, struct err *e)
 		fprintf(out, "would: wipe signatures, mke2fs -t ext4 -O %s -i %s "
 			"-L %s -d STAGE, copy the kernel as vmlinuz-%s, write "
 			"extlinux.conf (root=PARTUUID=%s, earlyfs.root=%s), "
-			"extlinux --install, write etc/earlyfs.conf, %s, set the "
+			"extlinux --install, write etc/earlyfs.conf, record generation 1, %s, set the "
 			"%s flag of partition %u\n", BOOT_FEATURES,
 			BOOT_INODE_RATIO, o->label,
 			k.version, t.partuuid, root,
@@ -350,6 +369,11 @@ int provision(const struct provision_opts *o, FILE *out, struct err *e)
 
 	step(&s, "record", "etc/earlyfs.conf");
 	if (write_record(mnt, o, &t, root, &k, e) < 0)
+		goto fail;
+	step_ok(&s);
+
+	step(&s, "generation", "1, with the 'previous' label");
+	if (record_first_generation(mnt, e) < 0)
 		goto fail;
 	step_ok(&s);
 
