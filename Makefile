@@ -10,6 +10,8 @@ CFLAGS ?= -O2 -g
 PREFIX ?= /usr/local
 DATADIR ?= /usr/share/earlyfs
 MANDIR ?= $(PREFIX)/share/man
+SYSTEMDDIR ?= /lib/systemd/system
+OPENRCDIR ?= /etc/init.d
 CPPFLAGS_ALL := -std=gnu11 -D_GNU_SOURCE -DEARLYFS_VERSION='"$(VERSION)"' \
 	-DEARLYFS_DATADIR='"$(DATADIR)"' -Isrc/lib
 B := build
@@ -21,6 +23,7 @@ INIT_HDR := $(wildcard src/init/*.h)
 ADMIN_SRC := $(wildcard src/admin/*.c)
 ADMIN_HDR := $(wildcard src/admin/*.h)
 CLI_SRC := $(wildcard src/cli/*.c)
+DAEMON_SRC := $(wildcard src/daemon/*.c)
 ADMIN_LIBS := -lblkid -lfdisk -lext2fs -lcom_err
 # paths are PATH_MAX-bounded; a truncated one fails its lookup, never overflows
 ADMIN_WARN := $(WARN) -Wno-format-truncation
@@ -35,7 +38,7 @@ DEPS := build-essential musl-tools libblkid-dev libfdisk-dev libext2fs-dev \
 
 .PHONY: all deps check check-unit check-boot check-cli bench kernel stock-kernel clean demo install
 
-all: $(B)/earlyfs-init $(B)/earlyfs
+all: $(B)/earlyfs-init $(B)/earlyfs $(B)/earlyfsd
 
 # Host build of the library: unit tests and (later) the management tools.
 $(B)/host/%.o: src/lib/%.c $(LIB_HDR)
@@ -65,6 +68,14 @@ $(B)/cli/%.o: src/cli/%.c $(LIB_HDR) $(ADMIN_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Isrc/admin $(CFLAGS) $(ADMIN_WARN) -c $< -o $@
 $(B)/earlyfs: $(patsubst src/cli/%.c,$(B)/cli/%.o,$(CLI_SRC)) \
+		$(patsubst src/admin/%.c,$(B)/admin/%.o,$(ADMIN_SRC)) $(B)/host/libearlyfs.a
+	$(CC) -o $@ $^ $(ADMIN_LIBS)
+
+# The daemon: the same management library, its own event loop.
+$(B)/daemon/%.o: src/daemon/%.c $(LIB_HDR) $(ADMIN_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Isrc/admin $(CFLAGS) $(ADMIN_WARN) -c $< -o $@
+$(B)/earlyfsd: $(patsubst src/daemon/%.c,$(B)/daemon/%.o,$(DAEMON_SRC)) \
 		$(patsubst src/admin/%.c,$(B)/admin/%.o,$(ADMIN_SRC)) $(B)/host/libearlyfs.a
 	$(CC) -o $@ $^ $(ADMIN_LIBS)
 
@@ -135,6 +146,12 @@ install: all
 	install -D -m 0644 docs/earlyfs.8 $(DESTDIR)$(MANDIR)/man8/earlyfs.8
 	install -D -m 0644 docs/earlyfs-init.8 $(DESTDIR)$(MANDIR)/man8/earlyfs-init.8
 	install -D -m 0644 docs/earlyfs-fragments.5 $(DESTDIR)$(MANDIR)/man5/earlyfs-fragments.5
+	install -D -m 0755 $(B)/earlyfsd $(DESTDIR)$(PREFIX)/sbin/earlyfsd
+	install -D -m 0644 docs/earlyfsd.8 $(DESTDIR)$(MANDIR)/man8/earlyfsd.8
+	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(OPENRCDIR)
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' src/daemon/earlyfsd.service > $(DESTDIR)$(SYSTEMDDIR)/earlyfsd.service
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' src/daemon/earlyfsd.openrc > $(DESTDIR)$(OPENRCDIR)/earlyfsd
+	chmod 0755 $(DESTDIR)$(OPENRCDIR)/earlyfsd
 
 clean:
 	rm -rf $(B)

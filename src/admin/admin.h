@@ -204,6 +204,9 @@ struct change {
 /* Validates, writes, records a generation; one line on out.  0 or -1. */
 int change_commit(struct boot *b, const struct change *c, FILE *out,
 		  struct err *e);
+/* Files edited without earlyfs since the last generation (a list for
+ * messages in list); 0 when there are none.  Takes no lock. */
+size_t direct_edits(struct boot *b, char *list, size_t cap);
 /* NAME or NAME.disabled in init.d: 0 with the file name, or -ENOENT. */
 int fragment_find(const struct boot *b, const char *name, char *ret_file,
 		  size_t cap, bool *ret_disabled);

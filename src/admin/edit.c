@@ -690,6 +690,7 @@ void boot_unlock(struct boot *b, FILE *out)
 
 /* ---- changes ---- */
 
+
 int fragment_find(const struct boot *b, const char *name, char *ret_file,
 		  size_t cap, bool *ret_disabled)
 {
@@ -1247,4 +1248,15 @@ int change_commit(struct boot *b, const struct change *c, FILE *out,
 	r = commit_locked(b, c, out, e);
 	boot_unlock(b, out);
 	return r;
+}
+
+size_t direct_edits(struct boot *b, char *list, size_t cap)
+{
+	unsigned latest = gen_latest(b, NULL);
+
+	if (!latest) {
+		snprintf(list, cap, "(no generation yet)");
+		return 1;
+	}
+	return live_changes(b, latest, list, cap);
 }
