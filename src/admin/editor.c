@@ -13,6 +13,7 @@
 static int run_editor(const char *file)
 {
 	const char *ed = getenv("VISUAL");
+	char cmd[4096];
 	pid_t pid;
 	int status;
 
@@ -20,13 +21,14 @@ static int run_editor(const char *file)
 		ed = getenv("EDITOR");
 	if (!ed || !*ed)
 		ed = "vi";
+	/* as git does: $EDITOR is shell text ("emacs -nw", quotes) */
+	if (snprintf(cmd, sizeof(cmd), "%s \"$1\"", ed) >= (int)sizeof(cmd))
+		return -E2BIG;
 	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		/* $EDITOR may carry arguments ("emacs -nw") */
-		execl("/bin/sh", "sh", "-c", "exec $0 \"$1\"", ed, file,
-		      (char *)NULL);
+		execl("/bin/sh", "sh", "-c", cmd, "sh", file, (char *)NULL);
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0)

@@ -7,6 +7,7 @@ import harness  # noqa: E402
 harness.TESTS.clear()
 import test_cli  # noqa: E402,F401
 import test_cli_boot  # noqa: E402,F401
+import test_edit  # noqa: E402,F401
 
 passed, failed = harness.run_tests(harness.TESTS, sys.argv[1:])
 print('cli: %d passed, %d failed' % (passed, failed))
