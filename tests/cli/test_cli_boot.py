@@ -1,5 +1,5 @@
 """QEMU full-BIOS boots of images made only by the CLI."""
-import os, subprocess
+import os, re, subprocess
 import harness
 from harness import qemu, test
 from clilib import (check, expect, image, partition_attached,
@@ -144,3 +144,72 @@ def status_on_a_running_system_reads_boot_and_the_report(work):
                    '/dev/vda2 (fragment), pivot ok'):
         check(needle in out, 'status lacks %r:\n%s' % (needle, out))
     check(re.search(r'^  50-mountroot +ok +\d+ ms$', out, re.M), out)
+
+
+def cli_ok(*args):
+    from clilib import run
+    p = run(*args)
+    expect(p, 0)
+    return p
+
+
+def report_of(work, out):
+    """The boot report as the real root printed it, for 'earlyfs log'."""
+    lines = [l[len('REPORT '):].rstrip('\r') for l in out.splitlines()
+             if l.startswith('REPORT ')]
+    harness.write(work('report'), '\n'.join(lines) + '\n')
+    return work('report')
+
+
+@test
+def qemu_cli_edit_runs_at_next_boot_and_rollback_restores(work):
+    img = image(work)
+    expect(provision(img), 0)
+    t = ['--target', img, '--partition', '1']
+    harness.write(work('v1'), 'echo "FRAG edit-v1"\n')
+    harness.write(work('v2'), 'echo "FRAG edit-v2"\n')
+    cli_ok('add', '10-edit', work('v1'), *t)
+    cli_ok('add', '--replace', '10-edit', work('v2'), *t)
+    with qemu(work, img) as c:
+        c.expect(r'FRAG edit-v2', 90)
+        harness.reached_real_root(c)
+        out = c.text()
+    check('FRAG edit-v1' not in out, 'the old content ran')
+    p = cli_ok('log', '--report', report_of(work, out))
+    check('the current fragments' in p.stdout and
+          re.search(r'10-edit\s+ok\s', p.stdout), 'log: %s' % p.stdout)
+    cli_ok('rollback', *t)
+    with qemu(work, img) as c:
+        c.expect(r'FRAG edit-v1', 90)
+        harness.reached_real_root(c)
+        out = c.text()
+    check('FRAG edit-v2' not in out, 'the rolled-back content ran')
+
+
+@test
+def qemu_broken_fragment_fails_default_label_previous_boots(work):
+    img = image(work)
+    expect(provision(img), 0)
+    t = ['--target', img, '--partition', '1']
+    harness.write(work('broken'), 'echo "FRAG broken"\nexit 7\n')
+    p = cli_ok('add', '20-broken', work('broken'), *t)
+    gen = int(re.search(r'generation (\d+)', p.stdout).group(1))
+    with qemu(work, img) as c:
+        c.expect(r'fragment 20-broken failed: exit status 7', 90)
+        c.expect(r'#', 30)      # the rescue shell's prompt
+        c.send('poweroff -f')
+        c.wait_exit()
+        c.assert_no_panic()
+        check('REALINIT' not in c.text(), 'the default label reached root')
+    p = cli_ok('once', 'previous', *t)
+    with qemu(work, img) as c:
+        c.expect(r'earlyfs.generation=%d: running generation %d'
+                 % (gen - 1, gen - 1), 90)
+        harness.reached_real_root(c)
+        out = c.text()
+    check('FRAG broken' not in out, 'the broken fragment ran under previous')
+    p = cli_ok('log', '--report', report_of(work, out))
+    check('generation %d' % (gen - 1) in p.stdout, 'log: %s' % p.stdout)
+    # --once is spent: the default label (and the failure) is back
+    with qemu(work, img) as c:
+        c.expect(r'fragment 20-broken failed', 90)
