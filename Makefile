@@ -131,6 +131,7 @@ check: deps
 bench: all kernel
 	python3 bench/provision.py
 	python3 bench/boot.py
+	python3 bench/commit.py
 
 demo: deps
 	$(MAKE) --no-print-directory all kernel
