@@ -287,8 +287,13 @@ def cli_make_install_layout_provisions(work):
                 'init.d/50-mountroot'):
         check(os.path.exists(os.path.join(data, rel)), 'no %s' % rel)
     for rel in ('usr/local/share/man/man8/earlyfs.8',
-                'usr/local/share/man/man5/earlyfs-fragments.5'):
+                'usr/local/share/man/man8/earlyfsd.8',
+                'usr/local/share/man/man5/earlyfs-fragments.5',
+                'usr/local/sbin/earlyfsd', 'etc/init.d/earlyfsd'):
         check(os.path.exists(os.path.join(dest, rel)), 'no %s' % rel)
+    with open(os.path.join(dest, 'lib/systemd/system/earlyfsd.service')) as f:
+        check('ExecStart=/usr/local/sbin/earlyfsd --foreground' in f.read(),
+              'unit: ExecStart')
     img = image(work)
     before = sha(img)
     env = dict(os.environ, EARLYFS_DATADIR=data)
