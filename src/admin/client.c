@@ -107,9 +107,9 @@ static int client_call(const char *sock, const char *header, const char *body,
 			nl[strlen(nl) - 1] = '\0';
 		err_set(e, code, "%s", nl);
 	} else {
-		code = err_set(e, EXIT_FAILED, "earlyfsd at %s sent a reply "
-			       "this earlyfs does not understand: %.60s",
-			       sock, reply) ? EXIT_FAILED : EXIT_FAILED;
+		err_set(e, EXIT_FAILED, "earlyfsd at %s sent a reply this "
+			"earlyfs does not understand: %.60s", sock, reply);
+		code = EXIT_FAILED;
 	}
 	free(reply);
 	return code;

@@ -356,7 +356,7 @@ static int cmd_view(int argc, char **argv)
 	if (show)
 		r = fragment_show(&b, a.pos[0], stdout, &e);
 	else if (chk)
-		r = check_tree(&b, !a.boot && !a.target, stdout, &e);
+		r = check_tree(&b, !a.target, stdout, &e);
 	else if (!strcmp(cmd, "generations"))
 		r = generations_print(&b, stdout, &e);
 	else
@@ -469,7 +469,10 @@ static int cmd_change(int argc, char **argv)
 		r = change_submit(&b, a.socket, &c, stdout, &e);
 	boot_close(&b);
 	free(data);
-	return r < 0 ? fail(cmd, c.name, &e) : EXIT_OK;
+	if (r < 0 && !strcmp(cmd, "once"))
+		return fail("boot once with label", c.name, &e);
+	return r < 0 ? fail(!strcmp(cmd, "rollback") ? "roll back" : cmd,
+			    c.name, &e) : EXIT_OK;
 }
 
 static int cmd_help(int argc, char **argv);

@@ -178,6 +178,9 @@ def qemu_cli_edit_runs_at_next_boot_and_rollback_restores(work):
     p = cli_ok('log', '--report', report_of(work, out))
     check('the current fragments' in p.stdout and
           re.search(r'10-edit\s+ok\s', p.stdout), 'log: %s' % p.stdout)
+    p = cli_ok('fragments', '--report', work('report'), *t)
+    check(re.search(r'^10-edit\s+enabled\s+20\s+ok, \d+ ms$', p.stdout,
+                    re.M), 'fragments: %s' % p.stdout)
     cli_ok('rollback', *t)
     with qemu(work, img) as c:
         c.expect(r'FRAG edit-v1', 90)

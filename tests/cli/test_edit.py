@@ -500,3 +500,50 @@ def edit_on_a_full_partition_fails_clearly_and_keeps_the_old(work):
                 os.unlink(os.path.join(m, 'fill%d' % i))
         expect(run('add', '60-new', big, *b), 0, 'add init.d/60-new')
     e2fsck_clean(img)
+
+
+@test
+def edit_remounts_a_read_only_boot_and_puts_it_back(work):
+    img = provisioned(work)
+    with partition_mounted(img, 1, work('m')) as m:
+        subprocess.run(['mount', '-o', 'remount,ro', m], check=True)
+        p = run('add', '60-ro', '/dev/null', '--boot', m, '--no-daemon')
+        expect(p, 0, 'add init.d/60-ro')
+        check(os.path.exists(os.path.join(m, 'init.d/60-ro')), 'not added')
+        opts = subprocess.run(['findmnt', '-no', 'OPTIONS', m],
+                              capture_output=True, text=True).stdout
+        check(opts.split(',')[0] == 'ro', 'left mounted %s' % opts)
+
+
+@test
+def edit_check_resolves_the_root_spec_here(work):
+    img = provisioned(work)
+    with partition_mounted(img, 1, work('m')) as m:
+        conf = os.path.join(m, 'etc/earlyfs.conf')
+        spec = re.search(r'^root=(.*)$', read(conf).decode(), re.M).group(1)
+        # loop devices have no partition nodes: the image's root is nowhere
+        expect(run('check', '--boot', m), 1,
+               'root %s: no such device on this machine' % spec,
+               '1 problem')
+        dev = subprocess.run(['findmnt', '-no', 'SOURCE', m],
+                             capture_output=True, text=True).stdout.strip()
+        harness.write(conf, read(conf).decode().replace(
+            'root=' + spec, 'root=' + dev))
+        expect(run('check', '--boot', m), 0, 'root device: 0 problems')
+
+
+@test
+def edit_keeps_the_last_ten_generations(work):
+    img = provisioned(work)
+    with partition_mounted(img, 1, work('m')) as m:
+        b = ['--boot', m, '--no-daemon']
+        for i in range(12):
+            expect(run('add', '%02d-k%d' % (60 + i, i), '/dev/null', *b), 0)
+        nums = [g[0] for g in gens(b)]
+        check(nums == list(range(4, 14)), 'kept: %r' % nums)
+        check(sorted(os.listdir(os.path.join(m, 'generations'))) ==
+              sorted(str(n) for n in nums), 'on disk: %r'
+              % os.listdir(os.path.join(m, 'generations')))
+        conf = read(os.path.join(m, 'extlinux/extlinux.conf')).decode()
+        check('earlyfs.generation=12\n' in conf, 'previous is not 12')
+    e2fsck_clean(img)
