@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "admin.h"
+#include "atomic.h"
 #include "extlinux.h"
 #include "request.h"
 
@@ -17,21 +18,6 @@ const char *const change_verbs[] = {
 	[CHANGE_MV] = "mv", [CHANGE_ROLLBACK] = "rollback",
 	[CHANGE_RECORD] = "record",
 };
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /*
  * One request, one reply.  Returns the daemon's exit code (>= 0, reply

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "admin.h"
+#include "atomic.h"
 #include "report.h"
 #include "request.h"
 #include "text.h"
@@ -369,42 +370,15 @@ static int cmd_view(int argc, char **argv)
 
 static char *read_input(const char *path, size_t *ret_len, struct err *e)
 {
-	size_t cap = 65536, len = 0;
-	char *buf = malloc(cap + 1);
-	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
-	size_t n;
+	char *buf;
+	int r = read_file(strcmp(path, "-") ? path : "/dev/stdin",
+			  REQUEST_BODY_MAX, &buf, ret_len);
 
-	if (!f || !buf) {
-		free(buf);
-		err_set(e, EXIT_USAGE, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
-		len += n;
-		if (len == cap) {
-			char *nb;
-
-			if (cap > REQUEST_BODY_MAX) {
-				free(buf);
-				buf = NULL;
-				err_set(e, EXIT_REFUSED, "%s is larger than "
-					"1 MiB", path);
-				break;
-			}
-			nb = realloc(buf, (cap *= 2) + 1);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				err_set(e, EXIT_FAILED, "out of memory");
-				break;
-			}
-			buf = nb;
-		}
-	}
-	if (f != stdin)
-		fclose(f);
-	*ret_len = len;
-	return buf;
+	if (r == -EFBIG)
+		err_set(e, EXIT_REFUSED, "%s is larger than 1 MiB", path);
+	else if (r < 0)
+		err_set(e, EXIT_USAGE, "%s: %s", path, strerror(-r));
+	return r < 0 ? NULL : buf;
 }
 
 /* Every change: through earlyfsd when it runs, else in-process. */

@@ -8,8 +8,10 @@
 #include <unistd.h>
 #include "atomic.h"
 
-static int write_all(int fd, const char *p, size_t len)
+int write_all(int fd, const void *buf, size_t len)
 {
+	const char *p = buf;
+
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 

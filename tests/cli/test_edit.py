@@ -373,6 +373,13 @@ def daemon_records_valid_direct_edits_and_reports_invalid(work):
               'invalid direct edit not reported: %s' % log)
 
 
+def latest_applied(m):
+    g = os.path.join(m, 'generations')
+    nums = [int(x) for x in os.listdir(g) if x.isdigit()]
+    return not nums or os.path.exists(os.path.join(g, str(max(nums)),
+                                                   'applied'))
+
+
 def read_or_empty(m, name):
     path = os.path.join(m, 'init.d', name)
     return read(path) if os.path.exists(path) else b''
@@ -409,11 +416,14 @@ def edit_survives_kill_9_at_random_points(work):
     """200 kill -9s of earlyfsd or the in-process CLI during edits: every
     fragment holds its old or its new content, e2fsck -fn stays clean."""
     img = provisioned(work)
-    rnd = random.Random(4)
+    seed = int(os.environ.get('EARLYFS_SEED', '4'))
+    rnd = random.Random(seed)
     names = ['20-a', '21-b', '22-c']
-    # what a fragment may hold: what was seen last, and any edit since,
-    # which the next change finishes if it was recorded before the kill
+    # what a fragment may hold: what was seen last, and every edit tried
+    # since the latest generation was last seen applied: one recorded before
+    # its kill is finished by whichever later change gets the lock first
     known = {n: {b''} for n in names}
+    pending = {n: set() for n in names}
     last = {n: b'' for n in names}
     interrupted = 0     # kills that left the edit unfinished
     sock = work('run/earlyfsd.sock')
@@ -431,11 +441,16 @@ def edit_survives_kill_9_at_random_points(work):
                     cur = read(path) if os.path.exists(path) else b''
                     check(cur in known[n], 'iteration %d: %s holds %r, '
                           'neither old nor new' % (i, n, cur[:60]))
-                    known[n] = {cur, last[n]}
+                    known[n] = {cur}
+                if latest_applied(m):
+                    pending = {n: set() for n in names}
+                for n in names:
+                    known[n] |= pending[n]
                 name = rnd.choice(names)
                 body = ('echo "%s round %d"\n' % (name, i)) * rnd.randint(
                     1, 300)
                 known[name].add(body.encode())
+                pending[name].add(body.encode())
                 last[name] = body.encode()
                 b = ['--boot', m]
                 via_daemon = i % 2 == 0
@@ -463,7 +478,8 @@ def edit_survives_kill_9_at_random_points(work):
                                text=True)
             check(p.returncode == 0, 'iteration %d: e2fsck: %s'
                   % (i, p.stdout))
-    print('     %d of 200 kills left the edit unfinished' % interrupted)
+    print('     %d of 200 kills left the edit unfinished (EARLYFS_SEED=%d)'
+          % (interrupted, seed))
     check(interrupted >= 20, 'only %d of 200 kills landed mid-change'
           % interrupted)
     # the next change finishes whatever was interrupted
