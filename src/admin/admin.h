@@ -40,6 +40,8 @@ char *read_text(const char *path, size_t max);	/* NULL on error */
 int write_text(const char *path, const char *text, mode_t mode);
 uint64_t tree_bytes(const char *dir);
 double elapsed_s(const struct timespec *start);
+/* KEY=value from BOOT/etc/earlyfs.conf: 0, -ENOENT, -E2BIG, -errno. */
+int boot_conf_get(const char *boot, const char *key, char *ret, size_t cap);
 struct elf_deps;
 /* 0 with what an ELF file needs, -ENOEXEC if it is not ELF, -errno. */
 int elf_read_deps(const char *path, struct elf_deps *ret);
@@ -216,7 +218,13 @@ int fragment_name_arg(const char *arg, char *ret, size_t cap, struct err *e);
 /* client.c: through earlyfsd at sock when it listens, else in-process
  * under the same lock.  sock NULL: always in-process. */
 #define SOCKET_DEFAULT "/run/earlyfs/earlyfsd.sock"
-extern const char *const change_verbs[];
+/* The request verb of each change and its number of arguments. */
+struct change_verb {
+	const char *verb;
+	size_t min_args, max_args;
+};
+extern const struct change_verb change_verbs[];
+int change_verb_find(const char *verb, enum change_op *ret);
 int change_submit(struct boot *b, const char *sock, const struct change *c,
 		  FILE *out, struct err *e);
 /* extlinux --once=LABEL, after checking the label exists. */
@@ -230,6 +238,9 @@ int fragment_edit(struct boot *b, const char *sock, const char *arg,
 		  FILE *out, struct err *e);
 
 /* inspect.c: read-only views */
+struct boot_report;
+/* The boot report at path (malloc'ed), or NULL with why there is none. */
+struct boot_report *report_load(const char *path, char *why, size_t cap);
 int fragments_print(const struct boot *b, const char *report, FILE *out,
 		    struct err *e);
 int log_print(const char *report, FILE *out, struct err *e);

@@ -109,23 +109,14 @@ static void check_previous(const char *root, const struct extlinux_conf *c,
 
 static void check_root(const char *root, struct problems *p)
 {
-	char path[PATH_MAX], dev[512], type[64], *conf, *s;
+	char spec[512], dev[512], type[64];
 	struct err e;
 
-	snprintf(path, sizeof(path), "%s/etc/earlyfs.conf", root);
-	conf = read_text(path, 16384);
-	s = conf ? strstr(conf, "\nroot=") : NULL;
-	if (!s) {
+	if (boot_conf_get(root, "root", spec, sizeof(spec)) < 0)
 		problem(p, "etc/earlyfs.conf: no root= line");
-	} else {
-		s += 6;
-		s[strcspn(s, "\n")] = '\0';
-		if (root_resolve(s, dev, sizeof(dev), type, sizeof(type),
-				 &e) < 0)
-			problem(p, "root %s: no such device on this machine",
-				s);
-	}
-	free(conf);
+	else if (root_resolve(spec, dev, sizeof(dev), type, sizeof(type),
+			      &e) < 0)
+		problem(p, "root %s: no such device on this machine", spec);
 }
 
 int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)

@@ -12,12 +12,25 @@
 #include "extlinux.h"
 #include "request.h"
 
-const char *const change_verbs[] = {
-	[CHANGE_PUT] = "put", [CHANGE_ADD] = "add", [CHANGE_RM] = "rm",
-	[CHANGE_ENABLE] = "enable", [CHANGE_DISABLE] = "disable",
-	[CHANGE_MV] = "mv", [CHANGE_ROLLBACK] = "rollback",
-	[CHANGE_RECORD] = "record",
+const struct change_verb change_verbs[] = {
+	[CHANGE_PUT] = { "put", 1, 1 }, [CHANGE_ADD] = { "add", 1, 1 },
+	[CHANGE_RM] = { "rm", 1, 1 }, [CHANGE_ENABLE] = { "enable", 1, 1 },
+	[CHANGE_DISABLE] = { "disable", 1, 1 }, [CHANGE_MV] = { "mv", 2, 2 },
+	[CHANGE_ROLLBACK] = { "rollback", 0, 1 },
+	[CHANGE_RECORD] = { NULL, 0, 0 },	/* the daemon's own */
 };
+
+int change_verb_find(const char *verb, enum change_op *ret)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(change_verbs) / sizeof(change_verbs[0]); i++)
+		if (change_verbs[i].verb && !strcmp(change_verbs[i].verb, verb)) {
+			*ret = (enum change_op)i;
+			return 0;
+		}
+	return -ENOENT;
+}
 
 /*
  * One request, one reply.  Returns the daemon's exit code (>= 0, reply
@@ -129,30 +142,41 @@ static void boot_id(const struct boot *b, char *ret, size_t cap)
 		ret[0] = '\0';
 }
 
+/* 1 when no daemon listens (do it in-process), 0 when it did it, -1 when
+ * it failed or refused (e). */
+static int via_daemon(struct boot *b, const char *sock, const char *request,
+		      const char *body, size_t len, FILE *out, struct err *e)
+{
+	char header[REQUEST_HEADER_MAX], id[64];
+	int r;
+
+	if (!sock || b->mounted)
+		return 1;
+	boot_id(b, id, sizeof(id));
+	snprintf(header, sizeof(header), REQUEST_MAGIC " %s%s\n", request, id);
+	r = client_call(sock, header, body, len, out, e);
+	if (r >= 0)
+		return r == EXIT_OK ? 0 : -1;
+	return no_daemon(r) ? 1 : daemon_failed(sock, r, e);
+}
+
 int change_submit(struct boot *b, const char *sock, const struct change *c,
 		  FILE *out, struct err *e)
 {
-	char header[REQUEST_HEADER_MAX], id[64], base[32] = "", gen[16] = "";
+	char request[REQUEST_HEADER_MAX], base[32] = "", gen[16] = "";
 	int r;
 
-	if (sock && !b->mounted) {
-		boot_id(b, id, sizeof(id));
-		if (c->has_base)
-			snprintf(base, sizeof(base), " base=%016llx",
-				 (unsigned long long)c->base);
-		if (c->op == CHANGE_ROLLBACK && c->gen)
-			snprintf(gen, sizeof(gen), " %u", c->gen);
-		snprintf(header, sizeof(header), REQUEST_MAGIC " %s%s%s%s%s%s%s%s\n",
-			 change_verbs[c->op], c->name ? " " : "",
-			 c->name ? c->name : "", c->newname ? " " : "",
-			 c->newname ? c->newname : "", gen, base, id);
-		r = client_call(sock, header, c->data, c->len, out, e);
-		if (r >= 0)
-			return r == EXIT_OK ? 0 : -1;
-		if (!no_daemon(r))
-			return daemon_failed(sock, r, e);
-	}
-	return change_commit(b, c, out, e);
+	if (c->has_base)
+		snprintf(base, sizeof(base), " base=%016llx",
+			 (unsigned long long)c->base);
+	if (c->op == CHANGE_ROLLBACK && c->gen)
+		snprintf(gen, sizeof(gen), " %u", c->gen);
+	snprintf(request, sizeof(request), "%s%s%s%s%s%s%s",
+		 change_verbs[c->op].verb, c->name ? " " : "",
+		 c->name ? c->name : "", c->newname ? " " : "",
+		 c->newname ? c->newname : "", gen, base);
+	r = via_daemon(b, sock, request, c->data, c->len, out, e);
+	return r == 1 ? change_commit(b, c, out, e) : r;
 }
 
 int once_set(struct boot *b, const char *label, FILE *out, struct err *e)
@@ -204,18 +228,10 @@ out:
 int once_submit(struct boot *b, const char *sock, const char *label,
 		FILE *out, struct err *e)
 {
-	char header[REQUEST_HEADER_MAX], id[64];
+	char request[REQUEST_HEADER_MAX];
 	int r;
 
-	if (sock && !b->mounted) {
-		boot_id(b, id, sizeof(id));
-		snprintf(header, sizeof(header), REQUEST_MAGIC " once %s%s\n",
-			 label, id);
-		r = client_call(sock, header, "", 0, out, e);
-		if (r >= 0)
-			return r == EXIT_OK ? 0 : -1;
-		if (!no_daemon(r))
-			return daemon_failed(sock, r, e);
-	}
-	return once_set(b, label, out, e);
+	snprintf(request, sizeof(request), "once %s", label);
+	r = via_daemon(b, sock, request, "", 0, out, e);
+	return r == 1 ? once_set(b, label, out, e) : r;
 }

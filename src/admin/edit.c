@@ -527,19 +527,13 @@ static void prune(struct boot *b, unsigned latest)
 
 static unsigned conf_keep(const char *dir)
 {
-	char path[PATH_MAX], *conf, *p;
-	unsigned keep = GEN_KEEP;
+	char v[16];
+	long n;
 
-	snprintf(path, sizeof(path), "%s/etc/earlyfs.conf", dir);
-	conf = read_text(path, 16384);
-	p = conf ? strstr(conf, "\nkeep_generations=") : NULL;
-	if (p) {
-		long v = strtol(p + 18, NULL, 10);
-
-		keep = v < 2 ? 2 : v > 1000 ? 1000 : (unsigned)v;
-	}
-	free(conf);
-	return keep;
+	if (boot_conf_get(dir, "keep_generations", v, sizeof(v)) < 0)
+		return GEN_KEEP;
+	n = strtol(v, NULL, 10);
+	return n < 2 ? 2 : n > 1000 ? 1000 : (unsigned)n;
 }
 
 int boot_open(const char *dir, const char *target, unsigned partno,

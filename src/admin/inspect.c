@@ -12,9 +12,7 @@
 #include "fragment.h"
 #include "report.h"
 
-/* The last boot report, or NULL (with why) when there is none. */
-static struct boot_report *report_load(const char *path, char *why,
-				       size_t cap)
+struct boot_report *report_load(const char *path, char *why, size_t cap)
 {
 	struct boot_report *r = malloc(sizeof(*r));
 	char *text = NULL;

@@ -169,8 +169,9 @@ int status_target(const char *target, unsigned partno, FILE *out,
 int status_running(FILE *out, struct err *e)
 {
 	char *conf = read_text("/boot/etc/earlyfs.conf", 16384), *text;
-	struct boot_report rep;
-	size_t line, i;
+	struct boot_report *rep;
+	char why[512];
+	size_t i;
 
 	if (!conf)
 		return err_set(e, EXIT_FAILED, "no earlyfs boot partition at "
@@ -183,25 +184,18 @@ int status_running(FILE *out, struct err *e)
 	if (text)
 		print_labels(text, out);
 	free(text);
-	text = read_text(REPORT_PATH, 64 * 1024);
-	if (!text) {
-		fprintf(out, "last boot: no report in %s (not booted by "
-			"earlyfs-init?)\n", REPORT_PATH);
+	rep = report_load(REPORT_PATH, why, sizeof(why));
+	if (!rep) {
+		fprintf(out, "last boot: %s\n", why);
 		return 0;
 	}
-	if (report_parse(text, strlen(text), &rep, &line) < 0) {
-		fprintf(out, "last boot: %s line %zu is malformed\n",
-			REPORT_PATH, line);
-	} else {
-		fprintf(out, "last boot: %zu fragments, root %s (%s), pivot %s, "
-			"%ld ms in early userspace\n", rep.n, rep.root_device,
-			rep.root_how, rep.pivot, rep.total_ms);
-		for (i = 0; i < rep.n; i++)
-			fprintf(out, "  %-24s %-8s %6ld ms\n",
-				rep.fragments[i].name,
-				report_status_name(rep.fragments[i].status),
-				rep.fragments[i].duration_ms);
-	}
-	free(text);
+	fprintf(out, "last boot: %zu fragments, root %s (%s), pivot %s, %ld ms "
+		"in early userspace\n", rep->n, rep->root_device, rep->root_how,
+		rep->pivot, rep->total_ms);
+	for (i = 0; i < rep->n; i++)
+		fprintf(out, "  %-24s %-8s %6ld ms\n", rep->fragments[i].name,
+			report_status_name(rep->fragments[i].status),
+			rep->fragments[i].duration_ms);
+	free(rep);
 	return 0;
 }

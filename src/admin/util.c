@@ -16,6 +16,7 @@
 #include "admin.h"
 #include "atomic.h"
 #include "elfdeps.h"
+#include "text.h"
 
 int err_set(struct err *e, int code, const char *fmt, ...)
 {
@@ -303,5 +304,26 @@ int elf_read_deps(const char *path, struct elf_deps *ret)
 		return r;
 	r = elf_deps_parse(p, (size_t)st.st_size, ret);
 	munmap(p, (size_t)st.st_size);
+	return r;
+}
+
+int boot_conf_get(const char *boot, const char *key, char *ret, size_t cap)
+{
+	char path[PATH_MAX], *conf;
+	size_t pos = 0, l, kl = strlen(key);
+	const char *line;
+	int r = -ENOENT, n;
+
+	snprintf(path, sizeof(path), "%s/etc/earlyfs.conf", boot);
+	conf = read_text(path, 16384);
+	if (!conf)
+		return -errno;
+	while ((n = text_next_line(conf, strlen(conf), &pos, &line, &l)) != 0)
+		if (n > 0 && l > kl && line[kl] == '=' &&
+		    !memcmp(line, key, kl)) {
+			r = text_copy(ret, cap, line + kl + 1, l - kl - 1);
+			break;
+		}
+	free(conf);
 	return r;
 }

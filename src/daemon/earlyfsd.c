@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,23 +151,13 @@ static bool same_boot(const struct request *r)
 /* Runs one complete request; the reply carries what the CLI would print. */
 static void serve(struct client *c)
 {
-	static const struct {
-		const char *verb;
-		enum change_op op;
-		size_t min, max;
-	} verbs[] = {
-		{ "put", CHANGE_PUT, 1, 1 }, { "add", CHANGE_ADD, 1, 1 },
-		{ "rm", CHANGE_RM, 1, 1 }, { "enable", CHANGE_ENABLE, 1, 1 },
-		{ "disable", CHANGE_DISABLE, 1, 1 }, { "mv", CHANGE_MV, 2, 2 },
-		{ "rollback", CHANGE_ROLLBACK, 0, 1 },
-		{ "once", CHANGE_RECORD, 1, 1 }, { "ping", CHANGE_RECORD, 0, 0 },
-	};
 	struct request *r = malloc(sizeof(*r));
 	struct err e = { "", 0 };
 	struct change ch = { .op = CHANGE_RECORD };
 	const char *what = "";
 	char *text = NULL;
-	size_t tlen = 0, i;
+	size_t tlen = 0, min = 1, max = 1;
+	bool once = false, ping = false;
 	FILE *out;
 	int rc;
 
@@ -179,11 +170,16 @@ static void serve(struct client *c)
 		reply(c->fd, EXIT_USAGE, e.msg);
 		goto out;
 	}
-	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (!strcmp(r->verb, verbs[i].verb))
-			break;
-	if (i == sizeof(verbs) / sizeof(verbs[0]) ||
-	    r->n_args < verbs[i].min || r->n_args > verbs[i].max) {
+	once = !strcmp(r->verb, "once");
+	ping = !strcmp(r->verb, "ping");
+	if (ping)
+		min = max = 0;
+	else if (!once && change_verb_find(r->verb, &ch.op) == 0) {
+		min = change_verbs[ch.op].min_args;
+		max = change_verbs[ch.op].max_args;
+	} else if (!once)
+		min = max = SIZE_MAX;	/* unknown */
+	if (min == SIZE_MAX || r->n_args < min || r->n_args > max) {
 		snprintf(e.msg, sizeof(e.msg), "unknown request '%s' or wrong "
 			 "number of arguments (%zu)\n", r->verb, r->n_args);
 		reply(c->fd, EXIT_USAGE, e.msg);
@@ -196,7 +192,7 @@ static void serve(struct client *c)
 		reply(c->fd, EXIT_REFUSED, e.msg);
 		goto out;
 	}
-	if (!strcmp(r->verb, "ping")) {
+	if (ping) {
 		snprintf(e.msg, sizeof(e.msg), "earlyfsd %s manages %s\n",
 			 EARLYFS_VERSION, d.boot.dir);
 		reply(c->fd, EXIT_OK, e.msg);
@@ -207,12 +203,11 @@ static void serve(struct client *c)
 		reply(c->fd, EXIT_FAILED, "out of memory\n");
 		goto out;
 	}
-	if (!strcmp(r->verb, "once")) {
+	if (once) {
 		rc = once_set(&d.boot, r->args[0], out, &e);
 	} else {
 		unsigned long g = 0;
 
-		ch.op = verbs[i].op;
 		if (ch.op == CHANGE_ROLLBACK) {
 			if (r->n_args && (text_parse_uint(r->args[0],
 					  strlen(r->args[0]), 1u << 30, &g) < 0

@@ -129,8 +129,8 @@ def status_on_a_running_system_reads_boot_and_the_report(work):
     expect(provision(img), 0)
     with qemu(work, img) as c:
         reached_real_root(c)
-        report = '\n'.join(l[len('REPORT '):] for l in c.text().splitlines()
-                           if l.startswith('REPORT ')) + '\n'
+        with open(report_of(work, c.text())) as f:
+            report = f.read()
     script = ('set -e; mount -o ro "$1" /boot; mount -t tmpfs none /run; '
               'mkdir /run/earlyfs; cat > /run/earlyfs/report; exec "$2" status')
     with partition_attached(img, 1, readonly=True) as loop:
