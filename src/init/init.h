@@ -1,6 +1,7 @@
 /* init.h: what the stages of earlyfs-init share */
 #ifndef EARLYFS_INIT_H
 #define EARLYFS_INIT_H
+#include "layout.h"
 #include <stdbool.h>
 #include <sys/types.h>
 #include "bootcfg.h"
@@ -10,9 +11,9 @@
 #define NEWROOT "/mnt"
 #define STATE_DIR "/run/earlyfs"
 #define ENV_FILE STATE_DIR "/env"
-#define FRAGMENT_DIR "/init.d"
-#define FSTAB_PATH "/etc/fstab"
-#define SHELL_PATH "/bin/sh"
+#define FRAGMENT_DIR "/" LAYOUT_INITD
+#define FSTAB_PATH "/" LAYOUT_FSTAB
+#define SHELL_PATH "/" LAYOUT_SHELL
 
 /* log.c */
 void log_open(void);

@@ -59,16 +59,17 @@ static void choose_generation(void)
 
 	if (!cfg.generation)
 		return;
-	snprintf(dir, sizeof(dir), "/generations/%u/init.d", cfg.generation);
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if (layout_generation_path("/", cfg.generation, LAYOUT_INITD, dir,
+				   sizeof(dir)) < 0 ||
+	    stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		log_error("earlyfs.generation=%u: %s is missing (see 'earlyfs "
 			  "generations'); running the current fragments and "
 			  "fstab", cfg.generation, dir);
 		return;
 	}
 	snprintf(fragment_dir, sizeof(fragment_dir), "%s", dir);
-	snprintf(fstab_path, sizeof(fstab_path), "/generations/%u/etc/fstab",
-		 cfg.generation);
+	layout_generation_path("/", cfg.generation, LAYOUT_FSTAB, fstab_path,
+			       sizeof(fstab_path));
 	rep.generation = cfg.generation;
 	log_notice("earlyfs.generation=%u: running generation %u's fragments "
 		   "and fstab", cfg.generation, cfg.generation);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "bootcfg.h"
+#include "layout.h"
 #include "text.h"
 
 const struct bootcfg_key bootcfg_keys[] = {
@@ -30,7 +31,7 @@ int parse_seconds(const char *s, size_t len, unsigned *ret)
 	return r;
 }
 
-static void problem(struct boot_config *cfg, const char *key,
+static void cfg_problem(struct boot_config *cfg, const char *key,
 		    const char *value, const char *what)
 {
 	if (cfg->n_problems == BOOTCFG_PROBLEMS_MAX)
@@ -135,7 +136,7 @@ void bootcfg_from_cmdline(const struct cmdline *c, struct boot_config *cfg)
 	if (v && *v)
 		cfg->root = v;
 	else if (cmdline_has(c, "earlyfs.root"))
-		problem(cfg, "earlyfs.root", v, "empty; give a device spec");
+		cfg_problem(cfg, "earlyfs.root", v, "empty; give a device spec");
 	v = cmdline_get(c, "earlyfs.rootfstype");
 	if (v && *v)
 		cfg->rootfstype = v;
@@ -145,7 +146,7 @@ void bootcfg_from_cmdline(const struct cmdline *c, struct boot_config *cfg)
 	v = cmdline_get(c, "earlyfs.rootwait");
 	if (v && parse_seconds(v, strlen(v), &cfg->rootwait) < 0) {
 		cfg->rootwait = 30;
-		problem(cfg, "earlyfs.rootwait", v,
+		cfg_problem(cfg, "earlyfs.rootwait", v,
 			"not a number of seconds (0-86400); using 30");
 	}
 	v = cmdline_get(c, "earlyfs.init");
@@ -153,33 +154,33 @@ void bootcfg_from_cmdline(const struct cmdline *c, struct boot_config *cfg)
 		if (v[0] == '/')
 			cfg->init = v;
 		else
-			problem(cfg, "earlyfs.init", v,
+			cfg_problem(cfg, "earlyfs.init", v,
 				"not an absolute path; using /sbin/init");
 	}
 	v = cmdline_get(c, "earlyfs.break");
 	if (v && each_item(v, break_item, cfg) < 0)
-		problem(cfg, "earlyfs.break", v,
+		cfg_problem(cfg, "earlyfs.break", v,
 			"takes NN or pivot, comma-separated; rest ignored");
 	v = cmdline_get(c, "earlyfs.skip");
 	if (v && each_item(v, skip_item, cfg) < 0)
-		problem(cfg, "earlyfs.skip", v,
+		cfg_problem(cfg, "earlyfs.skip", v,
 			"takes NN, comma-separated; rest ignored");
 	v = cmdline_get(c, "earlyfs.timeout");
 	if (v && each_item(v, timeout_item, cfg) < 0)
-		problem(cfg, "earlyfs.timeout", v,
+		cfg_problem(cfg, "earlyfs.timeout", v,
 			"takes SECONDS or NN:SECONDS, comma-separated; rest ignored");
 	v = cmdline_get(c, "earlyfs.shell");
 	if (v) {
 		if (strcmp(v, "never") == 0)
 			cfg->shell = SHELL_NEVER;
 		else if (strcmp(v, "on-failure") != 0)
-			problem(cfg, "earlyfs.shell", v,
+			cfg_problem(cfg, "earlyfs.shell", v,
 				"takes on-failure or never; using on-failure");
 	}
 	v = cmdline_get(c, "earlyfs.generation");
-	if (v && parse_seconds(v, strlen(v), &cfg->generation) < 0) {
+	if (v && layout_parse_generation(v, strlen(v), &cfg->generation) < 0) {
 		cfg->generation = 0;
-		problem(cfg, "earlyfs.generation", v,
+		cfg_problem(cfg, "earlyfs.generation", v,
 			"not a generation number; using the current set");
 	}
 	cfg->debug = cmdline_has(c, "earlyfs.debug");
@@ -193,7 +194,7 @@ void bootcfg_from_cmdline(const struct cmdline *c, struct boot_config *cfg)
 			if (strcmp(k->key, c->params[i].key) == 0)
 				break;
 		if (!k->key)
-			problem(cfg, c->params[i].key, c->params[i].value,
+			cfg_problem(cfg, c->params[i].key, c->params[i].value,
 				"unknown key; passed to fragments only");
 	}
 }

@@ -3,28 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "envfile.h"
+#include "kv.h"
 #include "text.h"
-
-int envfile_parse_line(const char *line, size_t len, const char **ret_name,
-		       size_t *ret_name_len, const char **ret_value,
-		       size_t *ret_value_len)
-{
-	const char *eq;
-	size_t i = 0;
-
-	while (i < len && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	if (i == len || line[i] == '#')
-		return 0;
-	eq = memchr(line, '=', len);
-	if (!eq || !text_is_name(line, (size_t)(eq - line)))
-		return -EINVAL;
-	*ret_name = line;
-	*ret_name_len = (size_t)(eq - line);
-	*ret_value = eq + 1;
-	*ret_value_len = len - *ret_name_len - 1;
-	return 1;
-}
 
 void envlist_init(struct envlist *e)
 {
@@ -108,17 +88,13 @@ void envlist_free(struct envlist *e)
 int envfile_apply(const char *buf, size_t len, struct envlist *e,
 		  size_t *ret_bad_line)
 {
-	size_t pos = 0, lineno = 0, l, nl, vl;
-	const char *line, *name, *value;
+	size_t pos = 0, lineno = 0, nl, vl;
+	const char *name, *value;
 	int r, bad = 0;
 
 	*ret_bad_line = 0;
-	while ((r = text_next_line(buf, len, &pos, &line, &l)) != 0) {
-		lineno++;
-		if (r > 0)
-			r = envfile_parse_line(line, l, &name, &nl, &value, &vl);
-		if (r == 0)
-			continue;
+	while ((r = kv_next(buf, len, &pos, &lineno, &name, &nl, &value,
+			    &vl)) != 0) {
 		if (r > 0) {
 			r = envlist_set(e, name, nl, value, vl);
 			if (r == -ENOMEM || r == -E2BIG)

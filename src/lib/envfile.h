@@ -5,15 +5,6 @@
 
 #define ENVLIST_MAX 256
 
-/*
- * Parses one line: returns 1 with name/value (pointers into line, lengths
- * set), 0 for blank or '#' lines, -EINVAL for anything that is not
- * NAME=VALUE with NAME a shell variable name.
- */
-int envfile_parse_line(const char *line, size_t len, const char **ret_name,
-		       size_t *ret_name_len, const char **ret_value,
-		       size_t *ret_value_len);
-
 /* A bounded environment: "NAME=VALUE" strings, later settings replace. */
 struct envlist {
 	char *vars[ENVLIST_MAX + 1];	/* NULL-terminated, for execve */

@@ -4,10 +4,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "layout.h"
 
 #define REQUEST_MAGIC "earlyfs/1"
 #define REQUEST_HEADER_MAX 1024
-#define REQUEST_BODY_MAX (1024 * 1024)	/* also the largest fragment */
+#define REQUEST_BODY_MAX LAYOUT_FRAGMENT_MAX	/* a fragment */
 #define REQUEST_ARGS_MAX 3
 #define REQUEST_ARG_MAX 128
 

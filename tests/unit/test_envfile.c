@@ -4,27 +4,6 @@
 #include "check.h"
 #include "envfile.h"
 
-static void test_lines(void)
-{
-	const char *n, *v;
-	size_t nl, vl;
-
-	CHECK_INT(envfile_parse_line("A=1", 3, &n, &nl, &v, &vl), 1);
-	CHECK_INT(nl, 1);
-	CHECK_INT(vl, 1);
-	CHECK_INT(envfile_parse_line("pid_udhcpc=", 11, &n, &nl, &v, &vl), 1);
-	CHECK_INT(vl, 0);
-	CHECK_INT(envfile_parse_line("X=a=b c", 7, &n, &nl, &v, &vl), 1);
-	CHECK_INT(vl, 5);
-	CHECK_INT(envfile_parse_line("", 0, &n, &nl, &v, &vl), 0);
-	CHECK_INT(envfile_parse_line("  # c", 5, &n, &nl, &v, &vl), 0);
-	CHECK_INT(envfile_parse_line("1A=1", 4, &n, &nl, &v, &vl), -EINVAL);
-	CHECK_INT(envfile_parse_line("A B=1", 5, &n, &nl, &v, &vl), -EINVAL);
-	CHECK_INT(envfile_parse_line("=1", 2, &n, &nl, &v, &vl), -EINVAL);
-	CHECK_INT(envfile_parse_line("export A=1", 10, &n, &nl, &v, &vl), -EINVAL);
-	CHECK_INT(envfile_parse_line("novalue", 7, &n, &nl, &v, &vl), -EINVAL);
-}
-
 static void test_apply(void)
 {
 	static const char text[] = "A=1\nbad line\nB=two words\nA=3\n\nC\n";
@@ -84,7 +63,6 @@ static void test_limits(void)
 
 int main(void)
 {
-	test_lines();
 	test_apply();
 	test_limits();
 	return check_done("envfile");

@@ -1,0 +1,35 @@
+/* layout: paths of a boot partition built from one place */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "layout.h"
+#include "text.h"
+
+int layout_generation_path(const char *root, unsigned n, const char *rel,
+			   char *ret, size_t cap)
+{
+	size_t l = strlen(root);
+	const char *sep = l && root[l - 1] == '/' ? "" : "/";
+	int w;
+
+	if (rel)
+		w = snprintf(ret, cap, "%s%s" LAYOUT_GENERATIONS "/%u/%s", root,
+			     sep, n, rel);
+	else
+		w = snprintf(ret, cap, "%s%s" LAYOUT_GENERATIONS "/%u", root,
+			     sep, n);
+	return w < 0 || (size_t)w >= cap ? -ENAMETOOLONG : 0;
+}
+
+int layout_parse_generation(const char *s, size_t len, unsigned *ret)
+{
+	unsigned long v;
+	int r = text_parse_uint(s, len, LAYOUT_GEN_MAX, &v);
+
+	if (r < 0)
+		return r;
+	if (v == 0)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}

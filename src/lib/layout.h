@@ -1,0 +1,42 @@
+/* layout: where things are on a boot partition, and how large they may be
+ *
+ * Paths are relative to the partition's root: the runner sees them under
+ * "/", the management side under the mounted partition.  Every file of
+ * earlyfs names these, never the strings.
+ */
+#ifndef EARLYFS_LAYOUT_H
+#define EARLYFS_LAYOUT_H
+#include <stddef.h>
+
+#define LAYOUT_INITD		"init.d"
+#define LAYOUT_ETC		"etc"
+#define LAYOUT_FSTAB		"etc/fstab"
+#define LAYOUT_CONF		"etc/earlyfs.conf"	/* what provision made */
+#define LAYOUT_EXTLINUX_DIR	"extlinux"
+#define LAYOUT_EXTLINUX_CONF	"extlinux/extlinux.conf"
+#define LAYOUT_GENERATIONS	"generations"
+#define LAYOUT_STAGING		"generations/.new"	/* a change being built */
+#define LAYOUT_PRUNED_PREFIX	".old-"			/* generations/.old-N */
+#define LAYOUT_GEN_INFO		"info"			/* generations/N/info */
+#define LAYOUT_GEN_APPLIED	"applied"		/* generations/N/applied */
+#define LAYOUT_DISABLED		".disabled"		/* init.d/NN-name.disabled */
+#define LAYOUT_SHELL		"bin/sh"
+
+/* Limits on what is read from a partition (it is data, never trusted). */
+#define LAYOUT_FRAGMENT_MAX	(1024 * 1024)
+#define LAYOUT_CONF_MAX		(16 * 1024)
+#define LAYOUT_EXTLINUX_MAX	(64 * 1024)
+#define LAYOUT_GEN_INFO_MAX	4096
+#define LAYOUT_GEN_MAX		(1u << 30)	/* largest generation number */
+#define LAYOUT_KEEP_DEFAULT	10		/* generations kept */
+
+/*
+ * root "/" or a mount point, generation n, rel NULL or a path inside it:
+ * ROOT/generations/N[/REL].  0, or -ENAMETOOLONG when it does not fit.
+ */
+int layout_generation_path(const char *root, unsigned n, const char *rel,
+			   char *ret, size_t cap);
+/* A generation number, 1 to LAYOUT_GEN_MAX, digits only: 0 or -EINVAL,
+ * -ERANGE.  Every reader of one (runner, CLI, earlyfsd) uses this. */
+int layout_parse_generation(const char *s, size_t len, unsigned *ret);
+#endif

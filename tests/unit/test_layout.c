@@ -1,0 +1,32 @@
+/* Unit tests: paths of a boot partition (layout) */
+#include <errno.h>
+#include "check.h"
+#include "layout.h"
+
+int main(void)
+{
+	char p[64];
+
+	CHECK_INT(layout_generation_path("/", 7, "init.d", p, sizeof(p)), 0);
+	CHECK_STR(p, "/generations/7/init.d");	/* the runner's view */
+	CHECK_INT(layout_generation_path("/mnt/b", 12, NULL, p, sizeof(p)), 0);
+	CHECK_STR(p, "/mnt/b/generations/12");
+	CHECK_INT(layout_generation_path("/mnt/b/", 1, LAYOUT_FSTAB, p,
+					 sizeof(p)), 0);
+	CHECK_STR(p, "/mnt/b/generations/1/etc/fstab");
+	CHECK_INT(layout_generation_path("/m", 1073741824u, LAYOUT_EXTLINUX_CONF,
+					 p, 20), -ENAMETOOLONG);
+	{
+		unsigned g = 99;
+
+		CHECK_INT(layout_parse_generation("86401", 5, &g), 0);
+		CHECK_INT(g, 86401);	/* past a day's worth of seconds */
+		CHECK_INT(layout_parse_generation("1073741824", 10, &g), 0);
+		CHECK_INT(layout_parse_generation("1073741825", 10, &g), -ERANGE);
+		CHECK_INT(layout_parse_generation("0", 1, &g), -EINVAL);
+		CHECK_INT(layout_parse_generation("", 0, &g), -EINVAL);
+		CHECK_INT(layout_parse_generation("+3", 2, &g), -EINVAL);
+		CHECK_INT(layout_parse_generation("3 ", 2, &g), -EINVAL);
+	}
+	return check_done("layout");
+}
