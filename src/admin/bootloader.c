@@ -5,8 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "admin.h"
+#include "atomic.h"
+#include "bootloader.h"
+#include "layout.h"
 #include "template.h"
+#include "util.h"
 
 #define MBR_DIR "/usr/lib/syslinux/mbr"
 
@@ -14,12 +17,14 @@ int extlinux_write_conf(const char *mnt, const struct template_var *vars,
 			size_t n, struct err *e)
 {
 	char path[PATH_MAX], unknown[32], *tpl, *out;
+	size_t len;
 	int r;
 
 	snprintf(path, sizeof(path), "%s/templates/extlinux.conf", data_dir());
-	tpl = read_text(path, 64 * 1024);
-	if (!tpl)
-		return err_set(e, EXIT_FAILED, "cannot read %s", path);
+	r = read_file(path, LAYOUT_EXTLINUX_MAX, &tpl, &len);
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot read %s: %s", path,
+				strerror(-r));
 	r = template_render(tpl, vars, n, &out, unknown);
 	free(tpl);
 	if (r == -EINVAL)

@@ -7,9 +7,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "admin.h"
+#include "blkid.h"
 #include "extlinux.h"
 #include "fragment.h"
+#include "layout.h"
+#include "util.h"
+#include "validate.h"
 
 static struct {
 	const char *root;
@@ -22,7 +25,8 @@ static struct {
  * kernel's file systems live: not ld.so's business. */
 static bool skipped_dir(const char *rel)
 {
-	static const char *const skip[] = { "generations", "extlinux",
+	static const char *const skip[] = { LAYOUT_GENERATIONS,
+					     LAYOUT_EXTLINUX_DIR,
 					     "lost+found", "proc", "sys",
 					     "dev", "run", "tmp", "mnt" };
 	size_t i;
@@ -63,7 +67,7 @@ static void check_fragments(const char *root, struct problems *p, size_t *n)
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s/init.d", root);
+	snprintf(dir, sizeof(dir), "%s/" LAYOUT_INITD, root);
 	d = opendir(dir);
 	if (!d) {
 		problem(p, "init.d: %s", strerror(errno));
@@ -73,7 +77,7 @@ static void check_fragments(const char *root, struct problems *p, size_t *n)
 		enum fragment_class c = fragment_name_classify(de->d_name);
 
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		snprintf(shown, sizeof(shown), "init.d/%s", de->d_name);
+		snprintf(shown, sizeof(shown), LAYOUT_INITD "/%s", de->d_name);
 		if (c == FRAGMENT_INVALID && strcmp(de->d_name, "README"))
 			problem(p, "%s: never runs: its name breaks the rule "
 				"(" FRAGMENT_RULE ")", shown);
@@ -91,20 +95,27 @@ static void check_previous(const char *root, const struct extlinux_conf *c,
 	const struct extlinux_label *l = extlinux_find(c, EXTLINUX_PREVIOUS);
 	const char *g = l ? strstr(l->append, "earlyfs.generation=") : NULL;
 	char path[PATH_MAX];
-	unsigned long n;
+	unsigned n;
 
 	if (!l)
 		return;
 	if (!g) {
-		problem(p, "extlinux/extlinux.conf: label previous has no "
+		problem(p, LAYOUT_EXTLINUX_CONF ": label previous has no "
 			"earlyfs.generation=");
 		return;
 	}
-	n = strtoul(g + 19, NULL, 10);
-	snprintf(path, sizeof(path), "%s/" GEN_DIR "/%lu/init.d", root, n);
+	g += 19;
+	if (layout_parse_generation(g, strcspn(g, " \t"), &n) < 0) {
+		problem(p, LAYOUT_EXTLINUX_CONF ": label previous: "
+			"earlyfs.generation=%.*s is not a generation number",
+			(int)strcspn(g, " \t"), g);
+		return;
+	}
+	layout_generation_path(root, n, LAYOUT_INITD, path, sizeof(path));
 	if (access(path, F_OK) < 0)
-		problem(p, "extlinux/extlinux.conf: label previous boots "
-			"generation %lu, which is not in generations/", n);
+		problem(p, LAYOUT_EXTLINUX_CONF ": label previous boots "
+			"generation %u, which is not in " LAYOUT_GENERATIONS
+			"/", n);
 }
 
 static void check_root(const char *root, struct problems *p)
@@ -113,7 +124,7 @@ static void check_root(const char *root, struct problems *p)
 	struct err e;
 
 	if (boot_conf_get(root, "root", spec, sizeof(spec)) < 0)
-		problem(p, "etc/earlyfs.conf: no root= line");
+		problem(p, LAYOUT_CONF ": no root= line");
 	else if (root_resolve(spec, dev, sizeof(dev), type, sizeof(type),
 			      &e) < 0)
 		problem(p, "root %s: no such device on this machine", spec);
@@ -136,11 +147,11 @@ int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)
 	if (nftw(b->dir, visit, 16, FTW_PHYS | FTW_MOUNT | FTW_ACTIONRETVAL) < 0)
 		problem(&p, "%s: cannot walk the tree: %s", b->dir,
 			strerror(errno));
-	snprintf(path, sizeof(path), "%s/etc/fstab", b->dir);
-	validate_fstab(path, "etc/fstab", &p);
-	snprintf(path, sizeof(path), "%s/extlinux/extlinux.conf", b->dir);
-	if (validate_extlinux(b->dir, path, "extlinux/extlinux.conf", c,
-			      &p) == 0 || c->n)
+	snprintf(path, sizeof(path), "%s/" LAYOUT_FSTAB, b->dir);
+	validate_fstab(path, LAYOUT_FSTAB, &p);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_EXTLINUX_CONF, b->dir);
+	if (validate_extlinux(b->dir, path, LAYOUT_EXTLINUX_CONF, c, &p) == 0 ||
+	    c->n)
 		check_previous(b->dir, c, &p);
 	if (running)
 		check_root(b->dir, &p);

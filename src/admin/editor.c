@@ -5,10 +5,13 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "admin.h"
 #include "atomic.h"
+#include "editor.h"
 #include "fragment.h"
+#include "layout.h"
 #include "request.h"
+#include "tree.h"
+#include "verb.h"
 
 static int run_editor(const char *file)
 {
@@ -46,67 +49,74 @@ int fragment_edit(struct boot *b, const char *sock, const char *arg,
 	char *old = NULL, *new = NULL;
 	size_t old_len = 0, new_len = 0;
 	bool disabled, exists;
-	struct change c = { .op = CHANGE_ADD };
-	int fd, r = -1, rc;
+	char *args[1] = { NULL };
+	struct verb_call call = { .args = args, .n_args = 1, .socket = sock };
+	int fd, r, rc;
 
-	if (fragment_name_arg(arg, name, sizeof(name), e) < 0)
-		return -1;
+	r = fragment_name_arg(arg, name, sizeof(name), e);
+	if (r < 0)
+		return r;
 	exists = fragment_find(b, name, file, sizeof(file), &disabled) == 0;
 	if (exists) {
-		snprintf(path, sizeof(path), "%s/init.d/%s", b->dir, file);
-		rc = read_file(path, REQUEST_BODY_MAX, &old, &old_len);
+		snprintf(path, sizeof(path), "%s/" LAYOUT_INITD "/%s", b->dir,
+			 file);
+		rc = read_file(path, LAYOUT_FRAGMENT_MAX, &old, &old_len);
 		if (rc < 0)
-			return err_set(e, EXIT_FAILED, "cannot read %s: %s",
-				       path, rc == -EFBIG ? "larger than 1 MiB"
-				       : strerror(-rc));
+			return err_setr(e, rc, EXIT_FAILED, "cannot read %s: %s",
+					path, rc == -EFBIG ? "larger than 1 MiB"
+					: strerror(-rc));
 	}
 	snprintf(copy, sizeof(copy), "%s/earlyfs-%s.XXXXXX",
 		 tmp && *tmp ? tmp : "/tmp", name);
 	fd = mkstemp(copy);
 	if (fd < 0) {
+		r = -errno;
 		free(old);
-		return err_set(e, EXIT_FAILED, "cannot create a copy in %s: %s",
-			       tmp && *tmp ? tmp : "/tmp", strerror(errno));
+		return err_setr(e, r, EXIT_FAILED, "cannot create a copy in %s: "
+				"%s", tmp && *tmp ? tmp : "/tmp", strerror(-r));
 	}
-	rc = old_len && write(fd, old, old_len) != (ssize_t)old_len ? -1 : 0;
-	if (close(fd) < 0 || rc < 0) {
-		err_set(e, EXIT_FAILED, "cannot write %s", copy);
+	rc = write_all(fd, old, old_len);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0) {
+		r = err_setr(e, rc, EXIT_FAILED, "cannot write %s: %s", copy,
+			     strerror(-rc));
 		goto out_unlink;
 	}
 	rc = run_editor(copy);
 	if (rc != 0) {
-		err_set(e, EXIT_FAILED, "the editor exited with status %d; "
-			"nothing written; your copy is %s", rc, copy);
+		r = err_set(e, EXIT_FAILED, "the editor exited with status %d; "
+			    "nothing written; your copy is %s", rc, copy);
 		goto out;
 	}
-	rc = read_file(copy, REQUEST_BODY_MAX, &new, &new_len);
+	rc = read_file(copy, LAYOUT_FRAGMENT_MAX, &new, &new_len);
 	if (rc < 0) {
-		err_set(e, EXIT_REFUSED, "cannot read your copy %s: %s; nothing "
-			"written", copy, rc == -EFBIG ? "larger than 1 MiB" :
-			strerror(-rc));
+		r = err_setr(e, rc, EXIT_REFUSED, "cannot read your copy %s: "
+			     "%s; nothing written", copy, rc == -EFBIG ?
+			     "larger than 1 MiB" : strerror(-rc));
 		goto out;
 	}
 	if (exists && new_len == old_len && !memcmp(new, old, old_len)) {
 		fprintf(out, "earlyfs: %s unchanged; nothing written\n", file);
-		r = 0;
 		goto out_unlink;
 	}
-	c.name = name;
-	c.data = new;
-	c.len = new_len;
+	args[0] = name;
+	call.data = new;
+	call.len = new_len;
 	if (exists) {
-		c.op = CHANGE_PUT;
-		c.has_base = true;
-		c.base = request_hash(old, old_len);
+		call.has_base = true;
+		call.base = request_hash(old, old_len);
 	}
-	if (change_submit(b, sock, &c, out, e) < 0) {
+	rc = verb_run(b, verb_find(exists ? "put" : "add", VERB_SERVED),
+		      &call, out, e);
+	if (rc < 0) {
 		size_t n = strlen(e->msg);
 
 		snprintf(e->msg + n, sizeof(e->msg) - n, "\nyour copy is %s",
 			 copy);
+		r = rc;
 		goto out;
 	}
-	r = 0;
 out_unlink:
 	unlink(copy);
 out:

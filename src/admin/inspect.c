@@ -7,10 +7,13 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "admin.h"
 #include "atomic.h"
 #include "fragment.h"
+#include "generation.h"
+#include "inspect.h"
+#include "layout.h"
 #include "report.h"
+#include "tree.h"
 
 struct boot_report *report_load(const char *path, char *why, size_t cap)
 {
@@ -158,8 +161,9 @@ int generations_print(const struct boot *b, FILE *out, struct err *e)
 	int r = generations_list(b, &v, &n);
 
 	if (r < 0)
-		return err_set(e, EXIT_FAILED, "cannot list %s/%s: %s", b->dir,
-			       GEN_DIR, strerror(-r));
+		return err_setr(e, r, EXIT_FAILED, "cannot list %s/"
+				LAYOUT_GENERATIONS ": %s", b->dir,
+				strerror(-r));
 	if (!n) {
 		fprintf(out, "no generations yet: the first change records "
 			"the current state as generation 1\n");

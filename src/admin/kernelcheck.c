@@ -9,8 +9,10 @@
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-#include "admin.h"
 #include "atomic.h"
+#include "atomic.h"
+#include "kernelcheck.h"
+#include "util.h"
 
 void kernel_info_free(struct kernel_info *k)
 {
@@ -19,6 +21,8 @@ void kernel_info_free(struct kernel_info *k)
 }
 
 /* The version string the bzImage header points at (boot protocol 2.0+). */
+#define CONFIG_MAX (4 << 20)	/* a kernel .config */
+
 static int bzimage_version(const char *path, char *ret, size_t cap)
 {
 	unsigned char hdr[1024];
@@ -50,6 +54,7 @@ static char *ikconfig_blob(const char *vmlinux, size_t len, const char *tmp)
 {
 	char gz[PATH_MAX + 16], cmd[2 * PATH_MAX + 64];
 	const char *st = memmem(vmlinux, len, "IKCFG_ST", 8), *ed;
+	char *config;
 
 	ed = st ? memmem(st, len - (size_t)(st - vmlinux), "IKCFG_ED", 8) : NULL;
 	if (!ed)
@@ -62,7 +67,7 @@ static char *ikconfig_blob(const char *vmlinux, size_t len, const char *tmp)
 	if (system(cmd) != 0)
 		return NULL;
 	snprintf(cmd, sizeof(cmd), "%s/config", tmp);
-	return read_text(cmd, 4 << 20);
+	return read_file(cmd, CONFIG_MAX, &config, &len) < 0 ? NULL : config;
 }
 
 /*
@@ -124,7 +129,8 @@ int kernel_inspect(const char *path, const char *config_path,
 		   struct kernel_info *k, struct err *e)
 {
 	char tries[3][PATH_MAX + 64], dir[PATH_MAX];
-	size_t i, n = 0;
+	size_t i, n = 0, len;
+	int r;
 
 	memset(k, 0, sizeof(*k));
 	snprintf(k->path, sizeof(k->path), "%s", path);
@@ -135,10 +141,10 @@ int kernel_inspect(const char *path, const char *config_path,
 		return err_set(e, EXIT_USAGE, "%s is not a bzImage kernel "
 			       "(no boot protocol header)", path);
 	if (config_path) {
-		k->config = read_text(config_path, 4 << 20);
-		if (!k->config)
-			return err_set(e, EXIT_USAGE, "cannot read --config %s",
-				       config_path);
+		r = read_file(config_path, CONFIG_MAX, &k->config, &len);
+		if (r < 0)
+			return err_setr(e, r, EXIT_USAGE, "cannot read --config "
+					"%s: %s", config_path, strerror(-r));
 		snprintf(k->config_from, sizeof(k->config_from), "%s",
 			 config_path);
 		return 0;
@@ -147,12 +153,10 @@ int kernel_inspect(const char *path, const char *config_path,
 	snprintf(tries[n++], sizeof(tries[0]), "/boot/config-%s", k->version);
 	snprintf(tries[n++], sizeof(tries[0]), "%s/config-%s", dirname(dir),
 		 k->version);
-	for (i = 0; i < n && !k->config; i++) {
-		k->config = read_text(tries[i], 4 << 20);
-		if (k->config)
+	for (i = 0; i < n && !k->config; i++)
+		if (read_file(tries[i], CONFIG_MAX, &k->config, &len) == 0)
 			snprintf(k->config_from, sizeof(k->config_from), "%s",
 				 tries[i]);
-	}
 	if (!k->config) {
 		k->config = ikconfig(path);
 		if (k->config)

@@ -7,9 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
-#include "admin.h"
+#include "atomic.h"
 #include "elfdeps.h"
 #include "fragment.h"
+#include "populate.h"
+#include "util.h"
 
 #define BUSYBOX "/bin/busybox"
 
@@ -51,12 +53,14 @@ static int copy_to(const char *src, const char *root, const char *rel,
 static int busybox_links(const char *root, struct err *e)
 {
 	char list[PATH_MAX], *text, *name, *save;
+	size_t len;
 	char *const argv[] = { "sh", "-c", "busybox --list > \"$0\"", list,
 			       NULL };
 	int r = 0;
 
 	snprintf(list, sizeof(list), "%s/.applets", root);
-	if (run_cmd(argv, NULL, 0) != 0 || !(text = read_text(list, 1 << 20)))
+	if (run_cmd(argv, NULL, 0) != 0 ||
+	    read_file(list, 1 << 20, &text, &len) < 0)
 		return err_set(e, EXIT_FAILED, "cannot list busybox applets");
 	unlink(list);
 	for (name = strtok_r(text, "\n", &save); name && r == 0;

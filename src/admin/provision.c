@@ -10,39 +10,25 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "admin.h"
+#include "blkid.h"
+#include "boot.h"
+#include "bootloader.h"
+#include "change.h"
 #include "devspec.h"
+#include "fdisk.h"
+#include "kernelcheck.h"
+#include "layout.h"
+#include "populate.h"
+#include "provision.h"
+#include "target.h"
 #include "template.h"
+#include "util.h"
 
 /* syslinux reads no 64bit ext4 and replays no journal; a boot partition is
  * not grown online (resize_inode) and holds few files (an inode per 32 KiB:
  * 2048 on 64 MiB, busybox's links included, instead of 4 MiB of tables). */
 #define BOOT_FEATURES "^has_journal,^64bit,^resize_inode"
 #define BOOT_INODE_RATIO "32768"
-
-struct steps {
-	FILE *out;
-	struct timespec t;
-	const char *name;
-};
-
-static void step(struct steps *s, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	s->name = name;
-	clock_gettime(CLOCK_MONOTONIC, &s->t);
-	fprintf(s->out, "  %-10s ", name);
-	va_start(ap, fmt);
-	vfprintf(s->out, fmt, ap);
-	va_end(ap);
-	fflush(s->out);
-}
-
-static void step_ok(struct steps *s)
-{
-	fprintf(s->out, " (%.2f s)\n", elapsed_s(&s->t));
-}
 
 /* The root spec inside an image: its partitions, not this machine's. */
 static int image_root(const struct target *t, const char *spec,
@@ -126,7 +112,7 @@ static int write_record(const char *mnt, const struct provision_opts *o,
 		 "kernel=vmlinuz-%s\nkernel_source=%s\nlabel=%s\n",
 		 EARLYFS_VERSION, when, root, t->partuuid, k->version,
 		 k->path, o->label);
-	snprintf(path, sizeof(path), "%s/etc/earlyfs.conf", mnt);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_CONF, mnt);
 	r = write_text(path, text, 0644);
 	return r < 0 ? err_set(e, EXIT_FAILED, "cannot write %s: %s", path,
 			       strerror(-r)) : 0;
@@ -151,294 +137,423 @@ static int record_first_generation(const char *mnt, struct err *e)
 	return r;
 }
 
-int provision(const struct provision_opts *o, FILE *out, struct err *e)
-{
-	char stage[PATH_MAX] = "", mnt[PATH_MAX] = "", root[512], rootdev[512];
-	char roottype[64] = "", kpath[PATH_MAX], features[64], timeout[16];
-	char errbuf[1024], partuuid[80], console[] =
-		"console=tty0 console=ttyS0,115200";
-	struct kernel_info k = { .config = NULL };
-	struct kernel_needs kn = { .boot_fstype = "ext4" };
-	struct signature sig;
+/* What the steps share: found by the checks, used by the writes. */
+struct prov {
+	const struct provision_opts *o;
 	struct target t;
-	struct steps s = { .out = out };
-	struct stat st;
-	uint64_t need;
-	bool mounted = false;
-	size_t i;
-	int r = -1, rr;
+	char root[512], roottype[64], kpath[PATH_MAX];
+	struct kernel_info k;
+	char stage[PATH_MAX], mnt[PATH_MAX];
+	bool mounted;
+};
 
-	fprintf(out, "earlyfs: provisioning %s%s\n", o->target,
-		o->dry_run ? " (dry run: nothing is written)" : "");
-	/* ---- checks: nothing below writes until they all pass ---- */
-	step(&s, "target", "%s", o->target);
-	if (target_resolve(o->target, o->partno, &t, e) < 0 ||
-	    target_check_unused(&t, e) < 0)
-		goto fail;
+/*
+ * A step: its name, what it does (for the log line, and what --dry-run
+ * says it would do), and the work; the checks write nothing and run in a
+ * dry run too.  A step prints its result after the description.  The
+ * list below is the whole of provisioning, in order.
+ */
+struct step {
+	const char *name;
+	bool writes;
+	void (*describe)(const struct prov *p, char *buf, size_t cap);
+	int (*run)(struct prov *p, FILE *out, struct err *e);
+};
+
+static const char *mbr_file(const struct prov *p)
+{
+	return p->t.table == TABLE_GPT ? "gptmbr.bin" : "mbr.bin";
+}
+
+static const char *flag_name(const struct prov *p)
+{
+	return p->t.table == TABLE_GPT ? "legacy BIOS bootable" : "active";
+}
+
+static void say_nothing(const struct prov *p, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+}
+
+static void say_target(const struct prov *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s", p->o->target);
+}
+
+static int check_target(struct prov *p, FILE *out, struct err *e)
+{
+	int r = target_resolve(p->o->target, p->o->partno, &p->t, e);
+
+	if (r == 0)
+		r = target_check_unused(&p->t, e);
+	if (r < 0)
+		return r;
 	fprintf(out, ": partition %u of %s, %llu MiB, %s table, PARTUUID=%s",
-		t.partno, t.disk, (unsigned long long)(t.size >> 20),
-		t.table == TABLE_GPT ? "GPT" : "DOS", t.partuuid);
-	step_ok(&s);
-	step(&s, "contents", "");
-	rr = probe_signature(t.disk, t.offset, t.size, &sig);
-	if (rr > 0 && !o->force) {
-		char ids[512];
+		p->t.partno, p->t.disk, (unsigned long long)(p->t.size >> 20),
+		p->t.table == TABLE_GPT ? "GPT" : "DOS", p->t.partuuid);
+	return 0;
+}
 
+static int check_contents(struct prov *p, FILE *out, struct err *e)
+{
+	struct signature sig;
+	char ids[512];
+	int r = probe_signature(p->t.disk, p->t.offset, p->t.size, &sig);
+
+	if (r > 0 && !p->o->force) {
 		snprintf(ids, sizeof(ids), "%s%s%s%s%s",
 			 sig.label[0] ? "LABEL=" : "", sig.label,
 			 sig.label[0] && sig.uuid[0] ? ", " : "",
 			 sig.uuid[0] ? "UUID=" : "", sig.uuid);
-		err_set(e, EXIT_REFUSED, "it holds a file system or signature of "
-			"type %s (%s); use --force to overwrite", sig.type,
-			ids[0] ? ids : "no label or UUID");
-		goto fail;
+		return err_set(e, EXIT_REFUSED, "it holds a file system or "
+			       "signature of type %s (%s); use --force to "
+			       "overwrite", sig.type,
+			       ids[0] ? ids : "no label or UUID");
 	}
-	fprintf(out, "%s%s", rr > 0 ? "overwriting " : "empty",
-		rr > 0 ? sig.type : "");
-	step_ok(&s);
+	fprintf(out, "%s%s", r > 0 ? "overwriting " : "empty",
+		r > 0 ? sig.type : "");
+	return 0;
+}
 
-	step(&s, "root", "");
-	if (o->root)
-		snprintf(root, sizeof(root), "%s", o->root);
-	else if (root_current(root, sizeof(root), e) < 0)
-		goto fail;
-	{
-		struct devspec ds;
-		const char *what;
+static int check_root(struct prov *p, FILE *out, struct err *e)
+{
+	char rootdev[512];
+	struct devspec ds;
+	const char *what;
+	int r;
 
-		if (devspec_parse(root, &ds, &what) < 0) {
-			err_set(e, EXIT_USAGE, "--root %s: %s", root, what);
-			goto fail;
-		}
+	if (p->o->root)
+		snprintf(p->root, sizeof(p->root), "%s", p->o->root);
+	else if ((r = root_current(p->root, sizeof(p->root), e)) < 0)
+		return r;
+	if (devspec_parse(p->root, &ds, &what) < 0)
+		return err_set(e, EXIT_USAGE, "--root %s: %s", p->root, what);
+	if (p->t.is_image) {
+		r = image_root(&p->t, p->root, p->roottype,
+			       sizeof(p->roottype));
+		if (r == -ELOOP)
+			return err_set(e, EXIT_USAGE, "--root %s is the boot "
+				       "partition itself", p->root);
+		if (r < 0 && !p->o->force)
+			return err_set(e, EXIT_REFUSED, "--root %s matches no "
+				       "partition of %s; check it, or use "
+				       "--force if it will exist where this "
+				       "image boots", p->root, p->t.disk);
+	} else {
+		r = root_resolve(p->root, rootdev, sizeof(rootdev), p->roottype,
+				 sizeof(p->roottype), e);
+		if (r < 0 && (!p->o->force || e->code == EXIT_USAGE))
+			return r;
 	}
-	if (t.is_image) {
-		rr = image_root(&t, root, roottype, sizeof(roottype));
-		if (rr == -ELOOP) {
-			err_set(e, EXIT_USAGE, "--root %s is the boot partition "
-				"itself", root);
-			goto fail;
-		}
-		if (rr < 0 && !o->force) {
-			err_set(e, EXIT_REFUSED, "--root %s matches no partition "
-				"of %s; check it, or use --force if it will "
-				"exist where this image boots", root, t.disk);
-			goto fail;
-		}
-	} else if (root_resolve(root, rootdev, sizeof(rootdev), roottype,
-				sizeof(roottype), e) < 0) {
-		if (!o->force || e->code == EXIT_USAGE)
-			goto fail;
-	}
-	fprintf(out, "%s%s%s%s", root, roottype[0] ? " (" : " (unresolved",
-		roottype, roottype[0] ? ")" : ", --force)");
-	step_ok(&s);
+	fprintf(out, "%s%s%s%s", p->root,
+		p->roottype[0] ? " (" : " (unresolved", p->roottype,
+		p->roottype[0] ? ")" : ", --force)");
+	return 0;
+}
 
-	step(&s, "kernel", "");
-	if (o->kernel)
-		snprintf(kpath, sizeof(kpath), "%s", o->kernel);
+static int check_kernel(struct prov *p, FILE *out, struct err *e)
+{
+	struct kernel_needs kn = { .boot_fstype = "ext4" };
+	size_t i;
+	int r;
+
+	if (p->o->kernel)
+		snprintf(p->kpath, sizeof(p->kpath), "%s", p->o->kernel);
 	else
-		kernel_default_path(kpath, sizeof(kpath));
-	if (kernel_inspect(kpath, o->config, &k, e) < 0) {
-		if (!o->kernel && access(kpath, F_OK) < 0)
-			err_set(e, EXIT_USAGE, "the running kernel's image %s "
-				"does not exist; give --kernel FILE", kpath);
-		goto fail;
+		kernel_default_path(p->kpath, sizeof(p->kpath));
+	r = kernel_inspect(p->kpath, p->o->config, &p->k, e);
+	if (r < 0) {
+		if (!p->o->kernel && access(p->kpath, F_OK) < 0)
+			r = err_set(e, EXIT_USAGE, "the running kernel's image "
+				    "%s does not exist; give --kernel FILE",
+				    p->kpath);
+		return r;
 	}
-	fprintf(out, "%s (%s), config from %s\n", k.version, kpath,
-		k.config_from);
-	kn.root_fstype = roottype;
-	kn.table = t.table;
-	for (i = 0; i < o->n_drivers; i++)
-		kn.drivers[kn.n_drivers++] = o->drivers[i];
-	if (!o->n_drivers && !t.is_image)
-		kn.n_drivers = disk_drivers(t.dev, kn.drivers, 16);
+	fprintf(out, "%s (%s), config from %s\n", p->k.version, p->kpath,
+		p->k.config_from);
+	kn.root_fstype = p->roottype;
+	kn.table = p->t.table;
+	for (i = 0; i < p->o->n_drivers; i++)
+		kn.drivers[kn.n_drivers++] = p->o->drivers[i];
+	if (!p->o->n_drivers && !p->t.is_image)
+		kn.n_drivers = disk_drivers(p->t.dev, kn.drivers, 16);
 	if (!kn.n_drivers)
 		fprintf(out, "  note: disk driver not checked for an image; "
 			"give --driver NAME to check one\n");
-	if (kernel_check(&k, &kn, out, e) < 0) {
-		if (!o->force)
-			goto fail;
+	r = kernel_check(&p->k, &kn, out, e);
+	if (r < 0) {
+		if (!p->o->force)
+			return r;
 		fprintf(out, "  warning: --force: %s\n", e->msg);
 	}
 	fprintf(out, "  %-10s", "");
-	step_ok(&s);
+	return 0;
+}
 
-	step(&s, "stage", "");
-	if (mkdtemp_in("earlyfs-stage", stage, sizeof(stage)) < 0) {
-		err_set(e, EXIT_FAILED, "cannot make a temporary directory");
-		stage[0] = '\0';
-		goto fail;
+static int check_stage(struct prov *p, FILE *out, struct err *e)
+{
+	struct stat st;
+	uint64_t need;
+	int r;
+
+	r = mkdtemp_in("earlyfs-stage", p->stage, sizeof(p->stage));
+	if (r < 0) {
+		p->stage[0] = '\0';
+		return err_setr(e, r, EXIT_FAILED, "cannot make a temporary "
+				"directory: %s", strerror(-r));
 	}
-	if (stage_tree(stage, e) < 0)
-		goto fail;
-	stat(kpath, &st);
-	need = tree_bytes(stage) + (uint64_t)st.st_size + (4u << 20);
-	fprintf(out, "tree of %llu KiB + kernel %llu KiB",
-		(unsigned long long)(tree_bytes(stage) >> 10),
-		(unsigned long long)(st.st_size >> 10));
-	if (t.size < need) {
-		err_set(e, EXIT_REFUSED, "partition %u is %llu MiB; earlyfs needs "
-			"at least %llu MiB for this kernel and tree", t.partno,
-			(unsigned long long)(t.size >> 20),
-			(unsigned long long)((need + (1 << 20) - 1) >> 20));
-		goto fail;
-	}
-	step_ok(&s);
-
-	if (o->dry_run) {
-		fprintf(out, "would: wipe signatures, mke2fs -t ext4 -O %s -i %s "
-			"-L %s -d STAGE, copy the kernel as vmlinuz-%s, write "
-			"extlinux.conf (root=PARTUUID=%s, earlyfs.root=%s), "
-			"extlinux --install, write etc/earlyfs.conf, record generation 1, %s, set the "
-			"%s flag of partition %u\n", BOOT_FEATURES,
-			BOOT_INODE_RATIO, o->label,
-			k.version, t.partuuid, root,
-			o->no_mbr ? "leave the MBR alone" : t.table == TABLE_GPT ?
-			"write gptmbr.bin to the MBR" : "write mbr.bin to the MBR",
-			t.table == TABLE_GPT ? "legacy BIOS bootable" : "active",
-			t.partno);
-		r = 0;
-		goto out;
-	}
-
-	/* ---- writes: each step named; any failure cleans up ---- */
-	step(&s, "attach", "");
-	if (target_attach(&t, e) < 0)
-		goto fail;
-	fprintf(out, "%s", t.dev);
-	step_ok(&s);
-
-	step(&s, "wipe", "old signatures on %s", t.dev);
-	if (wipe_signatures(t.dev, e) < 0)
-		goto fail;
-	step_ok(&s);
-
-	step(&s, "mkfs", "ext4 -O %s -i %s -L %s", BOOT_FEATURES,
-	     BOOT_INODE_RATIO, o->label);
-	snprintf(features, sizeof(features), "%s", BOOT_FEATURES);
-	{
-		char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-O",
-				 features, "-i", BOOT_INODE_RATIO, "-L",
-				 (char *)o->label, "-d", stage, t.dev, NULL };
-
-		rr = run_cmd(argv, errbuf, sizeof(errbuf));
-	}
-	if (rr != 0) {
-		err_set(e, EXIT_FAILED, "mke2fs failed (%d): %s", rr, errbuf);
-		goto fail;
-	}
-	step_ok(&s);
-
-	step(&s, "mount", "");
-	if (mkdtemp_in("earlyfs-mnt", mnt, sizeof(mnt)) < 0 ||
-	    mount(t.dev, mnt, "ext4", MS_NOATIME, NULL) < 0) {
-		err_set(e, EXIT_FAILED, "cannot mount %s: %s", t.dev,
-			strerror(errno));
-		goto fail;
-	}
-	mounted = true;
-	fprintf(out, "%s", mnt);
-	step_ok(&s);
-
-	step(&s, "kernel", "vmlinuz-%s", k.version);
-	if (install_kernel(mnt, &k, e) < 0)
-		goto fail;
-	step_ok(&s);
-
-	step(&s, "config", "extlinux/extlinux.conf");
-	snprintf(timeout, sizeof(timeout), "%u", o->timeout);
-	snprintf(partuuid, sizeof(partuuid), "%s", t.partuuid);
-	{
-		const struct template_var vars[] = {
-			{ "TIMEOUT", timeout },
-			{ "BOOT_PARTUUID", partuuid },
-			{ "ROOT", root },
-			{ "CONSOLE", console },
-			{ "APPEND", o->append ? o->append : "" },
-		};
-
-		if (extlinux_write_conf(mnt, vars, 5, e) < 0)
-			goto fail;
-	}
-	step_ok(&s);
-
-	step(&s, "extlinux", "--install");
-	if (extlinux_install(mnt, e) < 0)
-		goto fail;
-	step_ok(&s);
-
-	step(&s, "record", "etc/earlyfs.conf");
-	if (write_record(mnt, o, &t, root, &k, e) < 0)
-		goto fail;
-	step_ok(&s);
-
-	step(&s, "generation", "1, with the 'previous' label");
-	if (record_first_generation(mnt, e) < 0)
-		goto fail;
-	step_ok(&s);
-
-	step(&s, "unmount", "");
-	sync();
-	if (umount(mnt) < 0) {
-		err_set(e, EXIT_FAILED, "cannot unmount %s: %s", mnt,
-			strerror(errno));
-		goto fail;
-	}
-	mounted = false;
-	rmdir(mnt);
-	mnt[0] = '\0';
-	step_ok(&s);
-
-	if (!o->no_mbr) {
-		step(&s, "mbr", "%s to %s", t.table == TABLE_GPT ? "gptmbr.bin"
-								: "mbr.bin",
-		     t.disk);
-		if (mbr_write(t.disk, t.table, e) < 0)
-			goto fail;
-		step_ok(&s);
-	}
-	step(&s, "bootflag", "partition %u %s", t.partno,
-	     t.table == TABLE_GPT ? "legacy BIOS bootable" : "active");
-	if (disk_set_boot_flag(&t, e) < 0)
-		goto fail;
-	step_ok(&s);
-
-	step(&s, "flush", "");
-	target_detach(&t);
-	{
-		int fd = open(t.disk, O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0 || fsync(fd) < 0) {
-			err_set(e, EXIT_FAILED, "cannot flush %s: %s", t.disk,
+	r = stage_tree(p->stage, e);
+	if (r < 0)
+		return r;
+	if (stat(p->kpath, &st) < 0)
+		return err_setr(e, -errno, EXIT_FAILED, "%s: %s", p->kpath,
 				strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			goto fail;
-		}
-		close(fd);
-	}
-	step_ok(&s);
-	fprintf(out, "earlyfs: %s is an earlyfs boot partition "
-		"(root=PARTUUID=%s, earlyfs.root=%s)\n", o->target, t.partuuid,
-		root);
-	r = 0;
-	goto out;
-fail:
-	fprintf(out, " FAILED\n");
-	if (s.name) {
-		char msg[sizeof(e->msg)];
+	need = tree_bytes(p->stage) + (uint64_t)st.st_size + (4u << 20);
+	fprintf(out, "tree of %llu KiB + kernel %llu KiB",
+		(unsigned long long)(tree_bytes(p->stage) >> 10),
+		(unsigned long long)(st.st_size >> 10));
+	if (p->t.size < need)
+		return err_set(e, EXIT_REFUSED, "partition %u is %llu MiB; "
+			       "earlyfs needs at least %llu MiB for this "
+			       "kernel and tree", p->t.partno,
+			       (unsigned long long)(p->t.size >> 20),
+			       (unsigned long long)((need + (1 << 20) - 1) >>
+						    20));
+	return 0;
+}
 
-		snprintf(msg, sizeof(msg), "%s", e->msg);
-		snprintf(e->msg, sizeof(e->msg), "step '%s': %s", s.name, msg);
+static void say_attach(const struct prov *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "partition %u of %s", p->t.partno, p->t.disk);
+}
+
+static int do_attach(struct prov *p, FILE *out, struct err *e)
+{
+	int r = target_attach(&p->t, e);
+
+	if (r == 0)
+		fprintf(out, " as %s", p->t.dev);
+	return r;
+}
+
+static void say_wipe(const struct prov *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "old signatures on partition %u", p->t.partno);
+}
+
+static int do_wipe(struct prov *p, FILE *out, struct err *e)
+{
+	return wipe_signatures(p->t.dev, e);
+}
+
+static void say_mkfs(const struct prov *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "mke2fs -t ext4 -O %s -i %s -L %s -d STAGE",
+		 BOOT_FEATURES, BOOT_INODE_RATIO, p->o->label);
+}
+
+static int do_mkfs(struct prov *p, FILE *out, struct err *e)
+{
+	char features[] = BOOT_FEATURES, ratio[] = BOOT_INODE_RATIO;
+	char errbuf[1024];
+	char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-O", features,
+			 "-i", ratio, "-L", (char *)p->o->label, "-d",
+			 p->stage, p->t.dev, NULL };
+	int r = run_cmd(argv, errbuf, sizeof(errbuf));
+
+	return r ? err_set(e, EXIT_FAILED, "mke2fs failed (%d): %s", r, errbuf)
+		 : 0;
+}
+
+static int do_mount(struct prov *p, FILE *out, struct err *e)
+{
+	int r = mkdtemp_in("earlyfs-mnt", p->mnt, sizeof(p->mnt));
+
+	if (r == 0 && mount(p->t.dev, p->mnt, "ext4", MS_NOATIME, NULL) < 0)
+		r = -errno;
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot mount %s: %s",
+				p->t.dev, strerror(-r));
+	p->mounted = true;
+	fprintf(out, "%s", p->mnt);
+	return 0;
+}
+
+static void say_kernel(const struct prov *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "vmlinuz-%s", p->k.version);
+}
+
+static int do_kernel(struct prov *p, FILE *out, struct err *e)
+{
+	return install_kernel(p->mnt, &p->k, e);
+}
+
+static void say_config(const struct prov *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, LAYOUT_EXTLINUX_CONF " (root=PARTUUID=%s, "
+		 "earlyfs.root=%s)", p->t.partuuid, p->root);
+}
+
+static int do_config(struct prov *p, FILE *out, struct err *e)
+{
+	char timeout[16], partuuid[80], root[512];
+	char console[] = "console=tty0 console=ttyS0,115200";
+	const struct template_var vars[] = {
+		{ "TIMEOUT", timeout },
+		{ "BOOT_PARTUUID", partuuid },
+		{ "ROOT", root },
+		{ "CONSOLE", console },
+		{ "APPEND", p->o->append ? p->o->append : "" },
+	};
+
+	snprintf(timeout, sizeof(timeout), "%u", p->o->timeout);
+	snprintf(partuuid, sizeof(partuuid), "%s", p->t.partuuid);
+	snprintf(root, sizeof(root), "%s", p->root);
+	return extlinux_write_conf(p->mnt, vars, 5, e);
+}
+
+static void say_extlinux(const struct prov *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "--install");
+}
+
+static int do_extlinux(struct prov *p, FILE *out, struct err *e)
+{
+	return extlinux_install(p->mnt, e);
+}
+
+static void say_record(const struct prov *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, LAYOUT_CONF);
+}
+
+static int do_record(struct prov *p, FILE *out, struct err *e)
+{
+	return write_record(p->mnt, p->o, &p->t, p->root, &p->k, e);
+}
+
+static void say_generation(const struct prov *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "1, with the 'previous' label");
+}
+
+static int do_generation(struct prov *p, FILE *out, struct err *e)
+{
+	return record_first_generation(p->mnt, e);
+}
+
+static int do_unmount(struct prov *p, FILE *out, struct err *e)
+{
+	sync();
+	if (umount(p->mnt) < 0)
+		return err_setr(e, -errno, EXIT_FAILED, "cannot unmount %s: %s",
+				p->mnt, strerror(errno));
+	p->mounted = false;
+	rmdir(p->mnt);
+	p->mnt[0] = '\0';
+	return 0;
+}
+
+static void say_mbr(const struct prov *p, char *buf, size_t cap)
+{
+	if (p->o->no_mbr)
+		snprintf(buf, cap, "left alone (--no-mbr)");
+	else
+		snprintf(buf, cap, "%s to %s", mbr_file(p), p->t.disk);
+}
+
+static int do_mbr(struct prov *p, FILE *out, struct err *e)
+{
+	return p->o->no_mbr ? 0 : mbr_write(p->t.disk, p->t.table, e);
+}
+
+static void say_bootflag(const struct prov *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "partition %u %s", p->t.partno, flag_name(p));
+}
+
+static int do_bootflag(struct prov *p, FILE *out, struct err *e)
+{
+	return disk_set_boot_flag(&p->t, e);
+}
+
+static int do_flush(struct prov *p, FILE *out, struct err *e)
+{
+	int fd, r = 0;
+
+	target_detach(&p->t);
+	fd = open(p->t.disk, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	return r ? err_setr(e, r, EXIT_FAILED, "cannot flush %s: %s",
+			    p->t.disk, strerror(-r)) : 0;
+}
+
+static const struct step steps[] = {
+	{ "target", false, say_target, check_target },
+	{ "contents", false, say_nothing, check_contents },
+	{ "root", false, say_nothing, check_root },
+	{ "kernel", false, say_nothing, check_kernel },
+	{ "stage", false, say_nothing, check_stage },
+	{ "attach", true, say_attach, do_attach },
+	{ "wipe", true, say_wipe, do_wipe },
+	{ "mkfs", true, say_mkfs, do_mkfs },
+	{ "mount", true, say_nothing, do_mount },
+	{ "kernel", true, say_kernel, do_kernel },
+	{ "config", true, say_config, do_config },
+	{ "extlinux", true, say_extlinux, do_extlinux },
+	{ "record", true, say_record, do_record },
+	{ "generation", true, say_generation, do_generation },
+	{ "unmount", true, say_nothing, do_unmount },
+	{ "mbr", true, say_mbr, do_mbr },
+	{ "bootflag", true, say_bootflag, do_bootflag },
+	{ "flush", true, say_nothing, do_flush },
+};
+
+int provision(const struct provision_opts *o, FILE *out, struct err *e)
+{
+	struct prov p = { .o = o };
+	struct timespec t0;
+	char say[1024];
+	size_t i;
+	int r = 0;
+
+	fprintf(out, "earlyfs: provisioning %s%s\n", o->target,
+		o->dry_run ? " (dry run: nothing is written)" : "");
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && r == 0; i++) {
+		const struct step *s = &steps[i];
+
+		s->describe(&p, say, sizeof(say));
+		if (s->writes && o->dry_run) {
+			fprintf(out, "  would: %-10s %s\n", s->name, say);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		fprintf(out, "  %-10s %s", s->name, say);
+		fflush(out);
+		r = s->run(&p, out, e);
+		if (r < 0) {
+			fprintf(out, " FAILED\n");
+			snprintf(say, sizeof(say), "step '%s'", s->name);
+			err_prefix(e, say);
+			break;
+		}
+		fprintf(out, " (%.2f s)\n", elapsed_s(&t0));
 	}
-out:
-	if (mounted && umount(mnt) < 0)
-		umount2(mnt, MNT_DETACH);
-	if (mnt[0])
-		rmdir(mnt);
-	target_detach(&t);
-	if (stage[0])
-		rm_rf(stage);
-	kernel_info_free(&k);
+	if (r == 0 && !o->dry_run)
+		fprintf(out, "earlyfs: %s is an earlyfs boot partition "
+			"(root=PARTUUID=%s, earlyfs.root=%s)\n", o->target,
+			p.t.partuuid, p.root);
+	if (p.mounted && umount(p.mnt) < 0)
+		umount2(p.mnt, MNT_DETACH);
+	if (p.mnt[0])
+		rmdir(p.mnt);
+	target_detach(&p.t);
+	if (p.stage[0])
+		rm_rf(p.stage);
+	kernel_info_free(&p.k);
 	return r;
 }

@@ -8,9 +8,12 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include "admin.h"
+#include "atomic.h"
+#include "fdisk.h"
 #include "mountinfo.h"
+#include "target.h"
 #include "text.h"
+#include "util.h"
 
 static int sysfs_read(const char *path, char *buf, size_t cap)
 {
@@ -77,13 +80,15 @@ int target_resolve(const char *arg, unsigned partno, struct target *t,
 /* Where a device (by number) is mounted, from mountinfo; "" if nowhere. */
 static void mounted_at(dev_t dev, char *ret, size_t cap)
 {
-	char *mi = read_text("/proc/self/mountinfo", 1 << 20);
 	struct mountinfo_entry m;
-	size_t pos = 0, l;
+	size_t pos = 0, l, len = 0;
 	const char *line;
+	char *mi = NULL;
 
 	ret[0] = '\0';
-	while (mi && text_next_line(mi, strlen(mi), &pos, &line, &l) > 0)
+	if (read_file("/proc/self/mountinfo", 1 << 20, &mi, &len) < 0)
+		mi = NULL;	/* then nothing is known to be mounted */
+	while (mi && text_next_line(mi, len, &pos, &line, &l) > 0)
 		if (mountinfo_parse_line(line, l, &m) > 0 &&
 		    makedev(m.major, m.minor) == dev) {
 			snprintf(ret, cap, "%s", m.mount_point);
@@ -94,8 +99,12 @@ static void mounted_at(dev_t dev, char *ret, size_t cap)
 
 static bool is_swap(const char *dev)
 {
-	char *sw = read_text("/proc/swaps", 1 << 20), real[PATH_MAX];
+	char *sw = NULL, real[PATH_MAX];
 	bool r = false;
+	size_t len;
+
+	if (read_file("/proc/swaps", 1 << 20, &sw, &len) < 0)
+		sw = NULL;
 
 	if (sw && realpath(dev, real)) {
 		size_t n = strlen(real);

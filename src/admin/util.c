@@ -1,10 +1,9 @@
-/* util: commands, loop devices, temp dirs, dense copies, data paths */
+/* util: host commands, loop devices, temp dirs, dense copies, data paths */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/loop.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -13,21 +12,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "admin.h"
 #include "atomic.h"
 #include "elfdeps.h"
+#include "kv.h"
+#include "layout.h"
 #include "text.h"
-
-int err_set(struct err *e, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	e->code = code;
-	return -1;
-}
+#include "util.h"
 
 int run_cmd(char *const argv[], char *errbuf, size_t errcap)
 {
@@ -235,14 +225,6 @@ const char *init_binary(void)
 	return path;
 }
 
-char *read_text(const char *path, size_t max)
-{
-	size_t len;
-	char *buf;
-
-	return read_file(path, max, &buf, &len) < 0 ? NULL : buf;
-}
-
 int write_text(const char *path, const char *text, mode_t mode)
 {
 	return atomic_write_file(path, text, strlen(text), mode);
@@ -310,20 +292,14 @@ int elf_read_deps(const char *path, struct elf_deps *ret)
 int boot_conf_get(const char *boot, const char *key, char *ret, size_t cap)
 {
 	char path[PATH_MAX], *conf;
-	size_t pos = 0, l, kl = strlen(key);
-	const char *line;
-	int r = -ENOENT, n;
+	size_t len;
+	int r;
 
-	snprintf(path, sizeof(path), "%s/etc/earlyfs.conf", boot);
-	conf = read_text(path, 16384);
-	if (!conf)
-		return -errno;
-	while ((n = text_next_line(conf, strlen(conf), &pos, &line, &l)) != 0)
-		if (n > 0 && l > kl && line[kl] == '=' &&
-		    !memcmp(line, key, kl)) {
-			r = text_copy(ret, cap, line + kl + 1, l - kl - 1);
-			break;
-		}
+	snprintf(path, sizeof(path), "%s/" LAYOUT_CONF, boot);
+	r = read_file(path, LAYOUT_CONF_MAX, &conf, &len);
+	if (r < 0)
+		return r;
+	r = kv_get(conf, len, key, ret, cap);
 	free(conf);
 	return r;
 }

@@ -6,13 +6,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "admin.h"
 #include "atomic.h"
 #include "elfdeps.h"
 #include "extlinux.h"
 #include "fragment.h"
 #include "fstab.h"
 #include "request.h"
+#include "util.h"
+#include "validate.h"
 
 void problem(struct problems *p, const char *fmt, ...)
 {

@@ -5,11 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "admin.h"
 #include "atomic.h"
+#include "change.h"
+#include "err.h"
+#include "fdisk.h"
+#include "kernelcheck.h"
+#include "layout.h"
+#include "provision.h"
 #include "report.h"
-#include "request.h"
-#include "text.h"
+#include "status.h"
+#include "verb.h"
 
 static int parse_size(const char *s, uint64_t *ret)
 {
@@ -263,18 +268,19 @@ static int cmd_status(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* ---- editing early userspace: options every such command takes ---- */
+/* ---- the commands on a boot partition: src/admin/verb.c's table ---- */
 
-struct edit_args {
+struct verb_args {
 	const char *boot, *target, *socket, *report;
 	unsigned partno;
 	bool replace;
 	char **pos;		/* positional arguments */
-	int n_pos;
+	size_t n_pos;
 };
 
-static int edit_parse(const char *cmd, int argc, char **argv, int min,
-		      int max, struct edit_args *a)
+/* Options every verb takes; -1 when parsed, else the exit code. */
+static int verb_parse(const struct verb *v, int argc, char **argv,
+		      struct verb_args *a)
 {
 	static const struct option opts[] = {
 		{ "boot", required_argument, NULL, 'b' },
@@ -287,6 +293,7 @@ static int edit_parse(const char *cmd, int argc, char **argv, int min,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env = getenv("EARLYFS_SOCKET");
+	size_t max = v->max_args + (v->flags & VERB_BODY ? 1 : 0);
 	int c;
 
 	memset(a, 0, sizeof(*a));
@@ -299,80 +306,41 @@ static int edit_parse(const char *cmd, int argc, char **argv, int min,
 		case 'p':
 			a->partno = (unsigned)atoi(optarg);
 			if (a->partno == 0 || a->partno > 128)
-				return usage_error(cmd, "--partition %s: give "
-						   "a number 1-128", optarg);
+				return usage_error(v->name, "--partition %s: "
+						   "give a number 1-128", optarg);
 			break;
 		case 's': a->socket = optarg; break;
 		case 'n': a->socket = NULL; break;
 		case 'r': a->report = optarg; break;
 		case 'R':
-			if (strcmp(cmd, "add"))
-				return usage_error(cmd, "%s", "--replace is an "
-						   "option of 'add'");
+			if (!(v->flags & VERB_BODY))
+				return usage_error(v->name, "%s", "--replace is "
+						   "an option of 'add'");
 			a->replace = true;
 			break;
-		default: return usage_error(cmd, "%s", "bad option");
+		default: return usage_error(v->name, "%s", "bad option");
 		}
 	}
 	if (a->boot && a->target)
-		return usage_error(cmd, "%s", "give --boot DIR or --target "
+		return usage_error(v->name, "%s", "give --boot DIR or --target "
 				   "TARGET, not both");
+	if ((v->flags & VERB_NO_BOOT) && (a->boot || a->target))
+		return usage_error(v->name, "%s", "the boot report is in /run "
+				   "on the running system; give --report FILE "
+				   "for another");
 	a->pos = argv + optind;
-	a->n_pos = argc - optind;
-	if (a->n_pos < min || a->n_pos > max)
-		return usage_error(cmd, "%s", "wrong number of arguments; see "
-				   "'earlyfs help'");
+	a->n_pos = (size_t)(argc - optind);
+	if (a->n_pos < v->min_args || a->n_pos > max)
+		return usage_error(v->name, "%s", "wrong number of arguments; "
+				   "see 'earlyfs help'");
 	return -1;
-}
-
-static int open_boot(struct edit_args *a, bool write, struct boot *b,
-		     struct err *e)
-{
-	return boot_open(a->boot, a->target, a->partno, write, b, e);
-}
-
-/* Read-only views: no lock, no daemon. */
-static int cmd_view(int argc, char **argv)
-{
-	const char *cmd = argv[0];
-	struct edit_args a;
-	struct err e = { "", 0 };
-	struct boot b;
-	bool show = !strcmp(cmd, "show"), chk = !strcmp(cmd, "check");
-	int r;
-
-	r = edit_parse(cmd, argc, argv, show ? 1 : 0, show ? 1 : 0, &a);
-	if (r >= 0)
-		return r;
-	if (!strcmp(cmd, "log")) {
-		if (a.boot || a.target)
-			return usage_error(cmd, "%s", "the boot report is in "
-					   "/run on the running system; "
-					   "give --report FILE for another");
-		return log_print(a.report, stdout, &e) < 0 ?
-			fail("show the boot log", NULL, &e) : EXIT_OK;
-	}
-	if (open_boot(&a, false, &b, &e) < 0)
-		return fail(cmd, NULL, &e);
-	if (show)
-		r = fragment_show(&b, a.pos[0], stdout, &e);
-	else if (chk)
-		r = check_tree(&b, !a.target, stdout, &e);
-	else if (!strcmp(cmd, "generations"))
-		r = generations_print(&b, stdout, &e);
-	else
-		r = fragments_print(&b, a.report, stdout, &e);
-	boot_close(&b);
-	if (r < 0 && chk)
-		return e.code;	/* the problems are printed already */
-	return r < 0 ? fail(cmd, show ? a.pos[0] : NULL, &e) : EXIT_OK;
 }
 
 static char *read_input(const char *path, size_t *ret_len, struct err *e)
 {
 	char *buf;
 	int r = read_file(strcmp(path, "-") ? path : "/dev/stdin",
-			  REQUEST_BODY_MAX, &buf, ret_len);
+			  LAYOUT_FRAGMENT_MAX, &buf, ret_len);
 
 	if (r == -EFBIG)
 		err_set(e, EXIT_REFUSED, "%s is larger than 1 MiB", path);
@@ -381,76 +349,62 @@ static char *read_input(const char *path, size_t *ret_len, struct err *e)
 	return r < 0 ? NULL : buf;
 }
 
-/* Every change: through earlyfsd when it runs, else in-process. */
-static int cmd_change(int argc, char **argv)
+/* Every verb: options, its body, the partition, then the table's handler
+ * (through earlyfsd when it listens, for a change). */
+static int cmd_verb(const struct verb *v, int argc, char **argv)
 {
-	static const struct {
-		const char *cmd;
-		enum change_op op;
-		int min, max;
-	} table[] = {
-		{ "add", CHANGE_ADD, 1, 2 }, { "rm", CHANGE_RM, 1, 1 },
-		{ "enable", CHANGE_ENABLE, 1, 1 },
-		{ "disable", CHANGE_DISABLE, 1, 1 },
-		{ "mv", CHANGE_MV, 2, 2 }, { "rollback", CHANGE_ROLLBACK, 0, 1 },
-		{ "edit", CHANGE_PUT, 1, 1 }, { "once", CHANGE_RECORD, 1, 1 },
-	};
-	const char *cmd = argv[0];
-	struct change c = { .op = CHANGE_RECORD };
+	struct verb_call call = { .data = NULL };
 	struct err e = { "", 0 };
-	struct edit_args a;
-	struct boot b;
+	struct verb_args a;
+	const char *name;
 	char *data = NULL;
-	size_t i;
+	struct boot b;
 	int r;
 
-	for (i = 0; strcmp(table[i].cmd, cmd); i++)
-		;
-	r = edit_parse(cmd, argc, argv, table[i].min, table[i].max, &a);
+	r = verb_parse(v, argc, argv, &a);
 	if (r >= 0)
 		return r;
-	c.op = table[i].op;
-	c.name = a.n_pos > 0 ? a.pos[0] : NULL;
-	c.newname = a.n_pos > 1 ? a.pos[1] : NULL;
-	if (c.op == CHANGE_ROLLBACK) {
-		unsigned long g = 0;
-
-		c.name = NULL;
-		if (a.n_pos && (text_parse_uint(a.pos[0], strlen(a.pos[0]),
-						1u << 30, &g) < 0 || !g))
-			return usage_error(cmd, "%s: not a generation number",
-					   a.pos[0]);
-		c.gen = (unsigned)g;
-	}
-	if (c.op == CHANGE_ADD) {
-		c.newname = NULL;
-		data = read_input(a.n_pos > 1 ? a.pos[1] : "-", &c.len, &e);
+	call.args = a.pos;
+	call.n_args = a.n_pos;
+	call.socket = a.socket;
+	call.report = a.report;
+	call.running = !a.target;
+	name = v->op == CHANGE_ROLLBACK || !a.n_pos ? NULL : a.pos[0];
+	if (verb_args(v, &call, &e) < 0)
+		return usage_error(v->name, "%s", e.msg);
+	if (v->flags & VERB_BODY) {
+		call.n_args = v->max_args;
+		data = read_input(a.n_pos > v->max_args ? a.pos[v->max_args] :
+				  "-", &call.len, &e);
 		if (!data)
-			return fail("add", c.name, &e);
-		c.data = data;
+			return fail(v->what, name, &e);
+		call.data = data;
 		if (a.replace)
-			c.op = CHANGE_PUT;
+			v = verb_find("put", VERB_SERVED);
 	}
-	if (open_boot(&a, true, &b, &e) < 0) {
+	if (v->flags & VERB_NO_BOOT) {
+		r = v->run(NULL, v, &call, stdout, &e);
 		free(data);
-		return fail(cmd, c.name, &e);
+		return r < 0 ? fail(v->what, name, &e) : EXIT_OK;
 	}
-	if (!strcmp(cmd, "edit"))
-		r = fragment_edit(&b, a.socket, c.name, stdout, &e);
-	else if (!strcmp(cmd, "once"))
-		r = once_submit(&b, a.socket, c.name, stdout, &e);
-	else
-		r = change_submit(&b, a.socket, &c, stdout, &e);
-	boot_close(&b);
+	r = boot_open(a.boot, a.target, a.partno, v->flags & VERB_CHANGES, &b,
+		      &e);
+	if (r == 0) {
+		r = verb_run(&b, v, &call, stdout, &e);
+		boot_close(&b);
+		if (r < 0 && (v->flags & VERB_REPORTS)) {
+			free(data);
+			return e.code;	/* its output said why */
+		}
+	}
 	free(data);
-	if (r < 0 && !strcmp(cmd, "once"))
-		return fail("boot once with label", c.name, &e);
-	return r < 0 ? fail(!strcmp(cmd, "rollback") ? "roll back" : cmd,
-			    c.name, &e) : EXIT_OK;
+	return r < 0 ? fail(v->what, name, &e) : EXIT_OK;
 }
 
 static int cmd_help(int argc, char **argv);
 
+/* The commands that are not about an opened boot partition; the others
+ * are the CLI verbs of src/admin/verb.c. */
 static const struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -475,36 +429,6 @@ static const struct command {
 	  "status [TARGET [--partition N]]\n"
 	  "      what a boot partition holds; without TARGET, /boot and the\n"
 	  "      last boot report" },
-	{ "fragments", cmd_view,
-	  "fragments [--report FILE]\n"
-	  "      each fragment in run order: enabled, size, last boot's result" },
-	{ "show", cmd_view, "show NAME\n      print a fragment" },
-	{ "add", cmd_change,
-	  "add [--replace] NAME [FILE|-]\n"
-	  "      a new fragment from FILE or standard input (--replace: or a\n"
-	  "      new content for an existing one)" },
-	{ "edit", cmd_change,
-	  "edit NAME\n"
-	  "      $VISUAL/$EDITOR on a copy; written when it validates" },
-	{ "rm", cmd_change, "rm NAME\n      remove a fragment" },
-	{ "enable", cmd_change, "enable NAME\n      let a fragment run" },
-	{ "disable", cmd_change,
-	  "disable NAME\n      keep a fragment, as NAME.disabled" },
-	{ "mv", cmd_change, "mv NAME NEWNAME\n      rename (renumber) a fragment" },
-	{ "check", cmd_view,
-	  "check\n"
-	  "      validate the whole boot partition: one line per problem" },
-	{ "log", cmd_view,
-	  "log [--report FILE]\n"
-	  "      the last boot: each fragment's result and time, root, pivot" },
-	{ "once", cmd_change,
-	  "once LABEL\n      boot extlinux label LABEL on the next boot only" },
-	{ "generations", cmd_view,
-	  "generations\n      the recorded generations, newest last" },
-	{ "rollback", cmd_change,
-	  "rollback [N]\n"
-	  "      restore generation N (default: the previous one) as a new one" },
-	{ "help", cmd_help, "help\n      this text" },
 };
 
 static int cmd_help(int argc, char **argv)
@@ -516,6 +440,10 @@ static int cmd_help(int argc, char **argv)
 	printf("usage: earlyfs COMMAND [ARGS]\n\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  earlyfs %s\n\n", commands[i].usage);
+	for (i = 0; i < n_verbs; i++)
+		if (verbs[i].flags & VERB_CLI)
+			printf("  earlyfs %s\n\n", verbs[i].usage);
+	printf("  earlyfs help\n      this text\n\n");
 	printf("The commands from 'fragments' on take [--boot DIR | --target "
 	       "TARGET [--partition N]]:\nthe mounted boot partition (default "
 	       "/boot), or an unmounted one or an image.\nChanges go through "
@@ -528,6 +456,7 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	const struct verb *v;
 	size_t i;
 
 	if (argc < 2)
@@ -541,6 +470,11 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "help"))
+		return cmd_help(argc - 1, argv + 1);
+	v = verb_find(argv[1], VERB_CLI);
+	if (v)
+		return cmd_verb(v, argc - 1, argv + 1);
 	fprintf(stderr, "earlyfs: unknown command '%s'; try 'earlyfs help'\n",
 		argv[1]);
 	return EXIT_USAGE;

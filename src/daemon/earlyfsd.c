@@ -19,7 +19,10 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
-#include "admin.h"
+#include "boot.h"
+#include "change.h"
+#include "err.h"
+#include "verb.h"
 #include "request.h"
 #include "text.h"
 
@@ -153,11 +156,12 @@ static void serve(struct client *c)
 {
 	struct request *r = malloc(sizeof(*r));
 	struct err e = { "", 0 };
-	struct change ch = { .op = CHANGE_RECORD };
+	struct verb_call call = { .socket = NULL };
+	const struct verb *v = NULL;
+	char *args[REQUEST_ARGS_MAX];
 	const char *what = "";
 	char *text = NULL;
-	size_t tlen = 0, min = 1, max = 1;
-	bool once = false, ping = false;
+	size_t tlen = 0, i;
 	FILE *out;
 	int rc;
 
@@ -170,16 +174,8 @@ static void serve(struct client *c)
 		reply(c->fd, EXIT_USAGE, e.msg);
 		goto out;
 	}
-	once = !strcmp(r->verb, "once");
-	ping = !strcmp(r->verb, "ping");
-	if (ping)
-		min = max = 0;
-	else if (!once && change_verb_find(r->verb, &ch.op) == 0) {
-		min = change_verbs[ch.op].min_args;
-		max = change_verbs[ch.op].max_args;
-	} else if (!once)
-		min = max = SIZE_MAX;	/* unknown */
-	if (min == SIZE_MAX || r->n_args < min || r->n_args > max) {
+	v = verb_find(r->verb, VERB_SERVED);
+	if (!v || r->n_args < v->min_args || r->n_args > v->max_args) {
 		snprintf(e.msg, sizeof(e.msg), "unknown request '%s' or wrong "
 			 "number of arguments (%zu)\n", r->verb, r->n_args);
 		reply(c->fd, EXIT_USAGE, e.msg);
@@ -192,50 +188,35 @@ static void serve(struct client *c)
 		reply(c->fd, EXIT_REFUSED, e.msg);
 		goto out;
 	}
-	if (ping) {
-		snprintf(e.msg, sizeof(e.msg), "earlyfsd %s manages %s\n",
-			 EARLYFS_VERSION, d.boot.dir);
-		reply(c->fd, EXIT_OK, e.msg);
-		goto out;
-	}
 	out = open_memstream(&text, &tlen);
 	if (!out) {
 		reply(c->fd, EXIT_FAILED, "out of memory\n");
 		goto out;
 	}
-	if (once) {
-		rc = once_set(&d.boot, r->args[0], out, &e);
-	} else {
-		unsigned long g = 0;
-
-		if (ch.op == CHANGE_ROLLBACK) {
-			if (r->n_args && (text_parse_uint(r->args[0],
-					  strlen(r->args[0]), 1u << 30, &g) < 0
-					  || !g)) {
-				fclose(out);
-				free(text);
-				text = NULL;
-				reply(c->fd, EXIT_USAGE, "rollback: not a "
-				      "generation number\n");
-				goto out;
-			}
-			ch.gen = (unsigned)g;
-		} else {
-			ch.name = r->args[0];
-			ch.newname = r->n_args > 1 ? r->args[1] : NULL;
-		}
-		ch.data = r->body;
-		ch.len = r->body_len;
-		ch.has_base = r->has_base;
-		ch.base = r->base;
-		rc = change_commit(&d.boot, &ch, out, &e);
+	for (i = 0; i < r->n_args; i++)
+		args[i] = r->args[i];
+	call.args = args;
+	call.n_args = r->n_args;
+	call.data = r->body;
+	call.len = r->body_len;
+	call.has_base = r->has_base;
+	call.base = r->base;
+	call.running = true;
+	if (verb_args(v, &call, &e) < 0) {
+		fclose(out);
+		snprintf(e.msg + strlen(e.msg), sizeof(e.msg) - strlen(e.msg),
+			 "\n");
+		reply(c->fd, EXIT_USAGE, e.msg);
+		goto out;
 	}
+	rc = v->run(&d.boot, v, &call, out, &e);
 	if (rc < 0)
 		fprintf(out, "%s\n", e.msg);
 	fclose(out);
-	syslog(rc < 0 ? LOG_NOTICE : LOG_INFO, "uid %u: %s%s%s: %s",
-	       (unsigned)c->uid, r->verb, r->n_args ? " " : "",
-	       r->n_args ? r->args[0] : "", rc < 0 ? e.msg : "done");
+	if (v->flags & VERB_CHANGES)
+		syslog(rc < 0 ? LOG_NOTICE : LOG_INFO, "uid %u: %s%s%s: %s",
+		       (unsigned)c->uid, r->verb, r->n_args ? " " : "",
+		       r->n_args ? r->args[0] : "", rc < 0 ? e.msg : "done");
 	reply(c->fd, rc < 0 ? (e.code ? e.code : EXIT_FAILED) : EXIT_OK, text);
 	/* our own writes raise inotify events: nothing to record then */
 out:

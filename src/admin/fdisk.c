@@ -7,7 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "admin.h"
+#include "fdisk.h"
+#include "util.h"
 
 /* fdisk_partition_is_bootable() is DOS's active flag only: for GPT the
  * legacy BIOS bootable attribute shows in the attribute string. */

@@ -7,11 +7,13 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include "admin.h"
 #include "atomic.h"
+#include "atomic.h"
+#include "blkid.h"
 #include "devspec.h"
 #include "mountinfo.h"
 #include "text.h"
+#include "util.h"
 
 static void value(blkid_probe pr, const char *name, char *ret, size_t cap)
 {
@@ -103,7 +105,7 @@ int root_resolve(const char *spec, char *ret_dev, size_t cap,
 
 int root_current(char *ret_spec, size_t cap, struct err *e)
 {
-	char *mi = read_text("/proc/self/mountinfo", 1 << 20);
+	char *mi = NULL;
 	struct mountinfo_entry m;
 	unsigned maj = 0, min = 0;
 	size_t pos = 0, l;
@@ -112,10 +114,15 @@ int root_current(char *ret_spec, size_t cap, struct err *e)
 	char *dev = NULL;
 	blkid_probe pr;
 
+	size_t len;
+	int r;
+
 	ret_spec[0] = '\0';
-	if (!mi)
-		return err_set(e, EXIT_FAILED, "cannot read /proc/self/mountinfo");
-	while (text_next_line(mi, strlen(mi), &pos, &line, &l) > 0)
+	r = read_file("/proc/self/mountinfo", 1 << 20, &mi, &len);
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot read "
+				"/proc/self/mountinfo: %s", strerror(-r));
+	while (text_next_line(mi, len, &pos, &line, &l) > 0)
 		if (mountinfo_parse_line(line, l, &m) > 0 &&
 		    strcmp(m.mount_point, "/") == 0) {
 			maj = m.major;

@@ -1,0 +1,13 @@
+/* bootloader.h: syslinux: extlinux.conf from its template, extlinux, the MBR */
+#ifndef EARLYFS_BOOTLOADER_H
+#define EARLYFS_BOOTLOADER_H
+#include <stddef.h>
+#include "err.h"
+#include "target.h"
+
+struct template_var;
+int extlinux_write_conf(const char *mnt, const struct template_var *vars,
+			size_t n, struct err *e);
+int extlinux_install(const char *mnt, struct err *e);
+int mbr_write(const char *disk, enum table_type table, struct err *e);
+#endif

@@ -1,0 +1,428 @@
+/* change: a change staged, validated, recorded as a generation, applied */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sys/statvfs.h>
+#include "atomic.h"
+#include "bootconf.h"
+#include "change.h"
+#include "fragment.h"
+#include "generation.h"
+#include "layout.h"
+#include "request.h"
+#include "tree.h"
+#include "validate.h"
+
+/* What a change will do, found before anything is written. */
+struct plan {
+	char name[FRAGMENT_NAME_MAX + 1];	/* the fragment, as NN-name */
+	char file[FRAGMENT_NAME_MAX + 16];	/* its file in init.d now */
+	char to[FRAGMENT_NAME_MAX + 16];	/* its file after the change */
+	bool exists, disabled;
+	char src[PATH_MAX];	/* the tree the change starts from */
+	unsigned from;		/* the generation that tree is */
+	char desc[512];		/* the generation's description */
+	bool nothing;		/* already so: no generation */
+};
+
+/*
+ * One entry per operation: what it needs and refuses (check, before any
+ * write), and what it does to the staged tree (edit, on generations/.new;
+ * NULL when staging the source tree is the whole change).  Adding an
+ * operation is adding an entry here.
+ */
+struct change_type {
+	bool fragment;		/* c->name is a fragment (checked, found) */
+	bool must_exist;	/* ... that must be there */
+	int (*check)(struct boot *b, const struct change *c, struct plan *p,
+		     FILE *out, struct err *e);
+	int (*edit)(const struct change *c, const struct plan *p,
+		    const char *file, const char *to);
+};
+
+static mode_t new_fragment_mode(const char *data, size_t len)
+{
+	if ((len >= 2 && data[0] == '#' && data[1] == '!') ||
+	    (len >= 4 && !memcmp(data, "\177ELF", 4)))
+		return 0755;
+	return 0644;	/* the runner gives it to /bin/sh -e */
+}
+
+static int check_write(struct boot *b, const struct change *c,
+		       struct plan *p, FILE *out, struct err *e)
+{
+	char path[PATH_MAX], *cur = NULL;
+	size_t len = 0;
+
+	if (c->op == CHANGE_ADD && p->exists)
+		return err_set(e, EXIT_REFUSED, "init.d/%s already exists; "
+			       "change it with 'earlyfs edit %s', or remove "
+			       "it first", p->file, p->name);
+	if (c->len > LAYOUT_FRAGMENT_MAX)
+		return err_set(e, EXIT_REFUSED, "%s is larger than 1 MiB",
+			       p->name);
+	if (c->has_base) {
+		snprintf(path, sizeof(path), "%s/" LAYOUT_INITD "/%s", b->dir,
+			 p->file);
+		if (!p->exists || read_file(path, LAYOUT_FRAGMENT_MAX, &cur,
+					    &len) < 0 ||
+		    request_hash(cur, len) != c->base) {
+			free(cur);
+			return err_set(e, EXIT_REFUSED, "init.d/%s changed "
+				       "since you started editing it; nothing "
+				       "written", p->exists ? p->file : p->name);
+		}
+		free(cur);
+	}
+	if (!p->exists)
+		snprintf(p->file, sizeof(p->file), "%s", p->name);
+	snprintf(p->desc, sizeof(p->desc), "%s init.d/%s",
+		 p->exists ? "edit" : "add", p->file);
+	return 0;
+}
+
+static int edit_write(const struct change *c, const struct plan *p,
+		      const char *file, const char *to)
+{
+	struct stat st;
+
+	return tree_write_new(file, c->data, c->len,
+			      p->exists && stat(file, &st) == 0 ?
+				      st.st_mode & 07777 :
+				      new_fragment_mode(c->data, c->len));
+}
+
+static int check_rm(struct boot *b, const struct change *c, struct plan *p,
+		    FILE *out, struct err *e)
+{
+	snprintf(p->desc, sizeof(p->desc), "remove init.d/%s", p->file);
+	return 0;
+}
+
+static int edit_rm(const struct change *c, const struct plan *p,
+		   const char *file, const char *to)
+{
+	return unlink(file) < 0 ? -errno : 0;
+}
+
+static int check_toggle(struct boot *b, const struct change *c,
+			struct plan *p, FILE *out, struct err *e)
+{
+	bool disable = c->op == CHANGE_DISABLE;
+
+	if (p->disabled == disable) {
+		fprintf(out, "earlyfs: %s is already %s\n", p->name,
+			p->disabled ? "disabled" : "enabled");
+		p->nothing = true;
+		return 0;
+	}
+	snprintf(p->to, sizeof(p->to), "%s%s", p->name,
+		 disable ? LAYOUT_DISABLED : "");
+	snprintf(p->desc, sizeof(p->desc), "%s init.d/%s",
+		 disable ? "disable" : "enable", p->name);
+	return 0;
+}
+
+static int edit_rename(const struct change *c, const struct plan *p,
+		       const char *file, const char *to)
+{
+	return rename(file, to) < 0 ? -errno : 0;
+}
+
+static int check_mv(struct boot *b, const struct change *c, struct plan *p,
+		    FILE *out, struct err *e)
+{
+	char newname[FRAGMENT_NAME_MAX + 1];
+	bool ignored;
+	int r;
+
+	r = fragment_name_arg(c->newname, newname, sizeof(newname), e);
+	if (r < 0)
+		return r;
+	if (fragment_find(b, newname, p->to, sizeof(p->to), &ignored) == 0)
+		return err_set(e, EXIT_REFUSED, "init.d/%s already exists; "
+			       "remove it or choose another name", p->to);
+	snprintf(p->to, sizeof(p->to), "%s%s", newname,
+		 p->disabled ? LAYOUT_DISABLED : "");
+	snprintf(p->desc, sizeof(p->desc), "rename init.d/%s to init.d/%s",
+		 p->file, p->to);
+	return 0;
+}
+
+static int check_rollback(struct boot *b, const struct change *c,
+			  struct plan *p, FILE *out, struct err *e)
+{
+	unsigned to = c->gen ? c->gen : p->from - 1;
+	char path[PATH_MAX];
+
+	gen_path(b, to, LAYOUT_GEN_APPLIED, path, sizeof(path));
+	if (to == 0 || access(path, F_OK) < 0)
+		return err_set(e, EXIT_FAILED, "there is no generation %u to "
+			       "roll back to; see 'earlyfs generations'", to);
+	p->from = to;
+	gen_path(b, to, NULL, p->src, sizeof(p->src));
+	snprintf(p->desc, sizeof(p->desc), "rollback to generation %u", to);
+	return 0;
+}
+
+static int check_record(struct boot *b, const struct change *c,
+			struct plan *p, FILE *out, struct err *e)
+{
+	char list[256];
+
+	if (!p->from) {
+		snprintf(p->desc, sizeof(p->desc), "initial state");
+		return 0;
+	}
+	if (!gen_live_changes(b, p->from, list, sizeof(list))) {
+		p->nothing = true;
+		return 0;
+	}
+	snprintf(p->desc, sizeof(p->desc), "direct edit of %s", list);
+	return 0;
+}
+
+static const struct change_type types[CHANGE_OPS] = {
+	[CHANGE_PUT] = { true, false, check_write, edit_write },
+	[CHANGE_ADD] = { true, false, check_write, edit_write },
+	[CHANGE_RM] = { true, true, check_rm, edit_rm },
+	[CHANGE_ENABLE] = { true, true, check_toggle, edit_rename },
+	[CHANGE_DISABLE] = { true, true, check_toggle, edit_rename },
+	[CHANGE_MV] = { true, true, check_mv, edit_rename },
+	[CHANGE_ROLLBACK] = { false, false, check_rollback, NULL },
+	[CHANGE_RECORD] = { false, false, check_record, NULL },
+};
+
+/* Applies the change to generations/.new; refusals before any write. */
+static int change_stage(struct boot *b, const struct change *c,
+			unsigned latest, struct plan *p, FILE *out,
+			struct err *e)
+{
+	const struct change_type *t = &types[c->op];
+	char file[PATH_MAX], to[PATH_MAX];
+	int r;
+
+	snprintf(p->src, sizeof(p->src), "%s", b->dir);
+	p->from = latest;
+	if (t->fragment) {
+		r = fragment_name_arg(c->name, p->name, sizeof(p->name), e);
+		if (r < 0)
+			return r;
+		p->exists = fragment_find(b, p->name, p->file, sizeof(p->file),
+					  &p->disabled) == 0;
+		if (!p->exists && t->must_exist)
+			return err_set(e, EXIT_FAILED, "there is no fragment "
+				       "%s in init.d; see 'earlyfs fragments'",
+				       p->name);
+	}
+	r = t->check(b, c, p, out, e);
+	if (r < 0 || p->nothing)
+		return r;
+	r = gen_stage(b, p->src, p->from, e);
+	if (r < 0 || !t->edit)
+		return r;
+	snprintf(file, sizeof(file), "%s/" LAYOUT_STAGING "/" LAYOUT_INITD
+		 "/%s", b->dir, p->file);
+	snprintf(to, sizeof(to), "%s/" LAYOUT_STAGING "/" LAYOUT_INITD "/%s",
+		 b->dir, p->to);
+	r = t->edit(c, p, file, to);
+	if (r == -EDQUOT)
+		r = -ENOSPC;	/* the caller says what to free */
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot write %s: %s", file,
+				strerror(-r));
+	return 0;
+}
+
+/* What differs between .new and generation `latest` is validated; the
+ * bytes the live tree will need are counted. */
+static int review(struct boot *b, unsigned latest, struct plan *p,
+		  bool force, size_t *ret_changed, uint64_t *ret_bytes,
+		  struct err *e)
+{
+	char staging[PATH_MAX], groot[PATH_MAX] = "", s[PATH_MAX];
+	char l[PATH_MAX], problems[2048] = "";
+	struct tree t = { 0 }, g = { 0 };
+	FILE *pf = fmemopen(problems, sizeof(problems) - 1, "w");
+	struct problems pr = { pf, 0 };
+	size_t i, changed = 0;
+	struct stat st;
+	int r;
+
+	*ret_bytes = 0;
+	snprintf(staging, sizeof(staging), "%s/" LAYOUT_STAGING, b->dir);
+	if (latest)
+		gen_path(b, latest, NULL, groot, sizeof(groot));
+	r = tree_scan(staging, &t);
+	if (r == 0 && latest)
+		r = tree_scan(groot, &g);
+	if (r < 0) {
+		if (pf)
+			fclose(pf);
+		tree_free(&t);
+		return err_set(e, EXIT_FAILED, "cannot read %s: %s", staging,
+			       strerror(-r));
+	}
+	for (i = 0; i < t.n; i++) {
+		const char *rel = t.v[i].rel, *base = strrchr(rel, '/');
+
+		snprintf(s, sizeof(s), "%s/%s", staging, rel);
+		snprintf(l, sizeof(l), "%s/%s", b->dir, rel);
+		if (S_ISREG(t.v[i].mode) && !tree_same_file(s, l) &&
+		    lstat(s, &st) == 0)
+			*ret_bytes += (uint64_t)st.st_size + 4096;
+		snprintf(l, sizeof(l), "%s/%s", groot, rel);
+		if (S_ISDIR(t.v[i].mode) || (latest && tree_same_file(s, l)))
+			continue;
+		changed++;
+		base = base ? base + 1 : rel;
+		if (!strncmp(rel, "init.d/", 7) && !strchr(rel + 7, '/') &&
+		    fragment_name_classify(base) <= FRAGMENT_DISABLED)
+			validate_fragment(b->dir, s, rel, &pr);
+		else if (!strcmp(rel, LAYOUT_FSTAB))
+			validate_fstab(s, rel, &pr);
+		else if (!strcmp(rel, LAYOUT_EXTLINUX_CONF))
+			validate_extlinux(b->dir, s, rel, NULL, &pr);
+	}
+	for (i = 0; i < g.n; i++)
+		if (!tree_find(&t, g.v[i].rel))
+			changed++;
+	tree_free(&t);
+	tree_free(&g);
+	if (pf)
+		fclose(pf);
+	*ret_changed = changed;
+	if (pr.n && force) {
+		size_t n = strlen(p->desc);
+
+		snprintf(p->desc + n, sizeof(p->desc) - n, " (not valid: %zu "
+			 "problem%s, see earlyfs check)", pr.n,
+			 pr.n == 1 ? "" : "s");
+	} else if (pr.n) {
+		size_t n = strlen(problems);
+
+		if (n && problems[n - 1] == '\n')
+			problems[n - 1] = '\0';
+		return err_set(e, EXIT_REFUSED, "%zu problem%s; nothing "
+			       "changed:\n%s", pr.n, pr.n == 1 ? "" : "s",
+			       problems);
+	}
+	return 0;
+}
+
+static int no_space(struct boot *b, const char *what, struct err *e)
+{
+	struct statvfs v;
+	unsigned long long kib = 0;
+
+	if (fstatvfs(b->fd, &v) == 0)
+		kib = (unsigned long long)v.f_bfree * v.f_frsize / 1024;
+	return err_setr(e, -ENOSPC, EXIT_FAILED, "%s: the boot partition %s "
+			"is full (%llu KiB free); nothing was changed.  Free "
+			"space on it (old kernels, files you added; fewer "
+			"generations with keep_generations= in " LAYOUT_CONF
+			") and try again", what, b->dir, kib);
+}
+
+static int commit_locked(struct boot *b, const struct change *c, FILE *out,
+			 struct err *e)
+{
+	char staging[PATH_MAX], final[PATH_MAX];
+	struct plan p = { .nothing = false };
+	struct statvfs v;
+	uint64_t bytes = 0;
+	size_t changed = 0;
+	unsigned latest;
+	int r;
+
+	latest = gen_latest(b, NULL);
+	if (c->op != CHANGE_RECORD &&
+	    (!latest || gen_live_changes(b, latest, staging, 256))) {
+		/* the state before the change becomes a generation of its
+		 * own: the first one, or edits made without earlyfs, which a
+		 * rollback would otherwise overwrite unrecorded */
+		const struct change first = { .op = CHANGE_RECORD,
+					      .force = true };
+
+		r = commit_locked(b, &first, out, e);
+		if (r < 0)
+			return r;
+		latest = gen_latest(b, NULL);
+	}
+	snprintf(staging, sizeof(staging), "%s/" LAYOUT_STAGING, b->dir);
+	r = change_stage(b, c, latest, &p, out, e);
+	if (r == -ENOSPC) {
+		tree_remove(staging);
+		return no_space(b, c->name ? c->name : "change", e);
+	}
+	if (r < 0 || p.nothing) {
+		tree_remove(staging);
+		return r;
+	}
+	r = bootconf_stage_previous(b, latest, e);
+	if (r == 0)
+		r = review(b, latest, &p, c->force, &changed, &bytes, e);
+	if (r == 0 && latest && !changed) {
+		tree_remove(staging);
+		if (c->op != CHANGE_RECORD)
+			fprintf(out, "earlyfs: %s: nothing changed\n", p.desc);
+		return 0;
+	}
+	if (r == 0 && (r = gen_write_info(b, p.desc)) < 0)
+		err_setr(e, r, EXIT_FAILED, "%s: %s", p.desc, strerror(-r));
+	if (r == 0 && fstatvfs(b->fd, &v) == 0 &&
+	    (uint64_t)v.f_bfree * v.f_frsize < bytes + 65536)
+		r = -ENOSPC;
+	if (r == 0 && (r = boot_sync(b)) < 0)
+		err_setr(e, r, EXIT_FAILED, "%s: %s", p.desc, strerror(-r));
+	if (r == -ENOSPC || r == -EDQUOT) {
+		tree_remove(staging);
+		return no_space(b, p.desc, e);
+	}
+	if (r < 0) {
+		tree_remove(staging);
+		return r;
+	}
+	gen_path(b, latest + 1, NULL, final, sizeof(final));
+	if (rename(staging, final) < 0) {
+		r = -errno;
+		tree_remove(staging);
+		return err_setr(e, r, EXIT_FAILED, "cannot record generation "
+				"%u: %s", latest + 1, strerror(-r));
+	}
+	r = gen_apply(b, latest + 1, e);
+	if (r < 0)
+		return r;
+	gen_prune(b, latest + 1);
+	fprintf(out, "earlyfs: %s (generation %u)\n", p.desc, latest + 1);
+	return 0;
+}
+
+int change_commit(struct boot *b, const struct change *c, FILE *out,
+		  struct err *e)
+{
+	int r;
+
+	r = boot_lock(b, out, e);
+	if (r < 0)
+		return r;
+	r = commit_locked(b, c, out, e);
+	boot_unlock(b, out);
+	return r;
+}
+
+size_t direct_edits(struct boot *b, char *list, size_t cap)
+{
+	unsigned latest = gen_latest(b, NULL);
+
+	if (!latest) {
+		snprintf(list, cap, "(no generation yet)");
+		return 1;
+	}
+	return gen_live_changes(b, latest, list, cap);
+}

@@ -1,0 +1,37 @@
+/* change.h: a change to the boot partition, validated, recorded, applied */
+#ifndef EARLYFS_CHANGE_H
+#define EARLYFS_CHANGE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "boot.h"
+#include "err.h"
+
+enum change_op {
+	CHANGE_PUT,	/* write name (add it, or replace it) */
+	CHANGE_ADD,	/* write name, refused if it exists */
+	CHANGE_RM, CHANGE_ENABLE, CHANGE_DISABLE, CHANGE_MV,
+	CHANGE_ROLLBACK,
+	CHANGE_RECORD,	/* record direct edits of the live tree */
+	CHANGE_OPS
+};
+
+struct change {
+	enum change_op op;
+	const char *name, *newname;
+	const char *data;
+	size_t len;
+	bool has_base;		/* refuse unless the current content hashes */
+	uint64_t base;		/* to base (request_hash) */
+	unsigned gen;		/* rollback target; 0: the one before */
+	bool force;		/* record: even what does not validate */
+};
+
+/* Validates, writes, records a generation; one line on out.  0 or -errno. */
+int change_commit(struct boot *b, const struct change *c, FILE *out,
+		  struct err *e);
+/* Files edited without earlyfs since the last generation (a list for
+ * messages in list); 0 when there are none.  Takes no lock. */
+size_t direct_edits(struct boot *b, char *list, size_t cap);
+#endif

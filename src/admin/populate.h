@@ -1,0 +1,12 @@
+/* populate.h: the tree and the kernel a boot partition starts with */
+#ifndef EARLYFS_POPULATE_H
+#define EARLYFS_POPULATE_H
+#include "err.h"
+#include "kernelcheck.h"
+
+/* The FHS tree, busybox, earlyfs-init, templates and fragments, staged
+ * in root (an empty directory) for mke2fs -d. */
+int stage_tree(const char *root, struct err *e);
+int install_kernel(const char *mnt, const struct kernel_info *k,
+		   struct err *e);
+#endif

@@ -1,0 +1,24 @@
+/* provision.h: making a boot partition: checks, then steps */
+#ifndef EARLYFS_PROVISION_H
+#define EARLYFS_PROVISION_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "err.h"
+
+struct provision_opts {
+	const char *target;
+	unsigned partno;
+	const char *root;
+	const char *kernel;
+	const char *config;
+	const char *label;
+	const char *drivers[16];
+	size_t n_drivers;
+	bool force, dry_run, no_mbr;
+	unsigned timeout;	/* extlinux menu, tenths of a second */
+	const char *append;	/* extra kernel command line */
+};
+int provision(const struct provision_opts *o, FILE *out, struct err *e);
+
+#endif

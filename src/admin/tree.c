@@ -1,0 +1,281 @@
+/* tree: the files a generation holds, compared, copied and removed */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "atomic.h"
+#include "fragment.h"
+#include "layout.h"
+#include "tree.h"
+
+void tree_free(struct tree *t)
+{
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
+static int tree_add(struct tree *t, const char *rel, mode_t mode)
+{
+	if (t->n == TREE_MAX)
+		return -E2BIG;
+	if (!t->v) {
+		t->v = calloc(TREE_MAX, sizeof(*t->v));
+		if (!t->v)
+			return -ENOMEM;
+	}
+	if (snprintf(t->v[t->n].rel, sizeof(t->v[t->n].rel), "%s", rel) >=
+	    (int)sizeof(t->v[t->n].rel))
+		return -ENAMETOOLONG;
+	t->v[t->n++].mode = mode;
+	return 0;
+}
+
+const struct node *tree_find(const struct tree *t, const char *rel)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i].rel, rel))
+			return &t->v[i];
+	return NULL;
+}
+
+/* Pre-order, so a directory comes before what it holds.  Dotfiles are
+ * ours (temp files) or an editor's, never part of a generation. */
+static int walk(const char *root, const char *rel, int depth, struct tree *t)
+{
+	char path[PATH_MAX], sub[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ?
+			tree_add(t, rel, st.st_mode) : 0;
+	if (depth > 8)
+		return -ELOOP;
+	r = tree_add(t, rel, st.st_mode);
+	d = opendir(path);
+	if (!d)
+		return r < 0 ? r : -errno;
+	while (r == 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", rel, de->d_name);
+		r = walk(root, sub, depth + 1, t);
+	}
+	closedir(d);
+	return r;
+}
+
+int tree_scan(const char *root, struct tree *t)
+{
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	r = walk(root, LAYOUT_INITD, 0, t);
+	if (r == 0)
+		r = walk(root, LAYOUT_ETC, 0, t);
+	if (r == 0)
+		r = walk(root, LAYOUT_EXTLINUX_CONF, 0, t);
+	if (r < 0)
+		tree_free(t);
+	return r;
+}
+
+/* Same type, permissions and bytes (or link target). */
+bool tree_same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	char ba[8192], bb[8192];
+	bool same = false;
+	int fa = -1, fb = -1;
+	ssize_t na, nb;
+
+	if (lstat(a, &sa) < 0 || lstat(b, &sb) < 0 ||
+	    (sa.st_mode & (S_IFMT | 07777)) != (sb.st_mode & (S_IFMT | 07777)))
+		return false;
+	if (S_ISDIR(sa.st_mode))
+		return true;
+	if (S_ISLNK(sa.st_mode)) {
+		na = readlink(a, ba, sizeof(ba));
+		nb = readlink(b, bb, sizeof(bb));
+		return na >= 0 && na == nb && !memcmp(ba, bb, (size_t)na);
+	}
+	if (sa.st_size != sb.st_size)
+		return false;
+	if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
+		return true;
+	fa = open(a, O_RDONLY | O_CLOEXEC);
+	fb = open(b, O_RDONLY | O_CLOEXEC);
+	if (fa < 0 || fb < 0)
+		goto out;
+	for (;;) {
+		na = read(fa, ba, sizeof(ba));
+		nb = read(fb, bb, sizeof(bb));
+		if (na < 0 || na != nb || memcmp(ba, bb, (size_t)na))
+			goto out;
+		if (na == 0)
+			break;
+	}
+	same = true;
+out:
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	return same;
+}
+
+/* Copies a file or link to dst, which must not exist.  No fsync: callers
+ * sync the whole file system once before the rename that publishes it. */
+int tree_copy_node(const char *src, const char *dst)
+{
+	char buf[65536];
+	struct stat st;
+	int in = -1, out = -1, r = 0;
+	ssize_t n;
+
+	if (lstat(src, &st) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode)) {
+		n = readlink(src, buf, sizeof(buf) - 1);
+		if (n < 0)
+			return -errno;
+		buf[n] = '\0';
+		return symlink(buf, dst) < 0 ? -errno : 0;
+	}
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		r = -errno;
+		goto out;
+	}
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (write(out, buf, (size_t)n) != n) {
+			r = errno ? -errno : -EIO;
+			goto out;
+		}
+	}
+	if (fchown(out, st.st_uid, st.st_gid) < 0 && geteuid() == 0)
+		r = -errno;
+	if (r == 0 && fchmod(out, st.st_mode & 07777) < 0)
+		r = -errno;
+out:
+	if (out >= 0 && close(out) < 0 && r == 0)
+		r = -errno;
+	if (in >= 0)
+		close(in);
+	if (r < 0 && out >= 0)
+		unlink(dst);
+	return r;
+}
+
+int tree_write_new(const char *path, const char *data, size_t len,
+		     mode_t mode)
+{
+	int fd, r = 0;
+
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, data, len);
+	if (r == 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag,
+		      struct FTW *f)
+{
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int tree_remove(const char *path)
+{
+	if (access(path, F_OK) < 0)
+		return 0;
+	return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -errno
+								     : 0;
+}
+
+/* ".NAME.tmpXXXXXX": what atomic writes leave behind when killed */
+static bool is_our_temp(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] == '.' && n > 11 && !memcmp(name + n - 10, ".tmp", 4);
+}
+
+void tree_remove_temps(const char *dir, int depth)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (is_our_temp(de->d_name))
+			unlink(path);
+		else if (de->d_type == DT_DIR && de->d_name[0] != '.' &&
+			 depth < 8)
+			tree_remove_temps(path, depth + 1);
+	}
+	closedir(d);
+}
+
+int fragment_find(const struct boot *b, const char *name, char *ret_file,
+		  size_t cap, bool *ret_disabled)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" LAYOUT_INITD "/%s", b->dir, name);
+	if (access(path, F_OK) == 0) {
+		snprintf(ret_file, cap, "%s", name);
+		*ret_disabled = false;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/" LAYOUT_INITD "/%s" LAYOUT_DISABLED, b->dir, name);
+	if (access(path, F_OK) == 0) {
+		snprintf(ret_file, cap, "%s" LAYOUT_DISABLED, name);
+		*ret_disabled = true;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int fragment_name_arg(const char *arg, char *ret, size_t cap, struct err *e)
+{
+	size_t n = strlen(arg), sl = strlen(LAYOUT_DISABLED);
+
+	if (n > sl && !strcmp(arg + n - sl, LAYOUT_DISABLED))
+		n -= sl;
+	if (n >= cap || snprintf(ret, cap, "%.*s", (int)n, arg) < 0 ||
+	    fragment_name_check(ret) < 0)
+		return err_set(e, EXIT_USAGE, "'%s' is not a fragment name: "
+			       FRAGMENT_RULE, arg);
+	return 0;
+}

@@ -1,0 +1,303 @@
+/* verb: the one table of commands on a boot partition; earlyfsd's client
+ *
+ * The CLI parses its options and finds the verb here; a verb that changes
+ * the partition goes to earlyfsd when it listens (one request, one reply,
+ * docs/earlyfsd-protocol.md), else runs in-process under the same lock;
+ * earlyfsd runs the same handlers for the requests it serves.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "atomic.h"
+#include "bootconf.h"
+#include "change.h"
+#include "editor.h"
+#include "inspect.h"
+#include "layout.h"
+#include "request.h"
+#include "validate.h"
+#include "verb.h"
+
+/*
+ * One request, one reply.  Returns the daemon's exit code (>= 0, reply
+ * text on out, or in e for an error), or -errno when it cannot be reached.
+ */
+static int client_call(const char *sock, const char *header, const char *body,
+		       size_t len, FILE *out, struct err *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *reply = NULL, *nl;
+	size_t rlen = 0, cap = 0;
+	int fd, r, code;
+
+	if (strlen(sock) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, sock);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	r = write_all(fd, header, strlen(header));
+	if (r == 0)
+		r = write_all(fd, body, len);
+	shutdown(fd, SHUT_WR);
+	/* a refusal may come before the body is read: read the reply anyway */
+	for (;;) {
+		ssize_t n;
+
+		if (rlen + 4096 + 1 > cap) {
+			char *nr = realloc(reply, cap = cap ? cap * 2 : 8192);
+
+			if (!nr) {
+				free(reply);
+				close(fd);
+				return err_set(e, EXIT_FAILED, "out of memory");
+			}
+			reply = nr;
+		}
+		n = read(fd, reply + rlen, cap - rlen - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		rlen += (size_t)n;
+		if (rlen > (1 << 20))
+			break;
+	}
+	close(fd);
+	if (!reply || !rlen) {
+		free(reply);
+		return err_set(e, EXIT_FAILED, "earlyfsd at %s closed the "
+			       "connection without a reply%s%s", sock,
+			       r ? ": " : "", r ? strerror(-r) : "");
+	}
+	reply[rlen] = '\0';
+	nl = strchr(reply, '\n');
+	if (nl)
+		*nl++ = '\0';
+	else
+		nl = reply + rlen;
+	if (!strcmp(reply, "ok")) {
+		fputs(nl, out);
+		code = EXIT_OK;
+	} else if (!strncmp(reply, "error ", 6)) {
+		code = atoi(reply + 6);
+		if (code <= 0)
+			code = EXIT_FAILED;
+		if (rlen && nl[strlen(nl) - 1] == '\n')
+			nl[strlen(nl) - 1] = '\0';
+		err_set(e, code, "%s", nl);
+	} else {
+		err_set(e, EXIT_FAILED, "earlyfsd at %s sent a reply this "
+			"earlyfs does not understand: %.60s", sock, reply);
+		code = EXIT_FAILED;
+	}
+	free(reply);
+	return code;
+}
+
+/* Whether to fall back to doing the change in-process. */
+static bool no_daemon(int r)
+{
+	return r == -ENOENT || r == -ECONNREFUSED;
+}
+
+static int daemon_failed(const char *sock, int r, struct err *e)
+{
+	if (r == -EACCES || r == -EPERM)
+		return err_setr(e, r, EXIT_REFUSED, "cannot reach earlyfsd at "
+				"%s: %s (it serves root and the group its "
+				"configuration names)", sock, strerror(-r));
+	return err_setr(e, r, EXIT_FAILED, "cannot reach earlyfsd at %s: %s",
+			sock, strerror(-r));
+}
+
+/* The request line of a call: VERB ARGS... boot=DEV:INO [base=HASH] */
+static int request_header(const struct boot *b, const struct verb *v,
+			  const struct verb_call *c, char *ret, size_t cap)
+{
+	struct stat st;
+	size_t i, len;
+
+	len = (size_t)snprintf(ret, cap, REQUEST_MAGIC " %s", v->name);
+	for (i = 0; i < c->n_args && len < cap; i++)
+		len += (size_t)snprintf(ret + len, cap - len, " %s",
+					c->args[i]);
+	if (len < cap && fstat(b->fd, &st) == 0)
+		len += (size_t)snprintf(ret + len, cap - len, " boot=%llu:%llu",
+					(unsigned long long)st.st_dev,
+					(unsigned long long)st.st_ino);
+	if (len < cap && c->has_base)
+		len += (size_t)snprintf(ret + len, cap - len, " base=%016llx",
+					(unsigned long long)c->base);
+	if (len < cap)
+		len += (size_t)snprintf(ret + len, cap - len, "\n");
+	return len < cap ? 0 : -E2BIG;
+}
+
+int verb_run(struct boot *b, const struct verb *v, const struct verb_call *c,
+	     FILE *out, struct err *e)
+{
+	char header[REQUEST_HEADER_MAX];
+	int r;
+
+	if (!(v->flags & VERB_SERVED) || !c->socket || b->mounted)
+		return v->run(b, v, c, out, e);
+	if (request_header(b, v, c, header, sizeof(header)) < 0)
+		return err_set(e, EXIT_USAGE, "%s: the arguments are too long",
+			       v->name);
+	r = client_call(c->socket, header, c->data ? c->data : "", c->len,
+			out, e);
+	if (r == EXIT_OK)
+		return 0;
+	if (r > 0)
+		return -EIO;	/* e holds earlyfsd's message and code */
+	if (no_daemon(r))
+		return v->run(b, v, c, out, e);
+	return daemon_failed(c->socket, r, e);
+}
+
+int verb_args(const struct verb *v, struct verb_call *c, struct err *e)
+{
+	c->gen = 0;
+	if (v->op == CHANGE_ROLLBACK && c->n_args &&
+	    layout_parse_generation(c->args[0], strlen(c->args[0]),
+				    &c->gen) < 0)
+		return err_set(e, EXIT_USAGE, "%s: not a generation number",
+			       c->args[0]);
+	return 0;
+}
+
+/* ---- the handlers: the same in-process and in earlyfsd ---- */
+
+static int run_change(struct boot *b, const struct verb *v,
+		      const struct verb_call *c, FILE *out, struct err *e)
+{
+	struct change ch = { .op = (enum change_op)v->op };
+
+	if (ch.op == CHANGE_ROLLBACK) {
+		ch.gen = c->gen;
+	} else {
+		ch.name = c->n_args > 0 ? c->args[0] : NULL;
+		ch.newname = c->n_args > 1 ? c->args[1] : NULL;
+	}
+	ch.data = c->data;
+	ch.len = c->len;
+	ch.has_base = c->has_base;
+	ch.base = c->base;
+	return change_commit(b, &ch, out, e);
+}
+
+static int run_once(struct boot *b, const struct verb *v,
+		    const struct verb_call *c, FILE *out, struct err *e)
+{
+	return bootconf_once(b, c->args[0], out, e);
+}
+
+static int run_ping(struct boot *b, const struct verb *v,
+		    const struct verb_call *c, FILE *out, struct err *e)
+{
+	fprintf(out, "earlyfsd %s manages %s\n", EARLYFS_VERSION, b->dir);
+	return 0;
+}
+
+static int run_edit(struct boot *b, const struct verb *v,
+		    const struct verb_call *c, FILE *out, struct err *e)
+{
+	return fragment_edit(b, c->socket, c->args[0], out, e);
+}
+
+static int run_fragments(struct boot *b, const struct verb *v,
+			 const struct verb_call *c, FILE *out, struct err *e)
+{
+	return fragments_print(b, c->report, out, e);
+}
+
+static int run_show(struct boot *b, const struct verb *v,
+		    const struct verb_call *c, FILE *out, struct err *e)
+{
+	return fragment_show(b, c->args[0], out, e);
+}
+
+static int run_check(struct boot *b, const struct verb *v,
+		     const struct verb_call *c, FILE *out, struct err *e)
+{
+	return check_tree(b, c->running, out, e);
+}
+
+static int run_log(struct boot *b, const struct verb *v,
+		   const struct verb_call *c, FILE *out, struct err *e)
+{
+	return log_print(c->report, out, e);
+}
+
+static int run_generations(struct boot *b, const struct verb *v,
+			   const struct verb_call *c, FILE *out,
+			   struct err *e)
+{
+	return generations_print(b, out, e);
+}
+
+#define CHANGE_VERB (VERB_CHANGES | VERB_SERVED)
+#define CLI_CHANGE (CHANGE_VERB | VERB_CLI)
+
+/* In the order 'earlyfs help' lists them. */
+const struct verb verbs[] = {
+	{ "fragments", VERB_CLI, 0, 0, -1, run_fragments, "fragments",
+	  "fragments [--report FILE]\n"
+	  "      each fragment in run order: enabled, size, last boot's result" },
+	{ "show", VERB_CLI, 1, 1, -1, run_show, "show",
+	  "show NAME\n      print a fragment" },
+	{ "add", CLI_CHANGE | VERB_BODY, 1, 1, CHANGE_ADD, run_change, "add",
+	  "add [--replace] NAME [FILE|-]\n"
+	  "      a new fragment from FILE or standard input (--replace: or a\n"
+	  "      new content for an existing one)" },
+	{ "put", CHANGE_VERB, 1, 1, CHANGE_PUT, run_change, "add", NULL },
+	{ "edit", VERB_CHANGES | VERB_CLI, 1, 1, -1, run_edit, "edit",
+	  "edit NAME\n"
+	  "      $VISUAL/$EDITOR on a copy; written when it validates" },
+	{ "rm", CLI_CHANGE, 1, 1, CHANGE_RM, run_change, "rm",
+	  "rm NAME\n      remove a fragment" },
+	{ "enable", CLI_CHANGE, 1, 1, CHANGE_ENABLE, run_change, "enable",
+	  "enable NAME\n      let a fragment run" },
+	{ "disable", CLI_CHANGE, 1, 1, CHANGE_DISABLE, run_change, "disable",
+	  "disable NAME\n      keep a fragment, as NAME.disabled" },
+	{ "mv", CLI_CHANGE, 2, 2, CHANGE_MV, run_change, "mv",
+	  "mv NAME NEWNAME\n      rename (renumber) a fragment" },
+	{ "check", VERB_CLI | VERB_REPORTS, 0, 0, -1, run_check, "check",
+	  "check\n"
+	  "      validate the whole boot partition: one line per problem" },
+	{ "log", VERB_CLI | VERB_NO_BOOT, 0, 0, -1, run_log, "show the boot log",
+	  "log [--report FILE]\n"
+	  "      the last boot: each fragment's result and time, root, pivot" },
+	{ "once", CLI_CHANGE, 1, 1, -1, run_once, "boot once with label",
+	  "once LABEL\n      boot extlinux label LABEL on the next boot only" },
+	{ "generations", VERB_CLI, 0, 0, -1, run_generations, "generations",
+	  "generations\n      the recorded generations, newest last" },
+	{ "rollback", CLI_CHANGE, 0, 1, CHANGE_ROLLBACK, run_change,
+	  "roll back",
+	  "rollback [N]\n"
+	  "      restore generation N (default: the previous one) as a new one" },
+	{ "ping", VERB_SERVED, 0, 0, -1, run_ping, "ping", NULL },
+};
+const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);
+
+const struct verb *verb_find(const char *name, unsigned flags)
+{
+	size_t i;
+
+	for (i = 0; i < n_verbs; i++)
+		if (!strcmp(verbs[i].name, name) &&
+		    (verbs[i].flags & flags) == flags)
+			return &verbs[i];
+	return NULL;
+}

@@ -1,0 +1,60 @@
+/* verb.h: every command on a boot partition, in one table that the CLI,
+ * its earlyfsd client and earlyfsd itself read */
+#ifndef EARLYFS_VERB_H
+#define EARLYFS_VERB_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "boot.h"
+#include "err.h"
+
+#define SOCKET_DEFAULT "/run/earlyfs/earlyfsd.sock"
+
+enum {
+	VERB_CHANGES = 1 << 0,	/* writes the partition (opened read-write) */
+	VERB_SERVED = 1 << 1,	/* earlyfsd does it when it listens */
+	VERB_CLI = 1 << 2,	/* an 'earlyfs' command */
+	VERB_BODY = 1 << 3,	/* the CLI reads a body: one more argument,
+				 * FILE or - (the default) */
+	VERB_NO_BOOT = 1 << 4,	/* the CLI opens no boot partition */
+	VERB_REPORTS = 1 << 5,	/* its output says why it failed (check) */
+};
+
+/* One call of a verb, from the CLI's arguments or a request. */
+struct verb_call {
+	char *const *args;
+	size_t n_args;
+	const char *data;	/* the body: a fragment's content */
+	size_t len;
+	bool has_base;		/* refuse unless the fragment hashes to base */
+	uint64_t base;
+	const char *socket;	/* where earlyfsd listens; NULL: in-process */
+	const char *report;	/* the boot report the views read */
+	bool running;		/* the partition belongs to this machine */
+	unsigned gen;		/* rollback: the generation (verb_args) */
+};
+
+struct verb {
+	const char *name;	/* the command and the request verb */
+	unsigned flags;
+	size_t min_args, max_args;	/* as requests carry them */
+	int op;			/* a change's enum change_op, else -1 */
+	int (*run)(struct boot *b, const struct verb *v,
+		   const struct verb_call *c, FILE *out, struct err *e);
+	const char *what;	/* "earlyfs: cannot WHAT ARG: ..." */
+	const char *usage;	/* help text; NULL for requests only */
+};
+
+extern const struct verb verbs[];
+extern const size_t n_verbs;
+/* The verb called name that has every flag in flags, or NULL. */
+const struct verb *verb_find(const char *name, unsigned flags);
+/* Checks and converts c's arguments (a generation number): 0, or -EINVAL
+ * with e saying which.  Before verb_run, by the CLI and earlyfsd alike. */
+int verb_args(const struct verb *v, struct verb_call *c, struct err *e);
+/* Runs v: a VERB_SERVED one through earlyfsd at c->socket when it listens
+ * there (the same partition), else in-process under the lock. */
+int verb_run(struct boot *b, const struct verb *v, const struct verb_call *c,
+	     FILE *out, struct err *e);
+#endif
