@@ -119,19 +119,19 @@ check-unit: $(UNIT_BIN)
 	tests/unit/run.sh $(UNIT_BIN)
 
 check-boot: $(B)/earlyfs-init kernel
-	python3 tests/boot/run.py
+	python3 -m tests.boot.run
 
 check-cli: all kernel stock-kernel
-	python3 tests/cli/run.py
+	python3 -m tests.cli.run
 
 check: deps
 	$(MAKE) --no-print-directory all $(UNIT_BIN) kernel
 	tests/run-all.sh $(UNIT_BIN)
 
 bench: all kernel
-	python3 bench/provision.py
-	python3 bench/boot.py
-	python3 bench/commit.py
+	python3 -m bench.provision
+	python3 -m bench.boot
+	python3 -m bench.commit
 
 demo: deps
 	$(MAKE) --no-print-directory all kernel

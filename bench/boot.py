@@ -5,10 +5,8 @@ sh init script (the reference recipe's method).  Early stage = guest time
 from the kernel's 'Run ... as init process' to the real init's first line;
 total = guest time from kernel start to that line."""
 import os, re, statistics, subprocess, sys, time
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                '..', 'tests', 'boot'))
-import harness
-from harness import Workdir, qemu, write
+from tests import harness
+from tests.harness import Workdir, qemu, write
 
 RUNS = int(os.environ.get('BENCH_RUNS', '7'))
 

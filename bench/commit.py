@@ -2,9 +2,7 @@
 image-backed loop device, fsyncs included: through earlyfsd (socket round
 trip, and the CLI process) and in-process (the CLI with --no-daemon)."""
 import os, socket, statistics, subprocess, sys, time
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                '..', 'tests', 'boot'))
-import harness
+from tests import harness
 
 EDITS = int(os.environ.get('BENCH_EDITS', '200'))
 E = os.path.join(harness.BUILD, 'earlyfs')

@@ -2,9 +2,7 @@
 (kernel build excluded); space used on the boot partition without the
 kernel, beside the machine's own initramfs."""
 import glob, os, re, statistics, subprocess, sys, time
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                '..', 'tests', 'boot'))
-import harness
+from tests import harness
 
 RUNS = int(os.environ.get('BENCH_RUNS', '7'))
 E = os.path.join(harness.BUILD, 'earlyfs')

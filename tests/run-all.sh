@@ -6,8 +6,8 @@ trap 'rm -f "$log"' EXIT
 status=0
 # the suites' own closing lines decide: a pipeline's status is tee's
 tests/unit/run.sh "$@" | tee -a "$log"
-python3 tests/boot/run.py | tee -a "$log"
-python3 tests/cli/run.py | tee -a "$log"
+python3 -m tests.boot.run | tee -a "$log"
+python3 -m tests.cli.run | tee -a "$log"
 passed=0 failed=0
 for suite in unit boot cli; do
 	line=$(grep "^$suite: [0-9]* passed, [0-9]* failed" "$log" | tail -n 1)

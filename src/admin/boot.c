@@ -37,32 +37,37 @@ int boot_open(const char *dir, const char *target, unsigned partno,
 {
 	char path[PATH_MAX];
 	const char *where;
+	int r;
 
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
 	b->img_fd = -1;
 	b->write = write;
 	if (target) {
-		if (target_resolve(target, partno, &b->t, e) < 0)
-			return -1;
+		r = target_resolve(target, partno, &b->t, e);
+		if (r < 0)
+			return r;
 		if (b->t.is_image) {
 			b->img_fd = open(b->t.disk, O_RDONLY | O_CLOEXEC);
 			if (b->img_fd < 0 ||
-			    flock(b->img_fd, LOCK_EX | LOCK_NB) < 0)
-				return err_set(e, EXIT_REFUSED, "%s is in use "
-					       "by another earlyfs command; "
-					       "try again when it is done",
-					       b->t.disk);
+			    flock(b->img_fd, LOCK_EX | LOCK_NB) < 0) {
+				r = err_set(e, EXIT_REFUSED, "%s is in use by "
+					    "another earlyfs command; try "
+					    "again when it is done", b->t.disk);
+				goto fail;
+			}
 		}
-		if (target_check_unused(&b->t, e) < 0 ||
-		    target_attach(&b->t, e) < 0)
+		r = target_check_unused(&b->t, e);
+		if (r == 0)
+			r = target_attach(&b->t, e);
+		if (r < 0)
 			goto fail;
 		if (mkdtemp_in("earlyfs-edit", b->tmpmnt, sizeof(b->tmpmnt)) < 0 ||
 		    mount(b->t.dev, b->tmpmnt, "ext4",
 			  MS_NOATIME | (write ? 0 : MS_RDONLY), NULL) < 0) {
-			err_set(e, EXIT_FAILED, "cannot mount %s: %s; is it an "
-				"earlyfs boot partition?", b->t.dev,
-				strerror(errno));
+			r = err_setr(e, -errno, EXIT_FAILED, "cannot mount %s: "
+				     "%s; is it an earlyfs boot partition?",
+				     b->t.dev, strerror(errno));
 			goto fail;
 		}
 		b->mounted = true;
@@ -72,31 +77,31 @@ int boot_open(const char *dir, const char *target, unsigned partno,
 	if (!dir)
 		dir = BOOT_DEFAULT;
 	if (!realpath(dir, b->dir)) {
-		err_set(e, EXIT_FAILED, "%s: %s; give the mounted boot "
-			"partition with --boot DIR, or --target", dir,
-			strerror(errno));
+		r = err_set(e, EXIT_FAILED, "%s: %s; give the mounted boot "
+			    "partition with --boot DIR, or --target", dir,
+			    strerror(errno));
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "%s/" LAYOUT_CONF, b->dir);
 	if (access(path, F_OK) < 0) {
-		err_set(e, EXIT_FAILED, "%s is not an earlyfs boot partition "
-			"(no " LAYOUT_CONF "); give the mounted boot "
-			"partition with --boot DIR, or an image or partition "
-			"with --target", where);
+		r = err_set(e, EXIT_FAILED, "%s is not an earlyfs boot "
+			    "partition (no " LAYOUT_CONF "); give the mounted "
+			    "boot partition with --boot DIR, or an image or "
+			    "partition with --target", where);
 		goto fail;
 	}
 	snprintf(b->name, sizeof(b->name), "%s", where);
 	b->fd = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (b->fd < 0) {
-		err_set(e, EXIT_FAILED, "cannot open %s: %s", b->dir,
-			strerror(errno));
+		r = err_set(e, EXIT_FAILED, "cannot open %s: %s", b->dir,
+			    strerror(errno));
 		goto fail;
 	}
 	b->keep = conf_keep(b->dir);
 	return 0;
 fail:
 	boot_close(b);
-	return -1;
+	return r;
 }
 
 void boot_close(struct boot *b)
@@ -135,6 +140,7 @@ static unsigned long mount_flags(const struct statvfs *v)
 int boot_lock(struct boot *b, FILE *out, struct err *e)
 {
 	struct statvfs v;
+	int r;
 
 	while (flock(b->fd, LOCK_EX) < 0)
 		if (errno != EINTR)
@@ -144,19 +150,18 @@ int boot_lock(struct boot *b, FILE *out, struct err *e)
 	if (fstatvfs(b->fd, &v) == 0 && (v.f_flag & ST_RDONLY)) {
 		if (mount(NULL, b->dir, NULL, MS_REMOUNT | mount_flags(&v),
 			  NULL) < 0) {
-			err_set(e, EXIT_FAILED, "%s is mounted read-only and "
-				"cannot be remounted read-write: %s", b->dir,
-				strerror(errno));
+			r = err_setr(e, -errno, EXIT_FAILED, "%s is mounted "
+				     "read-only and cannot be remounted "
+				     "read-write: %s", b->dir, strerror(errno));
 			boot_unlock(b, out);
-			return -1;
+			return r;
 		}
 		b->remounted = true;
 	}
-	if (gen_recover(b, out, e) < 0) {
+	r = gen_recover(b, out, e);
+	if (r < 0)
 		boot_unlock(b, out);
-		return -1;
-	}
-	return 0;
+	return r;
 }
 
 void boot_unlock(struct boot *b, FILE *out)

@@ -243,7 +243,8 @@ int image_create(const char *path, const struct image_spec *s, bool force,
 	memset(&t, 0, sizeof(t));
 	snprintf(t.disk, sizeof(t.disk), "%s", path);
 	t.partno = 2;
-	if (disk_read_partition(&t, e) < 0)
+	r = disk_read_partition(&t, e);
+	if (r < 0)
 		goto fail;
 	snprintf(offset, sizeof(offset), "offset=%llu",
 		 (unsigned long long)t.offset);
@@ -263,14 +264,14 @@ int image_create(const char *path, const struct image_spec *s, bool force,
 		r = run_cmd(argv, errbuf, sizeof(errbuf));
 	}
 	if (r != 0) {
-		err_set(e, EXIT_FAILED, "mke2fs of the root partition failed: "
-			"%s", errbuf);
+		r = err_set(e, EXIT_FAILED, "mke2fs of the root partition "
+			    "failed: %s", errbuf);
 		goto fail;
 	}
 	return 0;
 fail:
 	unlink(path);
-	return -1;
+	return r;
 out:
 	if (cxt)
 		fdisk_deassign_device(cxt, 1);

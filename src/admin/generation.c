@@ -282,7 +282,7 @@ out:
 	free(which);
 	tree_free(&g);
 	tree_free(&live);
-	return r < 0 ? -1 : 0;
+	return r < 0 ? r : 0;
 }
 
 /* Finishes what an interrupted change left. */
@@ -305,16 +305,18 @@ int gen_recover(struct boot *b, FILE *out, struct err *e)
 	}
 	if (d)
 		closedir(d);
-	snprintf(path, sizeof(path), "%s/init.d", b->dir);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_INITD, b->dir);
 	tree_remove_temps(path, 0);
-	snprintf(path, sizeof(path), "%s/etc", b->dir);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_ETC, b->dir);
 	tree_remove_temps(path, 0);
-	snprintf(path, sizeof(path), "%s/extlinux", b->dir);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_EXTLINUX_DIR, b->dir);
 	tree_remove_temps(path, 8);
 	latest = gen_latest(b, &applied);
 	if (latest && !applied) {
-		if (gen_apply(b, latest, e) < 0)
-			return -1;
+		int r = gen_apply(b, latest, e);
+
+		if (r < 0)
+			return r;
 		fprintf(out, "earlyfs: finished generation %u, which an "
 			"interrupted change had recorded but not applied\n",
 			latest);

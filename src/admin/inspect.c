@@ -193,12 +193,13 @@ int fragment_show(const struct boot *b, const char *arg, FILE *out,
 	bool disabled;
 	int r;
 
-	if (fragment_name_arg(arg, name, sizeof(name), e) < 0)
-		return -1;
+	r = fragment_name_arg(arg, name, sizeof(name), e);
+	if (r < 0)
+		return r;
 	if (fragment_find(b, name, file, sizeof(file), &disabled) < 0)
 		return err_set(e, EXIT_FAILED, "there is no fragment %s in "
 			       "init.d; see 'earlyfs fragments'", name);
-	snprintf(path, sizeof(path), "%s/init.d/%s", b->dir, file);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_INITD "/%s", b->dir, file);
 	r = read_file(path, 16 << 20, &buf, &len);
 	if (r < 0)
 		return err_set(e, EXIT_FAILED, "cannot read %s: %s", path,

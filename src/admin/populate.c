@@ -128,8 +128,9 @@ int stage_tree(const char *root, struct err *e)
 	if (r < 0)
 		return err_set(e, EXIT_FAILED, "cannot stage binaries: %s",
 			       strerror(-r));
-	if (busybox_links(root, e) < 0)
-		return -1;
+	r = busybox_links(root, e);
+	if (r < 0)
+		return r;
 	/* the shipped fragments: exactly the names the runner will run */
 	snprintf(src, sizeof(src), "%s/init.d", data_dir());
 	d = opendir(src);

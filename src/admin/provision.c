@@ -365,6 +365,11 @@ static int do_mkfs(struct prov *p, FILE *out, struct err *e)
 		 : 0;
 }
 
+static void say_fs(const struct prov *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "the new file system");
+}
+
 static int do_mount(struct prov *p, FILE *out, struct err *e)
 {
 	int r = mkdtemp_in("earlyfs-mnt", p->mnt, sizeof(p->mnt));
@@ -375,7 +380,7 @@ static int do_mount(struct prov *p, FILE *out, struct err *e)
 		return err_setr(e, r, EXIT_FAILED, "cannot mount %s: %s",
 				p->t.dev, strerror(-r));
 	p->mounted = true;
-	fprintf(out, "%s", p->mnt);
+	fprintf(out, " at %s", p->mnt);
 	return 0;
 }
 
@@ -478,6 +483,11 @@ static int do_bootflag(struct prov *p, FILE *out, struct err *e)
 	return disk_set_boot_flag(&p->t, e);
 }
 
+static void say_flush(const struct prov *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "detach, fsync %s", p->t.disk);
+}
+
 static int do_flush(struct prov *p, FILE *out, struct err *e)
 {
 	int fd, r = 0;
@@ -501,16 +511,16 @@ static const struct step steps[] = {
 	{ "attach", true, say_attach, do_attach },
 	{ "wipe", true, say_wipe, do_wipe },
 	{ "mkfs", true, say_mkfs, do_mkfs },
-	{ "mount", true, say_nothing, do_mount },
+	{ "mount", true, say_fs, do_mount },
 	{ "kernel", true, say_kernel, do_kernel },
 	{ "config", true, say_config, do_config },
 	{ "extlinux", true, say_extlinux, do_extlinux },
 	{ "record", true, say_record, do_record },
 	{ "generation", true, say_generation, do_generation },
-	{ "unmount", true, say_nothing, do_unmount },
+	{ "unmount", true, say_fs, do_unmount },
 	{ "mbr", true, say_mbr, do_mbr },
 	{ "bootflag", true, say_bootflag, do_bootflag },
-	{ "flush", true, say_nothing, do_flush },
+	{ "flush", true, say_flush, do_flush },
 };
 
 int provision(const struct provision_opts *o, FILE *out, struct err *e)

@@ -209,7 +209,7 @@ int tree_write_new(const char *path, const char *data, size_t len,
 static int remove_one(const char *path, const struct stat *st, int flag,
 		      struct FTW *f)
 {
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+	return remove(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 int tree_remove(const char *path)

@@ -11,6 +11,7 @@
 #include "extlinux.h"
 #include "fragment.h"
 #include "fstab.h"
+#include "layout.h"
 #include "request.h"
 #include "util.h"
 #include "validate.h"
@@ -206,7 +207,7 @@ void validate_fstab(const char *file, const char *shown, struct problems *p)
 		problem(p, "%s: out of memory", shown);
 		return;
 	}
-	r = read_file(file, 64 * 1024, &buf, &len);
+	r = read_file(file, LAYOUT_EXTLINUX_MAX, &buf, &len);
 	if (r == -ENOENT) {
 		/* no fstab: the runner mounts /proc, /sys and /run itself */
 		goto out;
@@ -248,7 +249,7 @@ int validate_extlinux(const char *boot, const char *file, const char *shown,
 
 	if (!c) {
 		problem(p, "%s: out of memory", shown);
-		return -1;
+		return -ENOMEM;
 	}
 	r = read_file(file, 64 * 1024, &buf, &len);
 	if (r < 0) {
@@ -280,5 +281,5 @@ out:
 	free(buf);
 	if (!ret)
 		free(c);
-	return p->n == before ? 0 : -1;
+	return p->n == before ? 0 : -EINVAL;
 }

@@ -252,7 +252,8 @@ static int run_generations(struct boot *b, const struct verb *v,
 
 /* In the order 'earlyfs help' lists them. */
 const struct verb verbs[] = {
-	{ "fragments", VERB_CLI, 0, 0, -1, run_fragments, "fragments",
+	{ "fragments", VERB_CLI, 0, 0, -1, run_fragments,
+	  "list the fragments",
 	  "fragments [--report FILE]\n"
 	  "      each fragment in run order: enabled, size, last boot's result" },
 	{ "show", VERB_CLI, 1, 1, -1, run_show, "show",
@@ -281,7 +282,8 @@ const struct verb verbs[] = {
 	  "      the last boot: each fragment's result and time, root, pivot" },
 	{ "once", CLI_CHANGE, 1, 1, -1, run_once, "boot once with label",
 	  "once LABEL\n      boot extlinux label LABEL on the next boot only" },
-	{ "generations", VERB_CLI, 0, 0, -1, run_generations, "generations",
+	{ "generations", VERB_CLI, 0, 0, -1, run_generations,
+	  "list the generations",
 	  "generations\n      the recorded generations, newest last" },
 	{ "rollback", CLI_CHANGE, 0, 1, CHANGE_ROLLBACK, run_change,
 	  "roll back",

@@ -19,9 +19,11 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include "atomic.h"
 #include "boot.h"
 #include "change.h"
 #include "err.h"
+#include "kv.h"
 #include "verb.h"
 #include "request.h"
 #include "text.h"
@@ -385,49 +387,43 @@ static int listen_socket(const char *sock)
 	return fd;
 }
 
-/* key=value lines; '#' comments */
+/* KEY=value lines (kv.c): boot=, socket=, group= */
 static int read_config(const char *path, bool must, const char **boot,
 		       const char **sock, const char **group)
 {
-	static char text[4096];
-	char *line, *save;
-	FILE *f = fopen(path, "re");
-	size_t n;
+	static const char *const keys[] = { "boot", "socket", "group" };
+	static char *text;
+	const char **slot[] = { boot, sock, group };
+	size_t len, pos = 0, lineno = 0, kl, vl, i;
+	const char *k, *v;
+	int r = read_file(path, 4096, &text, &len);
 
-	if (!f) {
-		if (must || errno != ENOENT) {
+	if (r < 0) {
+		if (must || r != -ENOENT) {
 			fprintf(stderr, "earlyfsd: cannot read %s: %s\n", path,
-				strerror(errno));
-			return -1;
+				r == -EFBIG ? "larger than 4 KiB" :
+				strerror(-r));
+			return r;
 		}
 		return 0;
 	}
-	n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	for (line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '=');
-
-		if (line[0] == '#' || !line[strspn(line, " \t")])
-			continue;
-		if (!eq) {
-			fprintf(stderr, "earlyfsd: %s: '%s' is not key=value\n",
-				path, line);
-			return -1;
+	while ((r = kv_next(text, len, &pos, &lineno, &k, &kl, &v, &vl)) != 0) {
+		if (r < 0) {
+			fprintf(stderr, "earlyfsd: %s: line %zu is not "
+				"key=value\n", path, lineno);
+			return r;
 		}
-		*eq++ = '\0';
-		if (!strcmp(line, "boot"))
-			*boot = eq;
-		else if (!strcmp(line, "socket"))
-			*sock = eq;
-		else if (!strcmp(line, "group"))
-			*group = eq;
-		else {
-			fprintf(stderr, "earlyfsd: %s: unknown key '%s' "
-				"(known: boot, socket, group)\n", path, line);
-			return -1;
+		for (i = 0; i < 3; i++)
+			if (kl == strlen(keys[i]) && !memcmp(k, keys[i], kl))
+				break;
+		if (i == 3) {
+			fprintf(stderr, "earlyfsd: %s: unknown key '%.*s' "
+				"(known: boot, socket, group)\n", path,
+				(int)kl, k);
+			return -EINVAL;
 		}
+		((char *)v)[vl] = '\0';	/* values are used in place */
+		*slot[i] = v;
 	}
 	return 0;
 }

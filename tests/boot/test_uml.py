@@ -1,7 +1,7 @@
 """Runner behaviour under user-mode-linux: boot image as ubda, root as ubdb."""
 import re
-from harness import (BootFailure, boot_tree, mkfs, reached_real_root,
-                     root_tree, test, uml)
+from tests.harness import (BootFailure, boot_tree, check, mkfs,
+                           reached_real_root, root_tree, test, uml)
 
 ROOT_UUID = '0b5e1c2d-3f4a-4b6c-8d7e-9f0a1b2c3d4e'
 
@@ -15,11 +15,6 @@ def images(work, fragments=None, shipped=True, shell=True, root=True,
     root_tree(work('root'), extra=extra_init)
     mkfs(work('root'), work('root.img'), 16, label=label, uuid=ROOT_UUID)
     return work('boot.img'), work('root.img')
-
-
-def check(cond, what):
-    if not cond:
-        raise BootFailure(what)
 
 
 @test

@@ -1,9 +1,8 @@
 """Helpers for CLI tests: run earlyfs, make images, checksum regions."""
-import hashlib, os, subprocess, sys
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                '..', 'boot'))
-import harness  # noqa: E402
-from harness import (BootFailure, loop_attached, partition_attached,  # noqa
+import hashlib, os, subprocess
+from tests import harness
+from tests.harness import (BootFailure, check, loop_attached,  # noqa: F401
+                           partition_attached,
                      partition_mounted, partitions)
 
 EARLYFS = os.path.join(harness.BUILD, 'earlyfs')
@@ -11,16 +10,12 @@ STOCK = os.path.join(os.environ.get('EARLYFS_CACHE', '/var/cache/earlyfs'),
                      'stock-kernel', 'boot')
 
 
-def run(*args):
+def run(*args, input=None):
     p = subprocess.run([EARLYFS] + [str(a) for a in args],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True,
+                       input=input if input is not None else '')
     p.out = p.stdout + p.stderr
     return p
-
-
-def check(cond, what):
-    if not cond:
-        raise BootFailure(what)
 
 
 def expect(p, code, *needles):

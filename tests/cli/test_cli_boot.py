@@ -1,8 +1,8 @@
 """QEMU full-BIOS boots of images made only by the CLI."""
 import os, re, subprocess
-import harness
-from harness import qemu, test
-from clilib import (check, expect, image, partition_attached,
+from tests import harness
+from tests.harness import qemu, test
+from tests.cli.clilib import (check, expect, image, partition_attached,
                     partition_mounted, provision)
 
 

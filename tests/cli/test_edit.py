@@ -1,8 +1,8 @@
 """Editing early userspace: fragment commands, generations, earlyfsd."""
 import os, random, re, signal, socket, subprocess, threading, time
-import harness
-from harness import test
-from clilib import (EARLYFS, check, expect, image, partition_attached,
+from tests import harness
+from tests.harness import test
+from tests.cli.clilib import (EARLYFS, check, expect, image, partition_attached,
                     partition_mounted, provision, run)
 
 EARLYFSD = os.path.join(harness.BUILD, 'earlyfsd')
@@ -224,6 +224,13 @@ def daemon_serves_fifty_concurrent_clients_without_gaps(work):
         d, sock = start_daemon(work, m)
         try:
             b = ['--boot', m, '--socket', sock]
+            # the daemon records the direct edit above as a generation of
+            # its own when it starts: count from after that one
+            deadline = time.monotonic() + 10
+            while 'direct edit of etc/earlyfs.conf' not in gens(b)[-1][1]:
+                check(time.monotonic() < deadline, 'direct edit of '
+                      'etc/earlyfs.conf never recorded: %r' % gens(b))
+                time.sleep(0.05)
             first = gens(b)[-1][0]
             results = {}
 
@@ -411,6 +418,33 @@ def fill(m):
     return i
 
 
+class AfterKill:
+    """What each fragment may hold after a kill -9 at any point of an edit.
+
+    An edit is atomic per file: a fragment holds what it held when last
+    looked at, or the content an edit tried to give it.  An edit killed
+    after its generation was recorded (the commit point) but before that
+    generation was applied is finished by whichever later change takes the
+    lock first, so every edit tried since the latest generation was last
+    seen applied may still surface, not only the last one."""
+
+    def __init__(self, names):
+        self.seen = {n: b'' for n in names}
+        self.tried = {n: set() for n in names}  # since all was applied
+
+    def may_hold(self, name):
+        return {self.seen[name]} | self.tried[name]
+
+    def saw(self, name, content):
+        self.seen[name] = content
+
+    def all_applied(self):
+        self.tried = {n: set() for n in self.tried}
+
+    def edit(self, name, content):
+        self.tried[name].add(content)
+
+
 @test
 def edit_survives_kill_9_at_random_points(work):
     """200 kill -9s of earlyfsd or the in-process CLI during edits: every
@@ -419,11 +453,7 @@ def edit_survives_kill_9_at_random_points(work):
     seed = int(os.environ.get('EARLYFS_SEED', '4'))
     rnd = random.Random(seed)
     names = ['20-a', '21-b', '22-c']
-    # what a fragment may hold: what was seen last, and every edit tried
-    # since the latest generation was last seen applied: one recorded before
-    # its kill is finished by whichever later change gets the lock first
-    known = {n: {b''} for n in names}
-    pending = {n: set() for n in names}
+    model = AfterKill(names)
     last = {n: b'' for n in names}
     interrupted = 0     # kills that left the edit unfinished
     sock = work('run/earlyfsd.sock')
@@ -439,18 +469,15 @@ def edit_survives_kill_9_at_random_points(work):
                 for n in names:
                     path = os.path.join(m, 'init.d', n)
                     cur = read(path) if os.path.exists(path) else b''
-                    check(cur in known[n], 'iteration %d: %s holds %r, '
-                          'neither old nor new' % (i, n, cur[:60]))
-                    known[n] = {cur}
+                    check(cur in model.may_hold(n), 'iteration %d: %s holds '
+                          '%r, neither old nor new' % (i, n, cur[:60]))
+                    model.saw(n, cur)
                 if latest_applied(m):
-                    pending = {n: set() for n in names}
-                for n in names:
-                    known[n] |= pending[n]
+                    model.all_applied()
                 name = rnd.choice(names)
                 body = ('echo "%s round %d"\n' % (name, i)) * rnd.randint(
                     1, 300)
-                known[name].add(body.encode())
-                pending[name].add(body.encode())
+                model.edit(name, body.encode())
                 last[name] = body.encode()
                 b = ['--boot', m]
                 via_daemon = i % 2 == 0

@@ -1,14 +1,20 @@
-"""Boot-test harness: build ext4 images from trees, boot them under
+"""The test harness every Python suite imports (python3 -m tests.X.run): build ext4 images from trees, boot them under
 user-mode-linux or QEMU, read the console, type into it."""
 import contextlib, json, os, re, shutil, subprocess, sys, tempfile, threading, time
 
-TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 BUILD = os.path.join(TOP, 'build')
 BUSYBOX = '/bin/busybox'
 
 
 class BootFailure(Exception):
     pass
+
+
+def check(cond, what):
+    """The one assertion of every Python suite: fails the test with what."""
+    if not cond:
+        raise BootFailure(what)
 
 
 class Console:
