@@ -24,6 +24,7 @@
 #include "change.h"
 #include "err.h"
 #include "kv.h"
+#include "listen.h"
 #include "verb.h"
 #include "request.h"
 #include "text.h"
@@ -316,77 +317,6 @@ static int watch(int ifd, const char *rel)
 				 IN_ATTRIB);
 }
 
-static int socket_dir(const char *sock)
-{
-	char dir[PATH_MAX], *slash;
-	struct stat st;
-
-	snprintf(dir, sizeof(dir), "%s", sock);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		syslog(LOG_ERR, "cannot create %s: %m", dir);
-		return -1;
-	}
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0) {
-		syslog(LOG_ERR, "%s is not a directory owned by root; "
-		       "refusing to put the socket there", dir);
-		return -1;
-	}
-	/* 0710 root:group lets the group reach the socket, list nothing */
-	if (chown(dir, 0, d.has_group ? d.gid : 0) < 0 ||
-	    chmod(dir, d.has_group ? 0710 : 0700) < 0) {
-		syslog(LOG_ERR, "cannot set the mode of %s: %m", dir);
-		return -1;
-	}
-	return 0;
-}
-
-static int listen_socket(const char *sock)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	mode_t old;
-	int fd;
-
-	if (strlen(sock) >= sizeof(sa.sun_path)) {
-		syslog(LOG_ERR, "socket path %s is too long", sock);
-		return -1;
-	}
-	strcpy(sa.sun_path, sock);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
-	    errno == EAGAIN) {
-		syslog(LOG_ERR, "another earlyfsd listens on %s", sock);
-		close(fd);
-		return -1;
-	}
-	unlink(sock);
-	/* born 0600: no window in which others may connect */
-	old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		umask(old);
-		syslog(LOG_ERR, "cannot bind %s: %m", sock);
-		close(fd);
-		return -1;
-	}
-	umask(old);
-	if (d.has_group && (chown(sock, 0, d.gid) < 0 || chmod(sock, 0660) < 0)) {
-		syslog(LOG_ERR, "cannot give %s to group %s: %m", sock,
-		       d.group);
-		close(fd);
-		return -1;
-	}
-	if (listen(fd, 128) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* KEY=value lines (kv.c): boot=, socket=, group= */
 static int read_config(const char *path, bool must, const char **boot,
 		       const char **sock, const char **group)
@@ -434,113 +364,41 @@ static void usage(void)
 		"[--boot DIR] [--socket PATH] [--group NAME]\n");
 }
 
-int main(int argc, char **argv)
+/* Forks to the background: -1 in the child, in the parent the exit code,
+ * returned once the child listens (it closes the pipe). */
+static int daemonize(void)
 {
-	static const struct option opts[] = {
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "boot", required_argument, NULL, 'b' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "group", required_argument, NULL, 'g' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config = CONFIG_DEFAULT, *boot = NULL, *sock = NULL;
-	const char *group = NULL, *o_boot = NULL, *o_sock = NULL;
-	const char *o_group = NULL;
-	bool fg = false, config_given = false;
+	int ready[2], c;
+
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return EXIT_FAILED;
+	switch (fork()) {
+	case -1:
+		return EXIT_FAILED;
+	case 0:
+		close(ready[0]);
+		setsid();
+		c = open("/dev/null", O_RDWR);
+		dup2(c, 0);
+		dup2(c, 1);
+		dup2(c, 2);
+		if (c > 2)
+			close(c);
+		close(ready[1]);
+		break;
+	default:
+		close(ready[1]);
+		return read(ready[0], &c, 1) < 0 ? EXIT_FAILED : EXIT_OK;
+	}
+	return -1;
+}
+
+/* The event loop: clients in the order they came, signals, direct edits.
+ * Returns when a signal other than SIGHUP stops it. */
+static void event_loop(int lfd, int sfd, int ifd)
+{
 	struct pollfd pfd[3 + CLIENTS_MAX];
-	struct err e = { "", 0 };
-	struct stat st;
-	sigset_t mask;
-	int c, lfd, sfd, ifd, ready[2];
 	size_t i;
-
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f': fg = true; break;
-		case 'c': config = optarg; config_given = true; break;
-		case 'b': o_boot = optarg; break;
-		case 's': o_sock = optarg; break;
-		case 'g': o_group = optarg; break;
-		case 'V': printf("earlyfsd %s\n", EARLYFS_VERSION); return 0;
-		default: usage(); return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		usage();
-		return EXIT_USAGE;
-	}
-	if (read_config(config, config_given, &boot, &sock, &group) < 0)
-		return EXIT_USAGE;
-	boot = o_boot ? o_boot : boot ? boot : BOOT_DEFAULT;
-	d.socket = o_sock ? o_sock : sock ? sock : SOCKET_DEFAULT;
-	group = o_group ? o_group : group;
-	openlog("earlyfsd", LOG_PID | (fg ? LOG_PERROR : 0), LOG_DAEMON);
-	if (group && *group) {
-		struct group *g = getgrnam(group);
-
-		if (!g) {
-			syslog(LOG_ERR, "group %s does not exist", group);
-			return EXIT_USAGE;
-		}
-		d.has_group = true;
-		d.gid = g->gr_gid;
-		snprintf(d.group, sizeof(d.group), "%s", group);
-	}
-	if (geteuid() != 0) {
-		syslog(LOG_ERR, "must run as root");
-		return EXIT_REFUSED;
-	}
-	if (boot_open(boot, NULL, 0, true, &d.boot, &e) < 0) {
-		syslog(LOG_ERR, "%s", e.msg);
-		return EXIT_FAILED;
-	}
-	fstat(d.boot.fd, &st);
-	d.dev = st.st_dev;
-	d.ino = st.st_ino;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (socket_dir(d.socket) < 0 || (lfd = listen_socket(d.socket)) < 0)
-		return EXIT_FAILED;
-	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (ifd < 0 || watch(ifd, "init.d") < 0 || watch(ifd, "etc") < 0 ||
-	    watch(ifd, "extlinux") < 0)
-		syslog(LOG_WARNING, "cannot watch %s with inotify: %m; direct "
-		       "edits are recorded at the next change", d.boot.dir);
-	if (!fg) {
-		/* the parent returns once the socket listens */
-		if (pipe2(ready, O_CLOEXEC) < 0)
-			return EXIT_FAILED;
-		switch (fork()) {
-		case -1:
-			return EXIT_FAILED;
-		case 0:
-			close(ready[0]);
-			setsid();
-			c = open("/dev/null", O_RDWR);
-			dup2(c, 0);
-			dup2(c, 1);
-			dup2(c, 2);
-			if (c > 2)
-				close(c);
-			close(ready[1]);
-			break;
-		default:
-			close(ready[1]);
-			return read(ready[0], &c, 1) < 0 ? EXIT_FAILED : EXIT_OK;
-		}
-	}
-	syslog(LOG_INFO, "managing %s on %s%s%s", d.boot.dir, d.socket,
-	       d.has_group ? " for root and group " : " for root",
-	       d.has_group ? d.group : "");
-	d.settle_at = now_ms();	/* edits made while we were not running */
 
 	for (;;) {
 		long now = now_ms(), wait = -1;
@@ -609,6 +467,101 @@ int main(int argc, char **argv)
 			record_direct_edits();
 		}
 	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "boot", required_argument, NULL, 'b' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = CONFIG_DEFAULT, *boot = NULL, *sock = NULL;
+	const char *group = NULL, *o_boot = NULL, *o_sock = NULL;
+	const char *o_group = NULL;
+	bool fg = false, config_given = false;
+	struct listen_access access;
+	struct err e = { "", 0 };
+	struct stat st;
+	sigset_t mask;
+	int c, lfd, sfd, ifd;
+	size_t i;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': fg = true; break;
+		case 'c': config = optarg; config_given = true; break;
+		case 'b': o_boot = optarg; break;
+		case 's': o_sock = optarg; break;
+		case 'g': o_group = optarg; break;
+		case 'V': printf("earlyfsd %s\n", EARLYFS_VERSION); return 0;
+		default: usage(); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return EXIT_USAGE;
+	}
+	if (read_config(config, config_given, &boot, &sock, &group) < 0)
+		return EXIT_USAGE;
+	boot = o_boot ? o_boot : boot ? boot : BOOT_DEFAULT;
+	d.socket = o_sock ? o_sock : sock ? sock : SOCKET_DEFAULT;
+	group = o_group ? o_group : group;
+	openlog("earlyfsd", LOG_PID | (fg ? LOG_PERROR : 0), LOG_DAEMON);
+	if (group && *group) {
+		struct group *g = getgrnam(group);
+
+		if (!g) {
+			syslog(LOG_ERR, "group %s does not exist", group);
+			return EXIT_USAGE;
+		}
+		d.has_group = true;
+		d.gid = g->gr_gid;
+		snprintf(d.group, sizeof(d.group), "%s", group);
+	}
+	if (geteuid() != 0) {
+		syslog(LOG_ERR, "must run as root");
+		return EXIT_REFUSED;
+	}
+	if (boot_open(boot, NULL, 0, true, &d.boot, &e) < 0) {
+		syslog(LOG_ERR, "%s", e.msg);
+		return EXIT_FAILED;
+	}
+	fstat(d.boot.fd, &st);
+	d.dev = st.st_dev;
+	d.ino = st.st_ino;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	access = (struct listen_access){ d.has_group, d.gid, d.group };
+	if (listen_dir(d.socket, &access) < 0 ||
+	    (lfd = listen_socket(d.socket, &access)) < 0)
+		return EXIT_FAILED;
+	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ifd < 0 || watch(ifd, "init.d") < 0 || watch(ifd, "etc") < 0 ||
+	    watch(ifd, "extlinux") < 0)
+		syslog(LOG_WARNING, "cannot watch %s with inotify: %m; direct "
+		       "edits are recorded at the next change", d.boot.dir);
+	if (!fg) {
+		c = daemonize();
+		if (c >= 0)
+			return c;
+	}
+	syslog(LOG_INFO, "managing %s on %s%s%s", d.boot.dir, d.socket,
+	       d.has_group ? " for root and group " : " for root",
+	       d.has_group ? d.group : "");
+	d.settle_at = now_ms();	/* edits made while we were not running */
+
+	event_loop(lfd, sfd, ifd);
 	for (i = d.n_clients; i-- > 0;)
 		client_drop(i);
 	close(lfd);

@@ -235,7 +235,7 @@ def generation_images(work):
     """Current fragments and fstab, and generation 3's, which differ."""
     frags = {'10-which': 'echo "FRAG current"\n'}
     boot_tree(work('boot'), frags)
-    from harness import write
+    from tests.harness import write
     g = work('boot') + '/generations/3'
     write(g + '/init.d/10-which', 'echo "FRAG generation-3 $(cat /run/gen3/'
           'mark 2>/dev/null || echo no-fstab)"\n')

@@ -104,7 +104,7 @@ def qemu_cli_gpt_image_boots(work):
 
 @test
 def demo_script_boots_in_batch_mode(work):
-    import harness
+    from tests import harness
     env = dict(os.environ, DEMO_BATCH='1', DEMO_DIR=work('demo'))
     p = subprocess.run([os.path.join(harness.TOP, 'demo', 'demo.sh')],
                        capture_output=True, text=True, env=env, timeout=200)
@@ -124,7 +124,7 @@ def status_on_a_running_system_reads_boot_and_the_report(work):
     a real boot left, in a mount namespace that shows them where a booted
     system has them."""
     import re
-    from clilib import EARLYFS
+    from tests.cli.clilib import EARLYFS
     img = image(work)
     expect(provision(img), 0)
     with qemu(work, img) as c:
@@ -147,7 +147,7 @@ def status_on_a_running_system_reads_boot_and_the_report(work):
 
 
 def cli_ok(*args):
-    from clilib import run
+    from tests.cli.clilib import run
     p = run(*args)
     expect(p, 0)
     return p
