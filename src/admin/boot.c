@@ -10,13 +10,16 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include "beneath.h"
 #include "boot.h"
 #include "generation.h"
+#include "atomic.h"
 #include "layout.h"
 #include "text.h"
 #include "util.h"
 
-static unsigned conf_keep(const char *dir)
+static unsigned conf_keep(int dir)
 {
 	unsigned long n;
 	char v[16];
@@ -32,30 +35,143 @@ static unsigned conf_keep(const char *dir)
 	return n < 2 ? 2 : (unsigned)n;
 }
 
+/*
+ * The lock every writer of a partition shares.  It is a file only root
+ * can open, in a root-only directory of the host (never on the partition,
+ * which may be read-only, and never the partition's world-readable root
+ * directory, which any user could flock), named after what identifies the
+ * partition: the image file or block device of --target, the file system
+ * and root inode of a mounted one.  A wait for it is bounded.
+ */
+static int lock_dir(struct err *e)
+{
+	struct stat st;
+
+	if (mkdir(BOOT_LOCK_DIR, 0700) < 0 && errno != EEXIST)
+		return err_set(e, EXIT_FAILED, "cannot create %s: %s",
+			       BOOT_LOCK_DIR, strerror(errno));
+	if (lstat(BOOT_LOCK_DIR, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != 0 || (st.st_mode & 077))
+		return err_set(e, EXIT_REFUSED, "%s is not a directory only "
+			       "root can use (owner %u, mode %o); remove it and "
+			       "try again", BOOT_LOCK_DIR, (unsigned)st.st_uid,
+			       (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/* "PID (COMMAND)" of whoever holds a lock on the file, from /proc/locks */
+static void lock_holder(int fd, char *ret, size_t cap)
+{
+	char *locks = NULL, key[64], comm[64] = "?", path[64], *c;
+	const char *p;
+	struct stat st;
+	size_t len;
+	long pid;
+
+	snprintf(ret, cap, "another process");
+	if (fstat(fd, &st) < 0 ||
+	    read_file("/proc/locks", 1 << 20, &locks, &len) < 0)
+		return;
+	snprintf(key, sizeof(key), " %02x:%02x:%llu ", major(st.st_dev),
+		 minor(st.st_dev), (unsigned long long)st.st_ino);
+	p = strstr(locks, key);
+	while (p && p > locks && p[-1] != ' ')
+		p--;	/* back over the pid */
+	if (p && p > locks && (pid = strtol(p, NULL, 10)) > 0) {
+		snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+		free(locks);
+		locks = NULL;
+		if (read_file(path, 64, &locks, &len) == 0) {
+			snprintf(comm, sizeof(comm), "%s", locks);
+			if ((c = strchr(comm, '\n')))
+				*c = '\0';
+		}
+		snprintf(ret, cap, "process %ld (%s)", pid, comm);
+	}
+	free(locks);
+}
+
+static unsigned lock_timeout(void)
+{
+	const char *v = getenv("EARLYFS_LOCK_TIMEOUT");
+	unsigned long n;
+
+	if (v && text_parse_uint(v, strlen(v), 86400, &n) == 0)
+		return (unsigned)n;
+	return BOOT_LOCK_TIMEOUT;
+}
+
+static int lock_take(struct boot *b, const char *kind, dev_t dev, ino_t ino,
+		     struct err *e)
+{
+	char path[128], who[128];
+	unsigned waited = 0, limit = lock_timeout() * 10;
+	int r, fd;
+
+	r = lock_dir(e);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), BOOT_LOCK_DIR "/%s-%llx-%llx", kind,
+		 (unsigned long long)dev, (unsigned long long)ino);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(e, EXIT_FAILED, "cannot open the lock %s: %s",
+			       path, strerror(errno));
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			r = err_set(e, EXIT_FAILED, "cannot lock %s: %s",
+				    b->name, strerror(errno));
+			close(fd);
+			return r;
+		}
+		if (waited++ >= limit) {
+			lock_holder(fd, who, sizeof(who));
+			close(fd);
+			return err_set(e, EXIT_REFUSED, "%s is locked by %s "
+				       "(waited %u s); try again when it is "
+				       "done", b->name, who, limit / 10);
+		}
+		usleep(100 * 1000);
+	}
+	b->lock_fd = fd;
+	return 0;
+}
+
 int boot_open(const char *dir, const char *target, unsigned partno,
 	      bool write, struct boot *b, struct err *e)
 {
-	char path[PATH_MAX];
 	const char *where;
+	struct stat st;
 	int r;
 
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
-	b->img_fd = -1;
+	b->lock_fd = -1;
 	b->write = write;
 	if (target) {
+		snprintf(b->name, sizeof(b->name), "%s", target);
 		r = target_resolve(target, partno, &b->t, e);
 		if (r < 0)
 			return r;
-		if (b->t.is_image) {
-			b->img_fd = open(b->t.disk, O_RDONLY | O_CLOEXEC);
-			if (b->img_fd < 0 ||
-			    flock(b->img_fd, LOCK_EX | LOCK_NB) < 0) {
-				r = err_set(e, EXIT_REFUSED, "%s is in use by "
-					    "another earlyfs command; try "
-					    "again when it is done", b->t.disk);
-				goto fail;
-			}
+		/* the partition is ours alone from before the check that
+		 * nothing uses it until it is detached */
+		if (stat(b->t.is_image ? b->t.disk : b->t.dev, &st) < 0) {
+			r = err_set(e, EXIT_FAILED, "%s: %s", target,
+				    strerror(errno));
+			goto fail;
+		}
+		r = b->t.is_image ?
+			lock_take(b, "image", st.st_dev, st.st_ino, e) :
+			lock_take(b, "block", st.st_rdev, 0, e);
+		if (r < 0)
+			goto fail;
+		b->locked = true;
+		tmp_clean_dead();
+		r = private_mounts();
+		if (r < 0) {
+			r = err_setr(e, r, EXIT_FAILED, "cannot make a private "
+				     "mount namespace: %s", strerror(-r));
+			goto fail;
 		}
 		r = target_check_unused(&b->t, e);
 		if (r == 0)
@@ -64,7 +180,8 @@ int boot_open(const char *dir, const char *target, unsigned partno,
 			goto fail;
 		if (mkdtemp_in("earlyfs-edit", b->tmpmnt, sizeof(b->tmpmnt)) < 0 ||
 		    mount(b->t.dev, b->tmpmnt, "ext4",
-			  MS_NOATIME | (write ? 0 : MS_RDONLY), NULL) < 0) {
+			  MS_NOATIME | MS_NOSUID | MS_NODEV | MS_NOEXEC |
+				  (write ? 0 : MS_RDONLY), NULL) < 0) {
 			r = err_setr(e, -errno, EXIT_FAILED, "cannot mount %s: "
 				     "%s; is it an earlyfs boot partition?",
 				     b->t.dev, strerror(errno));
@@ -82,8 +199,14 @@ int boot_open(const char *dir, const char *target, unsigned partno,
 			    strerror(errno));
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "%s/" LAYOUT_CONF, b->dir);
-	if (access(path, F_OK) < 0) {
+	b->fd = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b->fd < 0) {
+		r = err_set(e, EXIT_FAILED, "cannot open %s: %s", b->dir,
+			    strerror(errno));
+		goto fail;
+	}
+	if (beneath_lstat(b->fd, LAYOUT_CONF, &st) < 0 ||
+	    !S_ISREG(st.st_mode)) {
 		r = err_set(e, EXIT_FAILED, "%s is not an earlyfs boot "
 			    "partition (no " LAYOUT_CONF "); give the mounted "
 			    "boot partition with --boot DIR, or an image or "
@@ -91,13 +214,7 @@ int boot_open(const char *dir, const char *target, unsigned partno,
 		goto fail;
 	}
 	snprintf(b->name, sizeof(b->name), "%s", where);
-	b->fd = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (b->fd < 0) {
-		r = err_set(e, EXIT_FAILED, "cannot open %s: %s", b->dir,
-			    strerror(errno));
-		goto fail;
-	}
-	b->keep = conf_keep(b->dir);
+	b->keep = conf_keep(b->fd);
 	return 0;
 fail:
 	boot_close(b);
@@ -115,9 +232,10 @@ void boot_close(struct boot *b)
 		rmdir(b->tmpmnt);
 	b->tmpmnt[0] = '\0';
 	target_detach(&b->t);
-	if (b->img_fd >= 0)
-		close(b->img_fd);
-	b->img_fd = -1;
+	if (b->lock_fd >= 0)
+		close(b->lock_fd);
+	b->lock_fd = -1;
+	b->locked = false;
 }
 
 static unsigned long mount_flags(const struct statvfs *v)
@@ -142,10 +260,16 @@ int boot_lock(struct boot *b, FILE *out, struct err *e)
 	struct statvfs v;
 	int r;
 
-	while (flock(b->fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return err_set(e, EXIT_FAILED, "cannot lock %s: %s",
-				       b->dir, strerror(errno));
+	struct stat st;
+
+	if (b->lock_fd < 0) {
+		if (fstat(b->fd, &st) < 0)
+			return err_set(e, EXIT_FAILED, "%s: %s", b->dir,
+				       strerror(errno));
+		r = lock_take(b, "fs", st.st_dev, st.st_ino, e);
+		if (r < 0)
+			return r;
+	}
 	b->locked = true;
 	if (fstatvfs(b->fd, &v) == 0 && (v.f_flag & ST_RDONLY)) {
 		if (mount(NULL, b->dir, NULL, MS_REMOUNT | mount_flags(&v),
@@ -178,9 +302,12 @@ void boot_unlock(struct boot *b, FILE *out)
 				b->dir, strerror(errno));
 		b->remounted = false;
 	}
-	if (b->locked)
-		flock(b->fd, LOCK_UN);
-	b->locked = false;
+	/* a --target's lock is held until boot_close() detaches it */
+	if (b->lock_fd >= 0 && !b->mounted) {
+		close(b->lock_fd);
+		b->lock_fd = -1;
+		b->locked = false;
+	}
 }
 
 int boot_sync(const struct boot *b)

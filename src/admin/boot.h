@@ -7,16 +7,21 @@
 #include "target.h"
 
 #define BOOT_DEFAULT "/boot"
+/* Where the locks are: root's alone (0700), on the host. */
+#define BOOT_LOCK_DIR "/run/earlyfs-locks"
+/* How long a command waits for another one's lock, in seconds
+ * ($EARLYFS_LOCK_TIMEOUT changes it). */
+#define BOOT_LOCK_TIMEOUT 60
 
 struct boot {
 	char dir[4096];		/* the mounted boot partition */
 	char name[4096];	/* what the user gave, for messages */
-	int fd;			/* its root directory; flock'ed while locked */
+	int fd;			/* its root directory */
+	int lock_fd;		/* the lock (BOOT_LOCK_DIR), while held */
 	bool write, locked, remounted;
 	unsigned keep;		/* generations kept (keep_generations=) */
 	/* --target: attached and mounted here by us */
 	struct target t;
-	int img_fd;
 	char tmpmnt[4096];
 	bool mounted;
 };

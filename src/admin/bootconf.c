@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "atomic.h"
+#include "beneath.h"
 #include "bootconf.h"
 #include "extlinux.h"
 #include "generation.h"
@@ -28,16 +29,16 @@ int bootconf_stage_previous(struct boot *b, unsigned prev, struct err *e)
 
 	if (!c)
 		return err_set(e, EXIT_FAILED, "out of memory");
-	snprintf(staged, sizeof(staged), "%s/" LAYOUT_STAGING "/"
-		 LAYOUT_EXTLINUX_CONF, b->dir);
+	snprintf(staged, sizeof(staged), LAYOUT_STAGING "/"
+		 LAYOUT_EXTLINUX_CONF);
 	if (prev)
-		gen_path(b, prev, LAYOUT_EXTLINUX_CONF, path, sizeof(path));
+		gen_path(prev, LAYOUT_EXTLINUX_CONF, path, sizeof(path));
 	else
 		snprintf(path, sizeof(path), "%s", staged);
-	if (validate_extlinux(b->dir, path, LAYOUT_EXTLINUX_CONF, c, &p) < 0 &&
+	if (validate_extlinux(b->fd, path, LAYOUT_EXTLINUX_CONF, c, &p) < 0 &&
 	    !c->n) {
-		r = err_set(e, EXIT_FAILED, "%s does not parse; fix it first "
-			    "('earlyfs check' says where)", path);
+		r = err_set(e, EXIT_FAILED, "%s/%s does not parse; fix it "
+			    "first ('earlyfs check' says where)", b->dir, path);
 		goto out;
 	}
 	from = c->default_label[0] ? extlinux_find(c, c->default_label) : NULL;
@@ -45,33 +46,35 @@ int bootconf_stage_previous(struct boot *b, unsigned prev, struct err *e)
 		if (strcmp(c->labels[i].name, EXTLINUX_PREVIOUS))
 			from = &c->labels[i];
 	if (!from) {
-		r = err_set(e, EXIT_FAILED, "%s has no label to boot", path);
+		r = err_set(e, EXIT_FAILED, "%s/%s has no label to boot",
+			    b->dir, path);
 		goto out;
 	}
-	r = read_file(staged, LAYOUT_EXTLINUX_MAX, &buf, &len);
+	r = beneath_read(b->fd, staged, LAYOUT_EXTLINUX_MAX, &buf, &len);
 	if (r == 0 && !(out = malloc(len + 4096)))
 		r = -ENOMEM;
 	if (r < 0) {
-		r = err_setr(e, r, EXIT_FAILED, "cannot read %s: %s", staged,
-			     strerror(-r));
+		r = err_setr(e, r, EXIT_FAILED, "cannot read %s/%s: %s", b->dir,
+			     staged, strerror(-r));
 		goto out;
 	}
 	n = extlinux_set_previous(buf, len, from, prev ? prev : 1, out,
 				  len + 4096);
 	if (n < 0) {
-		r = err_setr(e, n, EXIT_FAILED, "%s: too long", staged);
+		r = err_setr(e, n, EXIT_FAILED, "%s/%s: too long", b->dir,
+			     staged);
 		goto out;
 	}
 	if ((size_t)n == len && !memcmp(out, buf, len)) {
 		r = 0;
 		goto out;
 	}
-	r = tree_write_new(staged, out, (size_t)n, 0644);
+	r = tree_write_new(b->fd, staged, out, (size_t)n, 0644);
 	if (r == -EDQUOT)
 		r = -ENOSPC;	/* the caller says what to free */
 	if (r < 0)
-		err_setr(e, r, EXIT_FAILED, "cannot write %s: %s", staged,
-			 strerror(-r));
+		err_setr(e, r, EXIT_FAILED, "cannot write %s/%s: %s", b->dir,
+			 staged, strerror(-r));
 out:
 	free(buf);
 	free(out);
@@ -83,20 +86,19 @@ int bootconf_once(struct boot *b, const char *label, FILE *out, struct err *e)
 {
 	struct extlinux_conf *c = malloc(sizeof(*c));
 	struct problems p = { NULL, 0 };
-	char path[PATH_MAX], dir[PATH_MAX], opt[256], errbuf[512];
+	char dir[PATH_MAX], opt[256], errbuf[512];
 	char *const argv[] = { "extlinux", opt, dir, NULL };
-	int r;
+	int r, fd;
 
 	if (!c)
 		return err_set(e, EXIT_FAILED, "out of memory");
 	r = boot_lock(b, out, e);
 	if (r < 0)
 		goto out;
-	snprintf(path, sizeof(path), "%s/" LAYOUT_EXTLINUX_CONF, b->dir);
-	if (validate_extlinux(b->dir, path, "extlinux.conf", c, &p) < 0 &&
-	    !c->n) {
-		r = err_set(e, EXIT_FAILED, "%s does not parse; see 'earlyfs "
-			    "check'", path);
+	if (validate_extlinux(b->fd, LAYOUT_EXTLINUX_CONF, "extlinux.conf",
+			      c, &p) < 0 && !c->n) {
+		r = err_set(e, EXIT_FAILED, "%s/" LAYOUT_EXTLINUX_CONF " does "
+			    "not parse; see 'earlyfs check'", b->dir);
 		goto unlock;
 	}
 	if (!extlinux_find(c, label)) {
@@ -104,6 +106,15 @@ int bootconf_once(struct boot *b, const char *label, FILE *out, struct err *e)
 			    label);
 		goto unlock;
 	}
+	/* extlinux writes to the file system DIR is on: it must be ours */
+	fd = beneath_open(b->fd, LAYOUT_EXTLINUX_DIR, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0) {
+		r = err_setr(e, fd, EXIT_FAILED, "%s/" LAYOUT_EXTLINUX_DIR ": %s; "
+			     "it must be a directory of the boot partition",
+			     b->dir, strerror(-fd));
+		goto unlock;
+	}
+	close(fd);
 	snprintf(dir, sizeof(dir), "%s/" LAYOUT_EXTLINUX_DIR, b->dir);
 	snprintf(opt, sizeof(opt), "--once=%s", label);
 	r = run_cmd(argv, errbuf, sizeof(errbuf));

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/statvfs.h>
 #include "atomic.h"
+#include "beneath.h"
 #include "bootconf.h"
 #include "change.h"
 #include "fragment.h"
@@ -24,7 +25,8 @@ struct plan {
 	char file[FRAGMENT_NAME_MAX + 16];	/* its file in init.d now */
 	char to[FRAGMENT_NAME_MAX + 16];	/* its file after the change */
 	bool exists, disabled;
-	char src[PATH_MAX];	/* the tree the change starts from */
+	char src[PATH_MAX];	/* the tree the change starts from: "" (the
+				 * live tree) or generations/N */
 	unsigned from;		/* the generation that tree is */
 	char desc[512];		/* the generation's description */
 	bool nothing;		/* already so: no generation */
@@ -41,7 +43,7 @@ struct change_type {
 	bool must_exist;	/* ... that must be there */
 	int (*check)(struct boot *b, const struct change *c, struct plan *p,
 		     FILE *out, struct err *e);
-	int (*edit)(const struct change *c, const struct plan *p,
+	int (*edit)(int dir, const struct change *c, const struct plan *p,
 		    const char *file, const char *to);
 };
 
@@ -58,6 +60,7 @@ static int check_write(struct boot *b, const struct change *c,
 {
 	char path[PATH_MAX], *cur = NULL;
 	size_t len = 0;
+	int r;
 
 	if (c->op == CHANGE_ADD && p->exists)
 		return err_set(e, EXIT_REFUSED, "init.d/%s already exists; "
@@ -67,11 +70,10 @@ static int check_write(struct boot *b, const struct change *c,
 		return err_set(e, EXIT_REFUSED, "%s is larger than 1 MiB",
 			       p->name);
 	if (c->has_base) {
-		snprintf(path, sizeof(path), "%s/" LAYOUT_INITD "/%s", b->dir,
-			 p->file);
-		if (!p->exists || read_file(path, LAYOUT_FRAGMENT_MAX, &cur,
-					    &len) < 0 ||
-		    request_hash(cur, len) != c->base) {
+		snprintf(path, sizeof(path), LAYOUT_INITD "/%s", p->file);
+		r = p->exists ? beneath_read(b->fd, path, LAYOUT_FRAGMENT_MAX,
+					     &cur, &len) : -ENOENT;
+		if (r < 0 || request_hash(cur, len) != c->base) {
 			free(cur);
 			return err_set(e, EXIT_REFUSED, "init.d/%s changed "
 				       "since you started editing it; nothing "
@@ -86,13 +88,14 @@ static int check_write(struct boot *b, const struct change *c,
 	return 0;
 }
 
-static int edit_write(const struct change *c, const struct plan *p,
+static int edit_write(int dir, const struct change *c, const struct plan *p,
 		      const char *file, const char *to)
 {
 	struct stat st;
 
-	return tree_write_new(file, c->data, c->len,
-			      p->exists && stat(file, &st) == 0 ?
+	return tree_write_new(dir, file, c->data, c->len,
+			      p->exists && beneath_lstat(dir, file, &st) == 0 &&
+					      S_ISREG(st.st_mode) ?
 				      st.st_mode & 07777 :
 				      new_fragment_mode(c->data, c->len));
 }
@@ -104,10 +107,10 @@ static int check_rm(struct boot *b, const struct change *c, struct plan *p,
 	return 0;
 }
 
-static int edit_rm(const struct change *c, const struct plan *p,
+static int edit_rm(int dir, const struct change *c, const struct plan *p,
 		   const char *file, const char *to)
 {
-	return unlink(file) < 0 ? -errno : 0;
+	return beneath_unlink(dir, file, false);
 }
 
 static int check_toggle(struct boot *b, const struct change *c,
@@ -128,10 +131,10 @@ static int check_toggle(struct boot *b, const struct change *c,
 	return 0;
 }
 
-static int edit_rename(const struct change *c, const struct plan *p,
-		       const char *file, const char *to)
+static int edit_rename(int dir, const struct change *c,
+		       const struct plan *p, const char *file, const char *to)
 {
-	return rename(file, to) < 0 ? -errno : 0;
+	return beneath_rename(dir, file, to);
 }
 
 static int check_mv(struct boot *b, const struct change *c, struct plan *p,
@@ -160,12 +163,12 @@ static int check_rollback(struct boot *b, const struct change *c,
 	unsigned to = c->gen ? c->gen : p->from - 1;
 	char path[PATH_MAX];
 
-	gen_path(b, to, LAYOUT_GEN_APPLIED, path, sizeof(path));
-	if (to == 0 || access(path, F_OK) < 0)
+	gen_path(to, LAYOUT_GEN_APPLIED, path, sizeof(path));
+	if (to == 0 || !beneath_exists(b->fd, path))
 		return err_set(e, EXIT_FAILED, "there is no generation %u to "
 			       "roll back to; see 'earlyfs generations'", to);
 	p->from = to;
-	gen_path(b, to, NULL, p->src, sizeof(p->src));
+	gen_path(to, NULL, p->src, sizeof(p->src));
 	snprintf(p->desc, sizeof(p->desc), "rollback to generation %u", to);
 	return 0;
 }
@@ -207,7 +210,7 @@ static int change_stage(struct boot *b, const struct change *c,
 	char file[PATH_MAX], to[PATH_MAX];
 	int r;
 
-	snprintf(p->src, sizeof(p->src), "%s", b->dir);
+	p->src[0] = '\0';
 	p->from = latest;
 	if (t->fragment) {
 		r = fragment_name_arg(c->name, p->name, sizeof(p->name), e);
@@ -226,16 +229,15 @@ static int change_stage(struct boot *b, const struct change *c,
 	r = gen_stage(b, p->src, p->from, e);
 	if (r < 0 || !t->edit)
 		return r;
-	snprintf(file, sizeof(file), "%s/" LAYOUT_STAGING "/" LAYOUT_INITD
-		 "/%s", b->dir, p->file);
-	snprintf(to, sizeof(to), "%s/" LAYOUT_STAGING "/" LAYOUT_INITD "/%s",
-		 b->dir, p->to);
-	r = t->edit(c, p, file, to);
+	snprintf(file, sizeof(file), LAYOUT_STAGING "/" LAYOUT_INITD "/%s",
+		 p->file);
+	snprintf(to, sizeof(to), LAYOUT_STAGING "/" LAYOUT_INITD "/%s", p->to);
+	r = t->edit(b->fd, c, p, file, to);
 	if (r == -EDQUOT)
 		r = -ENOSPC;	/* the caller says what to free */
 	if (r < 0)
-		return err_setr(e, r, EXIT_FAILED, "cannot write %s: %s", file,
-				strerror(-r));
+		return err_setr(e, r, EXIT_FAILED, "cannot write %s/%s: %s",
+				b->dir, file, strerror(-r));
 	return 0;
 }
 
@@ -245,8 +247,8 @@ static int review(struct boot *b, unsigned latest, struct plan *p,
 		  bool force, size_t *ret_changed, uint64_t *ret_bytes,
 		  struct err *e)
 {
-	char staging[PATH_MAX], groot[PATH_MAX] = "", s[PATH_MAX];
-	char l[PATH_MAX], problems[2048] = "";
+	char groot[PATH_MAX] = "", s[PATH_MAX], l[PATH_MAX];
+	char problems[2048] = "";
 	struct tree t = { 0 }, g = { 0 };
 	FILE *pf = fmemopen(problems, sizeof(problems) - 1, "w");
 	struct problems pr = { pf, 0 };
@@ -255,39 +257,41 @@ static int review(struct boot *b, unsigned latest, struct plan *p,
 	int r;
 
 	*ret_bytes = 0;
-	snprintf(staging, sizeof(staging), "%s/" LAYOUT_STAGING, b->dir);
 	if (latest)
-		gen_path(b, latest, NULL, groot, sizeof(groot));
-	r = tree_scan(staging, &t);
+		gen_path(latest, NULL, groot, sizeof(groot));
+	r = tree_scan(b->fd, LAYOUT_STAGING, &t);
 	if (r == 0 && latest)
-		r = tree_scan(groot, &g);
+		r = tree_scan(b->fd, groot, &g);
 	if (r < 0) {
 		if (pf)
 			fclose(pf);
 		tree_free(&t);
-		return err_set(e, EXIT_FAILED, "cannot read %s: %s", staging,
-			       strerror(-r));
+		return err_set(e, EXIT_FAILED, "cannot read %s/%s: %s", b->dir,
+			       LAYOUT_STAGING, strerror(-r));
 	}
 	for (i = 0; i < t.n; i++) {
 		const char *rel = t.v[i].rel, *base = strrchr(rel, '/');
 
-		snprintf(s, sizeof(s), "%s/%s", staging, rel);
-		snprintf(l, sizeof(l), "%s/%s", b->dir, rel);
-		if (S_ISREG(t.v[i].mode) && !tree_same_file(s, l) &&
-		    lstat(s, &st) == 0)
+		tree_join(s, sizeof(s), LAYOUT_STAGING, rel);
+		if (S_ISREG(t.v[i].mode) && !tree_same_file(b->fd, s, rel) &&
+		    beneath_lstat(b->fd, s, &st) == 0)
 			*ret_bytes += (uint64_t)st.st_size + 4096;
-		snprintf(l, sizeof(l), "%s/%s", groot, rel);
-		if (S_ISDIR(t.v[i].mode) || (latest && tree_same_file(s, l)))
+		tree_join(l, sizeof(l), groot, rel);
+		if (S_ISDIR(t.v[i].mode) ||
+		    (latest && tree_same_file(b->fd, s, l)))
 			continue;
 		changed++;
 		base = base ? base + 1 : rel;
-		if (!strncmp(rel, "init.d/", 7) && !strchr(rel + 7, '/') &&
-		    fragment_name_classify(base) <= FRAGMENT_DISABLED)
-			validate_fragment(b->dir, s, rel, &pr);
+		if (S_ISLNK(t.v[i].mode) && !strchr(rel, '/'))
+			problem(&pr, "%s: a symbolic link; the runner and "
+				"earlyfs need a directory here", rel);
+		else if (!strncmp(rel, "init.d/", 7) && !strchr(rel + 7, '/') &&
+			 fragment_name_classify(base) <= FRAGMENT_DISABLED)
+			validate_fragment(b->fd, s, rel, &pr);
 		else if (!strcmp(rel, LAYOUT_FSTAB))
-			validate_fstab(s, rel, &pr);
+			validate_fstab(b->fd, s, rel, &pr);
 		else if (!strcmp(rel, LAYOUT_EXTLINUX_CONF))
-			validate_extlinux(b->dir, s, rel, NULL, &pr);
+			validate_extlinux(b->fd, s, rel, NULL, &pr);
 	}
 	for (i = 0; i < g.n; i++)
 		if (!tree_find(&t, g.v[i].rel))
@@ -332,7 +336,7 @@ static int no_space(struct boot *b, const char *what, struct err *e)
 static int commit_locked(struct boot *b, const struct change *c, FILE *out,
 			 struct err *e)
 {
-	char staging[PATH_MAX], final[PATH_MAX];
+	char list[256], final[PATH_MAX];
 	struct plan p = { .nothing = false };
 	struct statvfs v;
 	uint64_t bytes = 0;
@@ -342,7 +346,7 @@ static int commit_locked(struct boot *b, const struct change *c, FILE *out,
 
 	latest = gen_latest(b, NULL);
 	if (c->op != CHANGE_RECORD &&
-	    (!latest || gen_live_changes(b, latest, staging, 256))) {
+	    (!latest || gen_live_changes(b, latest, list, sizeof(list)))) {
 		/* the state before the change becomes a generation of its
 		 * own: the first one, or edits made without earlyfs, which a
 		 * rollback would otherwise overwrite unrecorded */
@@ -354,21 +358,20 @@ static int commit_locked(struct boot *b, const struct change *c, FILE *out,
 			return r;
 		latest = gen_latest(b, NULL);
 	}
-	snprintf(staging, sizeof(staging), "%s/" LAYOUT_STAGING, b->dir);
 	r = change_stage(b, c, latest, &p, out, e);
 	if (r == -ENOSPC) {
-		tree_remove(staging);
+		tree_remove(b->fd, LAYOUT_STAGING);
 		return no_space(b, c->name ? c->name : "change", e);
 	}
 	if (r < 0 || p.nothing) {
-		tree_remove(staging);
+		tree_remove(b->fd, LAYOUT_STAGING);
 		return r;
 	}
 	r = bootconf_stage_previous(b, latest, e);
 	if (r == 0)
 		r = review(b, latest, &p, c->force, &changed, &bytes, e);
 	if (r == 0 && latest && !changed) {
-		tree_remove(staging);
+		tree_remove(b->fd, LAYOUT_STAGING);
 		if (c->op != CHANGE_RECORD)
 			fprintf(out, "earlyfs: %s: nothing changed\n", p.desc);
 		return 0;
@@ -381,17 +384,17 @@ static int commit_locked(struct boot *b, const struct change *c, FILE *out,
 	if (r == 0 && (r = boot_sync(b)) < 0)
 		err_setr(e, r, EXIT_FAILED, "%s: %s", p.desc, strerror(-r));
 	if (r == -ENOSPC || r == -EDQUOT) {
-		tree_remove(staging);
+		tree_remove(b->fd, LAYOUT_STAGING);
 		return no_space(b, p.desc, e);
 	}
 	if (r < 0) {
-		tree_remove(staging);
+		tree_remove(b->fd, LAYOUT_STAGING);
 		return r;
 	}
-	gen_path(b, latest + 1, NULL, final, sizeof(final));
-	if (rename(staging, final) < 0) {
-		r = -errno;
-		tree_remove(staging);
+	gen_path(latest + 1, NULL, final, sizeof(final));
+	r = beneath_rename(b->fd, LAYOUT_STAGING, final);
+	if (r < 0) {
+		tree_remove(b->fd, LAYOUT_STAGING);
 		return err_setr(e, r, EXIT_FAILED, "cannot record generation "
 				"%u: %s", latest + 1, strerror(-r));
 	}

@@ -1,25 +1,26 @@
 /* check: the whole boot partition, as the runner and syslinux will see it */
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "beneath.h"
 #include "blkid.h"
 #include "extlinux.h"
 #include "fragment.h"
 #include "layout.h"
+#include "tree.h"
 #include "util.h"
 #include "validate.h"
 
-static struct {
-	const char *root;
-	size_t root_len;
+struct walk {
+	int root;
 	struct problems *p;
 	size_t n_elf;
-} walk_state;
+};
 
 /* Where syslinux modules (ELF, resolved by syslinux), generations and the
  * kernel's file systems live: not ld.so's business. */
@@ -37,46 +38,70 @@ static bool skipped_dir(const char *rel)
 	return false;
 }
 
-static int visit(const char *path, const struct stat *st, int flag,
-		 struct FTW *f)
+/* Every ELF file of the partition, links not followed, no mount crossed */
+static void walk_elf(struct walk *w, const char *rel, int depth)
 {
-	const char *rel = path + walk_state.root_len;
-	char magic[4];
-	FILE *fp;
+	char sub[PATH_MAX], magic[4];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd;
 
-	while (*rel == '/')
-		rel++;
-	if (flag == FTW_D && f->level == 1 && skipped_dir(rel))
-		return FTW_SKIP_SUBTREE;
-	if (flag != FTW_F || !S_ISREG(st->st_mode) || st->st_size < 52)
-		return FTW_CONTINUE;
-	fp = fopen(path, "re");
-	if (!fp)
-		return FTW_CONTINUE;
-	if (fread(magic, 1, 4, fp) == 4 && !memcmp(magic, "\177ELF", 4)) {
-		walk_state.n_elf++;
-		validate_elf(walk_state.root, path, rel, walk_state.p);
+	fd = beneath_open(w->root, rel, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		if (fd != -EXDEV)	/* a mount point: not the partition */
+			problem(w->p, "%s: cannot walk the tree: %s",
+				*rel ? rel : ".", strerror(fd < 0 ? -fd : ENOMEM));
+		return;
 	}
-	fclose(fp);
-	return FTW_CONTINUE;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (tree_join(sub, sizeof(sub), rel, de->d_name) < 0 ||
+		    beneath_lstat(w->root, sub, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if ((depth == 0 && skipped_dir(sub)) || depth > 32)
+				continue;
+			walk_elf(w, sub, depth + 1);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode) || st.st_size < 52)
+			continue;
+		fd = beneath_open(w->root, sub, O_RDONLY | O_NONBLOCK, 0);
+		if (fd < 0)
+			continue;
+		if (pread(fd, magic, 4, 0) == 4 && !memcmp(magic, "\177ELF", 4)) {
+			w->n_elf++;
+			validate_elf(w->root, sub, sub, w->p);
+		}
+		close(fd);
+	}
+	closedir(d);
 }
 
-static void check_fragments(const char *root, struct problems *p, size_t *n)
+static void check_fragments(int root, struct problems *p, size_t *n)
 {
-	char dir[PATH_MAX], path[PATH_MAX], shown[PATH_MAX];
+	char rel[PATH_MAX], shown[PATH_MAX];
 	struct dirent *de;
-	DIR *d;
+	DIR *d = NULL;
+	int fd;
 
-	snprintf(dir, sizeof(dir), "%s/" LAYOUT_INITD, root);
-	d = opendir(dir);
-	if (!d) {
-		problem(p, "init.d: %s", strerror(errno));
+	fd = beneath_open(root, LAYOUT_INITD, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		problem(p, "init.d: %s", fd == -ELOOP || fd == -ENOTDIR ?
+			"not a directory (a symbolic link?): the runner needs "
+			"one" : strerror(fd < 0 ? -fd : ENOMEM));
 		return;
 	}
 	while ((de = readdir(d))) {
 		enum fragment_class c = fragment_name_classify(de->d_name);
 
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		snprintf(rel, sizeof(rel), LAYOUT_INITD "/%s", de->d_name);
 		snprintf(shown, sizeof(shown), LAYOUT_INITD "/%s", de->d_name);
 		if (c == FRAGMENT_INVALID && strcmp(de->d_name, "README"))
 			problem(p, "%s: never runs: its name breaks the rule "
@@ -84,12 +109,12 @@ static void check_fragments(const char *root, struct problems *p, size_t *n)
 		if (c != FRAGMENT_RUN && c != FRAGMENT_DISABLED)
 			continue;
 		(*n)++;
-		validate_fragment(root, path, shown, p);
+		validate_fragment(root, rel, shown, p);
 	}
 	closedir(d);
 }
 
-static void check_previous(const char *root, const struct extlinux_conf *c,
+static void check_previous(int root, const struct extlinux_conf *c,
 			   struct problems *p)
 {
 	const struct extlinux_label *l = extlinux_find(c, EXTLINUX_PREVIOUS);
@@ -111,14 +136,14 @@ static void check_previous(const char *root, const struct extlinux_conf *c,
 			(int)strcspn(g, " \t"), g);
 		return;
 	}
-	layout_generation_path(root, n, LAYOUT_INITD, path, sizeof(path));
-	if (access(path, F_OK) < 0)
+	layout_generation_path("", n, LAYOUT_INITD, path, sizeof(path));
+	if (!beneath_exists(root, path))
 		problem(p, LAYOUT_EXTLINUX_CONF ": label previous boots "
 			"generation %u, which is not in " LAYOUT_GENERATIONS
 			"/", n);
 }
 
-static void check_root(const char *root, struct problems *p)
+static void check_root(int root, struct problems *p)
 {
 	char spec[512], dev[512], type[64];
 	struct err e;
@@ -134,30 +159,22 @@ int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)
 {
 	struct extlinux_conf *c = malloc(sizeof(*c));
 	struct problems p = { out, 0 };
-	char path[PATH_MAX];
+	struct walk w = { b->fd, &p, 0 };
 	size_t n_frag = 0;
 
 	if (!c)
 		return err_set(e, EXIT_FAILED, "out of memory");
-	check_fragments(b->dir, &p, &n_frag);
-	walk_state.root = b->dir;
-	walk_state.root_len = strlen(b->dir);
-	walk_state.p = &p;
-	walk_state.n_elf = 0;
-	if (nftw(b->dir, visit, 16, FTW_PHYS | FTW_MOUNT | FTW_ACTIONRETVAL) < 0)
-		problem(&p, "%s: cannot walk the tree: %s", b->dir,
-			strerror(errno));
-	snprintf(path, sizeof(path), "%s/" LAYOUT_FSTAB, b->dir);
-	validate_fstab(path, LAYOUT_FSTAB, &p);
-	snprintf(path, sizeof(path), "%s/" LAYOUT_EXTLINUX_CONF, b->dir);
-	if (validate_extlinux(b->dir, path, LAYOUT_EXTLINUX_CONF, c, &p) == 0 ||
-	    c->n)
-		check_previous(b->dir, c, &p);
+	check_fragments(b->fd, &p, &n_frag);
+	walk_elf(&w, "", 0);
+	validate_fstab(b->fd, LAYOUT_FSTAB, LAYOUT_FSTAB, &p);
+	if (validate_extlinux(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_CONF,
+			      c, &p) == 0 || c->n)
+		check_previous(b->fd, c, &p);
 	if (running)
-		check_root(b->dir, &p);
+		check_root(b->fd, &p);
 	fprintf(out, "%s: %zu fragments, %zu ELF files, etc/fstab, "
 		"extlinux.conf (%zu labels)%s: %zu problem%s\n", b->name, n_frag,
-		walk_state.n_elf, c->n, running ? ", root device" : "", p.n,
+		w.n_elf, c->n, running ? ", root device" : "", p.n,
 		p.n == 1 ? "" : "s");
 	free(c);
 	if (p.n)

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "atomic.h"
+#include "beneath.h"
 #include "editor.h"
 #include "fragment.h"
 #include "layout.h"
@@ -58,13 +59,15 @@ int fragment_edit(struct boot *b, const char *sock, const char *arg,
 		return r;
 	exists = fragment_find(b, name, file, sizeof(file), &disabled) == 0;
 	if (exists) {
-		snprintf(path, sizeof(path), "%s/" LAYOUT_INITD "/%s", b->dir,
-			 file);
-		rc = read_file(path, LAYOUT_FRAGMENT_MAX, &old, &old_len);
+		snprintf(path, sizeof(path), LAYOUT_INITD "/%s", file);
+		rc = beneath_read(b->fd, path, LAYOUT_FRAGMENT_MAX, &old,
+				  &old_len);
 		if (rc < 0)
-			return err_setr(e, rc, EXIT_FAILED, "cannot read %s: %s",
-					path, rc == -EFBIG ? "larger than 1 MiB"
-					: strerror(-rc));
+			return err_setr(e, rc, EXIT_FAILED, "cannot read "
+					"%s/%s: %s", b->dir, path,
+					rc == -EFBIG ? "larger than 1 MiB" :
+					rc == -EINVAL || rc == -ELOOP ?
+					"not a regular file" : strerror(-rc));
 	}
 	snprintf(copy, sizeof(copy), "%s/earlyfs-%s.XXXXXX",
 		 tmp && *tmp ? tmp : "/tmp", name);

@@ -200,6 +200,9 @@ int image_create(const char *path, const struct image_spec *s, bool force,
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
 		return err_set(e, EXIT_REFUSED, "%s is not a regular file; "
 			       "image create writes image files only", path);
+	r = target_image_unused(path, e);
+	if (r < 0)
+		return r;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || ftruncate(fd, (off_t)s->size) < 0) {
 		r = err_set(e, EXIT_FAILED, "cannot create %s: %s", path,

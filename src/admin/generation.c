@@ -19,19 +19,16 @@
 #include <unistd.h>
 #include <time.h>
 #include "atomic.h"
+#include "beneath.h"
 #include "generation.h"
 #include "kv.h"
 #include "layout.h"
 #include "text.h"
 #include "tree.h"
 
-void gen_path(const struct boot *b, unsigned n, const char *rel,
-		     char *ret, size_t cap)
+void gen_path(unsigned n, const char *rel, char *ret, size_t cap)
 {
-	if (rel)
-		snprintf(ret, cap, "%s/" LAYOUT_GENERATIONS "/%u/%s", b->dir, n, rel);
-	else
-		snprintf(ret, cap, "%s/" LAYOUT_GENERATIONS "/%u", b->dir, n);
+	layout_generation_path("", n, rel, ret, cap);
 }
 
 static int cmp_gen(const void *a, const void *b)
@@ -49,13 +46,18 @@ int generations_list(const struct boot *b, struct generation **ret,
 	size_t n = 0, cap = 0, len;
 	struct dirent *de;
 	DIR *d;
+	int fd;
 
 	*ret = NULL;
 	*ret_n = 0;
-	snprintf(path, sizeof(path), "%s/" LAYOUT_GENERATIONS, b->dir);
-	d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
+	fd = beneath_open(b->fd, LAYOUT_GENERATIONS, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -ENOMEM;
+	}
 	while ((de = readdir(d))) {
 		struct generation *g;
 		unsigned num;
@@ -78,10 +80,11 @@ int generations_list(const struct boot *b, struct generation **ret,
 		g = &v[n++];
 		memset(g, 0, sizeof(*g));
 		g->n = num;
-		gen_path(b, g->n, LAYOUT_GEN_APPLIED, path, sizeof(path));
-		g->applied = access(path, F_OK) == 0;
-		gen_path(b, g->n, LAYOUT_GEN_INFO, path, sizeof(path));
-		if (read_file(path, LAYOUT_GEN_INFO_MAX, &info, &len) < 0)
+		gen_path(g->n, LAYOUT_GEN_APPLIED, path, sizeof(path));
+		g->applied = beneath_exists(b->fd, path);
+		gen_path(g->n, LAYOUT_GEN_INFO, path, sizeof(path));
+		if (beneath_read(b->fd, path, LAYOUT_GEN_INFO_MAX, &info,
+				 &len) < 0)
 			continue;
 		if (kv_get(info, len, "time", when, sizeof(when)) == 0)
 			g->when = (time_t)strtoll(when, NULL, 10);
@@ -110,63 +113,63 @@ unsigned gen_latest(const struct boot *b, bool *ret_applied)
 	return latest;
 }
 
-/* Builds generations/.new from src (the live tree, or the generation a
- * rollback restores), linking what is the same in generation `from`. */
+/* Builds generations/.new from src (the live tree "", or the generation
+ * a rollback restores), linking what is the same in generation `from`. */
 int gen_stage(struct boot *b, const char *src, unsigned from,
 		 struct err *e)
 {
-	char staging[PATH_MAX], s[PATH_MAX], d[PATH_MAX], l[PATH_MAX];
-	char groot[PATH_MAX] = "";
+	char s[PATH_MAX], d[PATH_MAX], l[PATH_MAX], groot[PATH_MAX] = "";
 	struct tree t;
 	size_t i;
 	int r;
 
-	snprintf(staging, sizeof(staging), "%s/" LAYOUT_STAGING, b->dir);
-	snprintf(s, sizeof(s), "%s/" LAYOUT_GENERATIONS, b->dir);
-	if ((mkdir(s, 0755) < 0 && errno != EEXIST) ||
-	    mkdir(staging, 0755) < 0) {
-		r = -errno;
+	r = beneath_mkdir(b->fd, LAYOUT_GENERATIONS, 0755);
+	if (r == 0 && beneath_exists(b->fd, LAYOUT_STAGING))
+		r = -EEXIST;
+	if (r == 0)
+		r = beneath_mkdir(b->fd, LAYOUT_STAGING, 0755);
+	if (r == 0)
+		r = beneath_mkdir(b->fd, LAYOUT_STAGING "/" LAYOUT_EXTLINUX_DIR,
+				  0755);
+	if (r < 0)
 		goto fail;
-	}
-	snprintf(d, sizeof(d), "%s/extlinux", staging);
-	if (mkdir(d, 0755) < 0) {
-		r = -errno;
-		goto fail;
-	}
 	if (from)
-		gen_path(b, from, NULL, groot, sizeof(groot));
-	r = tree_scan(src, &t);
+		gen_path(from, NULL, groot, sizeof(groot));
+	r = tree_scan(b->fd, src, &t);
 	if (r < 0)
 		goto fail;
 	for (i = 0; i < t.n && r == 0; i++) {
-		snprintf(s, sizeof(s), "%s/%s", src, t.v[i].rel);
-		snprintf(d, sizeof(d), "%s/%s", staging, t.v[i].rel);
+		const char *rel = t.v[i].rel;
+
+		if ((r = tree_join(s, sizeof(s), src, rel)) < 0 ||
+		    (r = tree_join(d, sizeof(d), LAYOUT_STAGING, rel)) < 0 ||
+		    (r = tree_join(l, sizeof(l), groot, rel)) < 0)
+			break;
 		if (S_ISDIR(t.v[i].mode)) {
-			if (mkdir(d, t.v[i].mode & 07777) < 0 ||
-			    chmod(d, t.v[i].mode & 07777) < 0)
-				r = -errno;
+			r = beneath_mkdir(b->fd, d, t.v[i].mode & 07777);
 			continue;
 		}
-		snprintf(l, sizeof(l), "%s/%s", groot, t.v[i].rel);
-		if (groot[0] && S_ISREG(t.v[i].mode) && tree_same_file(s, l) &&
-		    link(l, d) == 0)
+		if (groot[0] && S_ISREG(t.v[i].mode) &&
+		    tree_same_file(b->fd, s, l) &&
+		    beneath_link(b->fd, l, d) == 0)
 			continue;
-		r = tree_copy_node(s, d);
+		r = tree_copy_node(b->fd, s, d);
 	}
 	tree_free(&t);
 	if (r == 0)
 		return 0;
 fail:
-	tree_remove(staging);
+	if (r != -EEXIST)
+		tree_remove(b->fd, LAYOUT_STAGING);
 	if (r == -EDQUOT)
 		r = -ENOSPC;	/* the caller says what to free */
-	return err_setr(e, r, EXIT_FAILED, "cannot prepare the change in %s: "
-			"%s", staging, strerror(-r));
+	return err_setr(e, r, EXIT_FAILED, "cannot prepare the change in "
+			"%s/" LAYOUT_STAGING ": %s", b->dir, strerror(-r));
 }
 
 int gen_write_info(struct boot *b, const char *desc)
 {
-	char path[PATH_MAX], text[1024];
+	char text[1024];
 	size_t i, start;
 
 	snprintf(text, sizeof(text), "time=%lld\ndescription=",
@@ -177,8 +180,8 @@ int gen_write_info(struct boot *b, const char *desc)
 		if ((unsigned char)text[i] < 0x20)
 			text[i] = '?';	/* file names may hold anything */
 	strcat(text, "\n");
-	snprintf(path, sizeof(path), "%s/" LAYOUT_STAGING "/info", b->dir);
-	return tree_write_new(path, text, strlen(text), 0644);
+	return tree_write_new(b->fd, LAYOUT_STAGING "/" LAYOUT_GEN_INFO, text,
+			      strlen(text), 0644);
 }
 
 /* Makes the live tree equal to generation n: what differs is written
@@ -186,15 +189,15 @@ int gen_write_info(struct boot *b, const char *desc)
 int gen_apply(struct boot *b, unsigned n, struct err *e)
 {
 	struct tree g = { 0 }, live = { 0 };
-	char groot[PATH_MAX], src[PATH_MAX], dst[PATH_MAX];
+	char groot[PATH_MAX], src[PATH_MAX];
 	char (*tmp)[PATH_MAX] = NULL;
 	size_t i, n_tmp = 0, *which = NULL;
 	int r, fd;
 
-	gen_path(b, n, NULL, groot, sizeof(groot));
-	r = tree_scan(groot, &g);
+	gen_path(n, NULL, groot, sizeof(groot));
+	r = tree_scan(b->fd, groot, &g);
 	if (r == 0)
-		r = tree_scan(b->dir, &live);
+		r = tree_scan(b->fd, "", &live);
 	if (r < 0) {
 		err_set(e, EXIT_FAILED, "cannot read generation %u or the live "
 			"tree: %s", n, strerror(-r));
@@ -207,33 +210,34 @@ int gen_apply(struct boot *b, unsigned n, struct err *e)
 		goto out;
 	}
 	for (i = 0; i < g.n; i++) {
-		const char *rel = g.v[i].rel, *slash;
+		const char *rel = g.v[i].rel;
 
-		snprintf(src, sizeof(src), "%s/%s", groot, rel);
-		snprintf(dst, sizeof(dst), "%s/%s", b->dir, rel);
+		tree_join(src, sizeof(src), groot, rel);
 		if (S_ISDIR(g.v[i].mode)) {
-			if (mkdir(dst, g.v[i].mode & 07777) < 0 &&
-			    errno != EEXIST) {
-				r = err_set(e, EXIT_FAILED, "cannot create %s: "
-					    "%s", dst, strerror(errno));
+			r = beneath_mkdir(b->fd, rel, g.v[i].mode & 07777);
+			if (r < 0) {
+				err_set(e, EXIT_FAILED, "cannot create %s/%s: "
+					"%s", b->dir, rel, strerror(-r));
 				goto out;
 			}
-			chmod(dst, g.v[i].mode & 07777);
 			continue;
 		}
-		if (tree_same_file(src, dst))
+		if (tree_same_file(b->fd, src, rel))
 			continue;
-		slash = strrchr(rel, '/');
-		snprintf(tmp[n_tmp], PATH_MAX, "%s/%.*s/.%s.tmpXXXXXX", b->dir,
-			 (int)(slash - rel), rel, slash + 1);
-		fd = mkstemp(tmp[n_tmp]);
-		if (fd < 0 || (close(fd), unlink(tmp[n_tmp])) < 0 ||
-		    (r = tree_copy_node(src, tmp[n_tmp])) < 0) {
-			if (fd < 0 || r == 0)
-				r = -errno;
-			err_set(e, EXIT_FAILED, "cannot write %s: %s", dst,
-				strerror(-r));
-			unlink(tmp[n_tmp]);
+		fd = beneath_tmpfile(b->fd, rel, tmp[n_tmp], PATH_MAX);
+		if (fd >= 0) {
+			close(fd);
+			r = beneath_unlink(b->fd, tmp[n_tmp], false);
+			if (r == 0)
+				r = tree_copy_node(b->fd, src, tmp[n_tmp]);
+		} else {
+			r = fd;
+		}
+		if (r < 0) {
+			err_set(e, EXIT_FAILED, "cannot write %s/%s: %s",
+				b->dir, rel, strerror(-r));
+			if (fd >= 0)
+				beneath_unlink(b->fd, tmp[n_tmp], false);
 			goto out;
 		}
 		which[n_tmp++] = i;
@@ -245,10 +249,10 @@ int gen_apply(struct boot *b, unsigned n, struct err *e)
 		goto out;
 	}
 	for (i = 0; i < n_tmp; i++) {
-		snprintf(dst, sizeof(dst), "%s/%s", b->dir, g.v[which[i]].rel);
-		if (rename(tmp[i], dst) < 0) {
-			r = err_set(e, EXIT_FAILED, "cannot rename %s: %s", dst,
-				    strerror(errno));
+		r = beneath_rename(b->fd, tmp[i], g.v[which[i]].rel);
+		if (r < 0) {
+			err_set(e, EXIT_FAILED, "cannot rename %s/%s: %s",
+				b->dir, g.v[which[i]].rel, strerror(-r));
 			goto out;
 		}
 		tmp[i][0] = '\0';
@@ -257,17 +261,20 @@ int gen_apply(struct boot *b, unsigned n, struct err *e)
 	for (i = live.n; i-- > 0;) {
 		if (tree_find(&g, live.v[i].rel))
 			continue;
-		snprintf(dst, sizeof(dst), "%s/%s", b->dir, live.v[i].rel);
-		if (S_ISDIR(live.v[i].mode))
-			rmdir(dst);	/* kept if something else is in it */
-		else if (unlink(dst) < 0 && errno != ENOENT) {
-			r = err_set(e, EXIT_FAILED, "cannot remove %s: %s",
-				    dst, strerror(errno));
+		if (S_ISDIR(live.v[i].mode)) {
+			/* kept if something else is in it */
+			beneath_unlink(b->fd, live.v[i].rel, true);
+			continue;
+		}
+		r = beneath_unlink(b->fd, live.v[i].rel, false);
+		if (r < 0 && r != -ENOENT) {
+			err_set(e, EXIT_FAILED, "cannot remove %s/%s: %s",
+				b->dir, live.v[i].rel, strerror(-r));
 			goto out;
 		}
 	}
-	gen_path(b, n, LAYOUT_GEN_APPLIED, dst, sizeof(dst));
-	fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	gen_path(n, LAYOUT_GEN_APPLIED, src, sizeof(src));
+	fd = beneath_open(b->fd, src, O_WRONLY | O_CREAT, 0644);
 	if (fd >= 0)
 		close(fd);
 	r = boot_sync(b);
@@ -277,7 +284,7 @@ int gen_apply(struct boot *b, unsigned n, struct err *e)
 out:
 	for (i = 0; tmp && i < n_tmp; i++)
 		if (tmp[i][0])
-			unlink(tmp[i]);
+			beneath_unlink(b->fd, tmp[i], false);
 	free(tmp);
 	free(which);
 	tree_free(&g);
@@ -292,25 +299,26 @@ int gen_recover(struct boot *b, FILE *out, struct err *e)
 	struct dirent *de;
 	bool applied = true;
 	unsigned latest;
-	DIR *d;
+	DIR *d = NULL;
+	int fd;
 
-	snprintf(path, sizeof(path), "%s/" LAYOUT_GENERATIONS, b->dir);
-	d = opendir(path);
+	fd = beneath_open(b->fd, LAYOUT_GENERATIONS, O_RDONLY | O_DIRECTORY, 0);
+	if (fd >= 0 && !(d = fdopendir(fd)))
+		close(fd);
 	while (d && (de = readdir(d))) {
-		if (strcmp(de->d_name, ".new") && strncmp(de->d_name, ".old-", 5))
+		if (strcmp(de->d_name, ".new") &&
+		    strncmp(de->d_name, LAYOUT_PRUNED_PREFIX,
+			    strlen(LAYOUT_PRUNED_PREFIX)))
 			continue;
-		snprintf(path, sizeof(path), "%s/" LAYOUT_GENERATIONS "/%s", b->dir,
+		snprintf(path, sizeof(path), LAYOUT_GENERATIONS "/%s",
 			 de->d_name);
-		tree_remove(path);
+		tree_remove(b->fd, path);
 	}
 	if (d)
 		closedir(d);
-	snprintf(path, sizeof(path), "%s/" LAYOUT_INITD, b->dir);
-	tree_remove_temps(path, 0);
-	snprintf(path, sizeof(path), "%s/" LAYOUT_ETC, b->dir);
-	tree_remove_temps(path, 0);
-	snprintf(path, sizeof(path), "%s/" LAYOUT_EXTLINUX_DIR, b->dir);
-	tree_remove_temps(path, 8);
+	tree_remove_temps(b->fd, LAYOUT_INITD, 0);
+	tree_remove_temps(b->fd, LAYOUT_ETC, 0);
+	tree_remove_temps(b->fd, LAYOUT_EXTLINUX_DIR, 8);
 	latest = gen_latest(b, &applied);
 	if (latest && !applied) {
 		int r = gen_apply(b, latest, e);
@@ -335,11 +343,11 @@ void gen_prune(struct boot *b, unsigned latest)
 	for (i = 0; i + b->keep < n; i++) {
 		if (v[i].n + 1 >= latest)
 			break;	/* never the current or the previous one */
-		gen_path(b, v[i].n, NULL, from, sizeof(from));
-		snprintf(to, sizeof(to), "%s/" LAYOUT_GENERATIONS "/.old-%u", b->dir,
-			 v[i].n);
-		if (rename(from, to) == 0)
-			tree_remove(to);
+		gen_path(v[i].n, NULL, from, sizeof(from));
+		snprintf(to, sizeof(to), LAYOUT_GENERATIONS "/"
+			 LAYOUT_PRUNED_PREFIX "%u", v[i].n);
+		if (beneath_rename(b->fd, from, to) == 0)
+			tree_remove(b->fd, to);
 	}
 	free(v);
 }
@@ -349,13 +357,13 @@ void gen_prune(struct boot *b, unsigned latest)
 size_t gen_live_changes(struct boot *b, unsigned latest, char *list,
 			   size_t cap)
 {
-	char groot[PATH_MAX], a[PATH_MAX], g[PATH_MAX];
+	char groot[PATH_MAX], g[PATH_MAX];
 	struct tree lt = { 0 }, gt = { 0 };
 	size_t i, n = 0, len = 0;
 
 	list[0] = '\0';
-	gen_path(b, latest, NULL, groot, sizeof(groot));
-	if (tree_scan(b->dir, &lt) < 0 || tree_scan(groot, &gt) < 0) {
+	gen_path(latest, NULL, groot, sizeof(groot));
+	if (tree_scan(b->fd, "", &lt) < 0 || tree_scan(b->fd, groot, &gt) < 0) {
 		tree_free(&lt);
 		return 1;	/* unknown: let the record find out */
 	}
@@ -364,9 +372,8 @@ size_t gen_live_changes(struct boot *b, unsigned latest, char *list,
 
 		if (i >= lt.n && tree_find(&lt, x->rel))
 			continue;
-		snprintf(a, sizeof(a), "%s/%s", b->dir, x->rel);
-		snprintf(g, sizeof(g), "%s/%s", groot, x->rel);
-		if (tree_same_file(a, g))
+		tree_join(g, sizeof(g), groot, x->rel);
+		if (tree_same_file(b->fd, x->rel, g))
 			continue;
 		n++;
 		if (len + strlen(x->rel) + 8 < cap)

@@ -15,15 +15,14 @@ struct generation {
 	bool applied;
 };
 
-/* BOOT/generations/N[/REL] */
-void gen_path(const struct boot *b, unsigned n, const char *rel, char *ret,
-	      size_t cap);
+/* generations/N[/REL], relative to the partition's fd */
+void gen_path(unsigned n, const char *rel, char *ret, size_t cap);
 /* Every generation, oldest first (malloc'ed): 0 or -errno. */
 int generations_list(const struct boot *b, struct generation **ret,
 		     size_t *ret_n);
 /* The newest generation's number, 0 if none. */
 unsigned gen_latest(const struct boot *b, bool *ret_applied);
-/* Builds generations/.new from src (the live tree, or the generation a
+/* Builds generations/.new from src (the live tree "", or generations/N a
  * rollback restores), linking what is the same in generation `from`. */
 int gen_stage(struct boot *b, const char *src, unsigned from, struct err *e);
 /* The description in generations/.new/info. */

@@ -1,6 +1,7 @@
 /* inspect: read-only views of a boot partition: fragments, log, generations */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 #include "inspect.h"
 #include "layout.h"
 #include "report.h"
+#include "beneath.h"
+#include "layout.h"
 #include "tree.h"
 
 struct boot_report *report_load(const char *path, char *why, size_t cap)
@@ -67,13 +70,16 @@ int fragments_print(const struct boot *b, const char *report, FILE *out,
 	size_t n = 0, i;
 	struct dirent *de;
 	DIR *d;
+	int fd;
 
-	snprintf(path, sizeof(path), "%s/init.d", b->dir);
-	d = opendir(path);
+	fd = beneath_open(b->fd, LAYOUT_INITD, O_RDONLY | O_DIRECTORY, 0);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		free(r);
-		return err_set(e, EXIT_FAILED, "cannot read %s: %s", path,
-			       strerror(errno));
+		return err_set(e, EXIT_FAILED, "cannot read %s/" LAYOUT_INITD
+			       ": %s", b->dir, strerror(fd < 0 ? -fd : ENOMEM));
 	}
 	while ((de = readdir(d)) && n < FRAGMENTS_MAX * 2) {
 		enum fragment_class c = fragment_name_classify(de->d_name);
@@ -92,7 +98,7 @@ int fragments_print(const struct boot *b, const char *report, FILE *out,
 		const struct report_fragment *f;
 		struct stat st;
 
-		snprintf(path, sizeof(path), "%s/init.d/%s", b->dir, names[i]);
+		snprintf(path, sizeof(path), LAYOUT_INITD "/%s", names[i]);
 		snprintf(base, sizeof(base), "%.*s",
 			 (int)(strlen(names[i]) -
 			       (c == FRAGMENT_DISABLED ? 9 : 0)), names[i]);
@@ -100,7 +106,8 @@ int fragments_print(const struct boot *b, const char *report, FILE *out,
 		fprintf(out, "%-28s %-8s %8lld  ", base,
 			c == FRAGMENT_RUN ? "enabled" :
 			c == FRAGMENT_DISABLED ? "disabled" : "INVALID",
-			stat(path, &st) == 0 ? (long long)st.st_size : -1LL);
+			beneath_lstat(b->fd, path, &st) == 0 ?
+				(long long)st.st_size : -1LL);
 		if (c == FRAGMENT_INVALID)
 			fprintf(out, "never runs: " FRAGMENT_RULE "\n");
 		else if (f)
@@ -199,11 +206,13 @@ int fragment_show(const struct boot *b, const char *arg, FILE *out,
 	if (fragment_find(b, name, file, sizeof(file), &disabled) < 0)
 		return err_set(e, EXIT_FAILED, "there is no fragment %s in "
 			       "init.d; see 'earlyfs fragments'", name);
-	snprintf(path, sizeof(path), "%s/" LAYOUT_INITD "/%s", b->dir, file);
-	r = read_file(path, 16 << 20, &buf, &len);
+	snprintf(path, sizeof(path), LAYOUT_INITD "/%s", file);
+	r = beneath_read(b->fd, path, LAYOUT_FRAGMENT_MAX, &buf, &len);
 	if (r < 0)
-		return err_set(e, EXIT_FAILED, "cannot read %s: %s", path,
-			       strerror(-r));
+		return err_set(e, EXIT_FAILED, "cannot read %s/%s: %s", b->dir,
+			       path, r == -EFBIG ? "larger than 1 MiB" :
+			       r == -EINVAL || r == -ELOOP ?
+			       "not a regular file" : strerror(-r));
 	fwrite(buf, 1, len, out);
 	free(buf);
 	return 0;

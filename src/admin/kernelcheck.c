@@ -10,7 +10,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 #include "atomic.h"
-#include "atomic.h"
 #include "kernelcheck.h"
 #include "util.h"
 
@@ -49,12 +48,36 @@ static int bzimage_version(const char *path, char *ret, size_t cap)
 	return ver[0] ? 0 : -EINVAL;
 }
 
+/* Runs argv with stdin from file in (from in_off) into a new file
+ * dir/name, at most max bytes: 0 with its bytes, or -errno. */
+static int filter_to(char *const argv[], int in, off_t in_off,
+		     const char *dir, const char *name, size_t max,
+		     char **ret, size_t *ret_len)
+{
+	char path[PATH_MAX];
+	int out, r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	out = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0)
+		return -errno;
+	r = run_filter(argv, in, in_off, out, (off_t)max, NULL, 0);
+	if (r >= 0 && lseek(out, 0, SEEK_SET) == 0)
+		r = read_fd(out, max, ret, ret_len);
+	else if (r >= 0)
+		r = -errno;
+	close(out);
+	return r;
+}
+
 /* The gzip'ed config between "IKCFG_ST" and "IKCFG_ED", uncompressed. */
 static char *ikconfig_blob(const char *vmlinux, size_t len, const char *tmp)
 {
-	char gz[PATH_MAX + 16], cmd[2 * PATH_MAX + 64];
+	char *const gunzip[] = { "gzip", "-dc", NULL };
 	const char *st = memmem(vmlinux, len, "IKCFG_ST", 8), *ed;
-	char *config;
+	char gz[PATH_MAX], *config = NULL;
+	size_t clen;
+	int fd, r;
 
 	ed = st ? memmem(st, len - (size_t)(st - vmlinux), "IKCFG_ED", 8) : NULL;
 	if (!ed)
@@ -62,56 +85,57 @@ static char *ikconfig_blob(const char *vmlinux, size_t len, const char *tmp)
 	snprintf(gz, sizeof(gz), "%s/config.gz", tmp);
 	if (atomic_write_file(gz, st + 8, (size_t)(ed - st - 8), 0600) < 0)
 		return NULL;
-	snprintf(cmd, sizeof(cmd), "gzip -dc '%s' > '%s/config' 2>/dev/null",
-		 gz, tmp);
-	if (system(cmd) != 0)
+	fd = open(gz, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return NULL;
-	snprintf(cmd, sizeof(cmd), "%s/config", tmp);
-	return read_file(cmd, CONFIG_MAX, &config, &len) < 0 ? NULL : config;
+	r = filter_to(gunzip, fd, 0, tmp, "config", CONFIG_MAX, &config, &clen);
+	close(fd);
+	return r < 0 ? NULL : config;
 }
 
 /*
  * IKCONFIG: the config is inside the compressed kernel a bzImage carries.
  * Decompress from each place a known stream starts until one holds it.
+ * The decompressors are the host's, fed the file itself: no shell, and the
+ * kernel's path is never part of a command line.
  */
 static char *ikconfig(const char *path)
 {
 	static const struct {
 		const char *magic;
 		size_t len;
-		const char *tool;
+		char *const argv[5];
 	} streams[] = {
-		{ "\x1f\x8b\x08", 3, "gzip -dc" },
-		{ "\xfd" "7zXZ", 6, "xz -dcq --single-stream" },
-		{ "\x28\xb5\x2f\xfd", 4, "zstd -dcq" },
-		{ "\x02\x21\x4c\x18", 4, "lz4 -dcq" },
+		{ "\x1f\x8b\x08", 3, { "gzip", "-dc", NULL } },
+		{ "\xfd" "7zXZ", 6, { "xz", "-dcq", "--single-stream", NULL } },
+		{ "\x28\xb5\x2f\xfd", 4, { "zstd", "-dcq", NULL } },
+		{ "\x02\x21\x4c\x18", 4, { "lz4", "-dcq", NULL } },
 	};
-	char tmp[PATH_MAX], out[PATH_MAX + 16], cmd[3 * PATH_MAX];
-	char *img = NULL, *vmlinux, *result = NULL;
+	char tmp[PATH_MAX], *img = NULL, *vmlinux, *result = NULL;
 	size_t len, vlen, i;
 	const char *p;
+	int fd;
 
 	if (mkdtemp_in("earlyfs-ikconfig", tmp, sizeof(tmp)) < 0)
 		return NULL;
-	if (read_file(path, 256 << 20, &img, &len) < 0)
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || read_fd(fd, 256 << 20, &img, &len) < 0)
 		goto out;
-	snprintf(out, sizeof(out), "%s/vmlinux", tmp);
 	for (i = 0; i < sizeof(streams) / sizeof(streams[0]) && !result; i++) {
 		for (p = img; !result && (p = memmem(p, len - (size_t)(p - img),
 						     streams[i].magic,
 						     streams[i].len)); p++) {
-			snprintf(cmd, sizeof(cmd),
-				 "tail -c +%zu '%s' | %s > '%s' 2>/dev/null",
-				 (size_t)(p - img) + 1, path, streams[i].tool,
-				 out);
-			if (system(cmd) < 0 ||
-			    read_file(out, 512 << 20, &vmlinux, &vlen) < 0)
+			if (filter_to(streams[i].argv, fd, p - img, tmp,
+				      "vmlinux", 512 << 20, &vmlinux,
+				      &vlen) < 0)
 				continue;
 			result = ikconfig_blob(vmlinux, vlen, tmp);
 			free(vmlinux);
 		}
 	}
 out:
+	if (fd >= 0)
+		close(fd);
 	free(img);
 	rm_rf(tmp);
 	return result;

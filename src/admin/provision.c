@@ -66,8 +66,13 @@ static int image_root(const struct target *t, const char *spec,
 static int wipe_signatures(const char *dev, struct err *e)
 {
 	blkid_probe pr;
-	int fd = open(dev, O_RDWR | O_CLOEXEC), r = 0;
+	/* exclusive: a mount, md or dm taking it since the check fails here
+	 * (EBUSY) instead of being written under */
+	int fd = open(dev, O_RDWR | O_EXCL | O_CLOEXEC), r = 0;
 
+	if (fd < 0 && errno == EBUSY)
+		return err_set(e, EXIT_REFUSED, "%s is in use (busy); stop what "
+			       "uses it first; nothing written", dev);
 	if (fd < 0)
 		return err_set(e, EXIT_FAILED, "cannot open %s: %s", dev,
 			       strerror(errno));
@@ -372,9 +377,13 @@ static void say_fs(const struct prov *p, char *buf, size_t cap)
 
 static int do_mount(struct prov *p, FILE *out, struct err *e)
 {
-	int r = mkdtemp_in("earlyfs-mnt", p->mnt, sizeof(p->mnt));
+	int r = private_mounts();
 
-	if (r == 0 && mount(p->t.dev, p->mnt, "ext4", MS_NOATIME, NULL) < 0)
+	/* our mount goes with us, even if we are killed */
+	if (r == 0)
+		r = mkdtemp_in("earlyfs-mnt", p->mnt, sizeof(p->mnt));
+	if (r == 0 && mount(p->t.dev, p->mnt, "ext4",
+				 MS_NOATIME | MS_NOSUID | MS_NODEV, NULL) < 0)
 		r = -errno;
 	if (r < 0)
 		return err_setr(e, r, EXIT_FAILED, "cannot mount %s: %s",

@@ -208,6 +208,38 @@ static int check_loops(const struct target *t, struct err *e)
 	return r;
 }
 
+int target_image_unused(const char *path, struct err *e)
+{
+	char real[PATH_MAX], p[PATH_MAX], back[PATH_MAX], mp[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int r = 0;
+
+	if (!realpath(path, real))
+		return 0;	/* not there: nothing uses it */
+	d = opendir("/sys/block");
+	while (d && (de = readdir(d)) && r == 0) {
+		if (strncmp(de->d_name, "loop", 4) != 0)
+			continue;
+		snprintf(p, sizeof(p), "/sys/block/%s/loop/backing_file",
+			 de->d_name);
+		if (sysfs_read(p, back, sizeof(back)) < 0 || strcmp(back, real))
+			continue;
+		snprintf(p, sizeof(p), "/dev/%s", de->d_name);
+		mp[0] = '\0';
+		if (stat(p, &st) == 0)
+			mounted_at(st.st_rdev, mp, sizeof(mp));
+		r = err_set(e, EXIT_REFUSED, "%s is in use: %s maps it%s%s; "
+			    "unmount and detach it first (losetup -d %s); "
+			    "nothing written", path, p,
+			    mp[0] ? " and is mounted at " : "", mp, p);
+	}
+	if (d)
+		closedir(d);
+	return r;
+}
+
 int target_check_unused(const struct target *t, struct err *e)
 {
 	if (t->is_image)
@@ -227,12 +259,16 @@ int target_attach(struct target *t, struct err *e)
 		return err_set(e, EXIT_FAILED, "cannot attach a loop device to "
 			       "partition %u of %s: %s", t->partno, t->disk,
 			       strerror(-r));
+	t->loop_fd = r;
 	t->loop_attached = true;
 	return 0;
 }
 
 void target_detach(struct target *t)
 {
-	if (t->loop_attached && loop_detach(t->dev) == 0)
-		t->loop_attached = false;
+	if (!t->loop_attached)
+		return;
+	loop_detach(t->dev);	/* at once if unused, else when it is */
+	close(t->loop_fd);
+	t->loop_attached = false;
 }

@@ -19,11 +19,14 @@ struct target {
 	bool bootable;
 	char dev[4096];		/* what mke2fs writes: partition or loop */
 	bool loop_attached;
+	int loop_fd;		/* keeps the (autoclear) loop device */
 };
 
 int target_resolve(const char *arg, unsigned partno, struct target *t,
 		   struct err *e);
 /* Mounted, swap, holders, loops mapping an image's partition. */
+/* Refuses (EXIT_REFUSED) an image file a loop device maps. */
+int target_image_unused(const char *path, struct err *e);
 int target_check_unused(const struct target *t, struct err *e);
 int target_attach(struct target *t, struct err *e);
 void target_detach(struct target *t);

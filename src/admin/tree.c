@@ -2,13 +2,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "atomic.h"
+#include "beneath.h"
 #include "fragment.h"
 #include "layout.h"
 #include "tree.h"
@@ -46,55 +46,77 @@ const struct node *tree_find(const struct tree *t, const char *rel)
 	return NULL;
 }
 
+int tree_join(char *ret, size_t cap, const char *root, const char *rel)
+{
+	int n = *root ? snprintf(ret, cap, "%s/%s", root, rel)
+		      : snprintf(ret, cap, "%s", rel);
+
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
 /* Pre-order, so a directory comes before what it holds.  Dotfiles are
- * ours (temp files) or an editor's, never part of a generation. */
-static int walk(const char *root, const char *rel, int depth, struct tree *t)
+ * ours (temp files) or an editor's, never part of a generation.  Links
+ * are entries of their own, never followed. */
+static int walk(int dir, const char *root, const char *rel, int depth,
+		struct tree *t)
 {
 	char path[PATH_MAX], sub[PATH_MAX];
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
-	int r = 0;
+	int r, fd;
 
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
+	r = tree_join(path, sizeof(path), root, rel);
+	if (r == 0)
+		r = beneath_lstat(dir, path, &st);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
 	if (!S_ISDIR(st.st_mode))
 		return S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ?
 			tree_add(t, rel, st.st_mode) : 0;
 	if (depth > 8)
 		return -ELOOP;
 	r = tree_add(t, rel, st.st_mode);
-	d = opendir(path);
-	if (!d)
-		return r < 0 ? r : -errno;
+	if (r < 0)
+		return r;
+	fd = beneath_open(dir, path, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -ENOMEM;
+	}
 	while (r == 0 && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", rel, de->d_name);
-		r = walk(root, sub, depth + 1, t);
+		if (snprintf(sub, sizeof(sub), "%s/%s", rel, de->d_name) >=
+		    (int)sizeof(sub))
+			r = -ENAMETOOLONG;
+		else
+			r = walk(dir, root, sub, depth + 1, t);
 	}
 	closedir(d);
 	return r;
 }
 
-int tree_scan(const char *root, struct tree *t)
+int tree_scan(int dir, const char *root, struct tree *t)
 {
 	int r;
 
 	memset(t, 0, sizeof(*t));
-	r = walk(root, LAYOUT_INITD, 0, t);
+	r = walk(dir, root, LAYOUT_INITD, 0, t);
 	if (r == 0)
-		r = walk(root, LAYOUT_ETC, 0, t);
+		r = walk(dir, root, LAYOUT_ETC, 0, t);
 	if (r == 0)
-		r = walk(root, LAYOUT_EXTLINUX_CONF, 0, t);
+		r = walk(dir, root, LAYOUT_EXTLINUX_CONF, 0, t);
 	if (r < 0)
 		tree_free(t);
 	return r;
 }
 
 /* Same type, permissions and bytes (or link target). */
-bool tree_same_file(const char *a, const char *b)
+bool tree_same_file(int dir, const char *a, const char *b)
 {
 	struct stat sa, sb;
 	char ba[8192], bb[8192];
@@ -102,22 +124,21 @@ bool tree_same_file(const char *a, const char *b)
 	int fa = -1, fb = -1;
 	ssize_t na, nb;
 
-	if (lstat(a, &sa) < 0 || lstat(b, &sb) < 0 ||
+	if (beneath_lstat(dir, a, &sa) < 0 || beneath_lstat(dir, b, &sb) < 0 ||
 	    (sa.st_mode & (S_IFMT | 07777)) != (sb.st_mode & (S_IFMT | 07777)))
 		return false;
 	if (S_ISDIR(sa.st_mode))
 		return true;
-	if (S_ISLNK(sa.st_mode)) {
-		na = readlink(a, ba, sizeof(ba));
-		nb = readlink(b, bb, sizeof(bb));
-		return na >= 0 && na == nb && !memcmp(ba, bb, (size_t)na);
-	}
-	if (sa.st_size != sb.st_size)
+	if (S_ISLNK(sa.st_mode))
+		return beneath_readlink(dir, a, ba, sizeof(ba)) == 0 &&
+		       beneath_readlink(dir, b, bb, sizeof(bb)) == 0 &&
+		       !strcmp(ba, bb);
+	if (!S_ISREG(sa.st_mode) || sa.st_size != sb.st_size)
 		return false;
 	if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
 		return true;
-	fa = open(a, O_RDONLY | O_CLOEXEC);
-	fb = open(b, O_RDONLY | O_CLOEXEC);
+	fa = beneath_open(dir, a, O_RDONLY | O_NONBLOCK, 0);
+	fb = beneath_open(dir, b, O_RDONLY | O_NONBLOCK, 0);
 	if (fa < 0 || fb < 0)
 		goto out;
 	for (;;) {
@@ -139,28 +160,28 @@ out:
 
 /* Copies a file or link to dst, which must not exist.  No fsync: callers
  * sync the whole file system once before the rename that publishes it. */
-int tree_copy_node(const char *src, const char *dst)
+int tree_copy_node(int dir, const char *src, const char *dst)
 {
 	char buf[65536];
 	struct stat st;
 	int in = -1, out = -1, r = 0;
 	ssize_t n;
 
-	if (lstat(src, &st) < 0)
-		return -errno;
+	r = beneath_lstat(dir, src, &st);
+	if (r < 0)
+		return r;
 	if (S_ISLNK(st.st_mode)) {
-		n = readlink(src, buf, sizeof(buf) - 1);
-		if (n < 0)
-			return -errno;
-		buf[n] = '\0';
-		return symlink(buf, dst) < 0 ? -errno : 0;
+		r = beneath_readlink(dir, src, buf, sizeof(buf));
+		return r < 0 ? r : beneath_symlink(buf, dir, dst);
 	}
-	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	in = beneath_open(dir, src, O_RDONLY | O_NONBLOCK, 0);
 	if (in < 0)
-		return -errno;
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		return in;
+	out = beneath_open(dir, dst, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (out < 0) {
-		r = -errno;
+		r = out;
 		goto out;
 	}
 	while ((n = read(in, buf, sizeof(buf))) != 0) {
@@ -170,10 +191,9 @@ int tree_copy_node(const char *src, const char *dst)
 			r = -errno;
 			goto out;
 		}
-		if (write(out, buf, (size_t)n) != n) {
-			r = errno ? -errno : -EIO;
+		r = write_all(out, buf, (size_t)n);
+		if (r < 0)
 			goto out;
-		}
 	}
 	if (fchown(out, st.st_uid, st.st_gid) < 0 && geteuid() == 0)
 		r = -errno;
@@ -185,19 +205,21 @@ out:
 	if (in >= 0)
 		close(in);
 	if (r < 0 && out >= 0)
-		unlink(dst);
+		beneath_unlink(dir, dst, false);
 	return r;
 }
 
-int tree_write_new(const char *path, const char *data, size_t len,
-		     mode_t mode)
+int tree_write_new(int dir, const char *rel, const char *data, size_t len,
+		   mode_t mode)
 {
 	int fd, r = 0;
 
-	unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	r = beneath_unlink(dir, rel, false);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	fd = beneath_open(dir, rel, O_WRONLY | O_CREAT | O_EXCL, mode);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = write_all(fd, data, len);
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
@@ -206,18 +228,9 @@ int tree_write_new(const char *path, const char *data, size_t len,
 	return r;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag,
-		      struct FTW *f)
+int tree_remove(int dir, const char *rel)
 {
-	return remove(path) < 0 && errno != ENOENT ? -errno : 0;
-}
-
-int tree_remove(const char *path)
-{
-	if (access(path, F_OK) < 0)
-		return 0;
-	return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -errno
-								     : 0;
+	return beneath_remove(dir, rel);
 }
 
 /* ".NAME.tmpXXXXXX": what atomic writes leave behind when killed */
@@ -228,21 +241,27 @@ static bool is_our_temp(const char *name)
 	return name[0] == '.' && n > 11 && !memcmp(name + n - 10, ".tmp", 4);
 }
 
-void tree_remove_temps(const char *dir, int depth)
+void tree_remove_temps(int dir, const char *rel, int depth)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
-	DIR *d = opendir(dir);
+	DIR *d;
+	int fd = beneath_open(dir, rel, O_RDONLY | O_DIRECTORY, 0);
 
-	if (!d)
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	while ((de = readdir(d))) {
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (snprintf(path, sizeof(path), "%s/%s", rel, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
 		if (is_our_temp(de->d_name))
-			unlink(path);
+			beneath_unlink(dir, path, false);
 		else if (de->d_type == DT_DIR && de->d_name[0] != '.' &&
 			 depth < 8)
-			tree_remove_temps(path, depth + 1);
+			tree_remove_temps(dir, path, depth + 1);
 	}
 	closedir(d);
 }
@@ -252,14 +271,14 @@ int fragment_find(const struct boot *b, const char *name, char *ret_file,
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/" LAYOUT_INITD "/%s", b->dir, name);
-	if (access(path, F_OK) == 0) {
+	snprintf(path, sizeof(path), LAYOUT_INITD "/%s", name);
+	if (beneath_exists(b->fd, path)) {
 		snprintf(ret_file, cap, "%s", name);
 		*ret_disabled = false;
 		return 0;
 	}
-	snprintf(path, sizeof(path), "%s/" LAYOUT_INITD "/%s" LAYOUT_DISABLED, b->dir, name);
-	if (access(path, F_OK) == 0) {
+	snprintf(path, sizeof(path), LAYOUT_INITD "/%s" LAYOUT_DISABLED, name);
+	if (beneath_exists(b->fd, path)) {
 		snprintf(ret_file, cap, "%s" LAYOUT_DISABLED, name);
 		*ret_disabled = true;
 		return 0;

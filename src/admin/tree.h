@@ -19,22 +19,29 @@ struct tree {
 	size_t n;
 };
 
+/* Every path below is relative to dir, the partition's directory fd, and
+ * goes through beneath.h: no link is followed, nothing outside dir is
+ * touched.  A tree's root is "" (the live tree) or "generations/N". */
+
+/* root/rel, or rel when root is "": 0 or -ENAMETOOLONG. */
+int tree_join(char *ret, size_t cap, const char *root, const char *rel);
 /* The generation's files under root, directories before what they hold:
  * 0 or -errno (-E2BIG above TREE_MAX). */
-int tree_scan(const char *root, struct tree *t);
+int tree_scan(int dir, const char *root, struct tree *t);
 void tree_free(struct tree *t);
 const struct node *tree_find(const struct tree *t, const char *rel);
 /* Same type, permissions and bytes (or link target). */
-bool tree_same_file(const char *a, const char *b);
-/* Copies a file or link to dst, which must not exist; no fsync. */
-int tree_copy_node(const char *src, const char *dst);
-/* Creates path (replacing what is there) with data; no fsync. */
-int tree_write_new(const char *path, const char *data, size_t len,
+bool tree_same_file(int dir, const char *a, const char *b);
+/* Copies a regular file or a link (as a link) to dst, which must not
+ * exist; no fsync. */
+int tree_copy_node(int dir, const char *src, const char *dst);
+/* Creates rel (replacing what is there) with data; no fsync. */
+int tree_write_new(int dir, const char *rel, const char *data, size_t len,
 		   mode_t mode);
 /* rm -r without following links: 0 or -errno. */
-int tree_remove(const char *path);
-/* Removes the ".NAME.tmpXXXXXX" files a killed write left in dir. */
-void tree_remove_temps(const char *dir, int depth);
+int tree_remove(int dir, const char *rel);
+/* Removes the ".NAME.tmpXXXXXX" files a killed write left in rel. */
+void tree_remove_temps(int dir, const char *rel, int depth);
 
 /* NAME or NAME.disabled in init.d: 0 with the file name, or -ENOENT. */
 int fragment_find(const struct boot *b, const char *name, char *ret_file,

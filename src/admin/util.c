@@ -4,15 +4,21 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/loop.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <signal.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "atomic.h"
+#include "beneath.h"
 #include "elfdeps.h"
 #include "kv.h"
 #include "layout.h"
@@ -20,6 +26,12 @@
 #include "util.h"
 
 int run_cmd(char *const argv[], char *errbuf, size_t errcap)
+{
+	return run_filter(argv, -1, 0, -1, 0, errbuf, errcap);
+}
+
+int run_filter(char *const argv[], int in, off_t in_off, int out,
+	       off_t out_max, char *errbuf, size_t errcap)
 {
 	char chunk[512];
 	int pipefd[2], status;
@@ -39,10 +51,16 @@ int run_cmd(char *const argv[], char *errbuf, size_t errcap)
 	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
+		struct rlimit fsize = { (rlim_t)out_max, (rlim_t)out_max };
 
-		dup2(null, 0);
-		dup2(null, 1);
+		if (in >= 0 && lseek(in, in_off, SEEK_SET) < 0)
+			_exit(126);
+		if (out >= 0 && out_max && setrlimit(RLIMIT_FSIZE, &fsize) < 0)
+			_exit(126);
+		dup2(in >= 0 ? in : null, 0);
+		dup2(out >= 0 ? out : null, 1);
 		dup2(pipefd[1], 2);
+		signal(SIGXFSZ, SIG_DFL);
 		execvp(argv[0], argv);
 		dprintf(2, "cannot run %s: %s", argv[0], strerror(errno));
 		_exit(127);
@@ -73,7 +91,7 @@ int loop_attach(const char *file, uint64_t offset, uint64_t size,
 		bool readonly, char *ret_dev, size_t cap)
 {
 	struct loop_config cfg;
-	int ctl, nr, fd, dev, r = 0, tries;
+	int ctl, nr, fd, dev = -1, r = 0, tries;
 
 	fd = open(file, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0)
@@ -100,18 +118,71 @@ int loop_attach(const char *file, uint64_t offset, uint64_t size,
 		cfg.fd = (uint32_t)fd;
 		cfg.info.lo_offset = offset;
 		cfg.info.lo_sizelimit = size;
-		/* no autoclear: it would detach at our close, before mke2fs
-		 * opens the device; target_detach() detaches explicitly */
-		cfg.info.lo_flags = readonly ? LO_FLAGS_READ_ONLY : 0;
+		/* autoclear: the device goes with its last user, so a
+		 * killed command leaves none behind; the fd returned keeps
+		 * it while we need it */
+		cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR |
+				    (readonly ? LO_FLAGS_READ_ONLY : 0);
 		strncpy((char *)cfg.info.lo_file_name, file, LO_NAME_SIZE - 1);
 		r = ioctl(dev, LOOP_CONFIGURE, &cfg) < 0 ? -errno : 0;
+		if (r == 0)
+			break;
 		close(dev);
+		dev = -1;
 		if (r != -EBUSY)
 			break;
 	}
 	close(ctl);
 	close(fd);
-	return r;
+	return r < 0 ? r : dev;
+}
+
+int private_mounts(void)
+{
+	static bool done;
+
+	if (done)
+		return 0;
+	if (unshare(CLONE_NEWNS) < 0)
+		return -errno;
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return -errno;
+	done = true;
+	return 0;
+}
+
+void tmp_clean_dead(void)
+{
+	static const char *const ours[] = { "earlyfs-edit.", "earlyfs-mnt." };
+	const char *tmp = getenv("TMPDIR");
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	size_t i;
+
+	tmp = tmp && *tmp ? tmp : "/tmp";
+	d = opendir(tmp);
+	while (d && (de = readdir(d))) {
+		for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
+			size_t l = strlen(ours[i]);
+			long pid;
+			char *end;
+
+			if (strncmp(de->d_name, ours[i], l))
+				continue;
+			pid = strtol(de->d_name + l, &end, 10);
+			if (end == de->d_name + l || *end != '.' || pid <= 0 ||
+			    (kill((pid_t)pid, 0) < 0 && errno != ESRCH) ||
+			    kill((pid_t)pid, 0) == 0)
+				continue;
+			/* its creator is dead: an empty directory goes (a
+			 * non-empty one is not ours to judge) */
+			snprintf(path, sizeof(path), "%s/%s", tmp, de->d_name);
+			rmdir(path);
+		}
+	}
+	if (d)
+		closedir(d);
 }
 
 int loop_detach(const char *dev)
@@ -130,8 +201,19 @@ int mkdtemp_in(const char *prefix, char *ret, size_t cap)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	snprintf(ret, cap, "%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
+	snprintf(ret, cap, "%s/%s.%ld.XXXXXX", tmp && *tmp ? tmp : "/tmp",
+		 prefix, (long)getpid());
 	return mkdtemp(ret) ? 0 : -errno;
+}
+
+int mkstemp_in(const char *prefix, char *ret, size_t cap)
+{
+	const char *tmp = getenv("TMPDIR");
+	int fd;
+
+	snprintf(ret, cap, "%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
+	fd = mkostemp(ret, O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 /* Writes every block, zeros included: syslinux cannot read holes. */
@@ -264,39 +346,44 @@ double elapsed_s(const struct timespec *start)
 	       (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
-int elf_read_deps(const char *path, struct elf_deps *ret)
+int elf_read_deps_fd(int fd, struct elf_deps *ret)
 {
 	struct stat st;
-	void *p;
-	int fd, r;
 	char magic[4];
+	void *p;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    pread(fd, magic, 4, 0) != 4 || !elf_is_elf(magic, 4)) {
-		close(fd);
+	    pread(fd, magic, 4, 0) != 4 || !elf_is_elf(magic, 4))
 		return -ENOEXEC;
-	}
+	if (st.st_size > ELF_SIZE_MAX)
+		return -EFBIG;
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	r = p == MAP_FAILED ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r;
+	if (p == MAP_FAILED)
+		return -errno;
 	r = elf_deps_parse(p, (size_t)st.st_size, ret);
 	munmap(p, (size_t)st.st_size);
 	return r;
 }
 
-int boot_conf_get(const char *boot, const char *key, char *ret, size_t cap)
+int elf_read_deps(const char *path, struct elf_deps *ret)
 {
-	char path[PATH_MAX], *conf;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -errno;
+	r = elf_read_deps_fd(fd, ret);
+	close(fd);
+	return r;
+}
+
+int boot_conf_get(int dir, const char *key, char *ret, size_t cap)
+{
+	char *conf;
 	size_t len;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/" LAYOUT_CONF, boot);
-	r = read_file(path, LAYOUT_CONF_MAX, &conf, &len);
+	r = beneath_read(dir, LAYOUT_CONF, LAYOUT_CONF_MAX, &conf, &len);
 	if (r < 0)
 		return r;
 	r = kv_get(conf, len, key, ret, cap);

@@ -11,10 +11,25 @@
  * status, or -errno if it could not start.  stdout goes to /dev/null,
  * stderr (its start) to errbuf. */
 int run_cmd(char *const argv[], char *errbuf, size_t errcap);
+/* The same with stdin read from fd in at in_off and stdout written to fd
+ * out (at most out_max bytes: a larger output ends it with SIGXFSZ); -1
+ * for /dev/null.  No shell: argv is never parsed. */
+int run_filter(char *const argv[], int in, off_t in_off, int out,
+	       off_t out_max, char *errbuf, size_t errcap);
+/* A loop device (autoclear) on file's range: an fd that keeps it until
+ * closed (and unmounted), its path in ret_dev; or -errno. */
 int loop_attach(const char *file, uint64_t offset, uint64_t size,
 		bool readonly, char *ret_dev, size_t cap);
+/* Our mounts from here on are our own: they go with the process, even
+ * when it is killed (a mount namespace of its own, slave of the host's). */
+int private_mounts(void);
+/* Removes the empty $TMPDIR/earlyfs-{edit,mnt}.PID.* of dead processes. */
+void tmp_clean_dead(void);
 int loop_detach(const char *dev);
+/* $TMPDIR (or /tmp)/PREFIX.PID.XXXXXX, created 0700. */
 int mkdtemp_in(const char *prefix, char *ret, size_t cap);
+/* A new private file in $TMPDIR (or /tmp): its fd, its path in ret. */
+int mkstemp_in(const char *prefix, char *ret, size_t cap);
 int copy_file_dense(const char *src, const char *dst, mode_t mode);
 int rm_rf(const char *path);
 const char *data_dir(void);	/* templates/, init.d/, earlyfs-init */
@@ -22,9 +37,16 @@ const char *init_binary(void);
 int write_text(const char *path, const char *text, mode_t mode);
 uint64_t tree_bytes(const char *dir);
 double elapsed_s(const struct timespec *start);
-/* KEY=value from BOOT/etc/earlyfs.conf: 0, -ENOENT, -E2BIG, -errno. */
-int boot_conf_get(const char *boot, const char *key, char *ret, size_t cap);
+/* The host's own busybox (busybox-static): what provisioning copies, and
+ * the shell that checks a fragment's syntax.  Never the target's. */
+#define HOST_BUSYBOX "/bin/busybox"
+/* KEY=value from etc/earlyfs.conf beneath the boot partition's fd dir:
+ * 0, -ENOENT, -E2BIG, -errno. */
+int boot_conf_get(int dir, const char *key, char *ret, size_t cap);
 struct elf_deps;
-/* 0 with what an ELF file needs, -ENOEXEC if it is not ELF, -errno. */
+#define ELF_SIZE_MAX (1LL << 30)
+/* 0 with what an ELF file needs, -ENOEXEC if it is not ELF, -EFBIG above
+ * ELF_SIZE_MAX, -errno. */
 int elf_read_deps(const char *path, struct elf_deps *ret);
+int elf_read_deps_fd(int fd, struct elf_deps *ret);
 #endif

@@ -1,5 +1,6 @@
 /* validate: what must hold for a fragment, fstab or extlinux.conf to boot */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "atomic.h"
+#include "beneath.h"
 #include "elfdeps.h"
 #include "extlinux.h"
 #include "fragment.h"
@@ -36,27 +38,34 @@ static const char *const lib_dirs[] = {
 	"usr/lib/aarch64-linux-gnu", "lib/i386-linux-gnu",
 };
 
-static bool in_tree(const char *root, const char *path)
+/* Whether the booted system finds path (links followed, never out of
+ * the partition). */
+static bool in_tree(int root, const char *path)
 {
-	char p[PATH_MAX];
+	int fd = beneath_resolve(root, path, O_PATH);
 
-	snprintf(p, sizeof(p), "%s/%s", root, path[0] == '/' ? path + 1 : path);
-	return access(p, F_OK) == 0;
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
-void validate_elf(const char *root, const char *file, const char *shown,
+void validate_elf(int root, const char *rel, const char *shown,
 		  struct problems *p)
 {
 	struct elf_deps *d = malloc(sizeof(*d));
 	char dir[PATH_MAX];
 	size_t i, j;
-	int r;
+	int r, fd;
 
 	if (!d) {
 		problem(p, "%s: out of memory", shown);
 		return;
 	}
-	r = elf_read_deps(file, d);
+	fd = beneath_open(root, rel, O_RDONLY | O_NONBLOCK, 0);
+	r = fd < 0 ? fd : elf_read_deps_fd(fd, d);
+	if (fd >= 0)
+		close(fd);
 	if (r == -ENOEXEC)
 		goto out;
 	if (r < 0) {
@@ -109,32 +118,35 @@ static const char *sh_message(char *msg)
 	return msg;
 }
 
-static void check_sh_syntax(const char *root, const char *file,
-			    const char *shown, struct problems *p)
+/* The host's busybox parses a private copy of the bytes already read:
+ * nothing of the target runs, and what is checked is what was read. */
+static void check_sh_syntax(const char *buf, size_t len, const char *shown,
+			    struct problems *p)
 {
-	char busybox[PATH_MAX], errbuf[512];
-	int r;
+	char tmp[PATH_MAX], errbuf[512];
+	char *const argv[] = { HOST_BUSYBOX, "sh", "-n", tmp, NULL };
+	int fd, r;
 
-	snprintf(busybox, sizeof(busybox), "%s/bin/busybox", root);
-	if (access(busybox, X_OK) < 0) {
-		problem(p, "%s: cannot check its shell syntax: bin/busybox is "
-			"not on the boot partition", shown);
+	fd = mkstemp_in("earlyfs-sh", tmp, sizeof(tmp));
+	if (fd < 0) {
+		problem(p, "%s: cannot check its shell syntax: %s", shown,
+			strerror(-fd));
 		return;
 	}
-	{
-		char *const argv[] = { busybox, "sh", "-n", (char *)file, NULL };
-
+	r = write_all(fd, buf, len);
+	close(fd);
+	if (r == 0)
 		r = run_cmd(argv, errbuf, sizeof(errbuf));
-	}
+	unlink(tmp);
 	if (r < 0)
-		problem(p, "%s: cannot run %s: %s", shown, busybox,
-			strerror(-r));
+		problem(p, "%s: cannot check its shell syntax with %s: %s",
+			shown, HOST_BUSYBOX, strerror(-r));
 	else if (r != 0)
 		problem(p, "%s: %s", shown, errbuf[0] ? sh_message(errbuf)
 						       : "shell syntax error");
 }
 
-void validate_fragment(const char *root, const char *file, const char *shown,
+void validate_fragment(int root, const char *rel, const char *shown,
 		       struct problems *p)
 {
 	struct fragment_directives d;
@@ -144,15 +156,16 @@ void validate_fragment(const char *root, const char *file, const char *shown,
 	bool exec, use_sh = true;
 	int r;
 
-	if (lstat(file, &st) < 0) {
-		problem(p, "%s: %s", shown, strerror(errno));
+	r = beneath_lstat(root, rel, &st);
+	if (r < 0) {
+		problem(p, "%s: %s", shown, strerror(-r));
 		return;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		problem(p, "%s: not a regular file", shown);
 		return;
 	}
-	r = read_file(file, REQUEST_BODY_MAX, &buf, &len);
+	r = beneath_read(root, rel, LAYOUT_FRAGMENT_MAX, &buf, &len);
 	if (r < 0) {
 		problem(p, "%s: %s", shown, r == -EFBIG ?
 			"larger than 1 MiB" : strerror(-r));
@@ -167,7 +180,7 @@ void validate_fragment(const char *root, const char *file, const char *shown,
 			problem(p, "%s: an ELF binary without the executable "
 				"bit: the runner would give it to /bin/sh",
 				shown);
-		validate_elf(root, file, shown, p);
+		validate_elf(root, rel, shown, p);
 		use_sh = false;
 	} else if (exec && len > 2 && buf[0] == '#' && buf[1] == '!') {
 		const char *s = buf + 2, *b;
@@ -190,13 +203,14 @@ void validate_fragment(const char *root, const char *file, const char *shown,
 			 !strcmp(b, "busybox");
 	}
 	if (use_sh && !memchr(buf, '\0', len))
-		check_sh_syntax(root, file, shown, p);
+		check_sh_syntax(buf, len, shown, p);
 	else if (use_sh)
 		problem(p, "%s: a shell script with a NUL byte", shown);
 	free(buf);
 }
 
-void validate_fstab(const char *file, const char *shown, struct problems *p)
+void validate_fstab(int root, const char *rel, const char *shown,
+		    struct problems *p)
 {
 	struct fstab *t = malloc(sizeof(*t));
 	char *buf = NULL;
@@ -207,7 +221,7 @@ void validate_fstab(const char *file, const char *shown, struct problems *p)
 		problem(p, "%s: out of memory", shown);
 		return;
 	}
-	r = read_file(file, LAYOUT_EXTLINUX_MAX, &buf, &len);
+	r = beneath_read(root, rel, LAYOUT_FSTAB_MAX, &buf, &len);
 	if (r == -ENOENT) {
 		/* no fstab: the runner mounts /proc, /sys and /run itself */
 		goto out;
@@ -228,21 +242,30 @@ out:
 	free(t);
 }
 
-/* Where syslinux finds a KERNEL path: absolute from the partition's root,
- * relative from the configuration's directory. */
-static void kernel_path(const char *boot, const char *k, char *ret, size_t cap)
+/* Whether syslinux finds a KERNEL path as a file: absolute from the
+ * partition's root, relative from the configuration's directory. */
+static bool kernel_found(int root, const char *k)
 {
-	if (k[0] == '/')
-		snprintf(ret, cap, "%s%s", boot, k);
-	else
-		snprintf(ret, cap, "%s/extlinux/%s", boot, k);
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s%s", k[0] == '/' ? "" :
+		 "/" LAYOUT_EXTLINUX_DIR "/", k);
+	fd = beneath_resolve(root, path, O_PATH);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) < 0)
+		st.st_mode = 0;
+	close(fd);
+	return S_ISREG(st.st_mode);
 }
 
-int validate_extlinux(const char *boot, const char *file, const char *shown,
+int validate_extlinux(int root, const char *rel, const char *shown,
 		      struct extlinux_conf *ret, struct problems *p)
 {
 	struct extlinux_conf *c = ret ? ret : malloc(sizeof(*c));
-	char *buf = NULL, kpath[PATH_MAX];
+	char *buf = NULL;
 	const char *what = "";
 	size_t len, line = 0, i, before = p->n;
 	int r;
@@ -251,7 +274,7 @@ int validate_extlinux(const char *boot, const char *file, const char *shown,
 		problem(p, "%s: out of memory", shown);
 		return -ENOMEM;
 	}
-	r = read_file(file, 64 * 1024, &buf, &len);
+	r = beneath_read(root, rel, LAYOUT_EXTLINUX_MAX, &buf, &len);
 	if (r < 0) {
 		problem(p, "%s: %s", shown, r == -EFBIG ?
 			"larger than 64 KiB" : strerror(-r));
@@ -268,10 +291,7 @@ int validate_extlinux(const char *boot, const char *file, const char *shown,
 	if (!c->n)
 		problem(p, "%s: no LABEL: nothing to boot", shown);
 	for (i = 0; i < c->n; i++) {
-		struct stat st;
-
-		kernel_path(boot, c->labels[i].kernel, kpath, sizeof(kpath));
-		if (stat(kpath, &st) < 0 || !S_ISREG(st.st_mode))
+		if (!kernel_found(root, c->labels[i].kernel))
 			problem(p, "%s: line %zu: label %s: kernel %s is not "
 				"on the boot partition", shown,
 				c->labels[i].line, c->labels[i].name,

@@ -15,17 +15,21 @@ struct problems {
 };
 void problem(struct problems *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* root: the tree the file belongs to (interpreters, libraries, busybox);
- * file: where to read it; shown: its name in messages. */
-void validate_fragment(const char *root, const char *file, const char *shown,
+/* root: the partition's directory fd (where interpreters, libraries and
+ * kernels are looked up, as the booted system would); rel: the file to
+ * read, beneath root (see beneath.h); shown: its name in messages.
+ * Nothing read is executed: shell syntax is checked by the host's
+ * busybox on a private copy. */
+void validate_fragment(int root, const char *rel, const char *shown,
 		       struct problems *p);
-void validate_elf(const char *root, const char *file, const char *shown,
+void validate_elf(int root, const char *rel, const char *shown,
 		  struct problems *p);
-void validate_fstab(const char *file, const char *shown, struct problems *p);
+void validate_fstab(int root, const char *rel, const char *shown,
+		    struct problems *p);
 struct extlinux_conf;
-/* Parses and checks every label's kernel exists under boot: 0, or
+/* Parses and checks every label's kernel exists on the partition: 0, or
  * -EINVAL when there are problems (counted in p). */
-int validate_extlinux(const char *boot, const char *file, const char *shown,
+int validate_extlinux(int root, const char *rel, const char *shown,
 		      struct extlinux_conf *ret, struct problems *p);
 
 /* check.c: the whole partition, one line per problem on out; -EIO with

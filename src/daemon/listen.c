@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,25 +17,40 @@ int listen_dir(const char *sock, const struct listen_access *a)
 {
 	char dir[PATH_MAX], *slash;
 	struct stat st;
+	bool created;
 
 	snprintf(dir, sizeof(dir), "%s", sock);
 	slash = strrchr(dir, '/');
 	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+	/* 0710 root:group lets the group reach the socket, list nothing */
+	created = mkdir(dir, a->has_group ? 0710 : 0700) == 0;
+	if (!created && errno != EEXIST) {
 		syslog(LOG_ERR, "cannot create %s: %m", dir);
 		return -1;
 	}
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0) {
-		syslog(LOG_ERR, "%s is not a directory owned by root; "
-		       "refusing to put the socket there", dir);
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 022)) {
+		syslog(LOG_ERR, "%s is not a directory owned by root that only "
+		       "root can write; refusing to put the socket there "
+		       "(give socket= a path in a directory of its own)", dir);
 		return -1;
 	}
-	/* 0710 root:group lets the group reach the socket, list nothing */
-	if (chown(dir, 0, a->has_group ? a->gid : 0) < 0 ||
-	    chmod(dir, a->has_group ? 0710 : 0700) < 0) {
-		syslog(LOG_ERR, "cannot set the mode of %s: %m", dir);
+	if (!created) {
+		/* never ours to change: only said when the group cannot pass */
+		if (a->has_group && !(st.st_mode & 001) &&
+		    !(st.st_gid == a->gid && (st.st_mode & 010)))
+			syslog(LOG_WARNING, "%s does not let group %s reach "
+			       "the socket; earlyfsd changes only a directory "
+			       "it creates (remove it, or chgrp %s and chmod "
+			       "g+x it)", dir, a->group, a->group);
+		return 0;
+	}
+	if (a->has_group && (chown(dir, 0, a->gid) < 0 ||
+			     chmod(dir, 0710) < 0)) {
+		syslog(LOG_ERR, "cannot give %s to group %s: %m", dir,
+		       a->group);
 		return -1;
 	}
 	return 0;

@@ -10,6 +10,7 @@
 #include "devspec.h"
 #include "fstab.h"
 #include "init.h"
+#include "layout.h"
 #include "mntopts.h"
 
 bool is_mountpoint(const char *path)
@@ -151,7 +152,7 @@ void mounts_fstab(const char *path)
 	char *buf;
 	int r;
 
-	r = read_file(path, 64 * 1024, &buf, &len);
+	r = read_file(path, LAYOUT_FSTAB_MAX, &buf, &len);
 	if (r < 0) {
 		log_warn("cannot read %s: %s, continuing", path, strerror(-r));
 		return;

@@ -74,15 +74,12 @@ int atomic_write_file(const char *path, const void *buf, size_t len,
 	return r;
 }
 
-int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
+int read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len)
 {
 	size_t len = 0, cap = 4096;
 	char *buf = NULL;
-	int fd, r = 0;
+	int r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	for (;;) {
 		ssize_t n;
 
@@ -119,6 +116,17 @@ int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 	buf = NULL;
 out:
 	free(buf);
+	return r;
+}
+
+int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
+{
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = read_fd(fd, max, ret_buf, ret_len);
 	close(fd);
 	return r;
 }

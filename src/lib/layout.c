@@ -9,7 +9,7 @@ int layout_generation_path(const char *root, unsigned n, const char *rel,
 			   char *ret, size_t cap)
 {
 	size_t l = strlen(root);
-	const char *sep = l && root[l - 1] == '/' ? "" : "/";
+	const char *sep = !l || root[l - 1] == '/' ? "" : "/";
 	int w;
 
 	if (rel)

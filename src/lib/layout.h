@@ -26,13 +26,14 @@
 #define LAYOUT_FRAGMENT_MAX	(1024 * 1024)
 #define LAYOUT_CONF_MAX		(16 * 1024)
 #define LAYOUT_EXTLINUX_MAX	(64 * 1024)
+#define LAYOUT_FSTAB_MAX	(64 * 1024)
 #define LAYOUT_GEN_INFO_MAX	4096
 #define LAYOUT_GEN_MAX		(1u << 30)	/* largest generation number */
 #define LAYOUT_KEEP_DEFAULT	10		/* generations kept */
 
 /*
  * root "/" or a mount point, generation n, rel NULL or a path inside it:
- * ROOT/generations/N[/REL].  0, or -ENAMETOOLONG when it does not fit.
+ * ROOT/generations/N[/REL]; root "" gives the relative generations/N[/REL].  0, or -ENAMETOOLONG when it does not fit.
  */
 int layout_generation_path(const char *root, unsigned n, const char *rel,
 			   char *ret, size_t cap);

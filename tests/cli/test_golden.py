@@ -19,7 +19,7 @@ def scrub(text, work):
     text = text.replace(work(''), 'WORK/')
     text = text.replace(harness.kernel_image(), 'KERNEL')
     subs = [
-        (r'/tmp/earlyfs-[a-z]+\.[A-Za-z0-9]{6}', 'TMPDIR'),
+        (r'/tmp/earlyfs-[a-z]+\.[0-9]+\.[A-Za-z0-9]{6}', 'TMPDIR'),
         (r'/dev/loop\d+', '/dev/loopN'),
         (r'PARTUUID=[0-9a-f-]+', 'PARTUUID=X'),
         (r'boot_partuuid=[0-9a-f-]+', 'boot_partuuid=X'),

@@ -14,6 +14,8 @@ int main(void)
 	CHECK_INT(layout_generation_path("/mnt/b/", 1, LAYOUT_FSTAB, p,
 					 sizeof(p)), 0);
 	CHECK_STR(p, "/mnt/b/generations/1/etc/fstab");
+	CHECK_INT(layout_generation_path("", 3, LAYOUT_INITD, p, sizeof(p)), 0);
+	CHECK_STR(p, "generations/3/init.d");	/* beneath the partition's fd */
 	CHECK_INT(layout_generation_path("/m", 1073741824u, LAYOUT_EXTLINUX_CONF,
 					 p, 20), -ENAMETOOLONG);
 	{
