@@ -257,10 +257,8 @@ static unsigned long mount_flags(const struct statvfs *v)
 
 int boot_lock(struct boot *b, FILE *out, struct err *e)
 {
-	struct statvfs v;
-	int r;
-
 	struct stat st;
+	int r;
 
 	if (b->lock_fd < 0) {
 		if (fstat(b->fd, &st) < 0)
@@ -271,21 +269,25 @@ int boot_lock(struct boot *b, FILE *out, struct err *e)
 			return r;
 	}
 	b->locked = true;
-	if (fstatvfs(b->fd, &v) == 0 && (v.f_flag & ST_RDONLY)) {
-		if (mount(NULL, b->dir, NULL, MS_REMOUNT | mount_flags(&v),
-			  NULL) < 0) {
-			r = err_setr(e, -errno, EXIT_FAILED, "%s is mounted "
-				     "read-only and cannot be remounted "
-				     "read-write: %s", b->dir, strerror(errno));
-			boot_unlock(b, out);
-			return r;
-		}
-		b->remounted = true;
-	}
 	r = gen_recover(b, out, e);
 	if (r < 0)
 		boot_unlock(b, out);
 	return r;
+}
+
+int boot_writable(struct boot *b, struct err *e)
+{
+	struct statvfs v;
+
+	if (b->remounted || fstatvfs(b->fd, &v) < 0 ||
+	    !(v.f_flag & ST_RDONLY))
+		return 0;
+	if (mount(NULL, b->dir, NULL, MS_REMOUNT | mount_flags(&v), NULL) < 0)
+		return err_setr(e, -errno, EXIT_FAILED, "%s is mounted "
+				"read-only and cannot be remounted read-write: "
+				"%s", b->dir, strerror(errno));
+	b->remounted = true;
+	return 0;
 }
 
 void boot_unlock(struct boot *b, FILE *out)

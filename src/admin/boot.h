@@ -30,9 +30,12 @@ struct boot {
 int boot_open(const char *dir, const char *target, unsigned partno,
 	      bool write, struct boot *b, struct err *e);
 void boot_close(struct boot *b);
-/* Takes the lock every writer shares, makes the partition writable,
- * finishes an interrupted change. */
+/* Takes the lock every writer shares and finishes an interrupted change
+ * (making the partition writable only if there is one). */
 int boot_lock(struct boot *b, FILE *out, struct err *e);
+/* Remounts a read-only partition read-write until boot_unlock(); before
+ * the first write of a change, never for one that is refused. */
+int boot_writable(struct boot *b, struct err *e);
 void boot_unlock(struct boot *b, FILE *out);
 /* syncfs(2) of the partition: 0 or -errno. */
 int boot_sync(const struct boot *b);

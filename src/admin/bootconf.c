@@ -95,6 +95,7 @@ int bootconf_once(struct boot *b, const char *label, FILE *out, struct err *e)
 	r = boot_lock(b, out, e);
 	if (r < 0)
 		goto out;
+
 	if (validate_extlinux(b->fd, LAYOUT_EXTLINUX_CONF, "extlinux.conf",
 			      c, &p) < 0 && !c->n) {
 		r = err_set(e, EXIT_FAILED, "%s/" LAYOUT_EXTLINUX_CONF " does "
@@ -106,6 +107,9 @@ int bootconf_once(struct boot *b, const char *label, FILE *out, struct err *e)
 			    label);
 		goto unlock;
 	}
+	r = boot_writable(b, e);
+	if (r < 0)
+		goto unlock;
 	/* extlinux writes to the file system DIR is on: it must be ours */
 	fd = beneath_open(b->fd, LAYOUT_EXTLINUX_DIR, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0) {

@@ -30,6 +30,7 @@ struct plan {
 	unsigned from;		/* the generation that tree is */
 	char desc[512];		/* the generation's description */
 	bool nothing;		/* already so: no generation */
+	bool invalid;		/* forced past problems: never 'previous' */
 };
 
 /*
@@ -47,12 +48,95 @@ struct change_type {
 		    const char *file, const char *to);
 };
 
+/* Problems found for a change, in one buffer for one message. */
+struct review {
+	char text[2048];
+	FILE *f;
+	struct problems pr;
+};
+
+static void review_open(struct review *rv)
+{
+	rv->text[0] = '\0';
+	rv->f = fmemopen(rv->text, sizeof(rv->text) - 1, "w");
+	rv->pr.out = rv->f;
+	rv->pr.n = 0;
+}
+
+/* Closes rv: 0, or the refusal (nothing changed) unless force, which
+ * notes the problems in the description instead. */
+static int review_close(struct review *rv, bool force, struct plan *p,
+			struct err *e)
+{
+	size_t n;
+
+	if (rv->f)
+		fclose(rv->f);
+	rv->f = NULL;
+	if (!rv->pr.n)
+		return 0;
+	if (force)
+		p->invalid = true;
+	if (force && strstr(p->desc, " (not valid: ")) {
+		return 0;	/* noted when checked */
+	} else if (force) {
+		n = strlen(p->desc);
+		snprintf(p->desc + n, sizeof(p->desc) - n, " (not valid: %zu "
+			 "problem%s, see earlyfs check)", rv->pr.n,
+			 rv->pr.n == 1 ? "" : "s");
+		return 0;
+	}
+	n = strlen(rv->text);
+	if (n && rv->text[n - 1] == '\n')
+		rv->text[n - 1] = '\0';
+	return err_set(e, EXIT_REFUSED, "%zu problem%s; nothing changed:\n%s",
+		       rv->pr.n, rv->pr.n == 1 ? "" : "s", rv->text);
+}
+
+static int review_tree(struct boot *b, const char *new, const char *old,
+		       struct problems *pr, size_t *ret_changed,
+		       uint64_t *ret_bytes, struct err *e);
+
 static mode_t new_fragment_mode(const char *data, size_t len)
 {
 	if ((len >= 2 && data[0] == '#' && data[1] == '!') ||
 	    (len >= 4 && !memcmp(data, "\177ELF", 4)))
 		return 0755;
 	return 0644;	/* the runner gives it to /bin/sh -e */
+}
+
+static mode_t write_mode(int dir, const char *file, const struct change *c,
+			 const struct plan *p);
+
+/* The bytes a write brings, validated before anything is written. */
+static int check_bytes(struct boot *b, const struct change *c,
+		       struct plan *p, struct err *e)
+{
+	char file[PATH_MAX], shown[PATH_MAX];
+	struct review rv;
+
+	snprintf(file, sizeof(file), LAYOUT_INITD "/%s", p->file);
+	snprintf(shown, sizeof(shown), LAYOUT_INITD "/%s", p->file);
+	review_open(&rv);
+	validate_fragment_bytes(b->fd, c->data, c->len,
+				write_mode(b->fd, file, c, p) & S_IXUSR, shown,
+				&rv.pr);
+	return review_close(&rv, c->force, p, e);
+}
+
+/* A fragment renamed (enabled, disabled, moved), validated under its new
+ * name before anything is written. */
+static int check_renamed(struct boot *b, const struct change *c,
+			 struct plan *p, struct err *e)
+{
+	char file[PATH_MAX], shown[PATH_MAX];
+	struct review rv;
+
+	snprintf(file, sizeof(file), LAYOUT_INITD "/%s", p->file);
+	snprintf(shown, sizeof(shown), LAYOUT_INITD "/%s", p->to);
+	review_open(&rv);
+	validate_fragment(b->fd, file, shown, &rv.pr);
+	return review_close(&rv, c->force, p, e);
 }
 
 static int check_write(struct boot *b, const struct change *c,
@@ -85,19 +169,25 @@ static int check_write(struct boot *b, const struct change *c,
 		snprintf(p->file, sizeof(p->file), "%s", p->name);
 	snprintf(p->desc, sizeof(p->desc), "%s init.d/%s",
 		 p->exists ? "edit" : "add", p->file);
-	return 0;
+	return check_bytes(b, c, p, e);
+}
+
+/* A fragment's mode after the edit: its own, or by its first bytes. */
+static mode_t write_mode(int dir, const char *file, const struct change *c,
+			 const struct plan *p)
+{
+	struct stat st;
+
+	return p->exists && beneath_lstat(dir, file, &st) == 0 &&
+			       S_ISREG(st.st_mode) ?
+		       st.st_mode & 07777 : new_fragment_mode(c->data, c->len);
 }
 
 static int edit_write(int dir, const struct change *c, const struct plan *p,
 		      const char *file, const char *to)
 {
-	struct stat st;
-
 	return tree_write_new(dir, file, c->data, c->len,
-			      p->exists && beneath_lstat(dir, file, &st) == 0 &&
-					      S_ISREG(st.st_mode) ?
-				      st.st_mode & 07777 :
-				      new_fragment_mode(c->data, c->len));
+			      write_mode(dir, file, c, p));
 }
 
 static int check_rm(struct boot *b, const struct change *c, struct plan *p,
@@ -128,7 +218,7 @@ static int check_toggle(struct boot *b, const struct change *c,
 		 disable ? LAYOUT_DISABLED : "");
 	snprintf(p->desc, sizeof(p->desc), "%s init.d/%s",
 		 disable ? "disable" : "enable", p->name);
-	return 0;
+	return check_renamed(b, c, p, e);
 }
 
 static int edit_rename(int dir, const struct change *c,
@@ -154,7 +244,7 @@ static int check_mv(struct boot *b, const struct change *c, struct plan *p,
 		 p->disabled ? LAYOUT_DISABLED : "");
 	snprintf(p->desc, sizeof(p->desc), "rename init.d/%s to init.d/%s",
 		 p->file, p->to);
-	return 0;
+	return check_renamed(b, c, p, e);
 }
 
 static int check_rollback(struct boot *b, const struct change *c,
@@ -162,15 +252,25 @@ static int check_rollback(struct boot *b, const struct change *c,
 {
 	unsigned to = c->gen ? c->gen : p->from - 1;
 	char path[PATH_MAX];
+	struct review rv;
+	int r;
 
 	gen_path(to, LAYOUT_GEN_APPLIED, path, sizeof(path));
-	if (to == 0 || !beneath_exists(b->fd, path))
+	/* p->from may be the record of direct edits about to be made */
+	if (to == 0 || (to != p->from && !beneath_exists(b->fd, path)))
 		return err_set(e, EXIT_FAILED, "there is no generation %u to "
 			       "roll back to; see 'earlyfs generations'", to);
 	p->from = to;
 	gen_path(to, NULL, p->src, sizeof(p->src));
 	snprintf(p->desc, sizeof(p->desc), "rollback to generation %u", to);
-	return 0;
+	review_open(&rv);
+	r = review_tree(b, p->src, "", &rv.pr, NULL, NULL, e);
+	if (r < 0) {
+		if (rv.f)
+			fclose(rv.f);
+		return r;
+	}
+	return review_close(&rv, c->force, p, e);
 }
 
 static int check_record(struct boot *b, const struct change *c,
@@ -187,7 +287,7 @@ static int check_record(struct boot *b, const struct change *c,
 		return 0;
 	}
 	snprintf(p->desc, sizeof(p->desc), "direct edit of %s", list);
-	return 0;
+	return 0;	/* validated when staged: the live tree is the change */
 }
 
 static const struct change_type types[CHANGE_OPS] = {
@@ -201,17 +301,18 @@ static const struct change_type types[CHANGE_OPS] = {
 	[CHANGE_RECORD] = { false, false, check_record, NULL },
 };
 
-/* Applies the change to generations/.new; refusals before any write. */
-static int change_stage(struct boot *b, const struct change *c,
-			unsigned latest, struct plan *p, FILE *out,
-			struct err *e)
+/* What the change does, found and checked (its content validated)
+ * before anything is written: a refusal here writes nothing.  `from`
+ * is the generation the change starts from (one more than the latest
+ * when direct edits are still to be recorded). */
+static int change_plan(struct boot *b, const struct change *c, unsigned from,
+		       struct plan *p, FILE *out, struct err *e)
 {
 	const struct change_type *t = &types[c->op];
-	char file[PATH_MAX], to[PATH_MAX];
 	int r;
 
 	p->src[0] = '\0';
-	p->from = latest;
+	p->from = from;
 	if (t->fragment) {
 		r = fragment_name_arg(c->name, p->name, sizeof(p->name), e);
 		if (r < 0)
@@ -223,9 +324,17 @@ static int change_stage(struct boot *b, const struct change *c,
 				       "%s in init.d; see 'earlyfs fragments'",
 				       p->name);
 	}
-	r = t->check(b, c, p, out, e);
-	if (r < 0 || p->nothing)
-		return r;
+	return t->check(b, c, p, out, e);
+}
+
+/* Applies the planned change to generations/.new. */
+static int change_stage(struct boot *b, const struct change *c,
+			const struct plan *p, struct err *e)
+{
+	const struct change_type *t = &types[c->op];
+	char file[PATH_MAX], to[PATH_MAX];
+	int r;
+
 	r = gen_stage(b, p->src, p->from, e);
 	if (r < 0 || !t->edit)
 		return r;
@@ -237,7 +346,63 @@ static int change_stage(struct boot *b, const struct change *c,
 		r = -ENOSPC;	/* the caller says what to free */
 	if (r < 0)
 		return err_setr(e, r, EXIT_FAILED, "cannot write %s/%s: %s",
-				b->dir, file, strerror(-r));
+				b->dir, file, tree_strerror(r));
+	return 0;
+}
+
+/* Validates what tree `new` has that differs from tree `old` (every
+ * file when old is NULL): the files the boot will read differently.
+ * Counts them, and the bytes the live tree needs for them. */
+static int review_tree(struct boot *b, const char *new, const char *old,
+		       struct problems *pr, size_t *ret_changed,
+		       uint64_t *ret_bytes, struct err *e)
+{
+	char s[PATH_MAX], l[PATH_MAX];
+	struct tree t = { 0 }, g = { 0 };
+	size_t i, changed = 0;
+	struct stat st;
+	int r;
+
+	r = tree_scan(b->fd, new, &t);
+	if (r == 0 && old)
+		r = tree_scan(b->fd, old, &g);
+	if (r < 0) {
+		tree_free(&t);
+		return err_setr(e, r, EXIT_FAILED, "cannot read %s/%s: %s",
+				b->dir, *new ? new : old, tree_strerror(r));
+	}
+	for (i = 0; i < t.n; i++) {
+		const char *rel = t.v[i].rel, *base = strrchr(rel, '/');
+
+		tree_join(s, sizeof(s), new, rel);
+		if (ret_bytes && S_ISREG(t.v[i].mode) &&
+		    !tree_same_file(b->fd, s, rel) &&
+		    beneath_lstat(b->fd, s, &st) == 0)
+			*ret_bytes += (uint64_t)st.st_size + 4096;
+		if (old)
+			tree_join(l, sizeof(l), old, rel);
+		if (S_ISDIR(t.v[i].mode) || (old && tree_same_file(b->fd, s, l)))
+			continue;
+		changed++;
+		base = base ? base + 1 : rel;
+		if (S_ISLNK(t.v[i].mode) && !strchr(rel, '/'))
+			problem(pr, "%s: a symbolic link; the runner and "
+				"earlyfs need a directory here", rel);
+		else if (!strncmp(rel, "init.d/", 7) && !strchr(rel + 7, '/') &&
+			 fragment_name_classify(base) <= FRAGMENT_DISABLED)
+			validate_fragment(b->fd, s, rel, pr);
+		else if (!strcmp(rel, LAYOUT_FSTAB))
+			validate_fstab(b->fd, s, rel, pr);
+		else if (!strcmp(rel, LAYOUT_EXTLINUX_CONF))
+			validate_extlinux(b->fd, s, rel, NULL, pr);
+	}
+	for (i = 0; i < g.n; i++)
+		if (!tree_find(&t, g.v[i].rel))
+			changed++;
+	tree_free(&t);
+	tree_free(&g);
+	if (ret_changed)
+		*ret_changed = changed;
 	return 0;
 }
 
@@ -247,76 +412,22 @@ static int review(struct boot *b, unsigned latest, struct plan *p,
 		  bool force, size_t *ret_changed, uint64_t *ret_bytes,
 		  struct err *e)
 {
-	char groot[PATH_MAX] = "", s[PATH_MAX], l[PATH_MAX];
-	char problems[2048] = "";
-	struct tree t = { 0 }, g = { 0 };
-	FILE *pf = fmemopen(problems, sizeof(problems) - 1, "w");
-	struct problems pr = { pf, 0 };
-	size_t i, changed = 0;
-	struct stat st;
+	char groot[PATH_MAX];
+	struct review rv;
 	int r;
 
 	*ret_bytes = 0;
 	if (latest)
 		gen_path(latest, NULL, groot, sizeof(groot));
-	r = tree_scan(b->fd, LAYOUT_STAGING, &t);
-	if (r == 0 && latest)
-		r = tree_scan(b->fd, groot, &g);
+	review_open(&rv);
+	r = review_tree(b, LAYOUT_STAGING, latest ? groot : NULL, &rv.pr,
+			ret_changed, ret_bytes, e);
 	if (r < 0) {
-		if (pf)
-			fclose(pf);
-		tree_free(&t);
-		return err_set(e, EXIT_FAILED, "cannot read %s/%s: %s", b->dir,
-			       LAYOUT_STAGING, strerror(-r));
+		if (rv.f)
+			fclose(rv.f);
+		return r;
 	}
-	for (i = 0; i < t.n; i++) {
-		const char *rel = t.v[i].rel, *base = strrchr(rel, '/');
-
-		tree_join(s, sizeof(s), LAYOUT_STAGING, rel);
-		if (S_ISREG(t.v[i].mode) && !tree_same_file(b->fd, s, rel) &&
-		    beneath_lstat(b->fd, s, &st) == 0)
-			*ret_bytes += (uint64_t)st.st_size + 4096;
-		tree_join(l, sizeof(l), groot, rel);
-		if (S_ISDIR(t.v[i].mode) ||
-		    (latest && tree_same_file(b->fd, s, l)))
-			continue;
-		changed++;
-		base = base ? base + 1 : rel;
-		if (S_ISLNK(t.v[i].mode) && !strchr(rel, '/'))
-			problem(&pr, "%s: a symbolic link; the runner and "
-				"earlyfs need a directory here", rel);
-		else if (!strncmp(rel, "init.d/", 7) && !strchr(rel + 7, '/') &&
-			 fragment_name_classify(base) <= FRAGMENT_DISABLED)
-			validate_fragment(b->fd, s, rel, &pr);
-		else if (!strcmp(rel, LAYOUT_FSTAB))
-			validate_fstab(b->fd, s, rel, &pr);
-		else if (!strcmp(rel, LAYOUT_EXTLINUX_CONF))
-			validate_extlinux(b->fd, s, rel, NULL, &pr);
-	}
-	for (i = 0; i < g.n; i++)
-		if (!tree_find(&t, g.v[i].rel))
-			changed++;
-	tree_free(&t);
-	tree_free(&g);
-	if (pf)
-		fclose(pf);
-	*ret_changed = changed;
-	if (pr.n && force) {
-		size_t n = strlen(p->desc);
-
-		snprintf(p->desc + n, sizeof(p->desc) - n, " (not valid: %zu "
-			 "problem%s, see earlyfs check)", pr.n,
-			 pr.n == 1 ? "" : "s");
-	} else if (pr.n) {
-		size_t n = strlen(problems);
-
-		if (n && problems[n - 1] == '\n')
-			problems[n - 1] = '\0';
-		return err_set(e, EXIT_REFUSED, "%zu problem%s; nothing "
-			       "changed:\n%s", pr.n, pr.n == 1 ? "" : "s",
-			       problems);
-	}
-	return 0;
+	return review_close(&rv, force, p, e);
 }
 
 static int no_space(struct boot *b, const char *what, struct err *e)
@@ -342,11 +453,19 @@ static int commit_locked(struct boot *b, const struct change *c, FILE *out,
 	uint64_t bytes = 0;
 	size_t changed = 0;
 	unsigned latest;
+	bool pending;
 	int r;
 
 	latest = gen_latest(b, NULL);
-	if (c->op != CHANGE_RECORD &&
-	    (!latest || gen_live_changes(b, latest, list, sizeof(list)))) {
+	pending = c->op != CHANGE_RECORD &&
+		  (!latest || gen_live_changes(b, latest, list, sizeof(list)));
+	r = change_plan(b, c, latest + pending, &p, out, e);
+	if (r < 0 || p.nothing)
+		return r;
+	r = boot_writable(b, e);
+	if (r < 0)
+		return r;
+	if (pending) {
 		/* the state before the change becomes a generation of its
 		 * own: the first one, or edits made without earlyfs, which a
 		 * rollback would otherwise overwrite unrecorded */
@@ -357,17 +476,19 @@ static int commit_locked(struct boot *b, const struct change *c, FILE *out,
 		if (r < 0)
 			return r;
 		latest = gen_latest(b, NULL);
+		if (c->op != CHANGE_ROLLBACK)
+			p.from = latest;
 	}
-	r = change_stage(b, c, latest, &p, out, e);
+	r = change_stage(b, c, &p, e);
 	if (r == -ENOSPC) {
 		tree_remove(b->fd, LAYOUT_STAGING);
 		return no_space(b, c->name ? c->name : "change", e);
 	}
-	if (r < 0 || p.nothing) {
+	if (r < 0) {
 		tree_remove(b->fd, LAYOUT_STAGING);
 		return r;
 	}
-	r = bootconf_stage_previous(b, latest, e);
+	r = bootconf_stage_previous(b, gen_latest_valid(b, latest), e);
 	if (r == 0)
 		r = review(b, latest, &p, c->force, &changed, &bytes, e);
 	if (r == 0 && latest && !changed) {
@@ -376,13 +497,13 @@ static int commit_locked(struct boot *b, const struct change *c, FILE *out,
 			fprintf(out, "earlyfs: %s: nothing changed\n", p.desc);
 		return 0;
 	}
-	if (r == 0 && (r = gen_write_info(b, p.desc)) < 0)
-		err_setr(e, r, EXIT_FAILED, "%s: %s", p.desc, strerror(-r));
+	if (r == 0 && (r = gen_write_info(b, p.desc, !p.invalid)) < 0)
+		err_setr(e, r, EXIT_FAILED, "%s: %s", p.desc, tree_strerror(r));
 	if (r == 0 && fstatvfs(b->fd, &v) == 0 &&
 	    (uint64_t)v.f_bfree * v.f_frsize < bytes + 65536)
 		r = -ENOSPC;
 	if (r == 0 && (r = boot_sync(b)) < 0)
-		err_setr(e, r, EXIT_FAILED, "%s: %s", p.desc, strerror(-r));
+		err_setr(e, r, EXIT_FAILED, "%s: %s", p.desc, tree_strerror(r));
 	if (r == -ENOSPC || r == -EDQUOT) {
 		tree_remove(b->fd, LAYOUT_STAGING);
 		return no_space(b, p.desc, e);
@@ -396,7 +517,7 @@ static int commit_locked(struct boot *b, const struct change *c, FILE *out,
 	if (r < 0) {
 		tree_remove(b->fd, LAYOUT_STAGING);
 		return err_setr(e, r, EXIT_FAILED, "cannot record generation "
-				"%u: %s", latest + 1, strerror(-r));
+				"%u: %s", latest + 1, tree_strerror(r));
 	}
 	r = gen_apply(b, latest + 1, e);
 	if (r < 0)

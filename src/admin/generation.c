@@ -80,6 +80,7 @@ int generations_list(const struct boot *b, struct generation **ret,
 		g = &v[n++];
 		memset(g, 0, sizeof(*g));
 		g->n = num;
+		g->valid = true;
 		gen_path(g->n, LAYOUT_GEN_APPLIED, path, sizeof(path));
 		g->applied = beneath_exists(b->fd, path);
 		gen_path(g->n, LAYOUT_GEN_INFO, path, sizeof(path));
@@ -89,6 +90,8 @@ int generations_list(const struct boot *b, struct generation **ret,
 		if (kv_get(info, len, "time", when, sizeof(when)) == 0)
 			g->when = (time_t)strtoll(when, NULL, 10);
 		kv_get(info, len, "description", g->desc, sizeof(g->desc));
+		g->valid = kv_get(info, len, "valid", when, sizeof(when)) < 0 ||
+			   strcmp(when, "0");
 		free(info);
 	}
 	closedir(d);
@@ -111,6 +114,21 @@ unsigned gen_latest(const struct boot *b, bool *ret_applied)
 	}
 	free(v);
 	return latest;
+}
+
+unsigned gen_latest_valid(const struct boot *b, unsigned latest)
+{
+	struct generation *v;
+	unsigned best = 0;
+	size_t n, i;
+
+	if (generations_list(b, &v, &n) < 0)
+		return latest;
+	for (i = n; i-- > 0 && !best;)
+		if (v[i].n <= latest && v[i].valid && v[i].applied)
+			best = v[i].n;
+	free(v);
+	return best ? best : latest;
 }
 
 /* Builds generations/.new from src (the live tree "", or the generation
@@ -164,16 +182,16 @@ fail:
 	if (r == -EDQUOT)
 		r = -ENOSPC;	/* the caller says what to free */
 	return err_setr(e, r, EXIT_FAILED, "cannot prepare the change in "
-			"%s/" LAYOUT_STAGING ": %s", b->dir, strerror(-r));
+			"%s/" LAYOUT_STAGING ": %s", b->dir, tree_strerror(r));
 }
 
-int gen_write_info(struct boot *b, const char *desc)
+int gen_write_info(struct boot *b, const char *desc, bool valid)
 {
 	char text[1024];
 	size_t i, start;
 
-	snprintf(text, sizeof(text), "time=%lld\ndescription=",
-		 (long long)time(NULL));
+	snprintf(text, sizeof(text), "time=%lld\nvalid=%d\ndescription=",
+		 (long long)time(NULL), valid);
 	start = strlen(text);
 	snprintf(text + start, sizeof(text) - start - 1, "%s", desc);
 	for (i = start; text[i]; i++)
@@ -200,7 +218,7 @@ int gen_apply(struct boot *b, unsigned n, struct err *e)
 		r = tree_scan(b->fd, "", &live);
 	if (r < 0) {
 		err_set(e, EXIT_FAILED, "cannot read generation %u or the live "
-			"tree: %s", n, strerror(-r));
+			"tree: %s", n, tree_strerror(r));
 		goto out;
 	}
 	tmp = calloc(g.n ? g.n : 1, sizeof(*tmp));
@@ -217,7 +235,7 @@ int gen_apply(struct boot *b, unsigned n, struct err *e)
 			r = beneath_mkdir(b->fd, rel, g.v[i].mode & 07777);
 			if (r < 0) {
 				err_set(e, EXIT_FAILED, "cannot create %s/%s: "
-					"%s", b->dir, rel, strerror(-r));
+					"%s", b->dir, rel, tree_strerror(r));
 				goto out;
 			}
 			continue;
@@ -235,7 +253,7 @@ int gen_apply(struct boot *b, unsigned n, struct err *e)
 		}
 		if (r < 0) {
 			err_set(e, EXIT_FAILED, "cannot write %s/%s: %s",
-				b->dir, rel, strerror(-r));
+				b->dir, rel, tree_strerror(r));
 			if (fd >= 0)
 				beneath_unlink(b->fd, tmp[n_tmp], false);
 			goto out;
@@ -245,14 +263,14 @@ int gen_apply(struct boot *b, unsigned n, struct err *e)
 	r = boot_sync(b);
 	if (r < 0) {
 		err_set(e, EXIT_FAILED, "cannot sync %s: %s", b->dir,
-			strerror(-r));
+			tree_strerror(r));
 		goto out;
 	}
 	for (i = 0; i < n_tmp; i++) {
 		r = beneath_rename(b->fd, tmp[i], g.v[which[i]].rel);
 		if (r < 0) {
 			err_set(e, EXIT_FAILED, "cannot rename %s/%s: %s",
-				b->dir, g.v[which[i]].rel, strerror(-r));
+				b->dir, g.v[which[i]].rel, tree_strerror(r));
 			goto out;
 		}
 		tmp[i][0] = '\0';
@@ -269,7 +287,7 @@ int gen_apply(struct boot *b, unsigned n, struct err *e)
 		r = beneath_unlink(b->fd, live.v[i].rel, false);
 		if (r < 0 && r != -ENOENT) {
 			err_set(e, EXIT_FAILED, "cannot remove %s/%s: %s",
-				b->dir, live.v[i].rel, strerror(-r));
+				b->dir, live.v[i].rel, tree_strerror(r));
 			goto out;
 		}
 	}
@@ -280,7 +298,7 @@ int gen_apply(struct boot *b, unsigned n, struct err *e)
 	r = boot_sync(b);
 	if (r < 0)
 		err_set(e, EXIT_FAILED, "cannot sync %s: %s", b->dir,
-			strerror(-r));
+			tree_strerror(r));
 out:
 	for (i = 0; tmp && i < n_tmp; i++)
 		if (tmp[i][0])
@@ -292,15 +310,15 @@ out:
 	return r < 0 ? r : 0;
 }
 
-/* Finishes what an interrupted change left. */
-int gen_recover(struct boot *b, FILE *out, struct err *e)
+/* What an interrupted change left: generations/.new and .old-N (removed
+ * with !dry), counted. */
+static size_t leftovers(struct boot *b, bool dry, FILE *out)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
-	bool applied = true;
-	unsigned latest;
+	size_t n = 0;
 	DIR *d = NULL;
-	int fd;
+	int fd, r;
 
 	fd = beneath_open(b->fd, LAYOUT_GENERATIONS, O_RDONLY | O_DIRECTORY, 0);
 	if (fd >= 0 && !(d = fdopendir(fd)))
@@ -310,19 +328,42 @@ int gen_recover(struct boot *b, FILE *out, struct err *e)
 		    strncmp(de->d_name, LAYOUT_PRUNED_PREFIX,
 			    strlen(LAYOUT_PRUNED_PREFIX)))
 			continue;
+		n++;
+		if (dry)
+			continue;
 		snprintf(path, sizeof(path), LAYOUT_GENERATIONS "/%s",
 			 de->d_name);
-		tree_remove(b->fd, path);
+		r = tree_remove(b->fd, path);
+		if (r < 0)
+			fprintf(out, "earlyfs: warning: cannot remove %s/%s: %s; "
+				"remove it by hand\n", b->dir, path,
+				tree_strerror(r));
 	}
 	if (d)
 		closedir(d);
-	tree_remove_temps(b->fd, LAYOUT_INITD, 0);
-	tree_remove_temps(b->fd, LAYOUT_ETC, 0);
-	tree_remove_temps(b->fd, LAYOUT_EXTLINUX_DIR, 8);
-	latest = gen_latest(b, &applied);
-	if (latest && !applied) {
-		int r = gen_apply(b, latest, e);
+	n += tree_remove_temps(b->fd, LAYOUT_INITD, 0, dry);
+	n += tree_remove_temps(b->fd, LAYOUT_ETC, 0, dry);
+	n += tree_remove_temps(b->fd, LAYOUT_EXTLINUX_DIR, 8, dry);
+	return n;
+}
 
+/* Finishes what an interrupted change left; writes only if it left
+ * something. */
+int gen_recover(struct boot *b, FILE *out, struct err *e)
+{
+	bool applied = true;
+	unsigned latest;
+	int r;
+
+	latest = gen_latest(b, &applied);
+	if (!leftovers(b, true, out) && (!latest || applied))
+		return 0;
+	r = boot_writable(b, e);
+	if (r < 0)
+		return r;
+	leftovers(b, false, out);
+	if (latest && !applied) {
+		r = gen_apply(b, latest, e);
 		if (r < 0)
 			return r;
 		fprintf(out, "earlyfs: finished generation %u, which an "
@@ -344,8 +385,10 @@ void gen_prune(struct boot *b, unsigned latest)
 		if (v[i].n + 1 >= latest)
 			break;	/* never the current or the previous one */
 		gen_path(v[i].n, NULL, from, sizeof(from));
+		/* a name of its own: a stale .old-N that cannot be removed
+		 * (recovery warns about it) never blocks pruning */
 		snprintf(to, sizeof(to), LAYOUT_GENERATIONS "/"
-			 LAYOUT_PRUNED_PREFIX "%u", v[i].n);
+			 LAYOUT_PRUNED_PREFIX "%u.%ld", v[i].n, (long)getpid());
 		if (beneath_rename(b->fd, from, to) == 0)
 			tree_remove(b->fd, to);
 	}

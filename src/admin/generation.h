@@ -13,6 +13,7 @@ struct generation {
 	time_t when;
 	char desc[512];	/* what the change did, as recorded */
 	bool applied;
+	bool valid;	/* passed validation (not forced past problems) */
 };
 
 /* generations/N[/REL], relative to the partition's fd */
@@ -25,8 +26,12 @@ unsigned gen_latest(const struct boot *b, bool *ret_applied);
 /* Builds generations/.new from src (the live tree "", or generations/N a
  * rollback restores), linking what is the same in generation `from`. */
 int gen_stage(struct boot *b, const char *src, unsigned from, struct err *e);
-/* The description in generations/.new/info. */
-int gen_write_info(struct boot *b, const char *desc);
+/* The description (and whether it passed validation) in
+ * generations/.new/info. */
+int gen_write_info(struct boot *b, const char *desc, bool valid);
+/* The newest generation up to `latest` that passed validation and was
+ * applied: what 'previous' boots (latest itself when there is none). */
+unsigned gen_latest_valid(const struct boot *b, unsigned latest);
 /* Makes the live tree equal to generation n and marks it applied. */
 int gen_apply(struct boot *b, unsigned n, struct err *e);
 /* Finishes what an interrupted change left (staging, temps, an

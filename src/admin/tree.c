@@ -36,6 +36,25 @@ static int tree_add(struct tree *t, const char *rel, mode_t mode)
 	return 0;
 }
 
+const char *tree_strerror(int r)
+{
+	switch (r) {
+	case -E2BIG:
+		return "more than " TREE_MAX_TEXT " files and directories in "
+		       "init.d/ and etc/ (a generation's limit)";
+	case -ENAMETOOLONG:
+		return "a path in init.d/ or etc/ longer than 255 bytes (a "
+		       "generation's limit)";
+	case -ELOOP:
+		return "a symbolic link where a directory is needed, or "
+		       "directories nested deeper than 8";
+	case -EXDEV:
+		return "a mount point inside the tree";
+	default:
+		return strerror(-r);
+	}
+}
+
 const struct node *tree_find(const struct tree *t, const char *rel)
 {
 	size_t i;
@@ -241,29 +260,34 @@ static bool is_our_temp(const char *name)
 	return name[0] == '.' && n > 11 && !memcmp(name + n - 10, ".tmp", 4);
 }
 
-void tree_remove_temps(int dir, const char *rel, int depth)
+size_t tree_remove_temps(int dir, const char *rel, int depth, bool dry)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
+	size_t n = 0;
 	DIR *d;
 	int fd = beneath_open(dir, rel, O_RDONLY | O_DIRECTORY, 0);
 
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
-		return;
+		return 0;
 	}
 	while ((de = readdir(d))) {
 		if (snprintf(path, sizeof(path), "%s/%s", rel, de->d_name) >=
 		    (int)sizeof(path))
 			continue;
-		if (is_our_temp(de->d_name))
-			beneath_unlink(dir, path, false);
-		else if (de->d_type == DT_DIR && de->d_name[0] != '.' &&
-			 depth < 8)
-			tree_remove_temps(dir, path, depth + 1);
+		if (is_our_temp(de->d_name)) {
+			n++;
+			if (!dry)
+				beneath_unlink(dir, path, false);
+		} else if (de->d_type == DT_DIR && de->d_name[0] != '.' &&
+			   depth < 8) {
+			n += tree_remove_temps(dir, path, depth + 1, dry);
+		}
 	}
 	closedir(d);
+	return n;
 }
 
 int fragment_find(const struct boot *b, const char *name, char *ret_file,

@@ -8,6 +8,7 @@
 #include "err.h"
 
 #define TREE_MAX 4096		/* files and directories */
+#define TREE_MAX_TEXT "4096"
 
 struct node {
 	char rel[256];
@@ -29,6 +30,8 @@ int tree_join(char *ret, size_t cap, const char *root, const char *rel);
  * 0 or -errno (-E2BIG above TREE_MAX). */
 int tree_scan(int dir, const char *root, struct tree *t);
 void tree_free(struct tree *t);
+/* What a tree_*() error means, limits named. */
+const char *tree_strerror(int r);
 const struct node *tree_find(const struct tree *t, const char *rel);
 /* Same type, permissions and bytes (or link target). */
 bool tree_same_file(int dir, const char *a, const char *b);
@@ -40,8 +43,9 @@ int tree_write_new(int dir, const char *rel, const char *data, size_t len,
 		   mode_t mode);
 /* rm -r without following links: 0 or -errno. */
 int tree_remove(int dir, const char *rel);
-/* Removes the ".NAME.tmpXXXXXX" files a killed write left in rel. */
-void tree_remove_temps(int dir, const char *rel, int depth);
+/* Removes the ".NAME.tmpXXXXXX" files a killed write left in rel (only
+ * counts them with dry): how many. */
+size_t tree_remove_temps(int dir, const char *rel, int depth, bool dry);
 
 /* NAME or NAME.disabled in init.d: 0 with the file name, or -ENOENT. */
 int fragment_find(const struct boot *b, const char *name, char *ret_file,

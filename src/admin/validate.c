@@ -50,29 +50,13 @@ static bool in_tree(int root, const char *path)
 	return true;
 }
 
-void validate_elf(int root, const char *rel, const char *shown,
-		  struct problems *p)
+/* Whether what an ELF file needs (d) is on the partition. */
+static void check_elf_deps(int root, struct elf_deps *d, const char *shown,
+			   struct problems *p)
 {
-	struct elf_deps *d = malloc(sizeof(*d));
 	char dir[PATH_MAX];
 	size_t i, j;
-	int r, fd;
 
-	if (!d) {
-		problem(p, "%s: out of memory", shown);
-		return;
-	}
-	fd = beneath_open(root, rel, O_RDONLY | O_NONBLOCK, 0);
-	r = fd < 0 ? fd : elf_read_deps_fd(fd, d);
-	if (fd >= 0)
-		close(fd);
-	if (r == -ENOEXEC)
-		goto out;
-	if (r < 0) {
-		problem(p, "%s: cannot read its ELF headers: %s", shown,
-			strerror(-r));
-		goto out;
-	}
 	if (d->interp[0] && !in_tree(root, d->interp))
 		problem(p, "%s: its loader %s is not on the boot partition",
 			shown, d->interp);
@@ -101,7 +85,36 @@ void validate_elf(int root, const char *rel, const char *shown,
 				"partition's /lib, /lib64, /usr/lib or their "
 				"multiarch directories", shown, d->needed[i]);
 	}
-out:
+}
+
+static void elf_problem(int r, const char *shown, struct problems *p)
+{
+	if (r == -E2BIG)
+		problem(p, "%s: needs more than %d libraries (DT_NEEDED), more "
+			"than earlyfs checks", shown, ELF_NEEDED_MAX);
+	else
+		problem(p, "%s: cannot read its ELF headers: %s", shown,
+			r == -EFBIG ? "larger than 1 GiB" : strerror(-r));
+}
+
+void validate_elf(int root, const char *rel, const char *shown,
+		  struct problems *p)
+{
+	struct elf_deps *d = malloc(sizeof(*d));
+	int r, fd;
+
+	if (!d) {
+		problem(p, "%s: out of memory", shown);
+		return;
+	}
+	fd = beneath_open(root, rel, O_RDONLY | O_NONBLOCK, 0);
+	r = fd < 0 ? fd : elf_read_deps_fd(fd, d);
+	if (fd >= 0)
+		close(fd);
+	if (r == 0)
+		check_elf_deps(root, d, shown, p);
+	else if (r != -ENOEXEC)
+		elf_problem(r, shown, p);
 	free(d);
 }
 
@@ -149,11 +162,9 @@ static void check_sh_syntax(const char *buf, size_t len, const char *shown,
 void validate_fragment(int root, const char *rel, const char *shown,
 		       struct problems *p)
 {
-	struct fragment_directives d;
-	char *buf = NULL, interp[256] = "";
-	size_t len, line, n;
+	char *buf = NULL;
 	struct stat st;
-	bool exec, use_sh = true;
+	size_t len;
 	int r;
 
 	r = beneath_lstat(root, rel, &st);
@@ -171,7 +182,22 @@ void validate_fragment(int root, const char *rel, const char *shown,
 			"larger than 1 MiB" : strerror(-r));
 		return;
 	}
-	exec = st.st_mode & S_IXUSR;
+	validate_fragment_bytes(root, buf, len, st.st_mode & S_IXUSR, shown, p);
+	free(buf);
+}
+
+void validate_fragment_bytes(int root, const char *buf, size_t len,
+			     bool exec, const char *shown, struct problems *p)
+{
+	struct fragment_directives d;
+	char interp[256] = "";
+	size_t line, n;
+	bool use_sh = true;
+
+	if (len > LAYOUT_FRAGMENT_MAX) {
+		problem(p, "%s: larger than 1 MiB", shown);
+		return;
+	}
 	if (fragment_directives_parse(buf, len, &d, &line) < 0)
 		problem(p, "%s: line %zu: unknown '# earlyfs:' directive "
 			"(known: optional, timeout=SECONDS)", shown, line);
@@ -180,7 +206,14 @@ void validate_fragment(int root, const char *rel, const char *shown,
 			problem(p, "%s: an ELF binary without the executable "
 				"bit: the runner would give it to /bin/sh",
 				shown);
-		validate_elf(root, rel, shown, p);
+		struct elf_deps *ed = malloc(sizeof(*ed));
+		int r = ed ? elf_deps_parse(buf, len, ed) : -ENOMEM;
+
+		if (r == 0)
+			check_elf_deps(root, ed, shown, p);
+		else
+			elf_problem(r, shown, p);
+		free(ed);
 		use_sh = false;
 	} else if (exec && len > 2 && buf[0] == '#' && buf[1] == '!') {
 		const char *s = buf + 2, *b;
@@ -206,7 +239,6 @@ void validate_fragment(int root, const char *rel, const char *shown,
 		check_sh_syntax(buf, len, shown, p);
 	else if (use_sh)
 		problem(p, "%s: a shell script with a NUL byte", shown);
-	free(buf);
 }
 
 void validate_fstab(int root, const char *rel, const char *shown,

@@ -22,6 +22,9 @@ void problem(struct problems *p, const char *fmt, ...)
  * busybox on a private copy. */
 void validate_fragment(int root, const char *rel, const char *shown,
 		       struct problems *p);
+/* The same for bytes not written yet (a fragment an edit brings). */
+void validate_fragment_bytes(int root, const char *buf, size_t len,
+			     bool exec, const char *shown, struct problems *p);
 void validate_elf(int root, const char *rel, const char *shown,
 		  struct problems *p);
 void validate_fstab(int root, const char *rel, const char *shown,

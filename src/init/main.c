@@ -1,4 +1,5 @@
 /* main: earlyfs-init, PID 1 of the boot partition; the stages in order */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -50,15 +51,48 @@ static void load_cmdline(void)
 
 static char fragment_dir[64] = FRAGMENT_DIR, fstab_path[64] = FSTAB_PATH;
 
+/* The newest generation in /generations, if it was recorded but never
+ * applied (a change interrupted between its commit point and the end of
+ * its apply: the live tree may be half old, half new); else 0. */
+static unsigned unapplied_generation(void)
+{
+	unsigned latest = 0, n, seen = 0;
+	char path[64];
+	struct dirent *de;
+	DIR *d = opendir("/" LAYOUT_GENERATIONS);
+
+	while (d && (de = readdir(d)) && seen++ < 100000)
+		if (layout_parse_generation(de->d_name, strlen(de->d_name),
+					    &n) == 0 && n > latest)
+			latest = n;
+	if (d)
+		closedir(d);
+	if (!latest || layout_generation_path("/", latest, LAYOUT_GEN_APPLIED,
+					      path, sizeof(path)) < 0 ||
+	    access(path, F_OK) == 0)
+		return 0;
+	return latest;
+}
+
 /* earlyfs.generation=N: that generation's fragments and fstab, which
- * earlyfs keeps in /generations/N (the 'previous' label passes it). */
+ * earlyfs keeps in /generations/N (the 'previous' label passes it).
+ * Without it, the live ones, unless a change was interrupted before the
+ * live tree was complete: then the generation it recorded, which is. */
 static void choose_generation(void)
 {
+	bool given = cfg.generation != 0;
 	char dir[64];
 	struct stat st;
 
-	if (!cfg.generation)
-		return;
+	if (!given) {
+		cfg.generation = unapplied_generation();
+		if (!cfg.generation)
+			return;
+		log_warn("generation %u was recorded but not applied (an "
+			 "interrupted change): running it from /"
+			 LAYOUT_GENERATIONS "/%u; the next earlyfs change "
+			 "completes it", cfg.generation, cfg.generation);
+	}
 	if (layout_generation_path("/", cfg.generation, LAYOUT_INITD, dir,
 				   sizeof(dir)) < 0 ||
 	    stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -71,8 +105,10 @@ static void choose_generation(void)
 	layout_generation_path("/", cfg.generation, LAYOUT_FSTAB, fstab_path,
 			       sizeof(fstab_path));
 	rep.generation = cfg.generation;
-	log_notice("earlyfs.generation=%u: running generation %u's fragments "
-		   "and fstab", cfg.generation, cfg.generation);
+	if (given)
+		log_notice("earlyfs.generation=%u: running generation %u's "
+			   "fragments and fstab", cfg.generation,
+			   cfg.generation);
 }
 
 static void set(const char *name, const char *value)

@@ -3,7 +3,7 @@
 #define EARLYFS_FSTAB_H
 #include <stddef.h>
 
-#define FSTAB_ENTRIES_MAX 64
+#define FSTAB_ENTRIES_MAX 256	/* an early fstab holds a handful */
 #define FSTAB_ERRORS_MAX 16
 #define FSTAB_FIELD_MAX 1024
 

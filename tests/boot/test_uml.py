@@ -1,5 +1,6 @@
 """Runner behaviour under user-mode-linux: boot image as ubda, root as ubdb."""
 import re
+import subprocess
 from tests.harness import (BootFailure, boot_tree, check, mkfs,
                            reached_real_root, root_tree, test, uml)
 
@@ -277,3 +278,31 @@ def uml_missing_generation_is_named_and_current_fragments_run(work):
     check('FRAG current' in out, 'the current fragments did not run')
     check('FRAG generation-3' not in out, 'generation 3 ran')
     check(re.search(r'REPORT generation 0\r?$', out, re.M), 'report generation')
+
+
+@test
+def uml_unapplied_generation_runs_instead_of_a_half_applied_tree(work):
+    """A change killed after its commit point, mid-apply: the live init.d
+    holds the old and the new name of a renamed fragment.  The runner runs
+    the recorded generation (complete) and the report names it; once it is
+    marked applied, the live tree runs again."""
+    boot, root = generation_images(work)
+    with uml(work, boot, root, 'earlyfs.root=/dev/ubdb') as c:
+        reached_real_root(c)
+        out = c.text()
+    check('generation 3 was recorded but not applied' in out,
+          'the unfinished apply is not named')
+    check('FRAG generation-3 gen3-fstab' in out, 'generation 3 did not run')
+    check('FRAG current' not in out, 'the half-applied live tree ran')
+    check(re.search(r'REPORT generation 3\r?$', out, re.M),
+          'the report does not name generation 3')
+    subprocess.run(['debugfs', '-w', '-R', 'write /dev/null '
+                    'generations/3/applied', boot], check=True,
+                   capture_output=True)
+    with uml(work, boot, root, 'earlyfs.root=/dev/ubdb') as c:
+        reached_real_root(c)
+        out = c.text()
+    check('FRAG current' in out and 'FRAG generation-3' not in out,
+          'an applied generation ran instead of the live tree')
+    check(re.search(r'REPORT generation 0\r?$', out, re.M),
+          'report generation')

@@ -331,3 +331,157 @@ def check_kernel_never_puts_the_path_in_a_command(work):
           in p.stdout, 'check-kernel: %s' % (p.stdout + p.stderr))
     check(not os.path.exists(os.path.join(d, 'ran')),
           'the kernel path ran as a command')
+
+
+def mount_opts(m):
+    with open('/proc/self/mountinfo') as f:
+        for line in f:
+            w = line.split()
+            if w[4] == m:
+                return w[5].split(',')
+    return []
+
+
+@test
+def a_refused_change_writes_nothing_and_changes_no_mount(work):
+    """On a read-only /boot with no generation yet, and with direct edits
+    not recorded yet: every refusal (validation, name, missing fragment,
+    existing fragment, label) leaves the tree as it was and the mount
+    read-only."""
+    img = provisioned(work)
+    with partition_mounted(img, 1, work('m')) as m:
+        shutil.rmtree(os.path.join(m, 'generations'))
+    refusals = [('add', '40-bad', '-'), ('add', 'bad name', '-'),
+                ('rm', '41-none'), ('enable', '41-none'),
+                ('mv', '41-none', '42-x'), ('rollback',),
+                ('once', 'nosuchlabel')]
+    m = work('m')
+    with harness.partition_attached(img, 1) as loop:
+        # a writable device mounted read-only, as /boot is
+        subprocess.run(['mount', '-o', 'ro', loop, m], check=True)
+        try:
+            before = tree_state(m)
+            for c in refusals:
+                p = run(*(list(c) + ['--boot', m, '--no-daemon']),
+                        input='if then\n')
+                check(p.returncode != 0, '%s was not refused: %s'
+                      % (c, p.out))
+                check('ro' in mount_opts(m), '%s left %s read-write'
+                      % (c, m))
+                check(tree_state(m) == before, '%s wrote to the partition'
+                      % (c,))
+        finally:
+            subprocess.run(['umount', m], check=True)
+    # generations exist, direct edits do not become one on a refusal
+    expect(run('add', '40-ok', '-', *tgt(img), input='echo ok\n'), 0)
+    with partition_mounted(img, 1, work('m')) as m:
+        with open(os.path.join(m, 'init.d/40-ok'), 'a') as f:
+            f.write('echo direct\n')
+        subprocess.run(['mount', '-o', 'remount,ro', m], check=True)
+        before = tree_state(m)
+        for c in refusals:
+            if c[0] == 'rollback':
+                continue    # to the generation before the direct edit: legal
+            p = run(*(list(c) + ['--boot', m, '--no-daemon']),
+                    input='if then\n')
+            check(p.returncode != 0, '%s was not refused: %s' % (c, p.out))
+            check(tree_state(m) == before and 'ro' in mount_opts(m),
+                  '%s wrote, or remounted' % (c,))
+
+
+@test
+def previous_boots_the_newest_valid_generation(work):
+    """An invalid direct edit recorded (forced) before a change never
+    becomes the target of 'previous'."""
+    img = provisioned(work)
+    t = tgt(img)
+    expect(run('add', '40-ok', '-', *t, input='echo ok\n'), 0)
+    with partition_mounted(img, 1, work('m')) as m:
+        with open(os.path.join(m, 'init.d/45-broken'), 'w') as f:
+            f.write('if then\n')
+    p = run('add', '50-next', '-', *t, input='echo next\n')
+    expect(p, 0, 'direct edit of init.d/45-broken (not valid')
+    g = [int(x) for x in __import__('re').findall(r'generation (\d+)\)',
+                                                   p.out)]
+    check(len(g) == 2, 'two generations expected: %s' % p.out)
+    with partition_mounted(img, 1, work('m')) as m:
+        conf = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
+    check('earlyfs.generation=%d' % (g[0] - 1) in conf,
+          'previous does not boot generation %d (the last valid one):\n%s'
+          % (g[0] - 1, conf))
+
+
+@test
+def an_interrupted_apply_is_finished_by_the_next_change(work):
+    """mv killed after its commit point: both names in init.d, the
+    generation not marked applied; the next change completes it first."""
+    img = provisioned(work)
+    t = tgt(img)
+    expect(run('add', '20-a', '-', *t, input='echo a\n'), 0)
+    p = run('mv', '20-a', '21-a', *t)
+    expect(p, 0)
+    n = int(__import__('re').search(r'generation (\d+)\)', p.out).group(1))
+    with partition_mounted(img, 1, work('m')) as m:
+        os.unlink(os.path.join(m, 'generations/%d/applied' % n))
+        with open(os.path.join(m, 'init.d/20-a'), 'w') as f:
+            f.write('echo a\n')
+    expect(run('add', '30-b', '-', *t, input='echo b\n'), 0,
+           'finished generation %d' % n)
+    with partition_mounted(img, 1, work('m')) as m:
+        names = sorted(os.listdir(os.path.join(m, 'init.d')))
+    check('20-a' not in names and '21-a' in names and '30-b' in names,
+          'init.d after the finished apply: %s' % names)
+
+
+@test
+def limits_are_generous_and_named(work):
+    """An fstab of 65 entries passes; one past the runner's limit is named
+    with the limit; an admin's own extlinux label survives a change; a
+    stale pruned generation that cannot be removed never blocks pruning."""
+    img = provisioned(work)
+    t = tgt(img)
+    with partition_mounted(img, 1, work('m')) as m:
+        fstab = os.path.join(m, 'etc/fstab')
+        base = open(fstab).read()
+        with open(fstab, 'w') as f:
+            f.write(base + ''.join('tmpfs /run/t%d tmpfs defaults 0 0\n' % i
+                                   for i in range(65)))
+        with open(os.path.join(m, 'extlinux/extlinux.conf'), 'a') as f:
+            f.write('\nLABEL mine\n  KERNEL /vmlinuz-mine\n'
+                    '  APPEND root=/dev/sda9\n')
+        shutil.copy(os.path.join(m, [x for x in os.listdir(m)
+                                     if x.startswith('vmlinuz')][0]),
+                    os.path.join(m, 'vmlinuz-mine'))
+    expect(run('check', *t), 0, '0 problems')
+    expect(run('add', '60-x', '-', *t, input='echo x\n'), 0)
+    with partition_mounted(img, 1, work('m')) as m:
+        conf = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
+        check('LABEL mine' in conf and 'root=/dev/sda9' in conf,
+              "the admin's label did not survive:\n%s" % conf)
+        with open(os.path.join(m, 'etc/fstab'), 'w') as f:
+            f.write(base + ''.join('tmpfs /run/t%d tmpfs defaults 0 0\n' % i
+                                   for i in range(257)))
+    expect(run('check', *t), 1, 'etc/fstab: more than 256 entries')
+    with partition_mounted(img, 1, work('m')) as m:
+        with open(os.path.join(m, 'etc/fstab'), 'w') as f:
+            f.write(base)
+        with open(os.path.join(m, 'etc/earlyfs.conf'), 'a') as f:
+            f.write('keep_generations=2\n')
+        stale = os.path.join(m, 'generations/.old-1')
+        os.makedirs(stale)
+        with open(os.path.join(stale, 'stuck'), 'w') as f:
+            f.write('x')
+        subprocess.run(['chattr', '+i', os.path.join(stale, 'stuck')],
+                       check=True)
+        try:
+            for i in range(5):
+                p = run('add', '--replace', '61-y', '-', '--boot', m,
+                        '--no-daemon', input='echo %d\n' % i)
+                expect(p, 0)
+            check('cannot remove' in p.out and '.old-1' in p.out,
+                  'the stuck leftover is not named: %s' % p.out)
+            gens = [x for x in os.listdir(os.path.join(m, 'generations'))
+                    if x.isdigit()]
+            check(len(gens) <= 3, 'pruning stopped: %s' % sorted(gens))
+        finally:
+            subprocess.run(['chattr', '-i', os.path.join(stale, 'stuck')])
