@@ -29,14 +29,22 @@ ADMIN_LIBS := -lblkid -lfdisk -lext2fs -lcom_err
 ADMIN_WARN := $(WARN) -Wno-format-truncation
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+# libFuzzer harnesses of every src/lib parser (clang, ASan + UBSan)
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+FUZZ_LIB_OBJ := $(patsubst src/lib/%.c,$(B)/fuzz/lib/%.o,$(LIB_SRC))
+FUZZ_SECONDS ?= 60
 
 # Debian packages the build and the tests need (make deps installs them).
 DEPS := build-essential musl-tools libblkid-dev libfdisk-dev libext2fs-dev \
 	e2fsprogs fdisk util-linux busybox-static syslinux syslinux-common \
 	extlinux user-mode-linux qemu-system-x86 qemu-utils linux-source-6.1 \
-	flex bison bc libelf-dev libssl-dev xz-utils python3 cpio kmod
+	flex bison bc libelf-dev libssl-dev xz-utils python3 cpio kmod \
+	clang libclang-rt-14-dev
 
-.PHONY: all deps check check-unit check-boot check-cli bench kernel stock-kernel clean demo install
+.PHONY: all deps check check-unit check-boot check-cli check-fuzz fuzz bench kernel stock-kernel clean demo install
 
 all: $(B)/earlyfs-init $(B)/earlyfs $(B)/earlyfsd
 
@@ -83,6 +91,13 @@ $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/host/libearlyfs.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -Itests/unit $< $(B)/host/libearlyfs.a -o $@
 
+$(B)/fuzz/lib/%.o: src/lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJ) -o $@
+
 # Idempotent: installs only what is missing, after apt-get update.
 deps:
 	@missing=$$(for p in $(DEPS); do \
@@ -124,8 +139,16 @@ check-boot: $(B)/earlyfs-init kernel
 check-cli: all kernel stock-kernel
 	python3 -m tests.cli.run
 
+# the seed corpus replayed under the sanitizers (seconds)
+check-fuzz: $(FUZZ_BIN)
+	tests/fuzz/run.sh replay $(FUZZ_BIN)
+
+# each harness FUZZ_SECONDS (default 60) from its corpus
+fuzz: $(FUZZ_BIN)
+	tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)
+
 check: deps
-	$(MAKE) --no-print-directory all $(UNIT_BIN) kernel
+	$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_BIN) kernel
 	tests/run-all.sh $(UNIT_BIN)
 
 bench: all kernel

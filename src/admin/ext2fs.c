@@ -58,10 +58,17 @@ int fs_read(struct fs *f, const char *path, size_t max, char **ret,
 	errcode_t err;
 	char *buf;
 
-	err = ext2fs_namei_follow(f->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path,
-				  &ino);
+	struct ext2_inode inode;
+
+	/* the last component is not followed, like beneath_read() */
+	err = ext2fs_namei(f->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino);
 	if (err)
 		return err == EXT2_ET_FILE_NOT_FOUND ? -ENOENT : errno_of(err);
+	err = ext2fs_read_inode(f->fs, ino, &inode);
+	if (err)
+		return errno_of(err);
+	if (!LINUX_S_ISREG(inode.i_mode))
+		return -EINVAL;
 	err = ext2fs_file_open(f->fs, ino, 0, &file);
 	if (err)
 		return errno_of(err);

@@ -89,7 +89,9 @@ int generations_list(const struct boot *b, struct generation **ret,
 			continue;
 		if (kv_get(info, len, "time", when, sizeof(when)) == 0)
 			g->when = (time_t)strtoll(when, NULL, 10);
-		kv_get(info, len, "description", g->desc, sizeof(g->desc));
+		if (kv_get(info, len, "description", g->desc,
+			   sizeof(g->desc)) == 0)
+			text_printable(g->desc);
 		g->valid = kv_get(info, len, "valid", when, sizeof(when)) < 0 ||
 			   strcmp(when, "0");
 		free(info);

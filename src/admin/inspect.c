@@ -16,6 +16,7 @@
 #include "report.h"
 #include "beneath.h"
 #include "layout.h"
+#include "text.h"
 #include "tree.h"
 
 struct boot_report *report_load(const char *path, char *why, size_t cap)
@@ -103,6 +104,7 @@ int fragments_print(const struct boot *b, const char *report, FILE *out,
 			 (int)(strlen(names[i]) -
 			       (c == FRAGMENT_DISABLED ? 9 : 0)), names[i]);
 		f = report_find(r, base);
+		text_printable(base);
 		fprintf(out, "%-28s %-8s %8lld  ", base,
 			c == FRAGMENT_RUN ? "enabled" :
 			c == FRAGMENT_DISABLED ? "disabled" : "INVALID",

@@ -15,20 +15,23 @@
 #include "fstab.h"
 #include "layout.h"
 #include "request.h"
+#include "text.h"
 #include "util.h"
 #include "validate.h"
 
 void problem(struct problems *p, const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
 
 	p->n++;
 	if (!p->out)
 		return;
 	va_start(ap, fmt);
-	vfprintf(p->out, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', p->out);
+	/* names and values from the partition: shown, never obeyed */
+	fprintf(p->out, "%s\n", text_printable(line));
 }
 
 /* Library directories searched in the tree, as ld.so would on Debian. */
@@ -37,6 +40,14 @@ static const char *const lib_dirs[] = {
 	"usr/lib/x86_64-linux-gnu", "lib/aarch64-linux-gnu",
 	"usr/lib/aarch64-linux-gnu", "lib/i386-linux-gnu",
 };
+
+/* Why a file of the partition could not be read. */
+static const char *read_error(int r)
+{
+	return r == -EINVAL || r == -ELOOP ? "not a regular file (a link, a "
+		"FIFO or a device): the runner reads regular files only" :
+		strerror(-r);
+}
 
 /* Whether the booted system finds path (links followed, never out of
  * the partition). */
@@ -179,7 +190,7 @@ void validate_fragment(int root, const char *rel, const char *shown,
 	r = beneath_read(root, rel, LAYOUT_FRAGMENT_MAX, &buf, &len);
 	if (r < 0) {
 		problem(p, "%s: %s", shown, r == -EFBIG ?
-			"larger than 1 MiB" : strerror(-r));
+			"larger than 1 MiB" : read_error(r));
 		return;
 	}
 	validate_fragment_bytes(root, buf, len, st.st_mode & S_IXUSR, shown, p);
@@ -260,7 +271,7 @@ void validate_fstab(int root, const char *rel, const char *shown,
 	}
 	if (r < 0) {
 		problem(p, "%s: %s", shown, r == -EFBIG ?
-			"larger than 64 KiB" : strerror(-r));
+			"larger than 64 KiB" : read_error(r));
 		goto out;
 	}
 	r = fstab_parse(buf, len, t);
@@ -309,7 +320,7 @@ int validate_extlinux(int root, const char *rel, const char *shown,
 	r = beneath_read(root, rel, LAYOUT_EXTLINUX_MAX, &buf, &len);
 	if (r < 0) {
 		problem(p, "%s: %s", shown, r == -EFBIG ?
-			"larger than 64 KiB" : strerror(-r));
+			"larger than 64 KiB" : read_error(r));
 		goto out;
 	}
 	r = extlinux_parse(buf, len, c, &line, &what);

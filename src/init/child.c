@@ -1,9 +1,19 @@
 /* child: SIGCHLD handling, waiting with a deadline, reaping orphans */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 #include "init.h"
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
 
 static sigset_t chld_set;
 
@@ -18,15 +28,24 @@ void child_setup_signals(void)
 	sigprocmask(SIG_BLOCK, &chld_set, NULL);
 }
 
-void child_reset_signals(void)
+/*
+ * What every process PID 1 starts (a fragment, the rescue shell) and the
+ * real init get: default dispositions, an empty signal mask, and no
+ * descriptor but 0, 1 and 2 once it execs (the others are marked
+ * close-on-exec, so a pipe that reports a failed exec still works).
+ */
+void child_clean(void)
 {
 	sigset_t none;
-	int s;
+	int s, fd;
 
 	for (s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		for (fd = 3; fd < 1024; fd++)	/* before Linux 5.11 */
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
 void child_reap(void)
@@ -62,6 +81,19 @@ int child_wait(pid_t pid, long timeout_ms, int *ret_status)
 		ts.tv_sec = left / 1000;
 		ts.tv_nsec = (left % 1000) * 1000000;
 		sigtimedwait(&chld_set, NULL, &ts);
+	}
+}
+
+void child_sleep(long ms)
+{
+	long deadline = now_ms() + ms, left;
+	struct timespec ts;
+
+	while ((left = deadline - now_ms()) > 0) {
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = (left % 1000) * 1000000;
+		sigtimedwait(&chld_set, NULL, &ts);
+		child_reap();
 	}
 }
 

@@ -18,7 +18,7 @@ static void read_head(const char *path, struct fragment_directives *d,
 	char buf[2048];
 	size_t line;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
 	memset(d, 0, sizeof(*d));
 	if (fd < 0)
@@ -42,7 +42,7 @@ static void exec_fragment(const char *path, const struct envlist *env,
 	struct stat st;
 	int e;
 
-	child_reset_signals();
+	child_clean();
 	setsid();
 	if (chdir("/") < 0) {
 		/* cannot happen on a mounted root; run from wherever we are */
@@ -85,13 +85,22 @@ static void describe(const struct report_fragment *f, char *buf, size_t cap)
 }
 
 /* Reads the state fragments appended to $EARLYFS_ENV into env. */
+#define ENV_FILE_MAX (256 * 1024)
+
 static void apply_env_file(struct envlist *env, size_t *warned_upto)
 {
 	size_t len, bad;
 	char *buf;
 	int r;
 
-	if (read_file(ENV_FILE, 256 * 1024, &buf, &len) < 0)
+	r = read_regular(ENV_FILE, ENV_FILE_MAX, &buf, &len);
+	if (r == -EINVAL || r == -EFBIG) {
+		log_warn("%s: %s; not read", ENV_FILE, r == -EINVAL ?
+			 "not a regular file (replaced by a fragment?)" :
+			 "larger than 256 KiB");
+		return;
+	}
+	if (r < 0)
 		return;
 	r = envfile_apply(buf, len, env, &bad);
 	if (r > 0 && bad > *warned_upto) {
@@ -109,12 +118,22 @@ static void run_one(const char *dir, const char *name,
 		    struct report_fragment *f)
 {
 	struct fragment_directives d;
+	struct stat st;
 	char path[512];
 	long timeout, start;
 	int pipefd[2], status = 0, e = 0;
 	pid_t pid;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	start = now_ms();
+	f->start_ms = start;
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		/* a FIFO or a device would block PID 1 (or sh) forever */
+		log_warn("%s: %s; skipped", name, errno == ENOENT ?
+			 "vanished" : "not a regular file (a FIFO, a device?)");
+		f->status = STATUS_SKIPPED;
+		return;
+	}
 	read_head(path, &d, name);
 	f->optional = d.optional;
 	timeout = bootcfg_timeout_for(cfg, name);
@@ -124,8 +143,6 @@ static void run_one(const char *dir, const char *name,
 	envlist_set(env, "EARLYFS_FRAGMENT", 16, name, strlen(name));
 	log_debug("running %s (timeout %ld s%s)", name, timeout,
 		  d.optional ? ", optional" : "");
-	start = now_ms();
-	f->start_ms = start;
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		f->status = STATUS_ERROR;
 		f->code = errno;
@@ -202,6 +219,8 @@ void fragments_run(const char *dir, const struct boot_config *cfg,
 			continue;
 		}
 		run_one(dir, f->name, cfg, env, f);
+		if (f->status == STATUS_SKIPPED)
+			continue;	/* not a regular file: said why */
 		apply_env_file(env, &warned);
 		describe(f, how, sizeof(how));
 		if (f->status == STATUS_OK) {

@@ -31,11 +31,15 @@ long now_ms(void);	/* CLOCK_BOOTTIME, ms since the kernel started */
 
 /* child.c */
 void child_setup_signals(void);
-void child_reset_signals(void);
+/* Default dispositions, an empty mask, fds above 2 close-on-exec: what
+ * is done before every exec of PID 1 or a child of it. */
+void child_clean(void);
 /* Waits for pid, reaping every other child meanwhile.  timeout_ms < 0 waits
  * forever.  Returns 0 with *ret_status, or -ETIMEDOUT. */
 int child_wait(pid_t pid, long timeout_ms, int *ret_status);
 void child_reap(void);
+/* Sleeps ms, reaping orphans meanwhile. */
+void child_sleep(long ms);
 /* Kills a process group: SIGTERM, a grace period, then SIGKILL. */
 void child_kill_group(pid_t pgid, int *ret_status);
 

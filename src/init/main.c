@@ -149,7 +149,8 @@ static void prepare_state(void)
 	int fd;
 
 	mkdir(STATE_DIR, 0755);
-	fd = open(ENV_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(ENV_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK |
+			  O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		log_warn("cannot create %s: %m; fragments cannot pass state",
 			 ENV_FILE);
@@ -268,7 +269,10 @@ static void pivot_and_exec(char **argv, char **envp)
 	log_info("switched to the real root in %ld ms (%zu fragments); "
 		 "starting %s", rep.total_ms, rep.n, cfg.init);
 	for (;;) {
+		/* the real init starts as clean as the kernel would start it */
+		child_clean();
 		execve(cfg.init, argv, envp);
+		child_setup_signals();
 		snprintf(why, sizeof(why), "cannot execute the real init %s: "
 			 "%m; 'exit' retries", cfg.init);
 		log_error("%s", why);

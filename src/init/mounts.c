@@ -152,9 +152,11 @@ void mounts_fstab(const char *path)
 	char *buf;
 	int r;
 
-	r = read_file(path, LAYOUT_FSTAB_MAX, &buf, &len);
+	r = read_regular(path, LAYOUT_FSTAB_MAX, &buf, &len);
 	if (r < 0) {
-		log_warn("cannot read %s: %s, continuing", path, strerror(-r));
+		log_warn("cannot read %s: %s, continuing", path, r == -EINVAL ?
+			 "not a regular file" : r == -EFBIG ?
+			 "larger than 64 KiB" : strerror(-r));
 		return;
 	}
 	t = malloc(sizeof(*t));

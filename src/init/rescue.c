@@ -9,11 +9,42 @@
 
 static const char *const shells[] = { SHELL_PATH, "/boot/bin/sh" };
 
+/*
+ * A shell that exits at once (a console at end of file, a hung up line)
+ * must not be restarted in a busy loop: after RESPAWN_FREE quick exits in
+ * a row, each restart waits twice as long as the one before, up to
+ * RESPAWN_MAX_S, like init's "respawning too fast".
+ */
+#define RESPAWN_QUICK_MS 5000
+#define RESPAWN_FREE 3
+#define RESPAWN_MAX_S 60
+static unsigned quick_exits;
+
+static void backoff(void)
+{
+	unsigned n;
+	long s;
+
+	if (quick_exits < RESPAWN_FREE)
+		return;
+	n = quick_exits - RESPAWN_FREE;
+	s = n >= 6 ? RESPAWN_MAX_S : 1L << n;
+	if (s > RESPAWN_MAX_S)
+		s = RESPAWN_MAX_S;
+	if (n == 0)
+		log_warn("the rescue shell exited at once %u times in a row "
+			 "(console at end of file?): restarting it ever more "
+			 "slowly, up to every %d s", quick_exits,
+			 RESPAWN_MAX_S);
+	child_sleep(s * 1000);
+}
+
 bool rescue_shell(const struct envlist *env, const char *why)
 {
 	const char *sh = NULL;
 	size_t i;
 	int status;
+	long started;
 	pid_t pid;
 
 	for (i = 0; i < sizeof(shells) / sizeof(shells[0]); i++)
@@ -26,8 +57,10 @@ bool rescue_shell(const struct envlist *env, const char *why)
 			  SHELL_PATH);
 		return false;
 	}
+	backoff();
 	log_notice("rescue shell: %s", why);
 	log_notice("type 'exit' to continue the boot");
+	started = now_ms();
 	pid = fork();
 	if (pid < 0) {
 		log_error("cannot start the rescue shell: %m");
@@ -41,13 +74,17 @@ bool rescue_shell(const struct envlist *env, const char *why)
 			vars[i] = env->vars[i];
 		vars[i++] = "PS1=earlyfs# ";
 		vars[i] = NULL;
-		child_reset_signals();
+		child_clean();
 		setsid();
 		ioctl(STDIN_FILENO, TIOCSCTTY, 1);
 		execve(sh, argv, vars);
 		_exit(127);
 	}
 	child_wait(pid, -1, &status);
+	if (now_ms() - started < RESPAWN_QUICK_MS)
+		quick_exits++;
+	else
+		quick_exits = 0;
 	return true;
 }
 

@@ -15,6 +15,10 @@ int atomic_write_file(const char *path, const void *buf, size_t len,
 /* Reads a whole file of at most max bytes into a malloc'ed, NUL-terminated
  * buffer.  -EFBIG when larger. */
 int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
+/* read_file() of a regular file only (links followed): a FIFO, device or
+ * directory is -EINVAL, and opening one never blocks. */
+int read_regular(const char *path, size_t max, char **ret_buf,
+		 size_t *ret_len);
 /* The same from an open fd, read to its end. */
 int read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len);
 /* write(2) until all of buf is written; 0 or -errno (EINTR retried). */

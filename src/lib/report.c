@@ -1,9 +1,12 @@
 /* report: the boot report earlyfs-init leaves in /run/earlyfs/report */
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "layout.h"
 #include "report.h"
 #include "text.h"
 
@@ -112,6 +115,22 @@ static int copy_word(char *dst, size_t cap, const char *w)
 	return text_copy(dst, cap, w, strlen(w));
 }
 
+/* A decimal in [min, max] (a report is read back like any input). */
+static int num(const char *w, long min, long max, long *ret)
+{
+	unsigned long v;
+	bool neg = *w == '-';
+	int r = text_parse_uint(w + neg, strlen(w + neg), (unsigned long)max +
+				(neg ? 1 : 0), &v);
+
+	if (r < 0)
+		return r;
+	*ret = neg ? -(long)v : (long)v;
+	return *ret < min || *ret > max ? -ERANGE : 0;
+}
+
+#define MS_MAX (1L << 40)	/* milliseconds: some 35 years */
+
 int report_parse(const char *buf, size_t len, struct boot_report *ret,
 		 size_t *ret_line)
 {
@@ -141,9 +160,14 @@ int report_parse(const char *buf, size_t len, struct boot_report *ret,
 			    strcmp(w[1], "1"))
 				return -EINVAL;
 		} else if (!strcmp(w[0], "start_ms") && n == 2) {
-			ret->start_ms = atol(w[1]);
+			if (num(w[1], 0, MS_MAX, &ret->start_ms) < 0)
+				return -EINVAL;
 		} else if (!strcmp(w[0], "generation") && n == 2) {
-			ret->generation = (unsigned)atol(w[1]);
+			long g;
+
+			if (num(w[1], 0, LAYOUT_GEN_MAX, &g) < 0)
+				return -EINVAL;
+			ret->generation = (unsigned)g;
 		} else if (!strcmp(w[0], "fragment") && n == 7) {
 			struct report_fragment *f;
 
@@ -153,9 +177,13 @@ int report_parse(const char *buf, size_t len, struct boot_report *ret,
 			if (copy_word(f->name, sizeof(f->name), w[1]) < 0 ||
 			    report_status_parse(w[2], &f->status) < 0)
 				return -EINVAL;
-			f->code = atoi(w[3]);
-			f->start_ms = atol(w[4]);
-			f->duration_ms = atol(w[5]);
+			long code;
+
+			if (num(w[3], -INT_MAX, INT_MAX, &code) < 0 ||
+			    num(w[4], 0, MS_MAX, &f->start_ms) < 0 ||
+			    num(w[5], 0, MS_MAX, &f->duration_ms) < 0)
+				return -EINVAL;
+			f->code = (int)code;
 			f->optional = strcmp(w[6], "optional") == 0;
 			ret->n++;
 		} else if (!strcmp(w[0], "root") && n == 5) {
@@ -163,16 +191,20 @@ int report_parse(const char *buf, size_t len, struct boot_report *ret,
 			    copy_word(ret->root_fstype, sizeof(ret->root_fstype), w[3]) < 0 ||
 			    copy_word(ret->root_device, sizeof(ret->root_device), w[4]) < 0)
 				return -EINVAL;
-			ret->root_ms = atol(w[2]);
+			if (num(w[2], 0, MS_MAX, &ret->root_ms) < 0)
+				return -EINVAL;
 		} else if (!strcmp(w[0], "pivot") && n == 4) {
 			if (copy_word(ret->pivot, sizeof(ret->pivot), w[1]) < 0 ||
 			    copy_word(ret->init, sizeof(ret->init), w[3]) < 0)
 				return -EINVAL;
-			ret->pivot_ms = atol(w[2]);
+			if (num(w[2], 0, MS_MAX, &ret->pivot_ms) < 0)
+				return -EINVAL;
 		} else if (!strcmp(w[0], "total_ms") && n == 2) {
-			ret->total_ms = atol(w[1]);
+			if (num(w[1], 0, MS_MAX, &ret->total_ms) < 0)
+				return -EINVAL;
 		} else if (!strcmp(w[0], "peak_kib") && n == 2) {
-			ret->peak_kib = atol(w[1]);
+			if (num(w[1], 0, MS_MAX, &ret->peak_kib) < 0)
+				return -EINVAL;
 		} else {
 			return -EINVAL;
 		}

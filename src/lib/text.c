@@ -89,3 +89,13 @@ int text_is_name(const char *s, size_t len)
 	}
 	return 1;
 }
+
+char *text_printable(char *s)
+{
+	char *p;
+
+	for (p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}

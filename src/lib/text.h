@@ -25,6 +25,10 @@ int text_next_field(const char *line, size_t len, size_t *pos,
 int text_parse_uint(const char *s, size_t len, unsigned long max,
 		    unsigned long *ret);
 
+/* Replaces control characters (and DEL) in s with '?': a name read from
+ * a partition is shown, never sent to a terminal as is.  Returns s. */
+char *text_printable(char *s);
+
 /* 1 when s[0..len) is a shell variable name: [A-Za-z_][A-Za-z0-9_]* */
 int text_is_name(const char *s, size_t len);
 #endif

@@ -485,3 +485,37 @@ def limits_are_generous_and_named(work):
             check(len(gens) <= 3, 'pruning stopped: %s' % sorted(gens))
         finally:
             subprocess.run(['chattr', '-i', os.path.join(stale, 'stuck')])
+
+
+@test
+def what_is_read_from_a_partition_is_bounded_and_shown_safely(work):
+    """A fragment name holding terminal escapes is shown with '?'; a FIFO
+    as etc/fstab or as a fragment is reported, never read (no hang); an
+    oversized earlyfs.conf or fstab is named with its limit."""
+    img = provisioned(work)
+    t = tgt(img)
+    esc = '10-x\x1b]0;pwned\x07'
+    with partition_mounted(img, 1, work('m')) as m:
+        with open(os.path.join(m, 'init.d', esc), 'w') as f:
+            f.write('echo x\n')
+        os.mkfifo(os.path.join(m, 'init.d/20-fifo'))
+        fstab = os.path.join(m, 'etc/fstab')
+        os.rename(fstab, fstab + '.keep')
+        os.mkfifo(fstab)
+    for c in (['fragments'], ['check']):
+        p = subprocess.run([EARLYFS] + c + t, capture_output=True,
+                           timeout=60)
+        out = p.stdout + p.stderr
+        check(b'\x1b' not in out and b'\x07' not in out,
+              '%s sent the escape to the terminal: %r' % (c[0], out))
+    p = run('check', *t)
+    expect(p, 1, 'init.d/20-fifo: not a regular file',
+           'etc/fstab: not a regular file', '10-x?]0;pwned?')
+    with partition_mounted(img, 1, work('m')) as m:
+        fstab = os.path.join(m, 'etc/fstab')
+        os.unlink(fstab)
+        os.unlink(os.path.join(m, 'init.d/20-fifo'))
+        os.unlink(os.path.join(m, 'init.d', esc))
+        with open(fstab, 'w') as f:
+            f.write('# x\n' * 20000)
+    expect(run('check', *t), 1, 'etc/fstab: larger than 64 KiB')

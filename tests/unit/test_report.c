@@ -82,6 +82,28 @@ static void test_report(void)
 	CHECK_INT(line, 2);
 	CHECK_INT(report_parse("earlyfs-report 1\nwhat 1\n", 24, &back, &line),
 		  -EINVAL);
+	/* numbers are checked like any input: no garbage, no overflow */
+	{
+		static const char *const bad[] = {
+			"earlyfs-report 1\ngeneration 1073741825\n",
+			"earlyfs-report 1\ngeneration -1\n",
+			"earlyfs-report 1\ntotal_ms 12x\n",
+			"earlyfs-report 1\npeak_kib 99999999999999999999999\n",
+			"earlyfs-report 1\nfragment a ok 0 -5 1 -\n",
+			"earlyfs-report 1\nfragment a ok 2147483648 0 1 -\n",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			CHECK_INT(report_parse(bad[i], strlen(bad[i]), &back,
+					       &line), -EINVAL);
+		const char *good = "earlyfs-report 1\ngeneration 86401\n"
+				   "fragment a timeout 86400 0 1 -\n";
+
+		CHECK_INT(report_parse(good, strlen(good), &back, &line), 0);
+		CHECK_INT(back.generation, 86401);
+		CHECK_INT(back.fragments[0].code, 86400);
+	}
 }
 
 int main(void)

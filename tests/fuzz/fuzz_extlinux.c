@@ -1,0 +1,23 @@
+/* extlinux.conf: parsed, and its 'previous' label rewritten */
+#include "extlinux.h"
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct extlinux_conf c;
+	char *buf = fuzz_exact(data, size), *out;
+	const char *what;
+	size_t line;
+
+	if (!buf)
+		return 0;
+	if (extlinux_parse(buf, size, &c, &line, &what) == 0 && c.n &&
+	    (out = malloc(size + 4096))) {
+		extlinux_find(&c, "previous");
+		extlinux_set_previous(buf, size, &c.labels[0], 7, out,
+				      size + 4096);
+		free(out);
+	}
+	free(buf);
+	return 0;
+}
