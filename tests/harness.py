@@ -243,6 +243,8 @@ def qemu(work, disk, timeout=120, extra=()):
             '-display', 'none', '-monitor', 'none', '-serial', 'stdio',
             '-no-reboot', '-drive', 'file=%s,format=raw,if=virtio' % disk]
     argv += list(extra)
+    if os.path.exists('/dev/kvm') and '-icount' not in extra:
+        argv += ['-enable-kvm', '-cpu', 'host']    # else TCG emulation
     return Console(argv, os.path.join(LOG_DIR, work.name + '.log'), timeout)
 
 

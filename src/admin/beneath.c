@@ -195,18 +195,12 @@ int beneath_readlink(int dir, const char *rel, char *buf, size_t cap)
 int beneath_read(int dir, const char *rel, size_t max, char **ret_buf,
 		 size_t *ret_len)
 {
-	struct stat st;
 	int fd, r;
 
 	fd = beneath_open(dir, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) < 0)
-		r = -errno;
-	else if (!S_ISREG(st.st_mode))
-		r = -EINVAL;
-	else
-		r = read_fd(fd, max, ret_buf, ret_len);
+	r = read_regular_fd(fd, max, ret_buf, ret_len);
 	close(fd);
 	return r;
 }

@@ -108,34 +108,25 @@ static mode_t new_fragment_mode(const char *data, size_t len)
 static mode_t write_mode(int dir, const char *file, const struct change *c,
 			 const struct plan *p);
 
-/* The bytes a write brings, validated before anything is written. */
-static int check_bytes(struct boot *b, const struct change *c,
-		       struct plan *p, struct err *e)
+/* The fragment a change brings, validated before anything is written:
+ * the bytes of a write (data), or the file renamed (enabled, disabled,
+ * moved) under its new name. */
+static int check_fragment(struct boot *b, const struct change *c,
+			  struct plan *p, bool data, struct err *e)
 {
 	char file[PATH_MAX], shown[PATH_MAX];
 	struct review rv;
 
 	snprintf(file, sizeof(file), LAYOUT_INITD "/%s", p->file);
-	snprintf(shown, sizeof(shown), LAYOUT_INITD "/%s", p->file);
+	snprintf(shown, sizeof(shown), LAYOUT_INITD "/%s",
+		 data ? p->file : p->to);
 	review_open(&rv);
-	validate_fragment_bytes(b->fd, c->data, c->len,
-				write_mode(b->fd, file, c, p) & S_IXUSR, shown,
-				&rv.pr);
-	return review_close(&rv, c->force, p, e);
-}
-
-/* A fragment renamed (enabled, disabled, moved), validated under its new
- * name before anything is written. */
-static int check_renamed(struct boot *b, const struct change *c,
-			 struct plan *p, struct err *e)
-{
-	char file[PATH_MAX], shown[PATH_MAX];
-	struct review rv;
-
-	snprintf(file, sizeof(file), LAYOUT_INITD "/%s", p->file);
-	snprintf(shown, sizeof(shown), LAYOUT_INITD "/%s", p->to);
-	review_open(&rv);
-	validate_fragment(b->fd, file, shown, &rv.pr);
+	if (data)
+		validate_fragment_bytes(b->fd, c->data, c->len,
+					write_mode(b->fd, file, c, p) & S_IXUSR,
+					shown, &rv.pr);
+	else
+		validate_fragment(b->fd, file, shown, &rv.pr);
 	return review_close(&rv, c->force, p, e);
 }
 
@@ -169,7 +160,7 @@ static int check_write(struct boot *b, const struct change *c,
 		snprintf(p->file, sizeof(p->file), "%s", p->name);
 	snprintf(p->desc, sizeof(p->desc), "%s init.d/%s",
 		 p->exists ? "edit" : "add", p->file);
-	return check_bytes(b, c, p, e);
+	return check_fragment(b, c, p, true, e);
 }
 
 /* A fragment's mode after the edit: its own, or by its first bytes. */
@@ -218,7 +209,7 @@ static int check_toggle(struct boot *b, const struct change *c,
 		 disable ? LAYOUT_DISABLED : "");
 	snprintf(p->desc, sizeof(p->desc), "%s init.d/%s",
 		 disable ? "disable" : "enable", p->name);
-	return check_renamed(b, c, p, e);
+	return check_fragment(b, c, p, false, e);
 }
 
 static int edit_rename(int dir, const struct change *c,
@@ -244,7 +235,7 @@ static int check_mv(struct boot *b, const struct change *c, struct plan *p,
 		 p->disabled ? LAYOUT_DISABLED : "");
 	snprintf(p->desc, sizeof(p->desc), "rename init.d/%s to init.d/%s",
 		 p->file, p->to);
-	return check_renamed(b, c, p, e);
+	return check_fragment(b, c, p, false, e);
 }
 
 static int check_rollback(struct boot *b, const struct change *c,

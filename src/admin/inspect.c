@@ -152,6 +152,13 @@ int log_print(const char *report, FILE *out, struct err *e)
 		fprintf(out, " %6ld ms%s\n", f->duration_ms,
 			f->optional ? "  optional" : "");
 	}
+	for (i = 0; i < r->n_procs; i++)
+		fprintf(out, "  process %d (%s) %s\n", r->procs[i].pid,
+			text_printable(r->procs[i].comm), r->procs[i].kept ?
+			"kept past the pivot (EARLYFS_KEEP)" :
+			!strcmp(r->procs[i].when, "pivot") ?
+			"stopped at the pivot (left running)" :
+			"stopped: it outlived its fragment's time limit");
 	fprintf(out, "root: %s, %s by %s, %ld ms\n", r->root_device,
 		r->root_fstype, r->root_how, r->root_ms);
 	fprintf(out, "pivot: %s at %ld ms, then %s\n", r->pivot, r->pivot_ms,

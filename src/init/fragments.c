@@ -115,8 +115,9 @@ static void apply_env_file(struct envlist *env, size_t *warned_upto)
 
 static void run_one(const char *dir, const char *name,
 		    const struct boot_config *cfg, struct envlist *env,
-		    struct report_fragment *f)
+		    struct report_fragment *f, struct boot_report *rep)
 {
+	unsigned long long since;
 	struct fragment_directives d;
 	struct stat st;
 	char path[512];
@@ -148,6 +149,7 @@ static void run_one(const char *dir, const char *name,
 		f->code = errno;
 		return;
 	}
+	since = procs_ticks_now();
 	pid = fork();
 	if (pid == 0)
 		exec_fragment(path, env, pipefd[1]);
@@ -162,6 +164,8 @@ static void run_one(const char *dir, const char *name,
 		log_error("%s: still running after %ld s, killing it", name,
 			  timeout);
 		child_kill_group(pid, &status);
+		/* and whatever it started, however it detached */
+		procs_stop(since, rep, name);
 		f->status = STATUS_TIMEOUT;
 		f->code = (int)timeout;
 	} else if (read(pipefd[0], &e, sizeof(e)) == (ssize_t)sizeof(e)) {
@@ -218,10 +222,11 @@ void fragments_run(const char *dir, const struct boot_config *cfg,
 			log_notice("%s: skipped (earlyfs.skip)", f->name);
 			continue;
 		}
-		run_one(dir, f->name, cfg, env, f);
+		run_one(dir, f->name, cfg, env, f, rep);
 		if (f->status == STATUS_SKIPPED)
 			continue;	/* not a regular file: said why */
 		apply_env_file(env, &warned);
+		procs_keep(envlist_get(env, "EARLYFS_KEEP"));
 		describe(f, how, sizeof(how));
 		if (f->status == STATUS_OK) {
 			log_debug("%s: ok (%ld ms)", f->name, f->duration_ms);

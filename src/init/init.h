@@ -66,6 +66,20 @@ void rootdev_list_devices(char *buf, size_t cap);
 void fragments_run(const char *dir, const struct boot_config *cfg, struct envlist *env,
 		   struct boot_report *rep);
 
+/* procs.c */
+#define PROCS_GRACE_MS 2000	/* SIGTERM, then SIGKILL after this */
+/* Now, in the clock ticks /proc/PID/stat gives start times in. */
+unsigned long long procs_ticks_now(void);
+/* Stops every user process (not PID 1, not kernel threads) that started at
+ * or after `since` (0: any) and is not kept: SIGTERM, a grace, SIGKILL;
+ * each is logged and noted in the report with `when`. */
+void procs_stop(unsigned long long since, struct boot_report *rep,
+		const char *when);
+/* Adds the PIDs in list (EARLYFS_KEEP) to those kept past the pivot. */
+void procs_keep(const char *list);
+/* Notes the kept processes still running in the report. */
+void procs_report_kept(struct boot_report *rep);
+
 /* rescue.c */
 /* Opens an interactive shell on the console after printing why; returns
  * when it exits.  false if no shell could be started. */

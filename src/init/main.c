@@ -247,6 +247,10 @@ static void pivot_and_exec(char **argv, char **envp)
 	char why[512];
 	int r;
 
+	/* nothing the early stage started outlives it, unless asked for */
+	procs_stop(0, &rep, "pivot");
+	procs_report_kept(&rep);
+
 	argv[0] = (char *)cfg.init;
 	for (;;) {
 		rep.pivot_ms = now_ms();

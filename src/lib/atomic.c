@@ -131,22 +131,27 @@ int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 	return r;
 }
 
+int read_regular_fd(int fd, size_t max, char **ret_buf, size_t *ret_len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	return read_fd(fd, max, ret_buf, ret_len);
+}
+
 int read_regular(const char *path, size_t max, char **ret_buf,
 		 size_t *ret_len)
 {
-	struct stat st;
 	int fd, r;
 
 	/* O_NONBLOCK: opening a FIFO returns at once, and is then refused */
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0)
-		r = -errno;
-	else if (!S_ISREG(st.st_mode))
-		r = -EINVAL;
-	else
-		r = read_fd(fd, max, ret_buf, ret_len);
+	r = read_regular_fd(fd, max, ret_buf, ret_len);
 	close(fd);
 	return r;
 }

@@ -19,7 +19,9 @@ int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
  * directory is -EINVAL, and opening one never blocks. */
 int read_regular(const char *path, size_t max, char **ret_buf,
 		 size_t *ret_len);
-/* The same from an open fd, read to its end. */
+/* The same from an open fd: -EINVAL unless it is a regular file. */
+int read_regular_fd(int fd, size_t max, char **ret_buf, size_t *ret_len);
+/* read_file() from an open fd, read to its end. */
 int read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len);
 /* write(2) until all of buf is written; 0 or -errno (EINTR retried). */
 int write_all(int fd, const void *buf, size_t len);

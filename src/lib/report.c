@@ -77,6 +77,11 @@ int report_format(const struct boot_report *r, char *buf, size_t cap)
 		    report_status_name(f->status), f->code, f->start_ms,
 		    f->duration_ms, f->optional ? "optional" : "required");
 	}
+	for (i = 0; i < r->n_procs; i++)
+		put(&o, "process %s %d %s %s\n",
+		    r->procs[i].kept ? "kept" : "killed", r->procs[i].pid,
+		    r->procs[i].when[0] ? r->procs[i].when : "-",
+		    r->procs[i].comm[0] ? r->procs[i].comm : "?");
 	put(&o, "root %s %ld %s %s\n", r->root_how[0] ? r->root_how : "none",
 	    r->root_ms, r->root_fstype[0] ? r->root_fstype : "-",
 	    r->root_device[0] ? r->root_device : "-");
@@ -153,6 +158,7 @@ int report_parse(const char *buf, size_t len, struct boot_report *ret,
 		if (n == 2)
 			n = 1 + split(w[1], w + 1,
 				      !strcmp(w[0], "fragment") ? 6 :
+				      !strcmp(w[0], "process") ? 4 :
 				      !strcmp(w[0], "root") ? 4 :
 				      !strcmp(w[0], "pivot") ? 3 : 1);
 		if (lineno == 1) {
@@ -186,6 +192,21 @@ int report_parse(const char *buf, size_t len, struct boot_report *ret,
 			f->code = (int)code;
 			f->optional = strcmp(w[6], "optional") == 0;
 			ret->n++;
+		} else if (!strcmp(w[0], "process") && n == 5) {
+			struct report_proc *p;
+			long pid;
+
+			if (ret->n_procs == REPORT_PROCS_MAX)
+				return -E2BIG;
+			p = &ret->procs[ret->n_procs];
+			if ((strcmp(w[1], "kept") && strcmp(w[1], "killed")) ||
+			    num(w[2], 1, INT_MAX, &pid) < 0 ||
+			    copy_word(p->when, sizeof(p->when), w[3]) < 0 ||
+			    copy_word(p->comm, sizeof(p->comm), w[4]) < 0)
+				return -EINVAL;
+			p->kept = !strcmp(w[1], "kept");
+			p->pid = (int)pid;
+			ret->n_procs++;
 		} else if (!strcmp(w[0], "root") && n == 5) {
 			if (copy_word(ret->root_how, sizeof(ret->root_how), w[1]) < 0 ||
 			    copy_word(ret->root_fstype, sizeof(ret->root_fstype), w[3]) < 0 ||

@@ -25,6 +25,16 @@ struct report_fragment {
 	long duration_ms;
 };
 
+/* A process the runner stopped (at a fragment's time limit, or at the
+ * pivot), or left running because a fragment asked (EARLYFS_KEEP). */
+#define REPORT_PROCS_MAX 32
+struct report_proc {
+	bool kept;
+	int pid;
+	char when[FRAGMENT_NAME_MAX + 1];	/* a fragment, or "pivot" */
+	char comm[16];
+};
+
 struct boot_report {
 	long start_ms;
 	unsigned generation;
@@ -39,6 +49,8 @@ struct boot_report {
 	char init[256];
 	long total_ms;
 	long peak_kib;
+	struct report_proc procs[REPORT_PROCS_MAX];
+	size_t n_procs;
 };
 
 const char *report_status_name(enum fragment_status s);

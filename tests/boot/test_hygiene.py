@@ -177,3 +177,37 @@ def uml_fifos_never_block_pid_1(work):
           'the FIFO env file is not named')
     check(re.search(r'REPORT fragment 20-fifo skipped', out),
           'the report does not show 20-fifo skipped')
+
+
+@test
+def uml_leftover_processes_are_stopped_unless_kept(work):
+    """A fragment that detaches a daemon (setsid) and outlives its time
+    limit: none of it runs after the limit.  One that leaves a process
+    behind: stopped at the pivot and named.  One that asks to keep its
+    process: still running in the real system."""
+    frags = {
+        '10-slow': '# earlyfs: optional timeout=2\n'
+                   'setsid sleep 1001 &\n(setsid sleep 1002 &)\nsleep 60\n',
+        '20-check': 'sleep 0.5; echo "AFTER-LIMIT $(ps -o args | '
+                    'grep -c "[s]leep 100[12]")"\n',
+        '30-leave': 'sleep 1003 &\n',
+        '40-keep': 'sleep 1004 &\necho "EARLYFS_KEEP=$!" >> "$EARLYFS_ENV"\n',
+    }
+    boot, root = images(work, frags, extra_init=(
+        'echo "IN-ROOT leave=$(ps -o args | grep -c "[s]leep 1003") '
+        'keep=$(ps -o args | grep -c "[s]leep 1004")"'))
+    with uml(work, boot, root, 'earlyfs.root=/dev/ubdb') as c:
+        reached_real_root(c)
+        out = c.text()
+    check('AFTER-LIMIT 0' in out, 'the detached daemons outlived the time '
+          'limit: %s' % re.findall(r'AFTER-LIMIT.*', out))
+    check('IN-ROOT leave=0 keep=1' in out, 'in the real root: %s'
+          % re.findall(r'IN-ROOT.*', out))
+    check(re.search(r'REPORT process killed \d+ 10-slow sleep', out),
+          'the report does not name what the time limit stopped')
+    check(re.search(r'REPORT process killed \d+ pivot sleep', out),
+          'the report does not name what the pivot stopped')
+    check(re.search(r'REPORT process kept \d+ pivot sleep', out),
+          'the report does not name the kept process')
+    check(re.search(r'pivot: stopping process \d+ \(sleep\), left running',
+                    out), 'the console does not name what was stopped')

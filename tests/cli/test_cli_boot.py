@@ -4,6 +4,7 @@ from tests import harness
 from tests.harness import qemu, test
 from tests.cli.clilib import (check, expect, image, partition_attached,
                     partition_mounted, provision)
+from tests.cli.clilib import run as clilib_run
 
 
 def reached_real_root(c):
@@ -216,3 +217,31 @@ def qemu_broken_fragment_fails_default_label_previous_boots(work):
     # --once is spent: the default label (and the failure) is back
     with qemu(work, img) as c:
         c.expect(r'fragment 20-broken failed', 90)
+
+
+@test
+def qemu_debian_sysvinit_root_reaches_login_and_reaps(work):
+    """A real Debian 12 root with sysvinit-core as init (debootstrap,
+    cached): it reaches its login prompt on the serial console, starts with
+    no signal blocked or ignored, and a minute later has left no zombie."""
+    root = subprocess.run([os.path.join(harness.TOP, 'tests', 'rootfs',
+                                        'sysvinit.sh')], capture_output=True,
+                          text=True)
+    check(root.returncode == 0, 'cannot build the sysvinit root: %s'
+          % root.stderr[-2000:])
+    img = work('disk.img')
+    expect(clilib_run('image', 'create', img, '--size', '640M',
+                      '--boot-size', '48M', '--root-from',
+                      root.stdout.strip()), 0, 'created')
+    expect(provision(img, 1, None, '--append', 'panic=1 rw'), 0)
+    with qemu(work, img, timeout=240) as c:
+        c.expect(r'Run /sbin/earlyfs-init as init process', 60)
+        c.expect(r'INIT: version', 60)
+        m = c.expect(r'PROBE init SigBlk:\s*([0-9a-f]+)\s+SigIgn:\s*'
+                     r'([0-9a-f]+)', 90)
+        c.expect(r'earlyfs-sysv login:', 90)
+        z = c.expect(r'PROBE zombies=(\d+)', 90)
+    check(int(m.group(1), 16) == 0, 'sysvinit started with signals blocked: '
+          '%s' % m.group(1))
+    check(int(z.group(1)) == 0, '%s zombies a minute after boot'
+          % z.group(1))

@@ -104,6 +104,32 @@ static void test_report(void)
 		CHECK_INT(back.generation, 86401);
 		CHECK_INT(back.fragments[0].code, 86400);
 	}
+	/* processes stopped or kept: round trip, and bad lines */
+	{
+		struct boot_report p2;
+		char out[4096];
+		int n;
+
+		memset(&p2, 0, sizeof(p2));
+		p2.procs[0] = (struct report_proc){ false, 201, "10-net",
+						    "udhcpc" };
+		p2.procs[1] = (struct report_proc){ true, 202, "pivot",
+						    "dropbear" };
+		p2.n_procs = 2;
+		n = report_format(&p2, out, sizeof(out));
+		CHECK(n > 0);
+		CHECK(strstr(out, "process killed 201 10-net udhcpc\n") != NULL);
+		CHECK(strstr(out, "process kept 202 pivot dropbear\n") != NULL);
+		CHECK_INT(report_parse(out, (size_t)n, &back, &line), 0);
+		CHECK_INT(back.n_procs, 2);
+		CHECK_INT(back.procs[1].pid, 202);
+		CHECK(back.procs[1].kept);
+		CHECK_STR(back.procs[0].comm, "udhcpc");
+		CHECK_INT(report_parse("earlyfs-report 1\nprocess gone 5 x y\n",
+				       36, &back, &line), -EINVAL);
+		CHECK_INT(report_parse("earlyfs-report 1\nprocess kept 0 x y\n",
+				       36, &back, &line), -EINVAL);
+	}
 }
 
 int main(void)
