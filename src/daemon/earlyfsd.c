@@ -78,8 +78,16 @@ static void reply(int fd, int code, const char *text)
 		snprintf(head, sizeof(head), "ok\n");
 	else
 		snprintf(head, sizeof(head), "error %d\n", code);
-	if (send(fd, head, strlen(head), MSG_NOSIGNAL) > 0 && text && *text)
-		send(fd, text, strlen(text), MSG_NOSIGNAL);
+	/* one message: a client's first read sees the status and the text */
+	struct iovec iov[2] = {
+		{ head, strlen(head) },
+		{ (void *)(text ? text : ""), text ? strlen(text) : 0 },
+	};
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	if (sendmsg(fd, &msg, MSG_NOSIGNAL) < 0) {
+		/* the client went away: nothing to tell it */
+	}
 }
 
 static void client_drop(size_t i)
