@@ -68,6 +68,15 @@ $(B)/earlyfs-init: $(patsubst src/init/%.c,$(B)/static/init/%.o,$(INIT_SRC)) \
 	cp $@ $@.debug
 	strip $@
 
+# The same runner with stage timestamps (src/init/profile.h), for make bench.
+$(B)/profile/%.o: src/%.c $(LIB_HDR) $(INIT_HDR)
+	@mkdir -p $(@D)
+	$(INIT_CC) $(CPPFLAGS_ALL) -DEARLYFS_PROFILE $(CFLAGS) -Os $(WARN) -c $< -o $@
+$(B)/earlyfs-init-profile: $(patsubst src/init/%.c,$(B)/profile/init/%.o,$(INIT_SRC)) \
+		$(patsubst src/lib/%.c,$(B)/profile/lib/%.o,$(LIB_SRC))
+	$(INIT_CC) -static -o $@ $^
+	strip $@
+
 # The management tools: src/admin links libblkid, libfdisk, libext2fs.
 $(B)/admin/%.o: src/admin/%.c $(LIB_HDR) $(ADMIN_HDR)
 	@mkdir -p $(@D)
@@ -151,7 +160,7 @@ check: deps
 	$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_BIN) kernel
 	tests/run-all.sh $(UNIT_BIN)
 
-bench: all kernel
+bench: all $(B)/earlyfs-init-profile kernel
 	python3 -m bench.provision
 	python3 -m bench.boot
 	python3 -m bench.commit

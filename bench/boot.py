@@ -4,7 +4,7 @@ root itself (root=, the floor), (c) the same fragments sourced by a busybox
 sh init script (the reference recipe's method).  Early stage = guest time
 from the kernel's 'Run ... as init process' to the real init's first line;
 total = guest time from kernel start to that line."""
-import os, re, statistics, subprocess, sys, time
+import os, re, shutil, statistics, subprocess, sys, time
 from tests import harness
 from tests.harness import Workdir, qemu, write
 
@@ -86,8 +86,17 @@ def build(work):
                     'panic=1'], check=True, stdout=subprocess.DEVNULL)
     with harness.partition_mounted(disk, 1, work('mnt')) as m:
         write(os.path.join(m, 'init.sh'), INIT_SH, 0o755)
-        with open(os.path.join(m, 'extlinux', 'extlinux.conf'), 'a') as f:
+        shutil.copy(os.path.join(harness.BUILD, 'earlyfs-init-profile'),
+                    os.path.join(m, 'sbin', 'earlyfs-init-profile'))
+        conf = os.path.join(m, 'extlinux', 'extlinux.conf')
+        # 'profile': the default label with the runner built to time itself
+        label = re.search(r'^LABEL earlyfs\n(.*?)(?=^LABEL|\Z)',
+                          open(conf).read(), re.M | re.S).group(1)
+        label = label.replace('init=/sbin/earlyfs-init ',
+                              'init=/sbin/earlyfs-init-profile ')
+        with open(conf, 'a') as f:
             f.write(EXTRA_LABELS.format(d=disk_id))
+            f.write('\nLABEL profile\n' + label)
     return disk
 
 
@@ -118,6 +127,49 @@ def series(work, disk, runs, extra):
                for m in ('early_ms', 'total_ms', 'wall_s')}
            for k, v in results.items()}
     return results, med
+
+
+RUNS_PROFILE = int(os.environ.get('BENCH_RUNS_PROFILE', '11'))
+
+
+def profile_once(work, disk, label):
+    """One boot of the profiling runner: [(stage, us)], each stage from the
+    end of the one before; 'exec' starts at the kernel's 'Run' line and
+    'real init' ends at the real init's first line."""
+    with qemu(work, disk, extra=ICOUNT) as c:
+        c.expect(r'boot:', timeout=60)
+        c.send(label)
+        c.expect(r'earlyfs-bench: real init', 60)
+        c.expect(r'BENCH-PEAK', 30)
+        c.wait_exit(60)
+        text = c.text()
+    stamp = lambda pat: float(re.search(r'\[\s*([\d.]+)\] ' + pat,
+                                        text).group(1)) * 1e6
+    run, real = stamp(r'Run \S+ as init process'), stamp(r'earlyfs-bench: real')
+    m = re.search(r'\[\s*([\d.]+)\] earlyfs-profile: now=(\d+)(.*)', text)
+    offset = float(m.group(1)) * 1e6 - int(m.group(2))
+    out, prev = [], run
+    for stage, us in re.findall(r' (\S+)=(\d+)', m.group(3)):
+        out.append((stage, int(us) + offset - prev))
+        prev = int(us) + offset
+    out.append(('real init', real - prev))
+    return out
+
+
+def profile(work, disk, label, runs):
+    """Median time of each stage over runs boots."""
+    boots = [profile_once(work, disk, label) for _ in range(runs)]
+    stages = [s for s, _ in boots[0]]
+    return [(s, statistics.median(b[i][1] for b in boots
+                                  if len(b) == len(stages)))
+            for i, s in enumerate(stages)]
+
+
+def profile_table(rows):
+    total = sum(us for _, us in rows)
+    for stage, us in rows:
+        print('  %-16s %8.0f us %5.1f%%' % (stage, us, 100 * us / total))
+    print('  %-16s %8.0f us' % ('sum', total))
 
 
 def table(med):
@@ -163,6 +215,12 @@ def main():
           % (a - b))
     print('(a)/(c):  %.2f (goal <= 0.5: earlyfs-init against one sh)'
           % (a / c))
+    for label, what in (('profile', 'shipped fragments'),
+                        ('profile earlyfs.skip=40,50,69', 'fragments skipped')):
+        print('where the time goes, %s: earlyfs-init built with '
+              'profile.h, -icount shift=0, medians of %d boots'
+              % (what, RUNS_PROFILE))
+        profile_table(profile(work, disk, label, RUNS_PROFILE))
     work.cleanup()
 
 

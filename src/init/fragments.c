@@ -11,6 +11,7 @@
 #include "atomic.h"
 #include "fragment.h"
 #include "init.h"
+#include "profile.h"
 
 static void read_head(const char *path, struct fragment_directives *d,
 		      const char *name)
@@ -149,6 +150,7 @@ static void run_one(const char *dir, const char *name,
 		f->code = errno;
 		return;
 	}
+	profile_mark("head");
 	since = procs_ticks_now();
 	pid = fork();
 	if (pid == 0)
@@ -178,6 +180,7 @@ static void run_one(const char *dir, const char *name,
 		f->status = STATUS_SIGNAL;
 		f->code = WTERMSIG(status);
 	}
+	profile_mark(name);
 	close(pipefd[0]);
 	f->duration_ms = now_ms() - start;
 }
@@ -227,6 +230,7 @@ void fragments_run(const char *dir, const struct boot_config *cfg,
 			continue;	/* not a regular file: said why */
 		apply_env_file(env, &warned);
 		procs_keep(envlist_get(env, "EARLYFS_KEEP"));
+		profile_mark("env-file");
 		describe(f, how, sizeof(how));
 		if (f->status == STATUS_OK) {
 			log_debug("%s: ok (%ld ms)", f->name, f->duration_ms);

@@ -14,6 +14,7 @@
 #include "envfile.h"
 #include "mountinfo.h"
 #include "init.h"
+#include "profile.h"
 #include "text.h"
 
 #ifndef EARLYFS_VERSION
@@ -250,6 +251,7 @@ static void pivot_and_exec(char **argv, char **envp)
 	/* nothing the early stage started outlives it, unless asked for */
 	procs_stop(0, &rep, "pivot");
 	procs_report_kept(&rep);
+	profile_mark("procs");
 
 	argv[0] = (char *)cfg.init;
 	for (;;) {
@@ -257,6 +259,7 @@ static void pivot_and_exec(char **argv, char **envp)
 		rep.peak_kib = peak_kib();
 		snprintf(rep.init, sizeof(rep.init), "%s", cfg.init);
 		log_kmsg_restore();
+		profile_mark("pre-pivot");
 		r = switchroot();
 		if (r == 0)
 			break;
@@ -268,8 +271,11 @@ static void pivot_and_exec(char **argv, char **envp)
 		rescue_or_hang(&cfg, &env, why);
 		check_init();
 	}
+	profile_mark("pivot");
 	snprintf(rep.pivot, sizeof(rep.pivot), "ok");
 	report_write(&rep);
+	profile_mark("report");
+	profile_dump();
 	log_info("switched to the real root in %ld ms (%zu fragments); "
 		 "starting %s", rep.total_ms, rep.n, cfg.init);
 	for (;;) {
@@ -310,6 +316,7 @@ int main(int argc, char **argv, char **envp)
 {
 	if (getpid() != 1)
 		return tool_main(argc, argv);
+	profile_mark("exec");
 	child_setup_signals();
 	umask(022);
 	long t_dev, t_fstab;
@@ -317,30 +324,37 @@ int main(int argc, char **argv, char **envp)
 
 	rep.start_ms = now_ms();
 	mounts_early();
+	profile_mark("dev");
 	t_dev = now_ms();
 	log_debug("earlyfs-init %s", EARLYFS_VERSION);
 	/* the command line picks the generation whose fstab is mounted */
 	proc_here = mounts_proc_for_cmdline();
 	load_cmdline();
+	profile_mark("cmdline");
 	if (proc_here && umount("/proc") < 0)
 		log_warn("cannot unmount the /proc used to read the command "
 			 "line: %m, continuing");
 	choose_generation();
+	profile_mark("generation");
 	mounts_fstab(fstab_path);
 	t_fstab = now_ms();
+	profile_mark("fstab");
 	mounts_ensure_api();
 	log_kmsg_unlimit();
 	log_debug("stage: started at %ld ms, /dev ready at %ld, command line "
 		  "read, fstab mounted at %ld", rep.start_ms, t_dev, t_fstab);
 	prepare_state();
 	build_env(envp);
+	profile_mark("env");
 	fragments_run(fragment_dir, &cfg, &env, &rep);
 	log_debug("stage: fragments done");
 	mount_root();
+	profile_mark("root");
 	log_debug("stage: root mounted");
 	if (cfg.break_pivot)
 		rescue_shell(&env, "break before the pivot (earlyfs.break=pivot)");
 	check_init();
+	profile_mark("init-check");
 	log_debug("stage: real init checked");
 	pivot_and_exec(argv, envp);
 	return 0;	/* not reached: pivot_and_exec never returns */

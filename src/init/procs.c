@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include "init.h"
 #include "text.h"
 
@@ -201,12 +202,23 @@ static size_t signal_all(unsigned long long since, int sig,
 	return hit;
 }
 
+/* Every process the early stage started and that still runs descends
+ * from PID 1 (an orphan comes to PID 1), so when PID 1 has no child
+ * there is nothing to stop, and /proc need not be read. */
+static bool has_children(void)
+{
+	siginfo_t si;
+
+	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 ||
+	       errno != ECHILD;
+}
+
 void procs_stop(unsigned long long since, struct boot_report *rep,
 		const char *when)
 {
 	long end;
 
-	if (!signal_all(since, SIGTERM, rep, when))
+	if (!has_children() || !signal_all(since, SIGTERM, rep, when))
 		return;
 	/* a short grace, reaping what exits; then SIGKILL what is left */
 	end = now_ms() + PROCS_GRACE_MS;

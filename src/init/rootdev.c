@@ -13,6 +13,7 @@
 #include "atomic.h"
 #include "devspec.h"
 #include "init.h"
+#include "profile.h"
 #include "mntopts.h"
 #include "probe.h"
 
@@ -223,6 +224,7 @@ static int mount_any(const char *dev, unsigned long flags, const char *data,
 	if (r > 0 && probe_fs(sb, (size_t)r, &id))
 		probed = id.type;
 	free(sb);
+	profile_mark("root-probe");
 	if (probed && mount(dev, NEWROOT, probed, flags, data) == 0) {
 		snprintf(ret_type, cap, "%s", probed);
 		return 0;
@@ -290,6 +292,7 @@ int rootdev_mount(const struct boot_config *cfg, struct boot_report *rep)
 		nanosleep(&ts, NULL);
 		child_reap();
 	}
+	profile_mark("root-find");
 	r = mntopts_parse(cfg->rootflags, &o);
 	if (r < 0) {
 		log_error("earlyfs.rootflags=%s: too long", cfg->rootflags);
