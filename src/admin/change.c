@@ -281,6 +281,20 @@ static int check_record(struct boot *b, const struct change *c,
 	return 0;	/* validated when staged: the live tree is the change */
 }
 
+static int check_install(struct boot *b, const struct change *c,
+			 struct plan *p, FILE *out, struct err *e)
+{
+	snprintf(p->desc, sizeof(p->desc), "%s", c->name);
+	return 0;	/* the binaries were checked on the host */
+}
+
+static int edit_install(int dir, const struct change *c,
+			const struct plan *p, const char *file, const char *to)
+{
+	return tree_write_new(dir, LAYOUT_STAGING "/" LAYOUT_INSTALLED,
+			      c->data, c->len, 0644);
+}
+
 static const struct change_type types[CHANGE_OPS] = {
 	[CHANGE_PUT] = { true, false, check_write, edit_write },
 	[CHANGE_ADD] = { true, false, check_write, edit_write },
@@ -290,6 +304,7 @@ static const struct change_type types[CHANGE_OPS] = {
 	[CHANGE_MV] = { true, true, check_mv, edit_rename },
 	[CHANGE_ROLLBACK] = { false, false, check_rollback, NULL },
 	[CHANGE_RECORD] = { false, false, check_record, NULL },
+	[CHANGE_INSTALL] = { false, false, check_install, edit_install },
 };
 
 /* What the change does, found and checked (its content validated)
@@ -470,6 +485,8 @@ static int commit_locked(struct boot *b, const struct change *c, FILE *out,
 		if (c->op != CHANGE_ROLLBACK)
 			p.from = latest;
 	}
+	if (c->prepare && (r = c->prepare(b, c->ctx, e)) < 0)
+		return r;
 	r = change_stage(b, c, &p, e);
 	if (r == -ENOSPC) {
 		tree_remove(b->fd, LAYOUT_STAGING);

@@ -14,6 +14,7 @@ enum change_op {
 	CHANGE_RM, CHANGE_ENABLE, CHANGE_DISABLE, CHANGE_MV,
 	CHANGE_ROLLBACK,
 	CHANGE_RECORD,	/* record direct edits of the live tree */
+	CHANGE_INSTALL,	/* write LAYOUT_INSTALLED (data), after prepare */
 	CHANGE_OPS
 };
 
@@ -26,6 +27,11 @@ struct change {
 	uint64_t base;		/* to base (request_hash) */
 	unsigned gen;		/* rollback target; 0: the one before */
 	bool force;		/* record: even what does not validate */
+	/* install: work on the live tree outside the generations (the
+	 * binaries), under the lock, the partition writable, before the
+	 * generation is staged; 0 or -errno with e filled */
+	int (*prepare)(struct boot *b, void *ctx, struct err *e);
+	void *ctx;
 };
 
 /* Validates, writes, records a generation; one line on out.  0 or -errno. */

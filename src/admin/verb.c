@@ -16,6 +16,7 @@
 #include "atomic.h"
 #include "bootconf.h"
 #include "change.h"
+#include "install.h"
 #include "editor.h"
 #include "inspect.h"
 #include "layout.h"
@@ -247,6 +248,15 @@ static int run_generations(struct boot *b, const struct verb *v,
 	return generations_print(b, out, e);
 }
 
+static int run_install(struct boot *b, const struct verb *v,
+		       const struct verb_call *c, FILE *out, struct err *e)
+{
+	if (!c->n_args && !c->refresh)
+		return err_set(e, EXIT_USAGE, "give the binaries to install, "
+			       "or --refresh");
+	return install_run(b, c->args, c->n_args, out, e);
+}
+
 #define CHANGE_VERB (VERB_CHANGES | VERB_SERVED)
 #define CLI_CHANGE (CHANGE_VERB | VERB_CLI)
 
@@ -289,6 +299,11 @@ const struct verb verbs[] = {
 	  "roll back",
 	  "rollback [N]\n"
 	  "      restore generation N (default: the previous one) as a new one" },
+	{ "install", VERB_CHANGES | VERB_CLI | VERB_REFRESH, 0, 256, -1,
+	  run_install, "install",
+	  "install [--refresh] BINARY...\n"
+	  "      copy binaries from this host with their libraries and loader\n"
+	  "      (--refresh: copy again what was installed, after an upgrade)" },
 	{ "ping", VERB_SERVED, 0, 0, -1, run_ping, "ping", NULL },
 };
 const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);

@@ -19,6 +19,7 @@ enum {
 				 * FILE or - (the default) */
 	VERB_NO_BOOT = 1 << 4,	/* the CLI opens no boot partition */
 	VERB_REPORTS = 1 << 5,	/* its output says why it failed (check) */
+	VERB_REFRESH = 1 << 6,	/* takes --refresh (install) */
 };
 
 /* One call of a verb, from the CLI's arguments or a request. */
@@ -33,6 +34,7 @@ struct verb_call {
 	const char *report;	/* the boot report the views read */
 	bool running;		/* the partition belongs to this machine */
 	unsigned gen;		/* rollback: the generation (verb_args) */
+	bool refresh;		/* install: the binaries installed before */
 };
 
 struct verb {

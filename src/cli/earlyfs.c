@@ -273,7 +273,7 @@ static int cmd_status(int argc, char **argv)
 struct verb_args {
 	const char *boot, *target, *socket, *report;
 	unsigned partno;
-	bool replace;
+	bool replace, refresh;
 	char **pos;		/* positional arguments */
 	size_t n_pos;
 };
@@ -290,6 +290,7 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 		{ "no-daemon", no_argument, NULL, 'n' },
 		{ "report", required_argument, NULL, 'r' },
 		{ "replace", no_argument, NULL, 'R' },
+		{ "refresh", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env = getenv("EARLYFS_SOCKET");
@@ -317,6 +318,12 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 				return usage_error(v->name, "%s", "--replace is "
 						   "an option of 'add'");
 			a->replace = true;
+			break;
+		case 'F':
+			if (!(v->flags & VERB_REFRESH))
+				return usage_error(v->name, "%s", "--refresh is "
+						   "an option of 'install'");
+			a->refresh = true;
 			break;
 		default: return usage_error(v->name, "%s", "bad option");
 		}
@@ -369,6 +376,7 @@ static int cmd_verb(const struct verb *v, int argc, char **argv)
 	call.socket = a.socket;
 	call.report = a.report;
 	call.running = !a.target;
+	call.refresh = a.refresh;
 	name = v->op == CHANGE_ROLLBACK || !a.n_pos ? NULL : a.pos[0];
 	if (verb_args(v, &call, &e) < 0)
 		return usage_error(v->name, "%s", e.msg);

@@ -99,6 +99,10 @@ int elf_deps_parse(const void *buf, size_t len, struct elf_deps *ret)
 	r.is64 = r.p[4] == 2;
 	r.big = r.p[5] == 2;
 	w = r.is64 ? 8 : 4;
+	ret->elf_class = r.p[4];
+	if (!rd(&r, 18, 2, &phentsize))
+		return -EINVAL;
+	ret->machine = (unsigned)phentsize;
 	if (!rdw(&r, r.is64 ? 32 : 28, &phoff) ||
 	    !rd(&r, r.is64 ? 54 : 42, 2, &phentsize) ||
 	    !rd(&r, r.is64 ? 56 : 44, 2, &phnum))

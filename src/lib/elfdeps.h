@@ -8,6 +8,8 @@
 #define ELF_NAME_MAX 256
 
 struct elf_deps {
+	unsigned elf_class;		/* 1: 32-bit, 2: 64-bit */
+	unsigned machine;		/* e_machine (62: x86-64) */
 	bool dynamic;			/* has a PT_DYNAMIC segment */
 	char interp[ELF_NAME_MAX];	/* PT_INTERP, "" when static */
 	char needed[ELF_NEEDED_MAX][ELF_NAME_MAX];

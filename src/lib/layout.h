@@ -21,6 +21,7 @@
 #define LAYOUT_GEN_APPLIED	"applied"		/* generations/N/applied */
 #define LAYOUT_DISABLED		".disabled"		/* init.d/NN-name.disabled */
 #define LAYOUT_SHELL		"bin/sh"
+#define LAYOUT_INSTALLED	"etc/earlyfs.installed"	/* earlyfs install */
 
 /* Limits on what is read from a partition (it is data, never trusted). */
 #define LAYOUT_FRAGMENT_MAX	(1024 * 1024)
@@ -28,6 +29,7 @@
 #define LAYOUT_EXTLINUX_MAX	(64 * 1024)
 #define LAYOUT_FSTAB_MAX	(64 * 1024)
 #define LAYOUT_GEN_INFO_MAX	4096
+#define LAYOUT_INSTALLED_MAX	(1024 * 1024)
 #define LAYOUT_GEN_MAX		(1u << 30)	/* largest generation number */
 #define LAYOUT_KEEP_DEFAULT	10		/* generations kept */
 

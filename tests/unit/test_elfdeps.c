@@ -47,6 +47,11 @@ static void test_self(const char *self)
 		return;
 	CHECK_INT(elf_deps_parse(buf, len, &d), 0);
 	CHECK(d.dynamic);
+	/* built for this host: its class and machine */
+	CHECK_INT(d.elf_class, sizeof(void *) == 8 ? 2 : 1);
+#ifdef __x86_64__
+	CHECK_INT(d.machine, 62);
+#endif
 	CHECK(strstr(d.interp, "ld-linux") != NULL);
 	CHECK(has_needed(&d, "libc.so.6"));
 	/* truncated anywhere: an error or a subset, never a crash */

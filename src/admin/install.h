@@ -1,0 +1,32 @@
+/* install.h: binaries from the host, with their whole shared-library
+ * closure and ELF loader, copied into the boot partition
+ *
+ * Each binary and everything it needs (PT_INTERP, DT_NEEDED found through
+ * DT_RUNPATH/DT_RPATH with $ORIGIN, the host's ld.so.conf and the loader's
+ * default directories) is copied to the same path in the tree; symbolic
+ * links on the way (/lib64 -> usr/lib64, libfoo.so.1 -> libfoo.so.1.2) are
+ * made as links, except where the tree already has a directory (its bin,
+ * sbin, lib).  What was copied is listed in LAYOUT_INSTALLED, a file of
+ * the generation, so `install --refresh` re-copies the same binaries after
+ * a host upgrade and `check` says when a copy is older than the host's.
+ * Only the host's files are read; nothing is executed.
+ */
+#ifndef EARLYFS_INSTALL_H
+#define EARLYFS_INSTALL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "boot.h"
+#include "err.h"
+#include "validate.h"
+
+/* Installs bins (paths, or names found in the host's PATH) and every
+ * binary the manifest already lists, as one change (a generation).
+ * 0 or -errno with e filled; nothing is written when a refusal is
+ * found (a missing library, a foreign architecture, too little space). */
+int install_run(struct boot *b, char *const *bins, size_t n, FILE *out,
+		struct err *e);
+/* One problem per installed file that is missing from the tree, gone
+ * from the host, or older than the host's copy. */
+void install_check(int root, struct problems *p);
+#endif
