@@ -357,8 +357,9 @@ static int change_stage(struct boot *b, const struct change *c,
 }
 
 /* Validates what tree `new` has that differs from tree `old` (every
- * file when old is NULL): the files the boot will read differently.
- * Counts them, and the bytes the live tree needs for them. */
+ * file when old is NULL): the files the boot will read differently
+ * (pr NULL: only counts them).  Counts them, and the bytes the live tree
+ * needs for them. */
 static int review_tree(struct boot *b, const char *new, const char *old,
 		       struct problems *pr, size_t *ret_changed,
 		       uint64_t *ret_bytes, struct err *e)
@@ -390,6 +391,8 @@ static int review_tree(struct boot *b, const char *new, const char *old,
 		if (S_ISDIR(t.v[i].mode) || (old && tree_same_file(b->fd, s, l)))
 			continue;
 		changed++;
+		if (!pr)
+			continue;
 		base = base ? base + 1 : rel;
 		if (S_ISLNK(t.v[i].mode) && !strchr(rel, '/'))
 			problem(pr, "%s: a symbolic link; the runner and "
@@ -496,8 +499,16 @@ static int commit_locked(struct boot *b, const struct change *c, FILE *out,
 		tree_remove(b->fd, LAYOUT_STAGING);
 		return r;
 	}
-	r = bootconf_stage_previous(b, gen_latest_valid(b, latest), e);
+	if (latest) {
+		/* what the change itself changed: the 'previous' label staged
+		 * next always differs, and alone it is no change */
+		gen_path(latest, NULL, final, sizeof(final));
+		r = review_tree(b, LAYOUT_STAGING, final, NULL, &changed, NULL,
+				e);
+	}
 	if (r == 0)
+		r = bootconf_stage_previous(b, gen_latest_valid(b, latest), e);
+	if (r == 0 && (!latest || changed))
 		r = review(b, latest, &p, c->force, &changed, &bytes, e);
 	if (r == 0 && latest && !changed) {
 		tree_remove(b->fd, LAYOUT_STAGING);

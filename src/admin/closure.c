@@ -248,17 +248,29 @@ static bool elf_matches(struct plan *pl, const char *path)
 	       d.machine == pl->machine;
 }
 
-/* Where the loader of the booted system finds a library without an
- * ld.so.cache: its default directories. */
-static bool default_dir(struct plan *pl, const char *dir)
+/* The loader's default directories (no ld.so.cache on the partition):
+ * the i-th in ret, false past the last. */
+static bool default_dirs(const struct plan *pl, size_t i, char *ret,
+			 size_t cap)
 {
-	char a[64], b[64];
+	static const char *const fmt[] = { "/lib/%s", "/usr/lib/%s", "/lib",
+					   "/usr/lib", "/lib64", "/usr/lib64" };
 
-	snprintf(a, sizeof(a), "/lib/%s", multiarch(pl->machine));
-	snprintf(b, sizeof(b), "/usr/lib/%s", multiarch(pl->machine));
-	return !strcmp(dir, a) || !strcmp(dir, b) || !strcmp(dir, "/lib") ||
-	       !strcmp(dir, "/usr/lib") || !strcmp(dir, "/lib64") ||
-	       !strcmp(dir, "/usr/lib64");
+	if (i >= (pl->elf_class == 2 ? 6 : 4))
+		return false;
+	snprintf(ret, cap, fmt[i], multiarch(pl->machine));
+	return true;
+}
+
+static bool default_dir(const struct plan *pl, const char *dir)
+{
+	char d[64];
+	size_t i;
+
+	for (i = 0; default_dirs(pl, i, d, sizeof(d)); i++)
+		if (!strcmp(dir, d))
+			return true;
+	return false;
 }
 
 /* $ORIGIN in a run path: the directory of the object. */
@@ -278,60 +290,63 @@ static void expand_origin(const char *tok, const char *origin, char *ret,
 }
 
 
+/* Library name in dir: 1 when found there (and added, with what it
+ * needs), 0 when not there, or -errno.  seen_by_loader: the loader of the
+ * booted system looks in dir (a run path, a default directory); else it
+ * is found through ld.so.conf only, which the tree has no cache of, so a
+ * link in /usr/lib is added where the loader looks. */
+static int try_dir(struct plan *pl, const char *dir, const char *name,
+		   bool seen_by_loader, const char *shown, int depth)
+{
+	char cand[PATH_MAX], found[PATH_MAX];
+	struct entry *x;
+	int r;
+
+	if ((size_t)snprintf(cand, sizeof(cand), "%s/%s", dir, name) >=
+		    sizeof(cand) ||
+	    access(cand, F_OK) < 0 || !elf_matches(pl, cand))
+		return 0;
+	r = host_walk(pl, cand, found, sizeof(found));
+	if (r == 0)
+		r = closure_add_elf(pl, found, shown, depth + 1);
+	if (r < 0)
+		return r;
+	if (!seen_by_loader) {
+		snprintf(cand, sizeof(cand), "/usr/lib/%s", name);
+		x = add(pl, true, cand);
+		if (x && !x->target[0])
+			snprintf(x->target, sizeof(x->target), "%s", found);
+	}
+	return 1;
+}
+
 /* Finds library name as the loader would for an object at `origin` with
- * run path rp, and adds it. */
+ * run path rp (DT_RUNPATH, else DT_RPATH), and adds it. */
 static int add_lib(struct plan *pl, const char *name, const char *rp,
 		   const char *origin, const char *shown, int depth)
 {
-	char dirs[LDCONF_DIRS_MAX + 8 + 32][PATH_MAX], cand[PATH_MAX * 2];
-	char *copy, *tok, *save = NULL;
-	size_t n = 0, i;
-	bool via_rp;
+	char dir[PATH_MAX], *copy, *tok, *save = NULL;
+	size_t i;
+	int r = 0;
 
 	if (strchr(name, '/'))
 		return closure_add_elf(pl, name, shown, depth + 1);
 	copy = strdup(rp);
-	for (tok = copy ? strtok_r(copy, ":", &save) : NULL; tok && n < 32;
-	     tok = strtok_r(NULL, ":", &save))
-		expand_origin(tok, origin, dirs[n++], PATH_MAX);
+	if (!copy)
+		return err_set(pl->e, EXIT_FAILED, "out of memory");
+	for (tok = strtok_r(copy, ":", &save); tok && !r;
+	     tok = strtok_r(NULL, ":", &save)) {
+		expand_origin(tok, origin, dir, sizeof(dir));
+		r = try_dir(pl, dir, name, true, shown, depth);
+	}
 	free(copy);
-	size_t n_rp = n;
-
-	for (i = 0; i < pl->n_ldconf; i++)
-		snprintf(dirs[n++], PATH_MAX, "%s", pl->ldconf[i]);
-	snprintf(dirs[n++], PATH_MAX, "/lib/%s", multiarch(pl->machine));
-	snprintf(dirs[n++], PATH_MAX, "/usr/lib/%s", multiarch(pl->machine));
-	snprintf(dirs[n++], PATH_MAX, "/lib");
-	snprintf(dirs[n++], PATH_MAX, "/usr/lib");
-	if (pl->elf_class == 2) {
-		snprintf(dirs[n++], PATH_MAX, "/lib64");
-		snprintf(dirs[n++], PATH_MAX, "/usr/lib64");
-	}
-	for (i = 0; i < n; i++) {
-		char found[PATH_MAX];
-		int r;
-
-		snprintf(cand, sizeof(cand), "%s/%s", dirs[i], name);
-		if (access(cand, F_OK) < 0 || !elf_matches(pl, cand))
-			continue;
-		via_rp = i < n_rp;
-		r = host_walk(pl, cand, found, sizeof(found));
-		if (r == 0)
-			r = closure_add_elf(pl, found, shown, depth + 1);
-		if (r == 0 && !via_rp && !default_dir(pl, dirs[i])) {
-			/* found through ld.so.conf only: the tree has no
-			 * ld.so.cache, so a link where the loader looks */
-			char at[PATH_MAX];
-			struct entry *x;
-
-			snprintf(at, sizeof(at), "/usr/lib/%s", name);
-			x = add(pl, true, at);
-			if (x && !x->target[0])
-				snprintf(x->target, sizeof(x->target), "%s",
-					 found);
-		}
-		return r;
-	}
+	for (i = 0; !r && i < pl->n_ldconf; i++)
+		r = try_dir(pl, pl->ldconf[i], name,
+			    default_dir(pl, pl->ldconf[i]), shown, depth);
+	for (i = 0; !r && default_dirs(pl, i, dir, sizeof(dir)); i++)
+		r = try_dir(pl, dir, name, true, shown, depth);
+	if (r)
+		return r < 0 ? r : 0;
 	return err_set(pl->e, EXIT_FAILED, "%s needs %s, which is not on "
 		       "the host (searched its run path, ld.so.conf and "
 		       "the default directories); nothing was installed",
@@ -352,16 +367,13 @@ int closure_add_elf(struct plan *pl, const char *path, const char *shown,
 	if (depth > 32)
 		return err_set(pl->e, EXIT_FAILED, "%s: libraries nested too "
 			       "deep", shown);
-	x = closure_find(pl, path);
-	if (depth > 0 && x && !x->link && x->write)
-		return 0;	/* done already (write marks it seen) */
 	r = host_walk(pl, path, canon, sizeof(canon));
 	if (r < 0)
 		return r;
 	x = closure_find(pl, canon);
-	if (x->write)
+	if (x->seen)
 		return 0;
-	x->write = true;
+	x->seen = true;
 	d = malloc(sizeof(*d));
 	if (!d)
 		return err_set(pl->e, EXIT_FAILED, "out of memory");
@@ -392,10 +404,8 @@ int closure_add_elf(struct plan *pl, const char *path, const char *shown,
 		char loader[PATH_MAX];
 
 		r = host_walk(pl, d->interp, loader, sizeof(loader));
-		if (r == 0) {
-			x = closure_find(pl, loader);
-			x->write = true;
-		}
+		if (r == 0)
+			closure_find(pl, loader)->seen = true;
 	}
 	for (i = 0; r == 0 && i < d->n_needed; i++)
 		r = add_lib(pl, d->needed[i], d->runpath, origin, shown, depth);
@@ -441,8 +451,7 @@ int closure_bin_arg(struct plan *pl, const char *arg, bool from_manifest)
 		return err_set(pl->e, from_manifest ? EXIT_FAILED : EXIT_USAGE,
 			       "%s%s: not a plain absolute path (no blanks or "
 			       "control characters)%s", from_manifest ?
-			       LAYOUT_INSTALLED ": " : "", text_printable(
-			       strncpy(norm, arg, sizeof(norm) - 1)),
+			       LAYOUT_INSTALLED ": " : "", text_printable(p),
 			       from_manifest ? "; fix or remove that line" :
 			       "");
 	if (stat(norm, &st) < 0)

@@ -28,7 +28,8 @@ struct entry {
 	char path[PATH_MAX];
 	char target[PATH_MAX];	/* a link's */
 	struct stat st;		/* a file's, on the host */
-	bool write;		/* differs from the tree's */
+	bool seen;		/* an ELF file whose needs were added */
+	bool write;		/* differs from the tree's (install.c) */
 };
 
 struct plan {

@@ -201,7 +201,7 @@ static int copy_files(struct boot *b, void *ctx, struct err *e)
 				 pl->v[i].path, strerror(-r));
 	}
 	free(tmp);
-	return r < 0 ? (r == -ENOSPC ? r : -EIO) : 0;
+	return r;
 }
 
 /* The manifest: every binary asked for, every path written, with the
@@ -233,23 +233,6 @@ static char *manifest(const struct plan *pl, size_t *ret_len)
 	}
 	*ret_len = len;
 	return text;
-}
-
-/* Whether every file is there already, and the manifest the same. */
-static bool unchanged(struct boot *b, struct plan *pl, const char *text,
-		      size_t len)
-{
-	char *cur = NULL;
-	size_t i, l = 0;
-	bool same;
-
-	for (i = 0; i < pl->n; i++)
-		if (!tree_has(b->fd, &pl->v[i]))
-			return false;
-	same = beneath_read(b->fd, LAYOUT_INSTALLED, LAYOUT_INSTALLED_MAX,
-			    &cur, &l) == 0 && l == len && !memcmp(cur, text, l);
-	free(cur);
-	return same;
 }
 
 int install_run(struct boot *b, char *const *bins, size_t n, FILE *out,
@@ -297,12 +280,6 @@ int install_run(struct boot *b, char *const *bins, size_t n, FILE *out,
 	if (!n)
 		snprintf(j.desc, sizeof(j.desc), "refresh %zu installed "
 			 "binar%s", n_old, n_old == 1 ? "y" : "ies");
-	if (unchanged(b, pl, text, len)) {
-		fprintf(out, "earlyfs: %s: nothing changed (the boot partition "
-			"has these copies already)\n", j.desc);
-		free(text);
-		goto out;
-	}
 	c.name = j.desc;
 	c.data = text;
 	c.len = len;

@@ -83,6 +83,7 @@ int elf_deps_parse(const void *buf, size_t len, struct elf_deps *ret)
 	struct reader r = { buf, len, false, false };
 	struct segment s, dyn = { 0 }, loads[16];
 	uint64_t phoff, phentsize, phnum, i, strtab = 0, strsz = 0, strvaddr = 0;
+	uint64_t machine;
 	uint64_t needed[ELF_NEEDED_MAX], runpath = UINT64_MAX;
 	size_t n_loads = 0, n_needed = 0;
 	bool have_strtab = false;
@@ -100,9 +101,9 @@ int elf_deps_parse(const void *buf, size_t len, struct elf_deps *ret)
 	r.big = r.p[5] == 2;
 	w = r.is64 ? 8 : 4;
 	ret->elf_class = r.p[4];
-	if (!rd(&r, 18, 2, &phentsize))
+	if (!rd(&r, 18, 2, &machine))		/* e_machine */
 		return -EINVAL;
-	ret->machine = (unsigned)phentsize;
+	ret->machine = (unsigned)machine;
 	if (!rdw(&r, r.is64 ? 32 : 28, &phoff) ||
 	    !rd(&r, r.is64 ? 54 : 42, 2, &phentsize) ||
 	    !rd(&r, r.is64 ? 56 : 44, 2, &phnum))

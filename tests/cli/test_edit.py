@@ -49,6 +49,11 @@ def edit_fragment_commands_make_numbered_generations(work):
     p = run('show', '60-hello', *t)
     expect(p, 0)
     check(p.stdout == 'echo "hello"\n', 'show: %r' % p.stdout)
+    # the same bytes again: no change, no generation (the 'previous'
+    # label a change rewrites is not a change by itself)
+    expect(run('add', '--replace', '60-hello', work('f'), *t), 0,
+           'edit init.d/60-hello: nothing changed')
+    check([g[0] for g in gens(t)] == [1, 2], 'a no-op made a generation')
     expect(run('disable', '60-hello', *t), 0, '(generation 3)')
     expect(run('disable', '60-hello', *t), 0, 'already disabled')
     expect(run('mv', '60-hello', '65-hello', *t), 0,
