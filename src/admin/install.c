@@ -13,6 +13,7 @@
 #include "closure.h"
 #include "elfdeps.h"
 #include "install.h"
+#include "tree.h"
 #include "layout.h"
 #include "text.h"
 #include "util.h"
@@ -161,6 +162,17 @@ static int copy_files(struct boot *b, void *ctx, struct err *e)
 				"free; nothing was installed", need / 1024,
 				b->dir, (unsigned long long)v.f_bavail *
 				v.f_frsize / 1024);
+	}
+	/* what an install killed in these directories left: its temp files */
+	for (i = 0; i < pl->n; i++) {
+		char parent[PATH_MAX], *slash;
+
+		snprintf(parent, sizeof(parent), "%s", pl->v[i].path + 1);
+		slash = strrchr(parent, '/');
+		if (slash) {
+			*slash = '\0';
+			tree_remove_temps(b->fd, parent, 8, false);
+		}
 	}
 	for (i = 0; i < pl->n && r == 0; i++) {
 		struct entry *x = &pl->v[i];

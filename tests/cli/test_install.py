@@ -51,17 +51,25 @@ def install_copies_a_closure_that_runs_and_check_follows_it(work):
         check(lib and os.path.islink(m + lib[0][0]) and
               os.readlink(m + lib[0][0]) == lib[0][1], 'links: %s' % links)
     expect(run('check', *t), 0, '0 problems')
-    # a library removed from the tree: check names it and what needs it
+    # a library removed from the tree: check names it and what needs it;
+    # and the temp file an install killed mid-copy would leave beside it
     with partition_mounted(img, 1, work('m')) as m:
         libs = real_libs(m, 'libcryptsetup.so')
         check(len(libs) == 1, 'one libcryptsetup: %s' % libs)
         os.unlink(libs[0])
+        leftover = os.path.join(os.path.dirname(libs[0]),
+                                '.libcryptsetup.so.12.tmpAbC123')
+        open(leftover, 'w').close()
     p = run('check', *t)
     expect(p, 1, 'needs libcryptsetup.so.12', 'missing from the boot '
            'partition', "run 'earlyfs install --refresh'")
     # --refresh copies it again; a second one has nothing to do
     expect(run('install', '--refresh', *t), 0, 'refresh 1 installed binary')
     expect(run('check', *t), 0, '0 problems')
+    with partition_mounted(img, 1, work('m')) as m:
+        check(not os.path.exists(m + leftover[len(m):]) and
+              not [f for f in os.listdir(os.path.dirname(libs[0]))
+                   if '.tmp' in f], 'temp files left after --refresh')
     n = len(gens(t))
     expect(run('install', '--refresh', *t), 0, 'nothing changed')
     check(len(gens(t)) == n, 'a refresh with nothing to do made a generation')
