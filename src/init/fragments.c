@@ -11,6 +11,7 @@
 #include "atomic.h"
 #include "fragment.h"
 #include "init.h"
+#include "text.h"
 #include "profile.h"
 
 static void read_head(const char *path, struct fragment_directives *d,
@@ -185,12 +186,35 @@ static void run_one(const char *dir, const char *name,
 	f->duration_ms = now_ms() - start;
 }
 
+/* EARLYFS_NOTE=TEXT from a fragment (a degraded array, a volume left
+ * closed): on the console and in the report.  The env file is read
+ * whole after each fragment: a note counts when its value changed. */
+static void take_note(struct envlist *env, const char *name,
+		      struct boot_report *rep)
+{
+	static char last[sizeof(rep->notes[0].text)];
+	const char *t = envlist_get(env, "EARLYFS_NOTE");
+	struct report_note *n;
+
+	if (!t || !*t || !strncmp(t, last, sizeof(last) - 1))
+		return;
+	snprintf(last, sizeof(last), "%s", t);
+	log_notice("%s: %s", name, t);
+	if (rep->n_notes < REPORT_NOTES_MAX) {
+		n = &rep->notes[rep->n_notes++];
+		text_copy(n->from, sizeof(n->from), name, strlen(name));
+		snprintf(n->text, sizeof(n->text), "%s", t);
+		text_printable(n->text);
+	}
+}
+
 void fragments_run(const char *dir, const struct boot_config *cfg,
 		   struct envlist *env, struct boot_report *rep)
 {
 	struct fragment_list *l;
 	char how[160], why[512];
 	size_t i, warned = 0;
+	bool paused = false;
 	int r;
 
 	l = malloc(sizeof(*l));
@@ -209,9 +233,20 @@ void fragments_run(const char *dir, const struct boot_config *cfg,
 		log_warn("%s/%s: not a fragment name (" FRAGMENT_RULE
 			 "), ignored", dir, l->invalid[i]);
 
-	for (i = 0; i < l->n && rep->n < FRAGMENTS_MAX; i++) {
-		struct report_fragment *f = &rep->fragments[rep->n++];
+	for (i = 0; i <= l->n && rep->n < FRAGMENTS_MAX; i++) {
+		struct report_fragment *f;
 
+		/* earlyfs.pause: once, where the root is about to be mounted
+		 * (before 50), unless a fragment paused (EARLYFS_PAUSED) */
+		if (cfg->pause && !paused && (i == l->n ||
+		    strncmp(l->names[i], "50", 2) >= 0)) {
+			paused = true;
+			if (!envlist_get(env, "EARLYFS_PAUSED"))
+				tool_pause();
+		}
+		if (i == l->n)
+			break;
+		f = &rep->fragments[rep->n++];
 		memset(f, 0, sizeof(*f));
 		snprintf(f->name, sizeof(f->name), "%s", l->names[i]);
 		if (bootcfg_breaks_at(cfg, f->name)) {
@@ -230,6 +265,7 @@ void fragments_run(const char *dir, const struct boot_config *cfg,
 			continue;	/* not a regular file: said why */
 		apply_env_file(env, &warned);
 		procs_keep(envlist_get(env, "EARLYFS_KEEP"));
+		take_note(env, f->name, rep);
 		profile_mark("env-file");
 		describe(f, how, sizeof(how));
 		if (f->status == STATUS_OK) {

@@ -57,6 +57,13 @@ bool mounts_proc_for_cmdline(void);
  * -EINVAL (with *ret_what) for a bad spec. */
 int rootdev_find(const char *spec, char *ret_path, size_t cap,
 		 const char **ret_what);
+/* Waits up to wait_s for the device of spec (what_spec names it in
+ * messages: "earlyfs.root", "crypttab volume x"): 0 with its node, or
+ * -errno having logged why. */
+int rootdev_wait(const char *spec, unsigned wait_s, const char *what_spec,
+		 char *dev, size_t cap);
+/* The file system type the device's first sectors show ("" if none). */
+int rootdev_probe(const char *dev, char *ret_type, size_t cap);
 /* Waits for and mounts the real root at NEWROOT; 0 or -errno, having
  * logged why. */
 int rootdev_mount(const struct boot_config *cfg, struct boot_report *rep);
@@ -92,6 +99,11 @@ void rescue_or_hang(const struct boot_config *cfg, const struct envlist *env,
 /* switchroot.c */
 int switchroot_check_init(const char *init);
 int switchroot(void);
+
+/* tools.c: subcommands for fragments; each returns an exit status */
+int tool_unlock(const struct boot_config *cfg);
+int tool_pause(void);
+int tool_root_device(const struct boot_config *cfg);
 
 /* main.c */
 void report_write(struct boot_report *rep);

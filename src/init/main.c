@@ -301,6 +301,16 @@ static int tool_main(int argc, char **argv)
 		}
 		return rootdev_mount(&cfg, &rep) < 0 ? 1 : 0;
 	}
+	if (argc == 2 && strcmp(argv[1], "unlock") == 0) {
+		load_cmdline();
+		return tool_unlock(&cfg);
+	}
+	if (argc == 2 && strcmp(argv[1], "pause") == 0)
+		return tool_pause();
+	if (argc == 2 && strcmp(argv[1], "root-device") == 0) {
+		load_cmdline();
+		return tool_root_device(&cfg);
+	}
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		printf("earlyfs-init %s\n", EARLYFS_VERSION);
 		return 0;
@@ -308,6 +318,9 @@ static int tool_main(int argc, char **argv)
 	fprintf(stderr,
 		"usage: earlyfs-init               (as PID 1, from the kernel's init=)\n"
 		"       earlyfs-init mount-root    (from a fragment: mount earlyfs.root= on %s)\n"
+		"       earlyfs-init root-device   (print earlyfs.root='s device and type)\n"
+		"       earlyfs-init unlock        (open the LUKS volumes of /" LAYOUT_CRYPTTAB ")\n"
+		"       earlyfs-init pause         (wait for Enter on the console)\n"
 		"       earlyfs-init --version\n", NEWROOT);
 	return 2;
 }

@@ -225,6 +225,8 @@ static int mount_any(const char *dev, unsigned long flags, const char *data,
 		probed = id.type;
 	free(sb);
 	profile_mark("root-probe");
+	if (probed && !strcmp(probed, "crypto_LUKS"))
+		return -EMEDIUMTYPE;
 	if (probed && mount(dev, NEWROOT, probed, flags, data) == 0) {
 		snprintf(ret_type, cap, "%s", probed);
 		return 0;
@@ -250,13 +252,60 @@ static int mount_any(const char *dev, unsigned long flags, const char *data,
 	return -err;
 }
 
+int rootdev_wait(const char *spec, unsigned wait_s, const char *what_spec,
+		 char *dev, size_t cap)
+{
+	char devices[512];
+	const char *what = NULL;
+	long deadline = now_ms() + (long)wait_s * 1000;
+	bool told = false;
+	int r;
+
+	for (;;) {
+		r = rootdev_find(spec, dev, cap, &what);
+		if (r == -EINVAL) {
+			log_error("%s=%s: %s", what_spec, spec, what);
+			return r;
+		}
+		if (r == 0)
+			return 0;
+		if (now_ms() >= deadline) {
+			rootdev_list_devices(devices, sizeof(devices));
+			log_error("device %s (%s) did not appear within %u s "
+				  "(earlyfs.rootwait); block devices: %s. "
+				  "Check %s", spec, what_spec, wait_s, devices,
+				  what_spec);
+			return -ENODEV;
+		}
+		if (!told) {
+			log_notice("waiting up to %u s for device %s (%s)",
+				   wait_s, spec, what_spec);
+			told = true;
+		}
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		child_reap();
+	}
+}
+
+int rootdev_probe(const char *dev, char *ret_type, size_t cap)
+{
+	struct fs_id id;
+	uint8_t *sb = malloc(PROBE_FS_BYTES);
+	int r = sb ? read_at(dev, 0, sb, PROBE_FS_BYTES) : -ENOMEM;
+
+	ret_type[0] = '\0';
+	if (r > 0 && probe_fs(sb, (size_t)r, &id))
+		snprintf(ret_type, cap, "%s", id.type);
+	free(sb);
+	return r < 0 ? r : 0;
+}
+
 int rootdev_mount(const struct boot_config *cfg, struct boot_report *rep)
 {
-	char dev[256], devices[512];
-	const char *what = NULL;
+	char dev[256];
 	struct mount_opts o;
-	long start = now_ms(), deadline;
-	bool told = false;
+	long start = now_ms();
 	int r;
 
 	if (!cfg->root) {
@@ -266,32 +315,10 @@ int rootdev_mount(const struct boot_config *cfg, struct boot_report *rep)
 			  NEWROOT, NEWROOT);
 		return -EINVAL;
 	}
-	deadline = start + (long)cfg->rootwait * 1000;
-	for (;;) {
-		r = rootdev_find(cfg->root, dev, sizeof(dev), &what);
-		if (r == -EINVAL) {
-			log_error("earlyfs.root=%s: %s", cfg->root, what);
-			return r;
-		}
-		if (r == 0)
-			break;
-		if (now_ms() >= deadline) {
-			rootdev_list_devices(devices, sizeof(devices));
-			log_error("root device %s did not appear within %u s "
-				  "(earlyfs.rootwait); block devices: %s. "
-				  "Check earlyfs.root= on the kernel command "
-				  "line", cfg->root, cfg->rootwait, devices);
-			return -ENODEV;
-		}
-		if (!told) {
-			log_notice("waiting up to %u s for root device %s",
-				 cfg->rootwait, cfg->root);
-			told = true;
-		}
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-		child_reap();
-	}
+	r = rootdev_wait(cfg->root, cfg->rootwait, "earlyfs.root", dev,
+			 sizeof(dev));
+	if (r < 0)
+		return r;
 	profile_mark("root-find");
 	r = mntopts_parse(cfg->rootflags, &o);
 	if (r < 0) {
@@ -306,7 +333,10 @@ int rootdev_mount(const struct boot_config *cfg, struct boot_report *rep)
 		      rep->root_fstype, sizeof(rep->root_fstype));
 	if (r < 0) {
 		log_error("cannot mount root %s (%s) on %s: %s%s", dev,
-			  cfg->root, NEWROOT, strerror(-r),
+			  cfg->root, NEWROOT, r == -EMEDIUMTYPE ?
+			  "it is a LUKS volume" : strerror(-r),
+			  r == -EMEDIUMTYPE ? "; open it first (earlyfs feature "
+			  "add luks) and set earlyfs.root=/dev/mapper/NAME" :
 			  cfg->rootfstype ? "" :
 			  "; no built-in file system driver accepted it");
 		return r;

@@ -18,6 +18,8 @@ const struct bootcfg_key bootcfg_keys[] = {
 	{ "earlyfs.timeout", "SECONDS and/or NN:SECONDS[,...]: fragment time limits" },
 	{ "earlyfs.generation", "N: run generation N's fragments and fstab" },
 	{ "earlyfs.debug", "verbose runner messages" },
+	{ "earlyfs.pause", "wait for Enter on the console before the root is mounted, once" },
+	{ "earlyfs.fsck", "1|force: check the root with e2fsck first (fsck feature)" },
 	{ NULL, NULL },
 };
 
@@ -184,6 +186,9 @@ void bootcfg_from_cmdline(const struct cmdline *c, struct boot_config *cfg)
 			"not a generation number; using the current set");
 	}
 	cfg->debug = cmdline_has(c, "earlyfs.debug");
+	v = cmdline_get(c, "earlyfs.pause");
+	cfg->pause = cmdline_has(c, "earlyfs.pause") &&
+		     (!v || (strcmp(v, "0") && strcmp(v, "no")));
 
 	for (i = 0; i < c->n; i++) {
 		const struct bootcfg_key *k;

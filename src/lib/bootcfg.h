@@ -23,6 +23,7 @@ struct boot_config {
 	const char *init;		/* default /sbin/init */
 	bool root_rw;			/* kernel "rw"; "ro" is the default */
 	bool debug;
+	bool pause;			/* earlyfs.pause: wait once, before 50 */
 	enum shell_policy shell;
 	unsigned generation;		/* 0: current */
 	/* earlyfs.break=NN|pivot[,...] */

@@ -22,6 +22,9 @@
 #define LAYOUT_DISABLED		".disabled"		/* init.d/NN-name.disabled */
 #define LAYOUT_SHELL		"bin/sh"
 #define LAYOUT_INSTALLED	"etc/earlyfs.installed"	/* earlyfs install */
+#define LAYOUT_FEATURES		"etc/earlyfs.features"	/* earlyfs feature */
+#define LAYOUT_CRYPTTAB		"etc/crypttab"		/* luks feature */
+#define LAYOUT_MDADM_CONF	"etc/mdadm.conf"	/* mdraid feature */
 
 /* Limits on what is read from a partition (it is data, never trusted). */
 #define LAYOUT_FRAGMENT_MAX	(1024 * 1024)
@@ -30,6 +33,9 @@
 #define LAYOUT_FSTAB_MAX	(64 * 1024)
 #define LAYOUT_GEN_INFO_MAX	4096
 #define LAYOUT_INSTALLED_MAX	(1024 * 1024)
+#define LAYOUT_FEATURES_MAX	4096
+#define LAYOUT_CRYPTTAB_MAX	(64 * 1024)
+#define LAYOUT_MDADM_CONF_MAX	(64 * 1024)
 #define LAYOUT_GEN_MAX		(1u << 30)	/* largest generation number */
 #define LAYOUT_KEEP_DEFAULT	10		/* generations kept */
 

@@ -72,6 +72,25 @@ int probe_fs(const uint8_t *buf, size_t len, struct fs_id *ret)
 		label_text(buf + 65536 + 0x12b, 256, ret->label);
 		return 1;
 	}
+	if (len >= 512 && memcmp(buf, "LUKS\xba\xbe", 6) == 0 &&
+	    (buf[6] << 8 | buf[7]) >= 1 && (buf[6] << 8 | buf[7]) <= 2) {
+		size_t i;
+
+		/* a text UUID, read as data: hex digits and dashes only */
+		for (i = 0; i < 36; i++) {
+			char c = (char)buf[168 + i];
+
+			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			      (c >= 'A' && c <= 'F') || c == '-'))
+				break;
+			ret->uuid[i] = c;
+		}
+		ret->uuid[i == 36 && !buf[168 + 36] ? 36 : 0] = '\0';
+		strcpy(ret->type, "crypto_LUKS");
+		if (buf[7] == 2)	/* LUKS2 has a label where LUKS1 had */
+			label_text(buf + 24, 48, ret->label);	/* the cipher */
+		return 1;
+	}
 	return 0;
 }
 

@@ -4,11 +4,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Enough of a device to see ext2/3/4, XFS and btrfs superblocks. */
+/* Enough of a device to see ext2/3/4, XFS and btrfs superblocks and
+ * LUKS headers. */
 #define PROBE_FS_BYTES (68 * 1024)
 
 struct fs_id {
-	char type[8];		/* "ext4", "xfs", "btrfs"; "" if none */
+	char type[16];		/* "ext4", "xfs", "btrfs", "crypto_LUKS";
+				 * "" if none */
 	char uuid[37];
 	char label[257];
 };

@@ -82,6 +82,8 @@ int report_format(const struct boot_report *r, char *buf, size_t cap)
 		    r->procs[i].kept ? "kept" : "killed", r->procs[i].pid,
 		    r->procs[i].when[0] ? r->procs[i].when : "-",
 		    r->procs[i].comm[0] ? r->procs[i].comm : "?");
+	for (i = 0; i < r->n_notes; i++)
+		put(&o, "note %s %s\n", r->notes[i].from, r->notes[i].text);
 	put(&o, "root %s %ld %s %s\n", r->root_how[0] ? r->root_how : "none",
 	    r->root_ms, r->root_fstype[0] ? r->root_fstype : "-",
 	    r->root_device[0] ? r->root_device : "-");
@@ -159,6 +161,7 @@ int report_parse(const char *buf, size_t len, struct boot_report *ret,
 			n = 1 + split(w[1], w + 1,
 				      !strcmp(w[0], "fragment") ? 6 :
 				      !strcmp(w[0], "process") ? 4 :
+				      !strcmp(w[0], "note") ? 2 :
 				      !strcmp(w[0], "root") ? 4 :
 				      !strcmp(w[0], "pivot") ? 3 : 1);
 		if (lineno == 1) {
@@ -207,6 +210,16 @@ int report_parse(const char *buf, size_t len, struct boot_report *ret,
 			p->kept = !strcmp(w[1], "kept");
 			p->pid = (int)pid;
 			ret->n_procs++;
+		} else if (!strcmp(w[0], "note") && n == 3) {
+			struct report_note *t;
+
+			if (ret->n_notes == REPORT_NOTES_MAX)
+				return -E2BIG;
+			t = &ret->notes[ret->n_notes];
+			if (copy_word(t->from, sizeof(t->from), w[1]) < 0 ||
+			    copy_word(t->text, sizeof(t->text), w[2]) < 0)
+				return -EINVAL;
+			ret->n_notes++;
 		} else if (!strcmp(w[0], "root") && n == 5) {
 			if (copy_word(ret->root_how, sizeof(ret->root_how), w[1]) < 0 ||
 			    copy_word(ret->root_fstype, sizeof(ret->root_fstype), w[3]) < 0 ||

@@ -35,6 +35,13 @@ struct report_proc {
 	char comm[16];
 };
 
+/* What a fragment asked to be noted (EARLYFS_NOTE). */
+#define REPORT_NOTES_MAX 8
+struct report_note {
+	char from[FRAGMENT_NAME_MAX + 1];
+	char text[200];
+};
+
 struct boot_report {
 	long start_ms;
 	unsigned generation;
@@ -51,6 +58,8 @@ struct boot_report {
 	long peak_kib;
 	struct report_proc procs[REPORT_PROCS_MAX];
 	size_t n_procs;
+	struct report_note notes[REPORT_NOTES_MAX];
+	size_t n_notes;
 };
 
 const char *report_status_name(enum fragment_status s);

@@ -79,6 +79,31 @@ static void test_ext4(void)
 	unlink("/tmp/earlyfs-unit-ext4.img");
 }
 
+/* A LUKS2 header as cryptsetup writes it (header only works without
+ * device-mapper), then the same bytes with a UUID that is not one. */
+static void test_luks(void)
+{
+	struct fs_id id;
+	uint8_t *buf;
+
+	CHECK_INT(system("truncate -s 20M /tmp/earlyfs-unit-luks.img && "
+			 "printf x | cryptsetup luksFormat --type luks2 -q "
+			 "--pbkdf pbkdf2 --pbkdf-force-iterations 1000 "
+			 "--uuid 5a1c3e2f-7b6d-4e8a-9c0b-1d2e3f405162 "
+			 "--label secret --key-file - "
+			 "/tmp/earlyfs-unit-luks.img"), 0);
+	buf = read_image("/tmp/earlyfs-unit-luks.img", PROBE_FS_BYTES);
+	CHECK_INT(probe_fs(buf, PROBE_FS_BYTES, &id), 1);
+	CHECK_STR(id.type, "crypto_LUKS");
+	CHECK_STR(id.uuid, "5a1c3e2f-7b6d-4e8a-9c0b-1d2e3f405162");
+	CHECK_STR(id.label, "secret");
+	buf[170] = '\033';	/* data, never a name: no UUID at all */
+	CHECK_INT(probe_fs(buf, PROBE_FS_BYTES, &id), 1);
+	CHECK_STR(id.uuid, "");
+	free(buf);
+	unlink("/tmp/earlyfs-unit-luks.img");
+}
+
 static void test_tables(void)
 {
 	struct gpt_header h;
@@ -126,6 +151,7 @@ int main(void)
 {
 	test_devspec();
 	test_ext4();
+	test_luks();
 	test_tables();
 	return check_done("probe");
 }

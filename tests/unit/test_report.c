@@ -130,6 +130,25 @@ static void test_report(void)
 		CHECK_INT(report_parse("earlyfs-report 1\nprocess kept 0 x y\n",
 				       36, &back, &line), -EINVAL);
 	}
+	/* notes from fragments (EARLYFS_NOTE): the text keeps its blanks */
+	{
+		static const char two[] = "earlyfs-report 1\n"
+			"note 20-mdraid md0 is degraded: 1 of 2 devices missing\n"
+			"note 45-fsck e2fsck fixed errors on /dev/vda2\n";
+		static const char bad[] = "earlyfs-report 1\nnote 20-mdraid\n";
+		char out[4096];
+		int k;
+
+		CHECK_INT(report_parse(two, sizeof(two) - 1, &back, &line), 0);
+		CHECK_INT(back.n_notes, 2);
+		CHECK_STR(back.notes[0].from, "20-mdraid");
+		CHECK_STR(back.notes[0].text,
+			  "md0 is degraded: 1 of 2 devices missing");
+		k = report_format(&back, out, sizeof(out));
+		CHECK(k > 0 && strstr(out, two + 17) != NULL);
+		CHECK_INT(report_parse(bad, sizeof(bad) - 1, &back, &line),
+			  -EINVAL);
+	}
 }
 
 int main(void)
