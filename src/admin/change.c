@@ -291,8 +291,23 @@ static int check_install(struct boot *b, const struct change *c,
 static int edit_install(int dir, const struct change *c,
 			const struct plan *p, const char *file, const char *to)
 {
-	return tree_write_new(dir, LAYOUT_STAGING "/" LAYOUT_INSTALLED,
-			      c->data, c->len, 0644);
+	char rel[PATH_MAX];
+	size_t i;
+	int r = 0;
+
+	if (c->data)
+		r = tree_write_new(dir, LAYOUT_STAGING "/" LAYOUT_INSTALLED,
+				   c->data, c->len, 0644);
+	for (i = 0; i < c->n_files && r == 0; i++) {
+		const struct change_file *f = &c->files[i];
+
+		snprintf(rel, sizeof(rel), LAYOUT_STAGING "/%s", f->rel);
+		if (f->data)
+			r = tree_write_new(dir, rel, f->data, f->len, f->mode);
+		else if ((r = beneath_unlink(dir, rel, false)) == -ENOENT)
+			r = 0;
+	}
+	return r;
 }
 
 static const struct change_type types[CHANGE_OPS] = {
@@ -402,6 +417,8 @@ static int review_tree(struct boot *b, const char *new, const char *old,
 			validate_fragment(b->fd, s, rel, pr);
 		else if (!strcmp(rel, LAYOUT_FSTAB))
 			validate_fstab(b->fd, s, rel, pr);
+		else if (!strcmp(rel, LAYOUT_CRYPTTAB))
+			validate_crypttab(b->fd, s, rel, pr);
 		else if (!strcmp(rel, LAYOUT_EXTLINUX_CONF))
 			validate_extlinux(b->fd, s, rel, NULL, pr);
 	}
@@ -542,6 +559,8 @@ static int commit_locked(struct boot *b, const struct change *c, FILE *out,
 	if (r < 0)
 		return r;
 	gen_prune(b, latest + 1);
+	if (c->finish)
+		c->finish(b, c->ctx, out);
 	fprintf(out, "earlyfs: %s (generation %u)\n", p.desc, latest + 1);
 	return 0;
 }

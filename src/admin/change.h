@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include "boot.h"
 #include "err.h"
 
@@ -14,8 +15,17 @@ enum change_op {
 	CHANGE_RM, CHANGE_ENABLE, CHANGE_DISABLE, CHANGE_MV,
 	CHANGE_ROLLBACK,
 	CHANGE_RECORD,	/* record direct edits of the live tree */
-	CHANGE_INSTALL,	/* write LAYOUT_INSTALLED (data), after prepare */
+	CHANGE_INSTALL,	/* write LAYOUT_INSTALLED (data, if any) and files,
+			 * after prepare */
 	CHANGE_OPS
+};
+
+/* A file of the generation a change writes (data) or removes (NULL). */
+struct change_file {
+	const char *rel;	/* in init.d/ or etc/ */
+	const char *data;
+	size_t len;
+	mode_t mode;
 };
 
 struct change {
@@ -31,7 +41,12 @@ struct change {
 	 * binaries), under the lock, the partition writable, before the
 	 * generation is staged; 0 or -errno with e filled */
 	int (*prepare)(struct boot *b, void *ctx, struct err *e);
+	/* install: after the generation is applied, still under the lock
+	 * (files no longer needed removed); its failure is only reported */
+	void (*finish)(struct boot *b, void *ctx, FILE *out);
 	void *ctx;
+	const struct change_file *files;	/* install: more files */
+	size_t n_files;
 };
 
 /* Validates, writes, records a generation; one line on out.  0 or -errno. */

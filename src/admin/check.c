@@ -14,6 +14,7 @@
 #include "layout.h"
 #include "tree.h"
 #include "util.h"
+#include "feature.h"
 #include "install.h"
 #include "validate.h"
 
@@ -168,6 +169,7 @@ int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)
 	check_fragments(b->fd, &p, &n_frag);
 	walk_elf(&w, "", 0);
 	install_check(b->fd, &p);
+	feature_check(b->fd, &p);
 	validate_fstab(b->fd, LAYOUT_FSTAB, LAYOUT_FSTAB, &p);
 	if (validate_extlinux(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_CONF,
 			      c, &p) == 0 || c->n)

@@ -159,6 +159,10 @@ int log_print(const char *report, FILE *out, struct err *e)
 			!strcmp(r->procs[i].when, "pivot") ?
 			"stopped at the pivot (left running)" :
 			"stopped: it outlived its fragment's time limit");
+	for (i = 0; i < r->n_notes; i++)
+		fprintf(out, "  note from %s: %s\n",
+			text_printable(r->notes[i].from),
+			text_printable(r->notes[i].text));
 	fprintf(out, "root: %s, %s by %s, %ld ms\n", r->root_device,
 		r->root_fstype, r->root_how, r->root_ms);
 	fprintf(out, "pivot: %s at %ld ms, then %s\n", r->pivot, r->pivot_ms,

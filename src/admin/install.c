@@ -21,8 +21,21 @@
 #define MANIFEST_HEAD "# earlyfs install: what was copied from the host " \
 	"(earlyfs install --refresh copies it again)\n"
 
-/* The binaries the manifest lists ("binary PATH" lines). */
-static int manifest_bins(struct boot *b, struct plan *pl)
+static bool dropped(const char *path, const struct install_req *q)
+{
+	const char *base = strrchr(path, '/');
+	size_t i;
+
+	for (i = 0; i < q->n_drop; i++)
+		if (!strcmp(base ? base + 1 : path, q->drop[i]))
+			return true;
+	return false;
+}
+
+/* The binaries the manifest lists ("binary PATH" lines), but those q
+ * drops. */
+static int manifest_bins(struct boot *b, struct plan *pl,
+			 const struct install_req *q)
 {
 	char *text, *line, *save = NULL;
 	size_t len;
@@ -39,7 +52,7 @@ static int manifest_bins(struct boot *b, struct plan *pl)
 	text[len] = '\0';
 	for (line = strtok_r(text, "\n", &save); line && r == 0;
 	     line = strtok_r(NULL, "\n", &save))
-		if (!strncmp(line, "binary ", 7))
+		if (!strncmp(line, "binary ", 7) && !dropped(line + 7, q))
 			r = closure_bin_arg(pl, line + 7, true);
 	free(text);
 	return r;
@@ -128,7 +141,33 @@ static int write_temp(int dir, const struct entry *x, const char *rel,
 struct job {
 	struct plan *pl;
 	char desc[512];
+	char *old;		/* the manifest before the change */
+	size_t n_removed;
 };
+
+/* After the change: what the old manifest lists and the new one does not
+ * (a dropped binary and the libraries only it needed) is removed. */
+static void remove_orphans(struct boot *b, void *ctx, FILE *out)
+{
+	struct job *j = ctx;
+	char *line, *save = NULL, path[PATH_MAX];
+
+	if (!j->old)
+		return;
+	for (line = strtok_r(j->old, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if ((sscanf(line, "file %4095s", path) != 1 &&
+		     sscanf(line, "link %4095s", path) != 1) ||
+		    path[0] != '/' || strstr(path, "/../") ||
+		    closure_find(j->pl, path))
+			continue;
+		if (beneath_unlink(b->fd, path + 1, false) == 0)
+			j->n_removed++;
+	}
+	if (j->n_removed)
+		fprintf(out, "earlyfs: removed %zu installed file%s no longer "
+			"needed\n", j->n_removed, j->n_removed == 1 ? "" : "s");
+}
 
 /* Under the lock, the partition writable, before the generation: every
  * file written beside its place first, then all renamed at once, so an
@@ -247,14 +286,14 @@ static char *manifest(const struct plan *pl, size_t *ret_len)
 	return text;
 }
 
-int install_run(struct boot *b, char *const *bins, size_t n, FILE *out,
-		struct err *e)
+int install_apply(struct boot *b, const struct install_req *q, FILE *out,
+		  struct err *e)
 {
 	struct plan *pl = calloc(1, sizeof(*pl));
-	struct job j = { pl, "" };
+	struct job j = { pl, "", NULL, 0 };
 	struct change c = { .op = CHANGE_INSTALL };
-	size_t i, n_old, len, used;
-	char *text;
+	size_t i, n_old, len = 0, used, oldlen;
+	char *text = NULL;
 	int r = 0;
 
 	if (!pl || !(pl->v = calloc(ENTRIES_MAX, sizeof(*pl->v)))) {
@@ -265,44 +304,65 @@ int install_run(struct boot *b, char *const *bins, size_t n, FILE *out,
 	pl->e = e;
 	pl->tree = b->fd;
 	closure_ldconf(pl, "/etc/ld.so.conf", 0);
-	for (i = 0; i < n && r == 0; i++)
-		r = closure_bin_arg(pl, bins[i], false);
+	for (i = 0; i < q->n && r == 0; i++)
+		r = closure_bin_arg(pl, q->bins[i], false);
 	n_old = pl->n_bins;
 	if (r == 0)
-		r = manifest_bins(b, pl);
+		r = manifest_bins(b, pl, q);
 	n_old = pl->n_bins - n_old;
 	for (i = 0; i < pl->n_bins && r == 0; i++)
 		r = closure_add_elf(pl, pl->bins[i], pl->bins[i], 0);
 	if (r < 0)
 		goto out;
-	if (!pl->n_bins) {
+	if (beneath_read(b->fd, LAYOUT_INSTALLED, LAYOUT_INSTALLED_MAX, &j.old,
+			 &oldlen) == 0)
+		j.old[oldlen] = '\0';
+	else
+		j.old = NULL;
+	if (!pl->n_bins && !q->n_files) {
 		r = err_set(e, EXIT_USAGE, "nothing to install: give binaries, "
 			    "or use --refresh on a partition that has some");
 		goto out;
 	}
-	text = manifest(pl, &len);
-	if (!text) {
-		r = err_set(e, EXIT_FAILED, "out of memory");
-		goto out;
+	if (pl->n_bins || j.old) {
+		text = manifest(pl, &len);
+		if (!text) {
+			r = err_set(e, EXIT_FAILED, "out of memory");
+			goto out;
+		}
 	}
 	used = (size_t)snprintf(j.desc, sizeof(j.desc), "install");
-	for (i = 0; i < n && i < pl->n_bins && used < sizeof(j.desc); i++)
+	for (i = 0; i < q->n && i < pl->n_bins && used < sizeof(j.desc); i++)
 		used += (size_t)snprintf(j.desc + used, sizeof(j.desc) - used,
 					 " %s", pl->bins[i]);
-	if (!n)
+	if (!q->n)
 		snprintf(j.desc, sizeof(j.desc), "refresh %zu installed "
 			 "binar%s", n_old, n_old == 1 ? "y" : "ies");
+	if (q->desc)
+		snprintf(j.desc, sizeof(j.desc), "%s", q->desc);
 	c.name = j.desc;
 	c.data = text;
 	c.len = len;
 	c.prepare = copy_files;
+	c.finish = remove_orphans;
 	c.ctx = &j;
+	c.files = q->files;
+	c.n_files = q->n_files;
 	r = change_commit(b, &c, out, e);
-	free(text);
 out:
+	free(text);
+	free(j.old);
 	free(pl->v);
 	free(pl);
 	return r;
+}
+
+int install_run(struct boot *b, char *const *bins, size_t n, FILE *out,
+		struct err *e)
+{
+	const struct install_req q = { .bins = bins, .n = n };
+
+	return install_apply(b, &q, out, e);
 }
 
 void install_check(int root, struct problems *p)

@@ -26,6 +26,22 @@
  * found (a missing library, a foreign architecture, too little space). */
 int install_run(struct boot *b, char *const *bins, size_t n, FILE *out,
 		struct err *e);
+
+struct change_file;
+/* The same with more: binaries of the manifest to drop (by name: the
+ * files only they needed are removed after the change), and other files
+ * of the generation written or removed in the same change (features). */
+struct install_req {
+	char *const *bins;
+	size_t n;
+	const char *const *drop;
+	size_t n_drop;
+	const struct change_file *files;
+	size_t n_files;
+	const char *desc;	/* the generation's; NULL: "install ..." */
+};
+int install_apply(struct boot *b, const struct install_req *q, FILE *out,
+		  struct err *e);
 /* One problem per installed file that is missing from the tree, gone
  * from the host, or older than the host's copy. */
 void install_check(int root, struct problems *p);

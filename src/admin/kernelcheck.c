@@ -268,10 +268,12 @@ static size_t add(struct need *n, size_t i, const char *sym, const char *fmt,
 int kernel_check(const struct kernel_info *k, const struct kernel_needs *kn,
 		 FILE *out, struct err *e)
 {
-	struct need need[48];
+	struct need need[48 + KERNEL_EXTRA_MAX];
 	char missing[900] = "";
 	size_t n = 0, i, j, bad = 0, used = 0;
 
+	if (kn->only_extra)
+		goto extra;
 	n = add(need, n, "DEVTMPFS", "%s", "devtmpfs: /dev without udev");
 	n = add(need, n, "BINFMT_ELF", "%s", "ELF programs: earlyfs-init, busybox");
 	n = add(need, n, "BINFMT_SCRIPT", "%s", "#! scripts: fragments");
@@ -305,6 +307,27 @@ int kernel_check(const struct kernel_info *k, const struct kernel_needs *kn,
 			fprintf(out, "  note: driver %s is unknown to earlyfs: "
 				"make sure it is built in\n", kn->drivers[i]);
 	}
+extra:
+	for (i = 0; i < kn->n_extra; i++) {
+		/* "A|B": the first one built in, else the first */
+		const char *alt = kn->extra_sym[i], *bar;
+		static char syms[KERNEL_EXTRA_MAX][64];
+
+		snprintf(syms[i], sizeof(syms[i]), "%.*s",
+			 (int)strcspn(alt, "|"), alt);
+		for (; alt; alt = bar ? bar + 1 : NULL) {
+			char one[64];
+
+			bar = strchr(alt, '|');
+			snprintf(one, sizeof(one), "%.*s", bar ? (int)(bar - alt)
+				 : (int)strlen(alt), alt);
+			if (!strcmp(config_value(k->config, one), "y")) {
+				snprintf(syms[i], sizeof(syms[i]), "%s", one);
+				break;
+			}
+		}
+		n = add(need, n, syms[i], "%s", kn->extra_why[i]);
+	}
 	for (i = 0; i < n; i++) {
 		const char *v = config_value(k->config, need[i].sym);
 		bool dup = false;
@@ -330,10 +353,12 @@ int kernel_check(const struct kernel_info *k, const struct kernel_needs *kn,
 		}
 	}
 	if (bad)
-		return err_set(e, EXIT_KERNEL, "kernel %s cannot mount the boot "
-			       "partition without an initramfs: %s. Build these "
-			       "in (=y), or choose another kernel with --kernel",
-			       k->version, missing);
+		return err_set(e, EXIT_KERNEL, "kernel %s cannot %s without an "
+			       "initramfs: %s. Build these in (=y), or choose "
+			       "another kernel with --kernel", k->version,
+			       kn->n_extra ? "boot this partition and its "
+			       "features" : "mount the boot partition",
+			       missing);
 	return 0;
 }
 

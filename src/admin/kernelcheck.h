@@ -1,6 +1,7 @@
 /* kernelcheck.h: can a kernel mount the boot partition with no initramfs? */
 #ifndef EARLYFS_KERNELCHECK_H
 #define EARLYFS_KERNELCHECK_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include "err.h"
@@ -23,6 +24,12 @@ struct kernel_needs {
 	enum table_type table;		/* TABLE_NONE: both parsers */
 	const char *drivers[16];	/* driver names from sysfs or --driver */
 	size_t n_drivers;
+	/* the features' needs (feature.h): "SYM" or "SYM|SYM" (one of them
+	 * built in), and why */
+#define KERNEL_EXTRA_MAX 24
+	const char *extra_sym[KERNEL_EXTRA_MAX], *extra_why[KERNEL_EXTRA_MAX];
+	size_t n_extra;
+	bool only_extra;		/* check nothing else */
 };
 /* Returns 0 if every need is built in; else EXIT_KERNEL with the list. */
 int kernel_check(const struct kernel_info *k, const struct kernel_needs *n,

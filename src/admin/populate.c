@@ -10,6 +10,7 @@
 #include "atomic.h"
 #include "elfdeps.h"
 #include "fragment.h"
+#include "feature.h"
 #include "populate.h"
 #include "util.h"
 
@@ -131,7 +132,8 @@ int stage_tree(const char *root, struct err *e)
 	r = busybox_links(root, e);
 	if (r < 0)
 		return r;
-	/* the shipped fragments: exactly the names the runner will run */
+	/* the shipped fragments that belong to no feature: exactly the
+	 * names the runner will run */
 	snprintf(src, sizeof(src), "%s/init.d", data_dir());
 	d = opendir(src);
 	if (!d)
@@ -139,8 +141,9 @@ int stage_tree(const char *root, struct err *e)
 	while ((de = readdir(d)) && r == 0) {
 		char from[PATH_MAX + 300];
 
-		if (fragment_name_classify(de->d_name) != FRAGMENT_RUN)
-			continue;
+		if (fragment_name_classify(de->d_name) != FRAGMENT_RUN ||
+		    feature_owns_fragment(de->d_name))
+			continue;	/* a feature's: with the feature */
 		snprintf(from, sizeof(from), "%s/%s", src, de->d_name);
 		snprintf(rel, sizeof(rel), "init.d/%s", de->d_name);
 		r = copy_to(from, root, rel, 0644);

@@ -16,6 +16,7 @@
 #include "change.h"
 #include "devspec.h"
 #include "fdisk.h"
+#include "feature.h"
 #include "kernelcheck.h"
 #include "layout.h"
 #include "populate.h"
@@ -150,6 +151,7 @@ struct prov {
 	struct kernel_info k;
 	char stage[PATH_MAX], mnt[PATH_MAX];
 	bool mounted;
+	unsigned features;	/* feature.h bits */
 };
 
 /*
@@ -225,6 +227,7 @@ static int check_root(struct prov *p, FILE *out, struct err *e)
 	char rootdev[512];
 	struct devspec ds;
 	const char *what;
+	bool mapped;
 	int r;
 
 	if (p->o->root)
@@ -233,6 +236,16 @@ static int check_root(struct prov *p, FILE *out, struct err *e)
 		return r;
 	if (devspec_parse(p->root, &ds, &what) < 0)
 		return err_set(e, EXIT_USAGE, "--root %s: %s", p->root, what);
+	mapped = !strncmp(p->root, "/dev/mapper/", 12);
+	if (ds.kind == DEVSPEC_PATH &&
+	    ((mapped && (p->features & FEATURE_LUKS)) ||
+	     (!strncmp(p->root, "/dev/md", 7) &&
+	      (p->features & FEATURE_MDRAID)))) {
+		/* opened or assembled at boot by a feature being added */
+		fprintf(out, "%s (made at boot by the %s feature)", p->root,
+			mapped ? "luks" : "mdraid");
+		return 0;
+	}
 	if (p->t.is_image) {
 		r = image_root(&p->t, p->root, p->roottype,
 			       sizeof(p->roottype));
@@ -278,6 +291,7 @@ static int check_kernel(struct prov *p, FILE *out, struct err *e)
 		p->k.config_from);
 	kn.root_fstype = p->roottype;
 	kn.table = p->t.table;
+	feature_needs(p->features, &kn);
 	for (i = 0; i < p->o->n_drivers; i++)
 		kn.drivers[kn.n_drivers++] = p->o->drivers[i];
 	if (!p->o->n_drivers && !p->t.is_image)
@@ -292,6 +306,33 @@ static int check_kernel(struct prov *p, FILE *out, struct err *e)
 		fprintf(out, "  warning: --force: %s\n", e->msg);
 	}
 	fprintf(out, "  %-10s", "");
+	return 0;
+}
+
+static int check_features(struct prov *p, FILE *out, struct err *e)
+{
+	const struct feature_opts fo = { p->o->crypttab, p->o->mdadm_conf,
+					 p->o->force };
+	char *with = (char *)p->o->with;
+	size_t i;
+	int r;
+
+	if (!with) {
+		if (p->o->crypttab || p->o->mdadm_conf)
+			return err_set(e, EXIT_USAGE, "--crypttab and "
+				       "--mdadm-conf go with --with luks or "
+				       "mdraid");
+		fprintf(out, "none");
+		return 0;
+	}
+	r = feature_parse(&with, 1, &p->features, e);
+	if (r == 0)
+		r = feature_check_opts(p->features, &fo, e);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n_features; i++)
+		if (p->features & 1u << i)
+			fprintf(out, "%s ", features[i].name);
 	return 0;
 }
 
@@ -359,9 +400,9 @@ static void say_mkfs(const struct prov *p, char *buf, size_t cap)
 
 static int do_mkfs(struct prov *p, FILE *out, struct err *e)
 {
-	char features[] = BOOT_FEATURES, ratio[] = BOOT_INODE_RATIO;
+	char fsfeat[] = BOOT_FEATURES, ratio[] = BOOT_INODE_RATIO;
 	char errbuf[1024];
-	char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-O", features,
+	char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-O", fsfeat,
 			 "-i", ratio, "-L", (char *)p->o->label, "-d",
 			 p->stage, p->t.dev, NULL };
 	int r = run_cmd(argv, errbuf, sizeof(errbuf));
@@ -457,6 +498,35 @@ static int do_generation(struct prov *p, FILE *out, struct err *e)
 	return record_first_generation(p->mnt, e);
 }
 
+static void say_features(const struct prov *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s", p->o->with ? p->o->with : "none");
+}
+
+static int do_features(struct prov *p, FILE *out, struct err *e)
+{
+	const struct feature_opts fo = { p->o->crypttab, p->o->mdadm_conf,
+					 p->o->force };
+	FILE *quiet;
+	struct boot b;
+	int r;
+
+	if (!p->features)
+		return 0;
+	quiet = fopen("/dev/null", "we");
+	if (!quiet)
+		return err_set(e, EXIT_FAILED, "cannot open /dev/null");
+	r = boot_open(p->mnt, NULL, 0, true, &b, e);
+	if (r == 0) {
+		r = feature_change(&b, true, p->features, &fo, quiet, e);
+		boot_close(&b);
+	}
+	fclose(quiet);
+	if (r == 0)
+		fprintf(out, ": generation 2");
+	return r;
+}
+
 static int do_unmount(struct prov *p, FILE *out, struct err *e)
 {
 	sync();
@@ -514,6 +584,7 @@ static int do_flush(struct prov *p, FILE *out, struct err *e)
 static const struct step steps[] = {
 	{ "target", false, say_target, check_target },
 	{ "contents", false, say_nothing, check_contents },
+	{ "features", false, say_nothing, check_features },
 	{ "root", false, say_nothing, check_root },
 	{ "kernel", false, say_nothing, check_kernel },
 	{ "stage", false, say_nothing, check_stage },
@@ -526,6 +597,7 @@ static const struct step steps[] = {
 	{ "extlinux", true, say_extlinux, do_extlinux },
 	{ "record", true, say_record, do_record },
 	{ "generation", true, say_generation, do_generation },
+	{ "features", true, say_features, do_features },
 	{ "unmount", true, say_fs, do_unmount },
 	{ "mbr", true, say_mbr, do_mbr },
 	{ "bootflag", true, say_bootflag, do_bootflag },

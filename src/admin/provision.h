@@ -18,6 +18,8 @@ struct provision_opts {
 	bool force, dry_run, no_mbr;
 	unsigned timeout;	/* extlinux menu, tenths of a second */
 	const char *append;	/* extra kernel command line */
+	const char *with;	/* features: "luks,fsck" */
+	const char *crypttab, *mdadm_conf;	/* their configuration */
 };
 int provision(const struct provision_opts *o, FILE *out, struct err *e);
 

@@ -9,9 +9,11 @@
 #include <unistd.h>
 #include "atomic.h"
 #include "beneath.h"
+#include "crypttab.h"
 #include "elfdeps.h"
 #include "extlinux.h"
 #include "fragment.h"
+#include "crypttab.h"
 #include "fstab.h"
 #include "layout.h"
 #include "request.h"
@@ -283,6 +285,49 @@ void validate_fstab(int root, const char *rel, const char *shown,
 out:
 	free(buf);
 	free(t);
+}
+
+void validate_crypttab_bytes(const char *buf, size_t len, const char *shown,
+			     struct problems *p)
+{
+	struct crypttab_entry v[CRYPTTAB_MAX];
+	const char *what = "";
+	size_t line = 0;
+	int n, i;
+
+	n = crypttab_parse(buf, len, v, &line, &what);
+	if (n < 0) {
+		problem(p, "%s: line %zu: %s", shown, line, what);
+		return;
+	}
+	if (n == 0)
+		problem(p, "%s: no volume (NAME DEVICE [KEYFILE [OPTIONS]])",
+			shown);
+	for (i = 0; i < n; i++)
+		if (v[i].keyfile[0] && strncmp(v[i].keyfile, "/dev/", 5))
+			problem(p, "%s: line %zu: key file %s would be read "
+				"from the boot partition, which is not "
+				"encrypted: anyone who reads the disk could "
+				"open %s.  Use none (a passphrase) or a key "
+				"device under /dev", shown, v[i].line,
+				v[i].keyfile, v[i].name);
+}
+
+void validate_crypttab(int root, const char *rel, const char *shown,
+		       struct problems *p)
+{
+	char *buf = NULL;
+	size_t len;
+	int r = beneath_read(root, rel, LAYOUT_CRYPTTAB_MAX, &buf, &len);
+
+	if (r == -ENOENT)
+		return;
+	if (r < 0)
+		problem(p, "%s: %s", shown, r == -EFBIG ?
+			"larger than 64 KiB" : read_error(r));
+	else
+		validate_crypttab_bytes(buf, len, shown, p);
+	free(buf);
 }
 
 /* Whether syslinux finds a KERNEL path as a file: absolute from the

@@ -29,6 +29,11 @@ void validate_elf(int root, const char *rel, const char *shown,
 		  struct problems *p);
 void validate_fstab(int root, const char *rel, const char *shown,
 		    struct problems *p);
+/* etc/crypttab: the shared parser, and no key file on the partition. */
+void validate_crypttab(int root, const char *rel, const char *shown,
+		       struct problems *p);
+void validate_crypttab_bytes(const char *buf, size_t len, const char *shown,
+			     struct problems *p);
 struct extlinux_conf;
 /* Parses and checks every label's kernel exists on the partition: 0, or
  * -EINVAL when there are problems (counted in p). */

@@ -18,6 +18,7 @@
 #include "change.h"
 #include "install.h"
 #include "editor.h"
+#include "feature.h"
 #include "inspect.h"
 #include "layout.h"
 #include "request.h"
@@ -257,6 +258,28 @@ static int run_install(struct boot *b, const struct verb *v,
 	return install_run(b, c->args, c->n_args, out, e);
 }
 
+static int run_feature(struct boot *b, const struct verb *v,
+		       const struct verb_call *c, FILE *out, struct err *e)
+{
+	const struct feature_opts o = { c->crypttab, c->mdadm_conf, c->force };
+	const char *what = c->args[0];
+	unsigned mask;
+	int r;
+
+	if (!strcmp(what, "list") && c->n_args == 1)
+		return feature_list(b, out, e);
+	if (strcmp(what, "add") && strcmp(what, "rm"))
+		return err_set(e, EXIT_USAGE, "feature %s: give list, add "
+			       "FEATURE... or rm FEATURE...", what);
+	r = feature_parse(c->args + 1, c->n_args - 1, &mask, e);
+	if (r < 0)
+		return r;
+	if (!strcmp(what, "rm") && (c->crypttab || c->mdadm_conf))
+		return err_set(e, EXIT_USAGE, "--crypttab and --mdadm-conf are "
+			       "options of 'feature add'");
+	return feature_change(b, !strcmp(what, "add"), mask, &o, out, e);
+}
+
 #define CHANGE_VERB (VERB_CHANGES | VERB_SERVED)
 #define CLI_CHANGE (CHANGE_VERB | VERB_CLI)
 
@@ -304,6 +327,12 @@ const struct verb verbs[] = {
 	  "install [--refresh] BINARY...\n"
 	  "      copy binaries from this host with their libraries and loader\n"
 	  "      (--refresh: copy again what was installed, after an upgrade)" },
+	{ "feature", VERB_CHANGES | VERB_CLI | VERB_FEATURE, 1, 17, -1,
+	  run_feature, "change features",
+	  "feature list | add FEATURE... | rm FEATURE...\n"
+	  "          [--crypttab FILE] [--mdadm-conf FILE] [--force]\n"
+	  "      what early userspace does: luks, mdraid, fsck, pause; each\n"
+	  "      with its fragments, binaries and configuration" },
 	{ "ping", VERB_SERVED, 0, 0, -1, run_ping, "ping", NULL },
 };
 const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);

@@ -20,6 +20,7 @@ enum {
 	VERB_NO_BOOT = 1 << 4,	/* the CLI opens no boot partition */
 	VERB_REPORTS = 1 << 5,	/* its output says why it failed (check) */
 	VERB_REFRESH = 1 << 6,	/* takes --refresh (install) */
+	VERB_FEATURE = 1 << 7,	/* takes --crypttab, --mdadm-conf, --force */
 };
 
 /* One call of a verb, from the CLI's arguments or a request. */
@@ -35,6 +36,9 @@ struct verb_call {
 	bool running;		/* the partition belongs to this machine */
 	unsigned gen;		/* rollback: the generation (verb_args) */
 	bool refresh;		/* install: the binaries installed before */
+	const char *crypttab;	/* feature: host files of configuration */
+	const char *mdadm_conf;
+	bool force;
 };
 
 struct verb {

@@ -77,6 +77,9 @@ static int cmd_provision(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "no-mbr", no_argument, NULL, 'M' },
+		{ "with", required_argument, NULL, 'w' },
+		{ "crypttab", required_argument, NULL, 'C' },
+		{ "mdadm-conf", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct provision_opts o = { .label = "earlyfs", .timeout = 30 };
@@ -113,6 +116,9 @@ static int cmd_provision(int argc, char **argv)
 		case 'f': o.force = true; break;
 		case 'n': o.dry_run = true; break;
 		case 'M': o.no_mbr = true; break;
+		case 'w': o.with = optarg; break;
+		case 'C': o.crypttab = optarg; break;
+		case 'D': o.mdadm_conf = optarg; break;
 		default: return usage_error("provision", "%s", "bad option");
 		}
 	}
@@ -273,7 +279,8 @@ static int cmd_status(int argc, char **argv)
 struct verb_args {
 	const char *boot, *target, *socket, *report;
 	unsigned partno;
-	bool replace, refresh;
+	bool replace, refresh, force;
+	const char *crypttab, *mdadm_conf;
 	char **pos;		/* positional arguments */
 	size_t n_pos;
 };
@@ -291,6 +298,9 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 		{ "report", required_argument, NULL, 'r' },
 		{ "replace", no_argument, NULL, 'R' },
 		{ "refresh", no_argument, NULL, 'F' },
+		{ "crypttab", required_argument, NULL, 'C' },
+		{ "mdadm-conf", required_argument, NULL, 'M' },
+		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env = getenv("EARLYFS_SOCKET");
@@ -324,6 +334,18 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 				return usage_error(v->name, "%s", "--refresh is "
 						   "an option of 'install'");
 			a->refresh = true;
+			break;
+		case 'C': case 'M': case 'f':
+			if (!(v->flags & VERB_FEATURE))
+				return usage_error(v->name, "%s", "--crypttab, "
+						   "--mdadm-conf and --force are "
+						   "options of 'feature'");
+			if (c == 'C')
+				a->crypttab = optarg;
+			else if (c == 'M')
+				a->mdadm_conf = optarg;
+			else
+				a->force = true;
 			break;
 		default: return usage_error(v->name, "%s", "bad option");
 		}
@@ -377,6 +399,9 @@ static int cmd_verb(const struct verb *v, int argc, char **argv)
 	call.report = a.report;
 	call.running = !a.target;
 	call.refresh = a.refresh;
+	call.crypttab = a.crypttab;
+	call.mdadm_conf = a.mdadm_conf;
+	call.force = a.force;
 	name = v->op == CHANGE_ROLLBACK || !a.n_pos ? NULL : a.pos[0];
 	if (verb_args(v, &call, &e) < 0)
 		return usage_error(v->name, "%s", e.msg);
@@ -422,7 +447,8 @@ static const struct command {
 	  "provision TARGET [--partition N] [--root SPEC] [--kernel FILE]\n"
 	  "          [--config FILE] [--label L] [--driver NAME[,NAME]]\n"
 	  "          [--menu-timeout SECONDS] [--append ARGS] [--force]\n"
-	  "          [--dry-run] [--no-mbr]\n"
+	  "          [--dry-run] [--no-mbr] [--with FEATURE[,FEATURE]]\n"
+	  "          [--crypttab FILE] [--mdadm-conf FILE]\n"
 	  "      make TARGET (a partition, or partition N of an image file)\n"
 	  "      a bootable earlyfs boot partition with a 'rescue' label" },
 	{ "check-kernel", cmd_check_kernel,

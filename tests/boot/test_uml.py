@@ -42,7 +42,7 @@ def uml_fragments_run_once_in_order_and_pass_state(work):
     check('FRAG 30 exec STATE=from-10' in out, 'state not passed to 30')
     check('SHOULD-NOT-RUN' not in out, 'an ignored file ran')
     check('4-short: not a fragment name' in out, 'bad name not reported')
-    for name in ('05-early', '10-first', '40-printk', '50-mountroot'):
+    for name in ('05-early', '10-first', '20-second.sh', '50-mountroot'):
         check(re.search(r'REPORT fragment %s ok 0 \d+ \d+' % name, out),
               'report lacks %s' % name)
     check('DEV-MOVED' in out, '/dev was not moved into the real root')
@@ -306,3 +306,24 @@ def uml_unapplied_generation_runs_instead_of_a_half_applied_tree(work):
           'an applied generation ran instead of the live tree')
     check(re.search(r'REPORT generation 0\r?$', out, re.M),
           'report generation')
+
+
+@test
+def uml_pause_on_the_command_line_waits_once(work):
+    """earlyfs.pause with no pause feature: the runner waits for Enter
+    once, before 50-mountroot, and a fragment that paused (EARLYFS_PAUSED)
+    makes it not wait again."""
+    frags = {'10-a': 'echo "FRAG 10"\n', '60-b': 'echo "FRAG 60"\n'}
+    boot, root = images(work, frags)
+    with uml(work, boot, root, 'earlyfs.root=/dev/ubdb earlyfs.pause') as c:
+        c.expect(r'FRAG 10')
+        c.expect(r'paused before the root is mounted; press Enter')
+        import time
+        time.sleep(2)
+        check('FRAG 60' not in c.text(), 'did not wait')
+        c.send('')
+        c.expect(r'continuing after the pause')
+        c.expect(r'FRAG 60')
+        reached_real_root(c)
+    check(len(re.findall(r'paused before the root', c.text())) == 1,
+          'paused more than once')

@@ -1,0 +1,61 @@
+/* feature.h: what early userspace is for, as features a partition holds
+ *
+ * A feature is its fragments (shipped in DATADIR/init.d), the host
+ * binaries it runs (installed with their closure, install.h), its
+ * configuration file on the partition, and the kernel options it needs.
+ * The features a partition holds are listed in LAYOUT_FEATURES; adding or
+ * removing one is one change (a generation).
+ */
+#ifndef EARLYFS_FEATURE_H
+#define EARLYFS_FEATURE_H
+#include <stdbool.h>
+#include <stdio.h>
+#include "boot.h"
+#include "err.h"
+#include "kernelcheck.h"
+#include "validate.h"
+
+#define FEATURE_NEEDS_MAX 6
+
+struct feature {
+	const char *name, *summary;
+	const char *fragments[4];
+	const char *binaries[3];	/* names in the host's PATH */
+	const char *config;		/* LAYOUT_CRYPTTAB, ... or NULL */
+	const char *option;		/* the CLI option that supplies it */
+	const char *kernel[FEATURE_NEEDS_MAX][2];	/* "SYM[|SYM]", why */
+};
+
+/* The bit of each feature: its index in features[]. */
+enum { FEATURE_LUKS = 1u << 0, FEATURE_MDRAID = 1u << 1,
+       FEATURE_FSCK = 1u << 2, FEATURE_PAUSE = 1u << 3 };
+
+extern const struct feature features[];
+extern const size_t n_features;
+
+/* Host files that supply the configuration (NULL: keep the partition's). */
+struct feature_opts {
+	const char *crypttab, *mdadm_conf;
+	bool force;
+};
+
+/* "luks,fsck" (or several arguments) as a bit per features[] entry:
+ * 0, or -EINVAL with e naming the unknown one. */
+int feature_parse(char *const *names, size_t n, unsigned *ret, struct err *e);
+/* Whether a shipped fragment belongs to a feature (provisioning leaves
+ * it out of the base set). */
+bool feature_owns_fragment(const char *name);
+/* The kernel options the features of mask need, added to kn. */
+void feature_needs(unsigned mask, struct kernel_needs *kn);
+/* The configuration files given in o, read and validated before anything
+ * is written: 0 or -errno with e filled. */
+int feature_check_opts(unsigned mask, const struct feature_opts *o,
+		       struct err *e);
+/* feature list | add | rm, as a change. */
+int feature_list(struct boot *b, FILE *out, struct err *e);
+int feature_change(struct boot *b, bool add, unsigned mask,
+		   const struct feature_opts *o, FILE *out, struct err *e);
+/* check: every installed feature's fragments, binaries and configuration
+ * are on the partition. */
+void feature_check(int root, struct problems *p);
+#endif
