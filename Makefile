@@ -164,6 +164,7 @@ bench: all $(B)/earlyfs-init-profile kernel
 	python3 -m bench.provision
 	python3 -m bench.boot
 	python3 -m bench.commit
+	python3 -m bench.features
 
 demo: deps
 	$(MAKE) --no-print-directory all kernel

@@ -58,10 +58,10 @@ bool mounts_proc_for_cmdline(void);
 int rootdev_find(const char *spec, char *ret_path, size_t cap,
 		 const char **ret_what);
 /* Waits up to wait_s for the device of spec (what_spec names it in
- * messages: "earlyfs.root", "crypttab volume x"): 0 with its node, or
- * -errno having logged why. */
+ * messages: "root device"; key is where the spec comes from, to check:
+ * "earlyfs.root"): 0 with its node, or -errno having logged why. */
 int rootdev_wait(const char *spec, unsigned wait_s, const char *what_spec,
-		 char *dev, size_t cap);
+		 const char *key, char *dev, size_t cap);
 /* The file system type the device's first sectors show ("" if none). */
 int rootdev_probe(const char *dev, char *ret_type, size_t cap);
 /* Waits for and mounts the real root at NEWROOT; 0 or -errno, having

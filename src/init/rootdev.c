@@ -253,7 +253,7 @@ static int mount_any(const char *dev, unsigned long flags, const char *data,
 }
 
 int rootdev_wait(const char *spec, unsigned wait_s, const char *what_spec,
-		 char *dev, size_t cap)
+		 const char *key, char *dev, size_t cap)
 {
 	char devices[512];
 	const char *what = NULL;
@@ -264,22 +264,22 @@ int rootdev_wait(const char *spec, unsigned wait_s, const char *what_spec,
 	for (;;) {
 		r = rootdev_find(spec, dev, cap, &what);
 		if (r == -EINVAL) {
-			log_error("%s=%s: %s", what_spec, spec, what);
+			log_error("%s=%s: %s", key, spec, what);
 			return r;
 		}
 		if (r == 0)
 			return 0;
 		if (now_ms() >= deadline) {
 			rootdev_list_devices(devices, sizeof(devices));
-			log_error("device %s (%s) did not appear within %u s "
+			log_error("%s %s did not appear within %u s "
 				  "(earlyfs.rootwait); block devices: %s. "
-				  "Check %s", spec, what_spec, wait_s, devices,
-				  what_spec);
+				  "Check %s", what_spec, spec, wait_s, devices,
+				  key);
 			return -ENODEV;
 		}
 		if (!told) {
-			log_notice("waiting up to %u s for device %s (%s)",
-				   wait_s, spec, what_spec);
+			log_notice("waiting up to %u s for %s %s", wait_s,
+				   what_spec, spec);
 			told = true;
 		}
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
@@ -315,8 +315,8 @@ int rootdev_mount(const struct boot_config *cfg, struct boot_report *rep)
 			  NEWROOT, NEWROOT);
 		return -EINVAL;
 	}
-	r = rootdev_wait(cfg->root, cfg->rootwait, "earlyfs.root", dev,
-			 sizeof(dev));
+	r = rootdev_wait(cfg->root, cfg->rootwait, "root device",
+			 "earlyfs.root", dev, sizeof(dev));
 	if (r < 0)
 		return r;
 	profile_mark("root-find");

@@ -38,7 +38,7 @@ static int run(char *const argv[])
 /* Opens one volume; 0, or 1 having said why. */
 static int open_volume(const struct crypttab_entry *v, unsigned wait_s)
 {
-	char dev[256], mapped[128], tries[32], what[96];
+	char dev[256], mapped[128], tries[32], what[128];
 	char *argv[16];
 	struct stat st;
 	size_t n = 0;
@@ -49,8 +49,10 @@ static int open_volume(const struct crypttab_entry *v, unsigned wait_s)
 		log_info("%s is already open", mapped);
 		return 0;
 	}
-	snprintf(what, sizeof(what), LAYOUT_CRYPTTAB " volume %.64s", v->name);
-	if (rootdev_wait(v->device, wait_s, what, dev, sizeof(dev)) < 0)
+	snprintf(what, sizeof(what), "the device of " LAYOUT_CRYPTTAB
+		 " volume %.64s", v->name);
+	if (rootdev_wait(v->device, wait_s, what, "/" LAYOUT_CRYPTTAB, dev,
+			 sizeof(dev)) < 0)
 		return 1;
 	snprintf(tries, sizeof(tries), "--tries=%u", v->tries);
 	argv[n++] = "cryptsetup";
@@ -145,8 +147,8 @@ int tool_root_device(const struct boot_config *cfg)
 		log_error("earlyfs.root= is not set");
 		return 1;
 	}
-	if (rootdev_wait(cfg->root, cfg->rootwait, "earlyfs.root", dev,
-			 sizeof(dev)) < 0)
+	if (rootdev_wait(cfg->root, cfg->rootwait, "root device",
+			 "earlyfs.root", dev, sizeof(dev)) < 0)
 		return 1;
 	rootdev_probe(dev, type, sizeof(type));
 	printf("%s %s\n", dev, type[0] ? type : "unknown");
