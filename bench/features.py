@@ -34,6 +34,11 @@ def space(work):
         sizes[f] = used_kib(img) - base
         T.expect(run('feature', 'rm', f, '--target', img, '--partition', 1,
                      '--force'), 0)
+    # together: the C library and other shared files count once
+    T.expect(run('feature', 'add', 'luks,mdraid,fsck,pause', '--target', img,
+                 '--partition', 1, '--force', '--crypttab', work('crypttab'),
+                 '--mdadm-conf', work('mdadm.conf')), 0)
+    sizes['all'] = used_kib(img) - base
     return sizes
 
 
@@ -60,10 +65,12 @@ def boots(work, img, passphrase):
 def main():
     work = harness.Workdir('bench-features')
     sizes = space(work)
-    print('feature space on the boot partition (KiB, incl. ext4 blocks): ' +
+    every = sizes.pop('all')
+    print('feature space on the boot partition (KiB, each alone, its C '
+          'library included, ext4 blocks counted): ' +
           ', '.join('%s %d' % kv for kv in sizes.items()) +
-          '; all %d KiB = %.2f MiB (target < 8 MiB)' %
-          (sum(sizes.values()), sum(sizes.values()) / 1024))
+          '; all four together %d KiB = %.2f MiB (target < 8 MiB)' %
+          (every, every / 1024))
     w = harness.Workdir('bench-luks')
     img = T.disk(w, [40])
     guest.run(w, T.luks_script('/dev/vda2'), [img, w('root.ext4')])
