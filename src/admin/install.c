@@ -32,9 +32,10 @@ static bool dropped(const char *path, const struct install_req *q)
 	return false;
 }
 
-/* The binaries the manifest lists ("binary PATH" lines), but those q
- * drops. */
-static int manifest_bins(struct boot *b, struct plan *pl,
+/* The binaries the manifest lists ("binary PATH" lines) into pl, those
+ * q drops into gone (as the same rules read them).  1 if there is a
+ * manifest, 0 if not, or -errno. */
+static int manifest_bins(struct boot *b, struct plan *pl, struct plan *gone,
 			 const struct install_req *q)
 {
 	char *text, *line, *save = NULL;
@@ -51,11 +52,16 @@ static int manifest_bins(struct boot *b, struct plan *pl,
 				strerror(-r));
 	text[len] = '\0';
 	for (line = strtok_r(text, "\n", &save); line && r == 0;
-	     line = strtok_r(NULL, "\n", &save))
-		if (!strncmp(line, "binary ", 7) && !dropped(line + 7, q))
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "binary ", 7))
+			continue;
+		if (!dropped(line + 7, q))
 			r = closure_bin_arg(pl, line + 7, true);
+		else	/* gone from the host: its files stay */
+			closure_bin_arg(gone, line + 7, true);
+	}
 	free(text);
-	return r;
+	return r < 0 ? r : 1;
 }
 
 /* Whether the tree already holds what entry x would write. */
@@ -141,29 +147,22 @@ static int write_temp(int dir, const struct entry *x, const char *rel,
 struct job {
 	struct plan *pl;
 	char desc[512];
-	char *old;		/* the manifest before the change */
+	struct plan *gone;	/* the closure of the dropped binaries */
 	size_t n_removed;
 };
 
-/* After the change: what the old manifest lists and the new one does not
- * (a dropped binary and the libraries only it needed) is removed. */
+/* After the change: the files of the dropped binaries' closure that no
+ * kept binary needs.  The names come from the host's closure, never from
+ * the partition's manifest, which is data. */
 static void remove_orphans(struct boot *b, void *ctx, FILE *out)
 {
 	struct job *j = ctx;
-	char *line, *save = NULL, path[PATH_MAX];
+	size_t i;
 
-	if (!j->old)
-		return;
-	for (line = strtok_r(j->old, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if ((sscanf(line, "file %4095s", path) != 1 &&
-		     sscanf(line, "link %4095s", path) != 1) ||
-		    path[0] != '/' || strstr(path, "/../") ||
-		    closure_find(j->pl, path))
-			continue;
-		if (beneath_unlink(b->fd, path + 1, false) == 0)
+	for (i = 0; i < j->gone->n; i++)
+		if (!closure_find(j->pl, j->gone->v[i].path) &&
+		    beneath_unlink(b->fd, j->gone->v[i].path + 1, false) == 0)
 			j->n_removed++;
-	}
 	if (j->n_removed)
 		fprintf(out, "earlyfs: removed %zu installed file%s no longer "
 			"needed\n", j->n_removed, j->n_removed == 1 ? "" : "s");
@@ -289,42 +288,47 @@ static char *manifest(const struct plan *pl, size_t *ret_len)
 int install_apply(struct boot *b, const struct install_req *q, FILE *out,
 		  struct err *e)
 {
-	struct plan *pl = calloc(1, sizeof(*pl));
-	struct job j = { pl, "", NULL, 0 };
+	struct plan *pl = calloc(1, sizeof(*pl)), *gone = calloc(1, sizeof(*gone));
+	struct job j = { pl, "", gone, 0 };
 	struct change c = { .op = CHANGE_INSTALL };
-	size_t i, n_old, len = 0, used, oldlen;
+	struct err ignored = { "", 0 };
+	size_t i, n_old, len = 0, used;
 	char *text = NULL;
+	bool had = false;
 	int r = 0;
 
-	if (!pl || !(pl->v = calloc(ENTRIES_MAX, sizeof(*pl->v)))) {
-		if (pl)
-			free(pl);
-		return err_set(e, EXIT_FAILED, "out of memory");
+	if (!pl || !gone || !(pl->v = calloc(ENTRIES_MAX, sizeof(*pl->v))) ||
+	    !(gone->v = calloc(ENTRIES_MAX, sizeof(*gone->v)))) {
+		r = err_set(e, EXIT_FAILED, "out of memory");
+		goto out;
 	}
 	pl->e = e;
 	pl->tree = b->fd;
+	gone->e = &ignored;
+	gone->tree = b->fd;
 	closure_ldconf(pl, "/etc/ld.so.conf", 0);
+	memcpy(gone->ldconf, pl->ldconf, sizeof(pl->ldconf));
+	gone->n_ldconf = pl->n_ldconf;
 	for (i = 0; i < q->n && r == 0; i++)
 		r = closure_bin_arg(pl, q->bins[i], false);
 	n_old = pl->n_bins;
-	if (r == 0)
-		r = manifest_bins(b, pl, q);
+	if (r == 0 && (r = manifest_bins(b, pl, gone, q)) >= 0) {
+		had = r == 1;
+		r = 0;
+	}
 	n_old = pl->n_bins - n_old;
 	for (i = 0; i < pl->n_bins && r == 0; i++)
 		r = closure_add_elf(pl, pl->bins[i], pl->bins[i], 0);
+	for (i = 0; i < gone->n_bins && r == 0; i++)
+		closure_add_elf(gone, gone->bins[i], gone->bins[i], 0);
 	if (r < 0)
 		goto out;
-	if (beneath_read(b->fd, LAYOUT_INSTALLED, LAYOUT_INSTALLED_MAX, &j.old,
-			 &oldlen) == 0)
-		j.old[oldlen] = '\0';
-	else
-		j.old = NULL;
 	if (!pl->n_bins && !q->n_files) {
 		r = err_set(e, EXIT_USAGE, "nothing to install: give binaries, "
 			    "or use --refresh on a partition that has some");
 		goto out;
 	}
-	if (pl->n_bins || j.old) {
+	if (pl->n_bins || had) {
 		text = manifest(pl, &len);
 		if (!text) {
 			r = err_set(e, EXIT_FAILED, "out of memory");
@@ -351,9 +355,12 @@ int install_apply(struct boot *b, const struct install_req *q, FILE *out,
 	r = change_commit(b, &c, out, e);
 out:
 	free(text);
-	free(j.old);
-	free(pl->v);
+	if (pl)
+		free(pl->v);
+	if (gone)
+		free(gone->v);
 	free(pl);
+	free(gone);
 	return r;
 }
 

@@ -220,3 +220,32 @@ def qemu_pause_waits_for_enter(work):
         harness.reached_real_root(c)
         check(re.search(r'REPORT fragment 49-pause ok 0', c.text()),
               '49-pause not in the report')
+
+
+@test
+def feature_rm_removes_only_what_the_host_closure_names(work):
+    """feature rm drops its binaries' files, found from the host's closure:
+    a manifest line naming another file of the partition (the manifest is
+    data) removes nothing; the refusal to remove an absent feature writes
+    nothing."""
+    from tests.cli.clilib import image, partuuid
+    img = image(work)
+    expect(provision(img, 'PARTUUID=' + partuuid(img, 2), '--with', 'fsck'),
+           0)
+    t = ('--target', img, '--partition', 1)
+    with harness.partition_mounted(img, 1, work('m')) as m:
+        check(os.path.exists(os.path.join(m, 'usr/sbin/e2fsck')) or
+              os.path.exists(os.path.join(m, 'sbin/e2fsck')), 'no e2fsck')
+        with open(os.path.join(m, 'etc/earlyfs.installed'), 'a') as f:
+            f.write('file /etc/earlyfs.conf 1 1\nlink /sbin/earlyfs-init x\n')
+    expect(run('feature', 'rm', 'pause', *t), 2, 'not installed')
+    expect(run('feature', 'rm', 'fsck', *t), 0, 'no longer needed')
+    with harness.partition_mounted(img, 1, work('m')) as m:
+        for keep in ('etc/earlyfs.conf', 'sbin/earlyfs-init', 'bin/busybox'):
+            check(os.path.exists(os.path.join(m, keep)), '%s removed' % keep)
+        for gone in ('usr/sbin/e2fsck', 'sbin/e2fsck', 'init.d/45-fsck'):
+            check(not os.path.exists(os.path.join(m, gone)),
+                  '%s left' % gone)
+        check('fsck' not in open(os.path.join(m, 'etc/earlyfs.features'))
+              .read().split(), 'still listed')
+    expect(run('check', *t), 0, '0 problems')
