@@ -191,7 +191,7 @@ static char *read_config(const struct feature *f, const char *path,
 {
 	char shown[PATH_MAX + 64];
 	struct problems p = { NULL, 0 };
-	char *buf = NULL, *line, *save = NULL, *copy;
+	char *buf = NULL;
 	size_t max = !strcmp(f->config, LAYOUT_CRYPTTAB) ? LAYOUT_CRYPTTAB_MAX
 							 : LAYOUT_MDADM_CONF_MAX;
 	FILE *msg;
@@ -216,14 +216,12 @@ static char *read_config(const struct feature *f, const char *path,
 	if (!strcmp(f->config, LAYOUT_CRYPTTAB)) {
 		validate_crypttab_bytes(buf, *ret_len, shown, &p);
 	} else {
-		size_t arrays = 0;
+		size_t arrays = 0, pos = 0, l;
+		const char *line;
 
-		copy = strdup(buf);
-		for (line = copy ? strtok_r(copy, "\n", &save) : NULL; line;
-		     line = strtok_r(NULL, "\n", &save))
-			if (!strncmp(line, "ARRAY /dev/", 11))
+		while (text_next_line(buf, *ret_len, &pos, &line, &l) > 0)
+			if (l > 11 && !memcmp(line, "ARRAY /dev/", 11))
 				arrays++;
-		free(copy);
 		if (!arrays)
 			problem(&p, "%s: no 'ARRAY /dev/NAME ... UUID=...' line "
 				"(mdadm --detail --scan prints them)", shown);
