@@ -185,7 +185,7 @@ def table(med):
 def main():
     work = Workdir('bench')
     disk = build(work)
-    kvm = os.path.exists('/dev/kvm')
+    kvm = harness.kvm_usable()
     results, med = series(work, disk, RUNS, ())
     print('earlyfs boot benchmark: %d boots each, QEMU %s, full BIOS, '
           'medians (guest clock)' % (RUNS, 'KVM' if kvm else 'TCG'))

@@ -239,6 +239,22 @@ def kernel_image():
     return out
 
 
+def kvm_usable():
+    """KVM only where it can run a guest: /dev/kvm opens and the CPU has
+    hardware virtualization (some machines show /dev/kvm without it, and
+    their guests die with 'KVM internal error'); EARLYFS_ACCEL=tcg forces
+    emulation."""
+    if os.environ.get('EARLYFS_ACCEL') == 'tcg':
+        return False
+    try:
+        os.close(os.open('/dev/kvm', os.O_RDWR))
+        with open('/proc/cpuinfo') as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return bool(re.search(r'^flags\s*:.*\b(vmx|svm)\b', flags, re.M))
+
+
 def qemu(work, disk, timeout=120, extra=()):
     """Full BIOS boot of a disk image: SeaBIOS, MBR, extlinux, kernel."""
     os.makedirs(LOG_DIR, exist_ok=True)
@@ -246,7 +262,7 @@ def qemu(work, disk, timeout=120, extra=()):
             '-display', 'none', '-monitor', 'none', '-serial', 'stdio',
             '-no-reboot', '-drive', 'file=%s,format=raw,if=virtio' % disk]
     argv += list(extra)
-    if os.path.exists('/dev/kvm') and '-icount' not in extra:
+    if '-icount' not in extra and kvm_usable():
         argv += ['-enable-kvm', '-cpu', 'host']    # else TCG emulation
     return Console(argv, os.path.join(LOG_DIR, work.name + '.log'), timeout)
 
