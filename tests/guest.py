@@ -16,6 +16,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs run /run
+export EARLYFS_DATADIR=/earlyfs
 mkdir -p /run/cryptsetup /tmp
 if sh -e /script; then echo GUEST-OK; else echo "GUEST-FAILED $?"; fi
 poweroff -f
@@ -28,18 +29,45 @@ def _libraries(binary):
     return re.findall(r'(/\S+) \(0x', out)
 
 
-def initramfs(work, script):
+def _copy(root, path, src=None):
+    dst = os.path.join(root, path.lstrip('/'))
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    shutil.copy(os.path.realpath(src or path), dst)
+
+
+def initramfs(work, script, earlyfs=False):
     """An uncompressed newc cpio: busybox, TOOLS with their libraries, the
-    script as /script."""
+    script as /script; with earlyfs, also this tree's earlyfs CLI (as
+    /usr/sbin/earlyfs, its data in EARLYFS_DATADIR=/earlyfs) and the
+    host's ld.so.conf, which its closure resolution reads."""
     root = work('initramfs')
     harness.busybox_tree(root)
     for d in ('proc', 'sys', 'dev', 'run', 'tmp', 'sbin', 'etc'):
         os.makedirs(os.path.join(root, d), exist_ok=True)
+    for d in ('lib', 'lib32', 'lib64', 'libx32'):    # the host's merged /usr
+        if os.path.islink('/' + d):
+            target = os.readlink('/' + d)
+            os.makedirs(os.path.join(root, target.lstrip('/')),
+                        exist_ok=True)
+            os.symlink(target, os.path.join(root, d))
+    tools = TOOLS + ((os.path.join(harness.BUILD, 'earlyfs'),)
+                     if earlyfs else ())
+    for b in tools:
+        for path in tuple(_libraries(b)):
+            _copy(root, path)
     for b in TOOLS:
-        for path in (b,) + tuple(_libraries(b)):
-            dst = os.path.join(root, path.lstrip('/'))
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            shutil.copy(os.path.realpath(path), dst)
+        _copy(root, b)
+    if earlyfs:
+        _copy(root, '/usr/sbin/earlyfs',
+              os.path.join(harness.BUILD, 'earlyfs'))
+        for d in ('templates', 'init.d'):
+            shutil.copytree(os.path.join(harness.TOP, d),
+                            os.path.join(root, 'earlyfs', d))
+        conf = ['/etc/ld.so.conf'] + [
+            os.path.join('/etc/ld.so.conf.d', f)
+            for f in os.listdir('/etc/ld.so.conf.d')]
+        for f in conf:
+            _copy(root, f)
     harness.write(os.path.join(root, 'init'), INIT, 0o755)
     harness.write(os.path.join(root, 'script'), script, 0o644)
     cpio = work('initramfs.cpio')
@@ -51,10 +79,10 @@ def initramfs(work, script):
     return cpio
 
 
-def run(work, script, disks, timeout=300):
+def run(work, script, disks, timeout=300, earlyfs=False):
     """Runs script in the guest with disks as vda, vdb, ...; returns the
     console text (raises BootFailure unless the script succeeded)."""
-    cpio = initramfs(work, script)
+    cpio = initramfs(work, script, earlyfs)
     argv = ['-kernel', harness.kernel_image(), '-initrd', cpio,
             '-append', 'console=ttyS0 rdinit=/init panic=-1 quiet']
     drives = []

@@ -419,8 +419,6 @@ int closure_add_elf(struct plan *pl, const char *path, const char *shown,
  * others (a manifest names host files to read, nothing else). */
 int closure_bin_arg(struct plan *pl, const char *arg, bool from_manifest)
 {
-	static const char *const path[] = { "/usr/local/sbin",
-		"/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
 	char p[PATH_MAX], norm[PATH_MAX];
 	struct stat st;
 	size_t i;
@@ -429,16 +427,9 @@ int closure_bin_arg(struct plan *pl, const char *arg, bool from_manifest)
 		return err_set(pl->e, EXIT_USAGE, "more than %d binaries",
 			       BINS_MAX);
 	if (!strchr(arg, '/') && !from_manifest) {
-		for (i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
-			snprintf(p, sizeof(p), "%s/%s", path[i], arg);
-			if (access(p, X_OK) == 0)
-				break;
-		}
-		if (i == sizeof(path) / sizeof(path[0]))
+		if (host_which(arg, p, sizeof(p)) < 0)
 			return err_set(pl->e, EXIT_USAGE, "%s: not found in "
-				       "/usr/local/sbin, /usr/local/bin, "
-				       "/usr/sbin, /usr/bin, /sbin, /bin; give "
-				       "its path", arg);
+				       HOST_PATH_SHOWN "; give its path", arg);
 	} else if (arg[0] != '/' && !from_manifest) {
 		if (!realpath(arg, p))
 			return err_set(pl->e, EXIT_USAGE, "%s: %s", arg,

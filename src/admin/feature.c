@@ -11,6 +11,7 @@
 #include "feature.h"
 #include "install.h"
 #include "layout.h"
+#include "mdconf.h"
 #include "text.h"
 #include "util.h"
 
@@ -216,15 +217,27 @@ static char *read_config(const struct feature *f, const char *path,
 	if (!strcmp(f->config, LAYOUT_CRYPTTAB)) {
 		validate_crypttab_bytes(buf, *ret_len, shown, &p);
 	} else {
-		size_t arrays = 0, pos = 0, l;
+		size_t arrays = 0, pos = 0, l, on_dm = 0, dev_dm = 0;
 		const char *line;
 
-		while (text_next_line(buf, *ret_len, &pos, &line, &l) > 0)
-			if (l > 11 && !memcmp(line, "ARRAY /dev/", 11))
+		while (text_next_line(buf, *ret_len, &pos, &line, &l) > 0) {
+			bool dm = memmem(line, l, "/dev/mapper/", 12);
+
+			if (l > 11 && !memcmp(line, "ARRAY /dev/", 11)) {
 				arrays++;
+				on_dm += dm;
+			}
+			if (l > 7 && !memcmp(line, "DEVICE ", 7))
+				dev_dm += dm;
+		}
 		if (!arrays)
 			problem(&p, "%s: no 'ARRAY /dev/NAME ... UUID=...' line "
 				"(mdadm --detail --scan prints them)", shown);
+		if (on_dm && !dev_dm)
+			problem(&p, "%s: an ARRAY line names /dev/mapper/ "
+				"members, which mdadm finds only with a DEVICE "
+				"line naming them: add '" MDCONF_DEVICE_DM "'",
+				shown);
 	}
 	if (msg)
 		fclose(msg);
@@ -366,6 +379,33 @@ static int root_needs(struct boot *b, unsigned mask, bool force,
 	return 0;
 }
 
+/* etc/mdadm.conf from the host's arrays behind the partition's root and
+ * the crypttab the boot will use (the one being added, else its own). */
+static int generate_mdadm_conf(struct boot *b, const struct feature_opts *o,
+			       char **ret, size_t *ret_len, struct err *e)
+{
+	char root[512], *ct = NULL;
+	size_t ct_len = 0;
+	int r;
+
+	if (boot_conf_get(b->fd, "root", root, sizeof(root)) < 0)
+		return err_set(e, EXIT_USAGE, "the mdraid feature needs %s: "
+			       "give --mdadm-conf FILE (the partition's root "
+			       "is not known, so it cannot be made from the "
+			       "host's arrays); nothing written",
+			       LAYOUT_MDADM_CONF);
+	if (o->crypttab)
+		r = read_file(o->crypttab, LAYOUT_CRYPTTAB_MAX, &ct, &ct_len);
+	else
+		r = beneath_read(b->fd, LAYOUT_CRYPTTAB, LAYOUT_CRYPTTAB_MAX,
+				 &ct, &ct_len);
+	if (r < 0)
+		ct = NULL;
+	r = mdconf_generate(root, ct, ct_len, ret, ret_len, e);
+	free(ct);
+	return r;
+}
+
 int feature_change(struct boot *b, bool add, unsigned mask,
 		   const struct feature_opts *o, FILE *out, struct err *e)
 {
@@ -431,7 +471,15 @@ int feature_change(struct boot *b, bool add, unsigned mask,
 			files[nf].data = read_config(f, given, &files[nf].len,
 						     e);
 			r = files[nf++].data ? 0 : -EINVAL;
-		} else if (!beneath_exists(b->fd, f->config)) {
+		} else if (beneath_exists(b->fd, f->config)) {
+			continue;	/* the partition's own is kept */
+		} else if (!strcmp(f->config, LAYOUT_MDADM_CONF)) {
+			files[nf].rel = strdup(f->config);
+			files[nf].mode = 0600;
+			r = generate_mdadm_conf(b, o, (char **)&files[nf].data,
+						&files[nf].len, e);
+			nf++;
+		} else {
 			r = err_set(e, EXIT_USAGE, "the %s feature needs %s on "
 				    "the boot partition: give %s FILE; nothing "
 				    "written", f->name, f->config, f->option);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "atomic.h"
 #include "blkid.h"
 #include "boot.h"
 #include "bootloader.h"
@@ -19,6 +20,7 @@
 #include "feature.h"
 #include "kernelcheck.h"
 #include "layout.h"
+#include "mdconf.h"
 #include "populate.h"
 #include "provision.h"
 #include "target.h"
@@ -222,6 +224,25 @@ static int check_contents(struct prov *p, FILE *out, struct err *e)
 	return 0;
 }
 
+/* mdraid without --mdadm-conf: made from the host's arrays when the
+ * features are written; tried now, so that a failure writes nothing. */
+static int mdadm_conf_from_host(struct prov *p, struct err *e)
+{
+	char *ct = NULL, *text = NULL;
+	size_t ct_len = 0, len;
+	int r;
+
+	if (!(p->features & FEATURE_MDRAID) || p->o->mdadm_conf)
+		return 0;
+	if (p->o->crypttab &&
+	    read_file(p->o->crypttab, LAYOUT_CRYPTTAB_MAX, &ct, &ct_len) < 0)
+		ct = NULL;
+	r = mdconf_generate(p->root, ct, ct_len, &text, &len, e);
+	free(ct);
+	free(text);
+	return r;
+}
+
 static int check_root(struct prov *p, FILE *out, struct err *e)
 {
 	char rootdev[512];
@@ -244,7 +265,7 @@ static int check_root(struct prov *p, FILE *out, struct err *e)
 		/* opened or assembled at boot by a feature being added */
 		fprintf(out, "%s (made at boot by the %s feature)", p->root,
 			mapped ? "luks" : "mdraid");
-		return 0;
+		return mdadm_conf_from_host(p, e);
 	}
 	if (p->t.is_image) {
 		r = image_root(&p->t, p->root, p->roottype,

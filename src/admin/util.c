@@ -264,6 +264,20 @@ int rm_rf(const char *path)
 	return run_cmd(argv, NULL, 0) == 0 ? 0 : -EIO;
 }
 
+int host_which(const char *name, char *ret, size_t cap)
+{
+	static const char *const dirs[] = { "/usr/local/sbin",
+		"/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
+	size_t i;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(ret, cap, "%s/%s", dirs[i], name);
+		if (access(ret, X_OK) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
 /* Beside the binary in a build tree (build/earlyfs -> templates/), else
  * the installed location; EARLYFS_DATADIR overrides. */
 const char *data_dir(void)

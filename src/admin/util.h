@@ -32,6 +32,12 @@ int mkdtemp_in(const char *prefix, char *ret, size_t cap);
 int mkstemp_in(const char *prefix, char *ret, size_t cap);
 int copy_file_dense(const char *src, const char *dst, mode_t mode);
 int rm_rf(const char *path);
+/* The path of host command name in the system's directories (not $PATH:
+ * what root runs or copies does not come from a user's directory): 0, or
+ * -ENOENT. */
+int host_which(const char *name, char *ret, size_t cap);
+#define HOST_PATH_SHOWN \
+	"/usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin, /bin"
 const char *data_dir(void);	/* templates/, init.d/, earlyfs-init */
 const char *init_binary(void);
 int write_text(const char *path, const char *text, mode_t mode);

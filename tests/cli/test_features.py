@@ -169,6 +169,64 @@ def qemu_luks_on_raid1_root(work):
           'root not mounted from /dev/mapper/root')
 
 
+@test
+def qemu_raid1_on_luks_with_mdadm_conf_from_the_host(work):
+    """RAID1 built on two LUKS volumes; etc/mdadm.conf made by 'feature
+    add mdraid' from the arrays of the machine it runs on (the image guest,
+    which has the array assembled): two passphrases, then the array."""
+    img = disk(work, [40, 40])
+    uuids = (LUKS_UUID, LUKS_UUID[:-1] + '3')
+    harness.write(work('crypttab'), ''.join(
+        'm%d UUID=%s none\n' % (i, u) for i, u in enumerate(uuids)))
+    # no such array here: refused before anything is written
+    before = partition_bytes(img, 1)
+    expect(provision(img, '/dev/md0', '--with', 'mdraid,luks',
+                     '--crypttab', work('crypttab')), 2,
+           'the root needs the array /dev/md0', '--mdadm-conf FILE')
+    check(partition_bytes(img, 1) == before, 'the refusal wrote')
+    expect(provision(img, '/dev/md0', '--with', 'luks', '--crypttab',
+                     work('crypttab'), '--force'), 0)
+    script = 'printf %%s "%s" > /tmp/p\n' % PASS
+    for i, (dev, u) in enumerate(zip(('/dev/vda2', '/dev/vda3'), uuids)):
+        script += ('cryptsetup luksFormat --type luks2 --batch-mode --uuid '
+                   '%s %s --key-file /tmp/p %s\n'
+                   'cryptsetup open --key-file /tmp/p %s m%d\n'
+                   % (u, ' '.join(guest.FAST_KDF), dev, dev, i))
+    script += ('mdadm --create /dev/md0 --run --assume-clean --level=1 '
+               '--raid-devices=2 --metadata=1.2 /dev/mapper/m0 '
+               '/dev/mapper/m1\n'
+               'dd if=/dev/vdb of=/dev/md0 bs=1M 2>/dev/null\n'
+               'mkdir /b\nmount /dev/vda1 /b\n'
+               'earlyfs feature add mdraid --boot /b\n'
+               'echo "CONF<<$(cat /b/etc/mdadm.conf)>>"\n'
+               'umount /b\nmdadm --stop /dev/md0\n'
+               'cryptsetup close m0\ncryptsetup close m1\n')
+    out = guest.run(work, script, [img, work('root.ext4')], earlyfs=True)
+    conf = re.search(r'CONF<<(.*?)>>', out, re.S)
+    check(conf, 'no mdadm.conf written:\n' + out[-2000:])
+    check(re.search(r'^ARRAY /dev/md0 metadata=1.2 UUID=[0-9a-f:]{35}'
+                    r'.* devices=/dev/mapper/m[01],/dev/mapper/m[01]$',
+                    conf.group(1), re.M), 'mdadm.conf: ' + conf.group(1))
+    # such a line written by hand without the DEVICE line: refused
+    harness.write(work('bad.conf'), re.sub(r'(?m)^DEVICE.*\n', '',
+                                           conf.group(1).replace('\r', '')))
+    before = tree_digest(work, img)
+    expect(run('feature', 'add', 'mdraid', '--mdadm-conf', work('bad.conf'),
+               '--target', img, '--partition', 1), 3,
+           "add 'DEVICE partitions containers /dev/mapper/*'",
+           'nothing written')
+    check(tree_digest(work, img) == before, 'the refusal wrote')
+    with qemu(work, img) as c:
+        for _ in uuids:
+            type_passphrase(c, PASS)
+        harness.reached_real_root(c)
+        out = c.text()
+    check(re.search(r'REPORT fragment 20-mdraid ok 0', out), '20-mdraid')
+    check(re.search(r'REPORT fragment 42-luks ok 0', out), '42-luks')
+    check(re.search(r'REPORT root fragment \d+ ext4 /dev/md0', out),
+          'root not mounted from /dev/md0')
+
+
 def debugfs(img, *requests):
     with partition_attached(img, 2) as loop:
         for r in requests:
