@@ -4,6 +4,7 @@
 #include "layout.h"
 #include <stdbool.h>
 #include <sys/types.h>
+#include <termios.h>
 #include "bootcfg.h"
 #include "envfile.h"
 #include "report.h"
@@ -99,6 +100,43 @@ void rescue_or_hang(const struct boot_config *cfg, const struct envlist *env,
 /* switchroot.c */
 int switchroot_check_init(const char *init);
 int switchroot(void);
+
+/* ask.c: a question answered on the console or over SSH, whichever is
+ * first (the protocol is described there) */
+#define ASK_SOCKET STATE_DIR "/ask"
+#define ASK_CLIENTS 4
+#define ASK_ANSWER_MAX 512
+#define ASK_LINE_MAX 640
+struct ask_client {
+	int fd;
+	size_t used;
+	char buf[ASK_ANSWER_MAX + 2];
+};
+struct ask {
+	int lfd;
+	bool tty, console_eof;
+	struct termios saved;
+	struct ask_client c[ASK_CLIENTS];
+};
+/* Ready to ask on the console; listening on ASK_SOCKET too if asked to
+ * (0, or -errno: then only the console answers). */
+int ask_open(struct ask *a, bool listening);
+/* dropbear's, while the ssh feature's server runs */
+#define SSH_PIDFILE "/run/dropbear.pid"
+void ask_close(struct ask *a);
+/* The answer's length (in ans, NUL-terminated; *remote if it came over
+ * SSH), or -EIO when neither the console nor a session can answer. */
+ssize_t ask_question(struct ask *a, bool secret, const char *prompt,
+		     char *ans, size_t cap, bool *remote);
+/* "earlyfs: TEXT" on the console, and kind ("OK", "NO", "SAY") TEXT to
+ * every session. */
+void ask_tell(struct ask *a, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* askclient.c: the session side, as root's login shell (earlyfs-shell)
+ * and the commands earlyfs-unlock and earlyfs-continue */
+int client_shell(int argc, char **argv);
+int client_unlock(void);
+int client_continue(void);
 
 /* tools.c: subcommands for fragments; each returns an exit status */
 int tool_unlock(const struct boot_config *cfg);

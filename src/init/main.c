@@ -292,9 +292,21 @@ static void pivot_and_exec(char **argv, char **envp)
 
 static int tool_main(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "mount-root") == 0) {
+	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1
+						  : argv[0];
+
+	if (name[0] == '-')		/* a login shell */
+		name++;
+	if (strcmp(name, "earlyfs-shell") == 0)
+		return client_shell(argc, argv);
+	/* also as the interpreter of a fragment: "#!/sbin/earlyfs-init
+	 * mount-root" runs it as earlyfs-init mount-root FRAGMENT */
+	if ((argc == 2 || (argc == 3 && argv[2][0] == '/')) &&
+	    strcmp(argv[1], "mount-root") == 0) {
 		mounts_ensure_api();
 		load_cmdline();
+		if (argc == 3 && !cfg.root)
+			return 0;	/* the runner says it is missing */
 		if (is_mountpoint(NEWROOT)) {
 			log_info("%s is already mounted", NEWROOT);
 			return 0;
@@ -311,6 +323,10 @@ static int tool_main(int argc, char **argv)
 		load_cmdline();
 		return tool_root_device(&cfg);
 	}
+	if (argc == 1 && strcmp(name, "earlyfs-unlock") == 0)
+		return client_unlock();
+	if (argc == 1 && strcmp(name, "earlyfs-continue") == 0)
+		return client_continue();
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		printf("earlyfs-init %s\n", EARLYFS_VERSION);
 		return 0;
@@ -320,7 +336,10 @@ static int tool_main(int argc, char **argv)
 		"       earlyfs-init mount-root    (from a fragment: mount earlyfs.root= on %s)\n"
 		"       earlyfs-init root-device   (print earlyfs.root='s device and type)\n"
 		"       earlyfs-init unlock        (open the LUKS volumes of /" LAYOUT_CRYPTTAB ")\n"
-		"       earlyfs-init pause         (wait for Enter on the console)\n"
+		"       earlyfs-init pause         (wait for Enter on the console or earlyfs-continue)\n"
+		"       earlyfs-unlock < FILE      (over SSH: answer the passphrase prompt)\n"
+		"       earlyfs-continue           (over SSH: end a pause)\n"
+		"       earlyfs-shell [-c CMD]     (root's login shell: the prompt waiting, else sh)\n"
 		"       earlyfs-init --version\n", NEWROOT);
 	return 2;
 }

@@ -20,6 +20,10 @@ const struct bootcfg_key bootcfg_keys[] = {
 	{ "earlyfs.debug", "verbose runner messages" },
 	{ "earlyfs.pause", "wait for Enter on the console before the root is mounted, once" },
 	{ "earlyfs.fsck", "1|force: check the root with e2fsck first (fsck feature)" },
+	{ "earlyfs.net", "IFACE|MAC: the interface to bring up (network feature)" },
+	{ "earlyfs.net.keep", "keep the network up after the pivot (network feature)" },
+	{ "earlyfs.net.clientid", "HEX: DHCP client id, option 61 (network feature)" },
+	{ "earlyfs.ssh", "off: no SSH server on this boot (ssh feature)" },
 	{ NULL, NULL },
 };
 
