@@ -91,7 +91,11 @@ int stage_tree(const char *root, struct err *e)
 		{ "root", 0700 }, { "init.d", 0755 }, { "extlinux", 0755 },
 	};
 	static const char *const templates[] = { "fstab", "inittab", "passwd",
-						 "group" };
+						 "group", "shells" };
+	/* earlyfs-init's other names: root's login shell (SSH sessions see
+	 * the prompt waiting) and what answers it from scripts */
+	static const char *const names[] = { "sbin/earlyfs-shell",
+		"sbin/earlyfs-unlock", "sbin/earlyfs-continue" };
 	char src[PATH_MAX], rel[PATH_MAX];
 	struct dirent *de;
 	size_t i;
@@ -126,6 +130,10 @@ int stage_tree(const char *root, struct err *e)
 		r = link_to(root, "../bin/busybox", "sbin/init");
 	if (r == 0)
 		r = copy_to(init_binary(), root, "sbin/earlyfs-init", 0755);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]) && r == 0; i++)
+		r = link_to(root, "earlyfs-init", names[i]);
+	if (r == 0)	/* the network feature writes it; etc may be read-only */
+		r = link_to(root, "/run/resolv.conf", "etc/resolv.conf");
 	if (r < 0)
 		return err_set(e, EXIT_FAILED, "cannot stage binaries: %s",
 			       strerror(-r));
@@ -146,7 +154,8 @@ int stage_tree(const char *root, struct err *e)
 			continue;	/* a feature's: with the feature */
 		snprintf(from, sizeof(from), "%s/%s", src, de->d_name);
 		snprintf(rel, sizeof(rel), "init.d/%s", de->d_name);
-		r = copy_to(from, root, rel, 0644);
+		r = copy_to(from, root, rel, access(from, X_OK) == 0 ? 0755
+								 : 0644);
 	}
 	closedir(d);
 	return r < 0 ? err_set(e, EXIT_FAILED, "cannot stage fragments: %s",
