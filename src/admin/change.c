@@ -288,6 +288,26 @@ static int check_install(struct boot *b, const struct change *c,
 	return 0;	/* the binaries were checked on the host */
 }
 
+/* The directories of rel from offset from on that are missing, made
+ * with mode (private for a private file). */
+static int make_parents(int dir, const char *rel, size_t from, mode_t mode)
+{
+	char path[PATH_MAX];
+	const char *slash;
+	int r;
+
+	for (slash = strchr(rel + from, '/'); slash;
+	     slash = strchr(slash + 1, '/')) {
+		snprintf(path, sizeof(path), "%.*s", (int)(slash - rel), rel);
+		if (beneath_exists(dir, path))
+			continue;
+		r = beneath_mkdir(dir, path, mode);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int edit_install(int dir, const struct change *c,
 			const struct plan *p, const char *file, const char *to)
 {
@@ -303,6 +323,9 @@ static int edit_install(int dir, const struct change *c,
 
 		snprintf(rel, sizeof(rel), LAYOUT_STAGING "/%s", f->rel);
 		if (f->data)
+			r = make_parents(dir, rel, sizeof(LAYOUT_STAGING),
+					 f->mode & 077 ? 0755 : 0700);
+		if (f->data && r == 0)
 			r = tree_write_new(dir, rel, f->data, f->len, f->mode);
 		else if ((r = beneath_unlink(dir, rel, false)) == -ENOENT)
 			r = 0;

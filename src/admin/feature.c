@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "beneath.h"
 #include "atomic.h"
 #include "change.h"
@@ -12,6 +13,7 @@
 #include "install.h"
 #include "layout.h"
 #include "mdconf.h"
+#include "sshkeys.h"
 #include "text.h"
 #include "util.h"
 
@@ -34,6 +36,17 @@ const struct feature features[] = {
 	{ "pause", "wait for Enter on the console before the root is mounted",
 	  { "40-printk", "49-pause", "69-printk" }, { NULL }, NULL, NULL,
 	  { { 0 } } },
+	{ "network", "bring up an interface (ip= on the command line, or "
+	  "DHCP), down again before the pivot",
+	  { "30-network", "89-network" }, { NULL }, NULL, NULL,
+	  { { "INET", "IPv4" },
+	    { "PACKET", "packet sockets: udhcpc's DHCP" } } },
+	{ "ssh", "dropbear: answer the passphrase prompt or a pause over SSH "
+	  "(with network)",
+	  { "35-ssh", "88-ssh" }, { "dropbear" }, LAYOUT_AUTHORIZED_KEYS,
+	  "--authorized-keys",
+	  { { "UNIX98_PTYS", "terminals for SSH sessions" },
+	    { "UNIX", "the socket that sessions answer prompts on" } } },
 };
 const size_t n_features = sizeof(features) / sizeof(features[0]);
 
@@ -88,6 +101,19 @@ int feature_parse(char *const *names, size_t n, unsigned *ret, struct err *e)
 	if (!*ret)
 		return err_set(e, EXIT_USAGE, "give the features, e.g. luks,fsck");
 	return 0;
+}
+
+unsigned feature_with_needs(unsigned mask)
+{
+	return mask & FEATURE_SSH ? mask | FEATURE_NETWORK : mask;
+}
+
+const char *feature_opts_given(const struct feature_opts *o)
+{
+	return o->crypttab ? "crypttab" : o->mdadm_conf ? "mdadm-conf" :
+	       o->authorized_keys ? "authorized-keys" :
+	       o->ssh_host_keys ? "ssh-host-keys" :
+	       o->ssh_port ? "ssh-port" : NULL;
 }
 
 bool feature_owns_fragment(const char *name)
@@ -193,13 +219,17 @@ static char *read_config(const struct feature *f, const char *path,
 	char shown[PATH_MAX + 64];
 	struct problems p = { NULL, 0 };
 	char *buf = NULL;
+	bool keys = !strcmp(f->config, LAYOUT_AUTHORIZED_KEYS);
 	size_t max = !strcmp(f->config, LAYOUT_CRYPTTAB) ? LAYOUT_CRYPTTAB_MAX
-							 : LAYOUT_MDADM_CONF_MAX;
+		     : keys ? LAYOUT_AUTHORIZED_KEYS_MAX : LAYOUT_MDADM_CONF_MAX;
 	FILE *msg;
 	char *text = NULL;
 	size_t tlen = 0;
-	int r = read_file(path, max, &buf, ret_len);
+	int r = keys ? ssh_check_keys_path(path, e) : 0;
 
+	if (r < 0)
+		return NULL;
+	r = read_file(path, max, &buf, ret_len);
 	if (r < 0) {
 		err_setr(e, r, EXIT_USAGE, "%s %s: %s", f->option, path,
 			 r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
@@ -216,6 +246,8 @@ static char *read_config(const struct feature *f, const char *path,
 	snprintf(shown, sizeof(shown), "%s %s", f->option, path);
 	if (!strcmp(f->config, LAYOUT_CRYPTTAB)) {
 		validate_crypttab_bytes(buf, *ret_len, shown, &p);
+	} else if (keys) {
+		ssh_validate_keys(buf, *ret_len, shown, &p);
 	} else {
 		size_t arrays = 0, pos = 0, l, on_dm = 0, dev_dm = 0;
 		const char *line;
@@ -257,18 +289,31 @@ static char *read_config(const struct feature *f, const char *path,
 int feature_check_opts(unsigned mask, const struct feature_opts *o,
 		       struct err *e)
 {
-	const char *given[2] = { o->crypttab, o->mdadm_conf };
-	const char *conf[2] = { LAYOUT_CRYPTTAB, LAYOUT_MDADM_CONF };
+	const char *given[3] = { o->crypttab, o->mdadm_conf,
+				 o->authorized_keys };
+	const char *conf[3] = { LAYOUT_CRYPTTAB, LAYOUT_MDADM_CONF,
+				LAYOUT_AUTHORIZED_KEYS };
 	size_t i, k, len;
 	char *buf;
 
-	for (k = 0; k < 2; k++) {
-		if (!given[k])
-			continue;
+	if ((o->ssh_host_keys || o->ssh_port) && !(mask & FEATURE_SSH))
+		return err_set(e, EXIT_USAGE, "--ssh-host-keys and --ssh-port "
+			       "are for the ssh feature, which is not being "
+			       "added");
+	if ((mask & FEATURE_SSH) && ssh_check_opts(o, e) < 0)
+		return -EINVAL;
+	for (k = 0; k < 3; k++) {
 		for (i = 0; i < n_features; i++)
 			if (features[i].config && !strcmp(features[i].config,
 							  conf[k]))
 				break;
+		if (!given[k] && o->fresh && (mask & 1u << i) &&
+		    strcmp(conf[k], LAYOUT_MDADM_CONF))
+			return err_set(e, EXIT_USAGE, "the %s feature needs %s: "
+				       "give %s FILE", features[i].name,
+				       conf[k], features[i].option);
+		if (!given[k])
+			continue;
 		if (!(mask & 1u << i))
 			return err_set(e, EXIT_USAGE, "%s is for the %s feature, "
 				       "which is not being added",
@@ -321,7 +366,7 @@ static int check_kernel(struct boot *b, unsigned mask, bool force, FILE *out,
 	return r;
 }
 
-#define FILES_MAX 16
+#define FILES_MAX 32
 
 /* A shipped fragment's content as a file of the change. */
 static int shipped(const char *name, struct change_file *f, struct err *e)
@@ -341,7 +386,8 @@ static int shipped(const char *name, struct change_file *f, struct err *e)
 	f->rel = strdup(rel);
 	f->data = buf;
 	f->len = len;
-	f->mode = 0644;
+	/* executable where shipped so (30-network is udhcpc's script) */
+	f->mode = access(path, X_OK) == 0 ? 0755 : 0644;
 	return f->rel ? 0 : err_set(e, EXIT_FAILED, "out of memory");
 }
 
@@ -413,17 +459,26 @@ int feature_change(struct boot *b, bool add, unsigned mask,
 	const char *bins[8], *drop[8];
 	char *bin_args[8], desc[256], *text;
 	size_t nf = 0, nb = 0, nd = 0, i, k, len, used = 0;
-	unsigned have, want;
+	unsigned have, want, needed;
 	int r;
 
 	memset(files, 0, sizeof(files));
 	r = installed(b->fd, &have, e);
 	if (r < 0)
 		return r;
+	needed = add ? feature_with_needs(mask) & ~mask & ~have : 0;
+	if (needed) {
+		fprintf(stderr, "earlyfs: ssh needs network: adding it too\n");
+		mask |= needed;
+	}
 	want = add ? have | mask : have & ~mask;
 	if (!add && !(have & mask))
 		return err_set(e, EXIT_USAGE, "not installed: see 'earlyfs "
 			       "feature list'");
+	if (!add && (want & FEATURE_SSH) && !(want & FEATURE_NETWORK))
+		return err_set(e, EXIT_REFUSED, "ssh needs network: remove both "
+			       "('earlyfs feature rm ssh network'); nothing "
+			       "written");
 	r = root_needs(b, want, o->force, e);
 	if (r == 0 && add)
 		r = feature_check_opts(mask, o, e);
@@ -457,6 +512,10 @@ int feature_change(struct boot *b, bool add, unsigned mask,
 			else
 				drop[nd++] = f->binaries[k];
 		}
+		if (r == 0 && (1u << i) == FEATURE_SSH)
+			r = add ? ssh_files(b, o, files, &nf, FILES_MAX - 2,
+					    out, e)
+				: ssh_remove_files(files, &nf, FILES_MAX - 2);
 		if (r < 0 || !f->config)
 			continue;
 		if (!add) {
@@ -464,7 +523,8 @@ int feature_change(struct boot *b, bool add, unsigned mask,
 			continue;
 		}
 		const char *given = !strcmp(f->config, LAYOUT_CRYPTTAB)
-					    ? o->crypttab : o->mdadm_conf;
+			? o->crypttab : !strcmp(f->config, LAYOUT_MDADM_CONF)
+			? o->mdadm_conf : o->authorized_keys;
 		if (given) {
 			files[nf].rel = strdup(f->config);
 			files[nf].mode = 0600;	/* names the disks: root's */
@@ -544,4 +604,6 @@ void feature_check(int root, struct problems *p)
 				f->name, f->option);
 	}
 	validate_crypttab(root, LAYOUT_CRYPTTAB, LAYOUT_CRYPTTAB, p);
+	if (have & FEATURE_SSH)
+		ssh_check(root, p);
 }

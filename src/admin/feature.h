@@ -28,17 +28,29 @@ struct feature {
 
 /* The bit of each feature: its index in features[]. */
 enum { FEATURE_LUKS = 1u << 0, FEATURE_MDRAID = 1u << 1,
-       FEATURE_FSCK = 1u << 2, FEATURE_PAUSE = 1u << 3 };
+       FEATURE_FSCK = 1u << 2, FEATURE_PAUSE = 1u << 3,
+       FEATURE_NETWORK = 1u << 4, FEATURE_SSH = 1u << 5 };
 
 extern const struct feature features[];
 extern const size_t n_features;
 
-/* Host files that supply the configuration (NULL: keep the partition's). */
+/* What the CLI gives a feature change: host files that supply the
+ * configuration (NULL: keep the partition's), and the ssh feature's keys
+ * and port. */
 struct feature_opts {
 	const char *crypttab, *mdadm_conf;
+	const char *authorized_keys;	/* --authorized-keys FILE */
+	const char *ssh_host_keys;	/* "system", a directory, NULL: new */
+	unsigned ssh_port;		/* 0: keep (22 at first) */
 	bool force;
+	bool fresh;	/* a new partition: no configuration to keep */
 };
 
+/* mask with the features its features need (ssh: network). */
+unsigned feature_with_needs(unsigned mask);
+/* The option name of the first option set in o ("crypttab", ...), or
+ * NULL: for refusing them where they do not apply. */
+const char *feature_opts_given(const struct feature_opts *o);
 /* "luks,fsck" (or several arguments) as a bit per features[] entry:
  * 0, or -EINVAL with e naming the unknown one. */
 int feature_parse(char *const *names, size_t n, unsigned *ret, struct err *e);

@@ -151,6 +151,9 @@ int gen_stage(struct boot *b, const char *src, unsigned from,
 	if (r == 0)
 		r = beneath_mkdir(b->fd, LAYOUT_STAGING "/" LAYOUT_EXTLINUX_DIR,
 				  0755);
+	if (r == 0)
+		r = beneath_mkdir(b->fd, LAYOUT_STAGING "/" LAYOUT_ROOT_HOME,
+				  0700);
 	if (r < 0)
 		goto fail;
 	if (from)

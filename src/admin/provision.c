@@ -232,10 +232,10 @@ static int mdadm_conf_from_host(struct prov *p, struct err *e)
 	size_t ct_len = 0, len;
 	int r;
 
-	if (!(p->features & FEATURE_MDRAID) || p->o->mdadm_conf)
+	if (!(p->features & FEATURE_MDRAID) || p->o->fo.mdadm_conf)
 		return 0;
-	if (p->o->crypttab &&
-	    read_file(p->o->crypttab, LAYOUT_CRYPTTAB_MAX, &ct, &ct_len) < 0)
+	if (p->o->fo.crypttab &&
+	    read_file(p->o->fo.crypttab, LAYOUT_CRYPTTAB_MAX, &ct, &ct_len) < 0)
 		ct = NULL;
 	r = mdconf_generate(p->root, ct, ct_len, &text, &len, e);
 	free(ct);
@@ -332,21 +332,22 @@ static int check_kernel(struct prov *p, FILE *out, struct err *e)
 
 static int check_features(struct prov *p, FILE *out, struct err *e)
 {
-	const struct feature_opts fo = { p->o->crypttab, p->o->mdadm_conf,
-					 p->o->force };
+	struct feature_opts fo = p->o->fo;
 	char *with = (char *)p->o->with;
 	size_t i;
 	int r;
 
+	fo.force = p->o->force;
+	fo.fresh = true;
 	if (!with) {
-		if (p->o->crypttab || p->o->mdadm_conf)
-			return err_set(e, EXIT_USAGE, "--crypttab and "
-				       "--mdadm-conf go with --with luks or "
-				       "mdraid");
+		if (feature_opts_given(&p->o->fo))
+			return err_set(e, EXIT_USAGE, "--%s goes with --with "
+				       "FEATURE", feature_opts_given(&p->o->fo));
 		fprintf(out, "none");
 		return 0;
 	}
 	r = feature_parse(&with, 1, &p->features, e);
+	p->features = feature_with_needs(p->features);
 	if (r == 0)
 		r = feature_check_opts(p->features, &fo, e);
 	if (r < 0)
@@ -526,12 +527,12 @@ static void say_features(const struct prov *p, char *buf, size_t cap)
 
 static int do_features(struct prov *p, FILE *out, struct err *e)
 {
-	const struct feature_opts fo = { p->o->crypttab, p->o->mdadm_conf,
-					 p->o->force };
+	struct feature_opts fo = p->o->fo;
 	FILE *quiet;
 	struct boot b;
 	int r;
 
+	fo.force = p->o->force;
 	if (!p->features)
 		return 0;
 	quiet = fopen("/dev/null", "we");

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "err.h"
+#include "feature.h"
 
 struct provision_opts {
 	const char *target;
@@ -19,7 +20,7 @@ struct provision_opts {
 	unsigned timeout;	/* extlinux menu, tenths of a second */
 	const char *append;	/* extra kernel command line */
 	const char *with;	/* features: "luks,fsck" */
-	const char *crypttab, *mdadm_conf;	/* their configuration */
+	struct feature_opts fo;	/* their configuration (fo.force unused) */
 };
 int provision(const struct provision_opts *o, FILE *out, struct err *e);
 

@@ -128,6 +128,8 @@ int tree_scan(int dir, const char *root, struct tree *t)
 	if (r == 0)
 		r = walk(dir, root, LAYOUT_ETC, 0, t);
 	if (r == 0)
+		r = walk(dir, root, LAYOUT_SSH_DIR, 0, t);
+	if (r == 0)
 		r = walk(dir, root, LAYOUT_EXTLINUX_CONF, 0, t);
 	if (r < 0)
 		tree_free(t);

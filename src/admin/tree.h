@@ -26,7 +26,8 @@ struct tree {
 
 /* root/rel, or rel when root is "": 0 or -ENAMETOOLONG. */
 int tree_join(char *ret, size_t cap, const char *root, const char *rel);
-/* The generation's files under root, directories before what they hold:
+/* The generation's files under root (init.d, etc, root/.ssh,
+ * extlinux.conf), directories before what they hold:
  * 0 or -errno (-E2BIG above TREE_MAX). */
 int tree_scan(int dir, const char *root, struct tree *t);
 void tree_free(struct tree *t);

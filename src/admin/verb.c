@@ -261,7 +261,7 @@ static int run_install(struct boot *b, const struct verb *v,
 static int run_feature(struct boot *b, const struct verb *v,
 		       const struct verb_call *c, FILE *out, struct err *e)
 {
-	const struct feature_opts o = { c->crypttab, c->mdadm_conf, c->force };
+	const struct feature_opts *o = &c->fo;
 	const char *what = c->args[0];
 	unsigned mask;
 	int r;
@@ -274,10 +274,10 @@ static int run_feature(struct boot *b, const struct verb *v,
 	r = feature_parse(c->args + 1, c->n_args - 1, &mask, e);
 	if (r < 0)
 		return r;
-	if (!strcmp(what, "rm") && (c->crypttab || c->mdadm_conf))
-		return err_set(e, EXIT_USAGE, "--crypttab and --mdadm-conf are "
-			       "options of 'feature add'");
-	return feature_change(b, !strcmp(what, "add"), mask, &o, out, e);
+	if (!strcmp(what, "rm") && feature_opts_given(o))
+		return err_set(e, EXIT_USAGE, "--%s is an option of 'feature "
+			       "add'", feature_opts_given(o));
+	return feature_change(b, !strcmp(what, "add"), mask, o, out, e);
 }
 
 #define CHANGE_VERB (VERB_CHANGES | VERB_SERVED)
@@ -331,8 +331,11 @@ const struct verb verbs[] = {
 	  run_feature, "change features",
 	  "feature list | add FEATURE... | rm FEATURE...\n"
 	  "          [--crypttab FILE] [--mdadm-conf FILE] [--force]\n"
-	  "      what early userspace does: luks, mdraid, fsck, pause; each\n"
-	  "      with its fragments, binaries and configuration" },
+	  "          [--authorized-keys FILE] [--ssh-host-keys system|DIR]\n"
+	  "          [--ssh-port PORT]\n"
+	  "      what early userspace does: luks, mdraid, fsck, pause,\n"
+	  "      network, ssh; each with its fragments, binaries and\n"
+	  "      configuration" },
 	{ "ping", VERB_SERVED, 0, 0, -1, run_ping, "ping", NULL },
 };
 const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include "boot.h"
 #include "err.h"
+#include "feature.h"
 
 #define SOCKET_DEFAULT "/run/earlyfs/earlyfsd.sock"
 
@@ -20,7 +21,7 @@ enum {
 	VERB_NO_BOOT = 1 << 4,	/* the CLI opens no boot partition */
 	VERB_REPORTS = 1 << 5,	/* its output says why it failed (check) */
 	VERB_REFRESH = 1 << 6,	/* takes --refresh (install) */
-	VERB_FEATURE = 1 << 7,	/* takes --crypttab, --mdadm-conf, --force */
+	VERB_FEATURE = 1 << 7,	/* takes feature_opts' options, --force */
 };
 
 /* One call of a verb, from the CLI's arguments or a request. */
@@ -36,9 +37,7 @@ struct verb_call {
 	bool running;		/* the partition belongs to this machine */
 	unsigned gen;		/* rollback: the generation (verb_args) */
 	bool refresh;		/* install: the binaries installed before */
-	const char *crypttab;	/* feature: host files of configuration */
-	const char *mdadm_conf;
-	bool force;
+	struct feature_opts fo;	/* feature: configuration, --force */
 };
 
 struct verb {

@@ -63,6 +63,36 @@ static void add_drivers(const char **list, size_t *n, char *arg)
 		list[(*n)++] = d;
 }
 
+/* The options of features (provision --with, feature add), in both
+ * option tables. */
+#define FEATURE_OPTIONS \
+	{ "crypttab", required_argument, NULL, 'C' }, \
+	{ "mdadm-conf", required_argument, NULL, 'D' }, \
+	{ "authorized-keys", required_argument, NULL, 'K' }, \
+	{ "ssh-host-keys", required_argument, NULL, 'H' }, \
+	{ "ssh-port", required_argument, NULL, 'P' }
+
+/* 1 if c was one of FEATURE_OPTIONS (stored in fo), 0 if not, or the
+ * exit code of a usage error. */
+static int feature_option(const char *cmd, int c, const char *arg,
+			  struct feature_opts *fo)
+{
+	switch (c) {
+	case 'C': fo->crypttab = arg; return 1;
+	case 'D': fo->mdadm_conf = arg; return 1;
+	case 'K': fo->authorized_keys = arg; return 1;
+	case 'H': fo->ssh_host_keys = arg; return 1;
+	case 'P':
+		if (atoi(arg) < 1 || atoi(arg) > 65535 ||
+		    strspn(arg, "0123456789") != strlen(arg))
+			return -usage_error(cmd, "--ssh-port %s: a port, 1 to "
+					    "65535", arg);
+		fo->ssh_port = (unsigned)atoi(arg);
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_provision(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -78,8 +108,7 @@ static int cmd_provision(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "no-mbr", no_argument, NULL, 'M' },
 		{ "with", required_argument, NULL, 'w' },
-		{ "crypttab", required_argument, NULL, 'C' },
-		{ "mdadm-conf", required_argument, NULL, 'D' },
+		FEATURE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct provision_opts o = { .label = "earlyfs", .timeout = 30 };
@@ -87,6 +116,12 @@ static int cmd_provision(int argc, char **argv)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		int f = feature_option("provision", c, optarg, &o.fo);
+
+		if (f < 0)
+			return -f;
+		if (f)
+			continue;
 		switch (c) {
 		case 'p':
 			o.partno = (unsigned)atoi(optarg);
@@ -117,8 +152,6 @@ static int cmd_provision(int argc, char **argv)
 		case 'n': o.dry_run = true; break;
 		case 'M': o.no_mbr = true; break;
 		case 'w': o.with = optarg; break;
-		case 'C': o.crypttab = optarg; break;
-		case 'D': o.mdadm_conf = optarg; break;
 		default: return usage_error("provision", "%s", "bad option");
 		}
 	}
@@ -279,8 +312,8 @@ static int cmd_status(int argc, char **argv)
 struct verb_args {
 	const char *boot, *target, *socket, *report;
 	unsigned partno;
-	bool replace, refresh, force;
-	const char *crypttab, *mdadm_conf;
+	bool replace, refresh;
+	struct feature_opts fo;
 	char **pos;		/* positional arguments */
 	size_t n_pos;
 };
@@ -298,8 +331,7 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 		{ "report", required_argument, NULL, 'r' },
 		{ "replace", no_argument, NULL, 'R' },
 		{ "refresh", no_argument, NULL, 'F' },
-		{ "crypttab", required_argument, NULL, 'C' },
-		{ "mdadm-conf", required_argument, NULL, 'M' },
+		FEATURE_OPTIONS,
 		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -335,17 +367,16 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 						   "an option of 'install'");
 			a->refresh = true;
 			break;
-		case 'C': case 'M': case 'f':
+		case 'C': case 'D': case 'K': case 'H': case 'P': case 'f':
 			if (!(v->flags & VERB_FEATURE))
-				return usage_error(v->name, "%s", "--crypttab, "
-						   "--mdadm-conf and --force are "
+				return usage_error(v->name, "%s", "--force and "
+						   "the features' options are "
 						   "options of 'feature'");
-			if (c == 'C')
-				a->crypttab = optarg;
-			else if (c == 'M')
-				a->mdadm_conf = optarg;
-			else
-				a->force = true;
+			if (c == 'f')
+				a->fo.force = true;
+			else if ((c = feature_option(v->name, c, optarg,
+						     &a->fo)) < 0)
+				return -c;
 			break;
 		default: return usage_error(v->name, "%s", "bad option");
 		}
@@ -399,9 +430,7 @@ static int cmd_verb(const struct verb *v, int argc, char **argv)
 	call.report = a.report;
 	call.running = !a.target;
 	call.refresh = a.refresh;
-	call.crypttab = a.crypttab;
-	call.mdadm_conf = a.mdadm_conf;
-	call.force = a.force;
+	call.fo = a.fo;
 	name = v->op == CHANGE_ROLLBACK || !a.n_pos ? NULL : a.pos[0];
 	if (verb_args(v, &call, &e) < 0)
 		return usage_error(v->name, "%s", e.msg);
@@ -449,6 +478,8 @@ static const struct command {
 	  "          [--menu-timeout SECONDS] [--append ARGS] [--force]\n"
 	  "          [--dry-run] [--no-mbr] [--with FEATURE[,FEATURE]]\n"
 	  "          [--crypttab FILE] [--mdadm-conf FILE]\n"
+	  "          [--authorized-keys FILE] [--ssh-host-keys system|DIR]\n"
+	  "          [--ssh-port PORT]\n"
 	  "      make TARGET (a partition, or partition N of an image file)\n"
 	  "      a bootable earlyfs boot partition with a 'rescue' label" },
 	{ "check-kernel", cmd_check_kernel,

@@ -25,6 +25,11 @@
 #define LAYOUT_FEATURES		"etc/earlyfs.features"	/* earlyfs feature */
 #define LAYOUT_CRYPTTAB		"etc/crypttab"		/* luks feature */
 #define LAYOUT_MDADM_CONF	"etc/mdadm.conf"	/* mdraid feature */
+#define LAYOUT_ROOT_HOME	"root"			/* root's home, 0700 */
+#define LAYOUT_SSH_DIR		"root/.ssh"		/* ssh feature, 0700 */
+#define LAYOUT_AUTHORIZED_KEYS	"root/.ssh/authorized_keys"
+#define LAYOUT_DROPBEAR_DIR	"etc/dropbear"		/* host keys, 0700 */
+#define LAYOUT_SSH_PORT		"etc/dropbear/port"	/* its port, digits */
 
 /* Limits on what is read from a partition (it is data, never trusted). */
 #define LAYOUT_FRAGMENT_MAX	(1024 * 1024)
@@ -36,6 +41,7 @@
 #define LAYOUT_FEATURES_MAX	4096
 #define LAYOUT_CRYPTTAB_MAX	(64 * 1024)
 #define LAYOUT_MDADM_CONF_MAX	(64 * 1024)
+#define LAYOUT_AUTHORIZED_KEYS_MAX (64 * 1024)
 #define LAYOUT_GEN_MAX		(1u << 30)	/* largest generation number */
 #define LAYOUT_KEEP_DEFAULT	10		/* generations kept */
 

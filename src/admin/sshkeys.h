@@ -1,0 +1,44 @@
+/* sshkeys.h: the ssh feature's files besides its fragments and dropbear
+ *
+ * root/.ssh/authorized_keys from --authorized-keys FILE: a file that
+ * someone else could have written (it, or a directory on its path, is
+ * group- or world-writable, short of a sticky directory such as /tmp) is
+ * refused, and every line must hold a public key.  Host keys in
+ * etc/dropbear: by default new ones made for the partition with the
+ * host's dropbearkey (the partition is not encrypted: the system's own
+ * keys stay off it unless asked), or the system's OpenSSH keys
+ * converted with dropbearconvert (--ssh-host-keys=system, or a directory
+ * holding ssh_host_*_key files).  Every key file is 0600 from the moment
+ * it exists, in a 0700 directory.  etc/dropbear/port holds the port.
+ */
+#ifndef EARLYFS_SSHKEYS_H
+#define EARLYFS_SSHKEYS_H
+#include <stdio.h>
+#include "boot.h"
+#include "change.h"
+#include "err.h"
+#include "feature.h"
+#include "validate.h"
+
+#define SSH_KEY_TYPES 3		/* ed25519, ecdsa, rsa */
+
+/* --authorized-keys FILE's path: 0, or -EPERM with e saying which part
+ * others can write. */
+int ssh_check_keys_path(const char *path, struct err *e);
+/* Its lines, each reported to p when it holds no public key; the number
+ * of keys. */
+size_t ssh_validate_keys(const char *buf, size_t len, const char *shown,
+			 struct problems *p);
+/* dropbear's tools are on the host, --ssh-host-keys names keys: 0, or
+ * -errno with e saying what is missing. */
+int ssh_check_opts(const struct feature_opts *o, struct err *e);
+/* The host key and port files a 'feature add ssh' writes (or removes),
+ * appended to files (*n, at most cap): 0 or -errno with e filled. */
+int ssh_files(struct boot *b, const struct feature_opts *o,
+	      struct change_file *files, size_t *n, size_t cap, FILE *out,
+	      struct err *e);
+/* The files 'feature rm ssh' removes besides the configuration. */
+int ssh_remove_files(struct change_file *files, size_t *n, size_t cap);
+/* check: the partition has a host key. */
+void ssh_check(int root, struct problems *p);
+#endif
