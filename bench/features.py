@@ -3,9 +3,10 @@ takes (binaries, libraries, fragments), and the early stage of boots with
 the root on LUKS2 and on RAID1 (the images of tests/cli/test_features.py),
 medians of BENCH_RUNS_FEATURES (5) under TCG.  The LUKS figure leaves out
 42-luks itself, whose time is mostly the typing."""
-import os, re, statistics, subprocess
+import os, re, socket, statistics, subprocess
 from tests import guest, harness
 from tests.cli import test_features as T
+from tests.cli import test_network as N
 from tests.cli.clilib import image, partuuid, run
 
 RUNS = int(os.environ.get('BENCH_RUNS_FEATURES', '5'))
@@ -25,20 +26,26 @@ def space(work):
     base = used_kib(img)
     harness.write(work('crypttab'), 'root /dev/vda2 none\n')
     harness.write(work('mdadm.conf'), 'ARRAY /dev/md0 UUID=0:0:0:0\n')
+    key = N.client_key(work)
+    conf = {'luks': ['--crypttab', work('crypttab')],
+            'mdraid': ['--mdadm-conf', work('mdadm.conf')],
+            'ssh': ['--authorized-keys', key + '.pub']}
+    t = ('--target', img, '--partition', 1, '--force')
     sizes = {}
-    for f, extra in (('luks', ['--crypttab', work('crypttab')]),
-                     ('mdraid', ['--mdadm-conf', work('mdadm.conf')]),
-                     ('fsck', []), ('pause', [])):
-        T.expect(run('feature', 'add', f, '--target', img, '--partition', 1,
-                     '--force', *extra), 0)
+    for f in ('luks', 'mdraid', 'fsck', 'pause', 'network', 'ssh'):
+        T.expect(run('feature', 'add', f, *t, *conf.get(f, [])), 0)
         sizes[f] = used_kib(img) - base
-        T.expect(run('feature', 'rm', f, '--target', img, '--partition', 1,
-                     '--force'), 0)
+        T.expect(run('feature', 'rm', f, *(['network'] if f == 'ssh'
+                                           else []), *t), 0)
     # together: the C library and other shared files count once
-    T.expect(run('feature', 'add', 'luks,mdraid,fsck,pause', '--target', img,
-                 '--partition', 1, '--force', '--crypttab', work('crypttab'),
-                 '--mdadm-conf', work('mdadm.conf')), 0)
-    sizes['all'] = used_kib(img) - base
+    for name, fs, group in (
+            ('luks,mdraid,fsck', 'luks,mdraid,fsck', ('luks', 'mdraid')),
+            ('all', 'luks,mdraid,fsck,pause,network,ssh',
+             ('luks', 'mdraid', 'ssh'))):
+        T.expect(run('feature', 'add', fs, *t,
+                     *sum((conf[g] for g in group), [])), 0)
+        sizes[name] = used_kib(img) - base
+        T.expect(run('feature', 'rm', fs, *t), 0)
     return sizes
 
 
@@ -65,12 +72,13 @@ def boots(work, img, passphrase):
 def main():
     work = harness.Workdir('bench-features')
     sizes = space(work)
-    every = sizes.pop('all')
+    every, three = sizes.pop('all'), sizes.pop('luks,mdraid,fsck')
     print('feature space on the boot partition (KiB, each alone, its C '
-          'library included, ext4 blocks counted): ' +
+          'library included, ext4 blocks counted; ssh includes network): ' +
           ', '.join('%s %d' % kv for kv in sizes.items()) +
-          '; all four together %d KiB = %.2f MiB (target < 8 MiB)' %
-          (every, every / 1024))
+          '; luks+mdraid+fsck together %d KiB = %.2f MiB (target < 8 MiB); '
+          'all six %d KiB = %.2f MiB' % (three, three / 1024, every,
+                                         every / 1024))
     w = harness.Workdir('bench-luks')
     img = T.disk(w, [40])
     guest.run(w, T.luks_script('/dev/vda2'), [img, w('root.ext4')])
@@ -89,7 +97,37 @@ def main():
     print('early stage (report total_ms), TCG, medians of %d: LUKS2 root '
           '%.0f ms (%.0f ms without 42-luks, which waits for the typing); '
           'RAID1 root %.0f ms' % (RUNS, luks[0], luks[1], raid[0]))
-    for x in (work, w, w2):
+    w3 = harness.Workdir('bench-ssh')
+    img3 = image(w3)
+    key = N.client_key(w3)
+    T.expect(run('provision', img3, '--partition', 1, '--root',
+                 'PARTUUID=' + partuuid(img3, 2), '--kernel',
+                 harness.kernel_image(), '--menu-timeout', '1', '--append',
+                 'panic=1', '--with', 'network,ssh', '--authorized-keys',
+                 key + '.pub'), 0)
+    totals, ready = [], []
+    for i in range(RUNS):
+        port = N.free_port()
+        with harness.qemu(w3, img3, extra=N.netdev(port)) as c:
+            c.expect(r'earlyfs: ssh: listening on port 22', 90)
+            # the port answers from the host: dropbear's banner
+            banner = b''
+            with socket.create_connection(('127.0.0.1', port), 30) as s:
+                s.settimeout(30)
+                banner = s.recv(64)
+            T.check(banner.startswith(b'SSH-2.0-dropbear'),
+                    'no SSH banner: %r' % banner)
+            harness.reached_real_root(c)
+            text = c.text()
+        start = int(re.search(r'^REPORT start_ms (\d+)', text, re.M).group(1))
+        s0, d0 = map(int, re.search(r'^REPORT fragment 35-ssh ok 0 (\d+) '
+                                    r'(\d+)', text, re.M).groups())
+        totals.append(report(text)[0])
+        ready.append(s0 + d0 - start)
+    print('network + ssh boot (DHCP, dropbear), TCG, medians of %d: early '
+          'stage %.0f ms; runner start to the SSH port listening %.0f ms'
+          % (RUNS, statistics.median(totals), statistics.median(ready)))
+    for x in (work, w, w2, w3):
         x.cleanup()
 
 

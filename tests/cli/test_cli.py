@@ -232,13 +232,19 @@ def inspect_tree(img, m):
     check(os.readlink(os.path.join(m, 'bin/sh')) == 'busybox', 'bin/sh')
     check(os.access(os.path.join(m, 'sbin/earlyfs-init'), os.X_OK),
           'earlyfs-init')
-    for t in ('fstab', 'inittab', 'passwd', 'group'):
+    for t in ('fstab', 'inittab', 'passwd', 'group', 'shells'):
         with open(os.path.join(harness.TOP, 'templates', t)) as a, \
                 open(os.path.join(m, 'etc', t)) as b:
             check(a.read() == b.read(), 'etc/%s differs' % t)
-    check(re.search(r'^root:x:0:0:.*:/bin/sh$',
+    # root's login shell (SSH sessions) is earlyfs-init by another name
+    check(re.search(r'^root:x:0:0:.*:/sbin/earlyfs-shell$',
                     open(os.path.join(m, 'etc/passwd')).read(), re.M),
           'root shell')
+    for name in ('earlyfs-shell', 'earlyfs-unlock', 'earlyfs-continue'):
+        check(os.readlink(os.path.join(m, 'sbin', name)) == 'earlyfs-init',
+              'sbin/' + name)
+    check(os.readlink(os.path.join(m, 'etc/resolv.conf')) ==
+          '/run/resolv.conf', 'etc/resolv.conf')
     # the base set, which the UML tests' trees copy; features add the rest
     check(tuple(sorted(os.listdir(os.path.join(m, 'init.d')))) ==
           harness.BASE_FRAGMENTS, 'fragments')

@@ -10,9 +10,10 @@ WRONG = 'wrong battery 17'
 LUKS_UUID = '5a1c3e2f-7b6d-4e8a-9c0b-1d2e3f405162'
 
 
-def disk(work, sizes):
+def disk(work, sizes, extra=''):
     """A DOS disk: partition 1 (48 MiB, bootable) for earlyfs, then one
-    partition per size (MiB); and root.ext4, the test root's file system."""
+    partition per size (MiB); and root.ext4, the test root's file system
+    (its init also runs extra)."""
     img = work('disk.img')
     with open(img, 'wb') as f:
         f.truncate((50 + sum(sizes)) << 20)
@@ -20,7 +21,7 @@ def disk(work, sizes):
         'size=%dM, type=83\n' % s for s in sizes)
     subprocess.run(['sfdisk', '-q', img], input=table, text=True,
                    check=True)
-    harness.root_tree(work('root'))
+    harness.root_tree(work('root'), extra=extra)
     harness.mkfs(work('root'), work('root.ext4'), 16)
     return img
 
