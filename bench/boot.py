@@ -35,7 +35,13 @@ for p in $(cat /proc/cmdline); do
 	case $p in earlyfs.root=*) export EARLYFS_ROOT=${p#earlyfs.root=};; esac
 done
 for each in /init.d/*; do
-	. "${each}"
+	# a fragment with a #! line is run as the kernel would run it (the
+	# shipped 50-mountroot: earlyfs-init mount-root); the others sourced
+	read -r first < "${each}" || :
+	case $first in
+	'#!'*) "${each}" ;;
+	*) . "${each}" ;;
+	esac
 	set -a; . "$EARLYFS_ENV"; set +a
 done
 umount /tmp /sys /proc /dev/pts
