@@ -80,10 +80,12 @@ def luks_disk(work):
 
 @test
 def qemu_ssh_remote_unlock(work):
-    """LUKS root unlocked over SSH while nobody types on the console: a
-    wrong passphrase counts, the right one boots; a key not authorized is
-    refused; the host key is the partition's own; after the pivot no
-    address and no udhcpc or dropbear.  Then earlyfs-unlock < FILE."""
+    """LUKS root: a login shows the prompt; a wrong passphrase typed there
+    counts on the console too; the console's answer ends the session's
+    prompt; a key not authorized is refused; the host key is the
+    partition's own; after the pivot no address, no udhcpc or dropbear.
+    Then, nobody at the console: earlyfs-unlock < FILE (wrong), and a key
+    whose command= is earlyfs-unlock (right)."""
     img = luks_disk(work)
     key, other = client_key(work), client_key(work, 'other')
     expect(F.provision(img, '/dev/mapper/root', '--with', 'luks,ssh',
@@ -104,9 +106,12 @@ def qemu_ssh_remote_unlock(work):
             s.send(F.WRONG)
             s.expect(r'wrong passphrase for root \(1 of 3 tries\)')
             s.expect(r'Enter passphrase for /dev/vda2:')
-            s.send(F.PASS)
-            s.expect(r'opened /dev/vda2 .* as /dev/mapper/root, answered '
-                     r'over SSH')
+            c.expect(r'wrong passphrase for root \(1 of 3 tries\)')
+            # the console answers this time: the session's prompt ends
+            F.type_passphrase(c, F.PASS)
+            s.expect(r'answered on the console')
+            s.expect(r'opened /dev/vda2 \(UUID=\S+\) as /dev/mapper/root'
+                     r'\r?\n', 30)
             harness.reached_real_root(c)
             out = c.text()
             session = s.text()
@@ -152,6 +157,7 @@ def qemu_ssh_remote_unlock(work):
         check(p.returncode == 0 and 'opened /dev/vda2' in p.stdout and
               'escaped' not in p.stdout, 'the unlock-only key: %d %r %r'
               % (p.returncode, p.stdout, p.stderr))
+        c.expect(r'as /dev/mapper/root, answered over SSH')
         harness.reached_real_root(c)
         check(re.search(r'wrong passphrase for root \(1 of 3 tries\)',
                         c.text()), 'the wrong one did not count')
@@ -191,8 +197,9 @@ def ssh_refuses_writable_authorized_keys(work):
 def qemu_static_ip_system_host_keys_and_continue(work):
     """ip= with a static address no DHCP server would give, the system's
     host keys (here a directory made like /etc/ssh), earlyfs-continue
-    ending a pause over SSH; earlyfs.net.keep keeps the address; then
-    earlyfs.ssh=off starts no server."""
+    ending a pause over SSH, --ssh-port; earlyfs.net.keep keeps the
+    address; then earlyfs.ssh=off starts no server and earlyfs.net=MAC
+    picks a second card."""
     from tests.cli.clilib import image, partuuid
     img = image(work, root_tree=False)
     harness.root_tree(work('root'), extra=NET_REPORT)
@@ -234,12 +241,18 @@ def qemu_static_ip_system_host_keys_and_continue(work):
     # earlyfs.ssh=off, once (the partition's extlinux.conf edited here)
     with harness.partition_mounted(img, 1, work('m')) as m:
         conf = os.path.join(m, 'extlinux/extlinux.conf')
-        text = open(conf).read().replace('earlyfs.net.keep',
-                                         'earlyfs.ssh=off')
+        text = open(conf).read().replace(
+            'earlyfs.net.keep', 'earlyfs.ssh=off earlyfs.net=52:54:00:AB:CD:02')
         open(conf, 'w').write(text)
     work.name += '-off'
-    with harness.qemu(work, img, extra=netdev(port, '10.0.2.20', 2222)) as c:
-        c.expect(r'earlyfs: ssh: off for this boot', 90)
+    # a second card: earlyfs.net=MAC picks it over ip='s eth0
+    second = ['-netdev', 'user,id=n1,restrict=on', '-device',
+              'virtio-net-pci,netdev=n1,mac=52:54:00:ab:cd:02']
+    with harness.qemu(work, img, extra=netdev(port, '10.0.2.20', 2222) +
+                      second) as c:
+        c.expect(r'earlyfs: network: eth1 10\.0\.2\.20/24 via 10\.0\.2\.2 '
+                 r'\(ip=\)', 90)
+        c.expect(r'earlyfs: ssh: off for this boot')
         c.expect(r'paused before the root is mounted; press Enter on the '
                  r'console to continue')
         c.send('')
