@@ -176,9 +176,10 @@ int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)
 		check_previous(b->fd, c, &p);
 	if (running)
 		check_root(b->fd, &p);
-	fprintf(out, "%s: %zu fragments, %zu ELF files, etc/fstab, "
-		"extlinux.conf (%zu labels)%s: %zu problem%s\n", b->name, n_frag,
-		w.n_elf, c->n, running ? ", root device" : "", p.n,
+	fprintf(out, "%s: %zu fragment%s, %zu ELF file%s, etc/fstab, "
+		"extlinux.conf (%zu label%s)%s: %zu problem%s\n", b->name,
+		n_frag, n_frag == 1 ? "" : "s", w.n_elf, w.n_elf == 1 ? "" : "s",
+		c->n, c->n == 1 ? "" : "s", running ? ", root device" : "", p.n,
 		p.n == 1 ? "" : "s");
 	free(c);
 	if (p.n)

@@ -140,9 +140,9 @@ int status_running(FILE *out, struct err *e)
 		fprintf(out, "last boot: %s\n", why);
 		return 0;
 	}
-	fprintf(out, "last boot: %zu fragments, root %s (%s), pivot %s, %ld ms "
-		"in early userspace\n", rep->n, rep->root_device, rep->root_how,
-		rep->pivot, rep->total_ms);
+	fprintf(out, "last boot: %zu fragment%s, root %s (%s), pivot %s, %ld "
+		"ms in early userspace\n", rep->n, rep->n == 1 ? "" : "s",
+		rep->root_device, rep->root_how, rep->pivot, rep->total_ms);
 	for (i = 0; i < rep->n; i++)
 		fprintf(out, "  %-24s %-8s %6ld ms\n", rep->fragments[i].name,
 			report_status_name(rep->fragments[i].status),

@@ -141,7 +141,7 @@ def status_on_a_running_system_reads_boot_and_the_report(work):
     out = p.stdout + p.stderr
     check(p.returncode == 0, 'status exited %d:\n%s' % (p.returncode, out))
     for needle in ('/boot: earlyfs boot partition', 'labels:   earlyfs '
-                   '(default), rescue', 'last boot: 1 fragments, root '
+                   '(default), rescue', 'last boot: 1 fragment, root '
                    '/dev/vda2 (fragment), pivot ok'):
         check(needle in out, 'status lacks %r:\n%s' % (needle, out))
     check(re.search(r'^  50-mountroot +ok +\d+ ms$', out, re.M), out)

@@ -156,7 +156,7 @@ def edit_uses_editor_and_refuses_a_concurrent_change(work):
 def edit_check_reports_one_line_per_problem(work):
     img = provisioned(work)
     t = tgt(img)
-    expect(run('check', *t), 0, '1 fragments', '0 problems')
+    expect(run('check', *t), 0, '1 fragment,', '0 problems')
     with partition_mounted(img, 1, work('m')) as m:
         harness.write(os.path.join(m, 'init.d/7-badname'), 'true\n')
         harness.write(os.path.join(m, 'init.d/71-syntax'), 'case x\n')
