@@ -329,9 +329,22 @@ int ssh_remove_files(struct change_file *files, size_t *n, size_t cap)
 
 void ssh_check(int root, struct problems *p)
 {
-	char rel[128];
-	size_t i;
+	char rel[128], *buf;
+	size_t i, len;
+	int r;
 
+	r = beneath_read(root, LAYOUT_AUTHORIZED_KEYS,
+			 LAYOUT_AUTHORIZED_KEYS_MAX, &buf, &len);
+	if (r == 0) {
+		if (memchr(buf, '\0', len))
+			problem(p, LAYOUT_AUTHORIZED_KEYS ": not a text file");
+		else
+			ssh_validate_keys(buf, len, LAYOUT_AUTHORIZED_KEYS, p);
+		free(buf);
+	} else if (r != -ENOENT) {	/* missing: feature_check says it */
+		problem(p, LAYOUT_AUTHORIZED_KEYS ": %s", r == -EFBIG ?
+			"larger than 64 KiB" : strerror(-r));
+	}
 	for (i = 0; i < SSH_KEY_TYPES; i++) {
 		snprintf(rel, sizeof(rel), LAYOUT_DROPBEAR_DIR
 			 "/dropbear_%s_host_key", types[i]);

@@ -39,6 +39,7 @@ int ssh_files(struct boot *b, const struct feature_opts *o,
 	      struct err *e);
 /* The files 'feature rm ssh' removes besides the configuration. */
 int ssh_remove_files(struct change_file *files, size_t *n, size_t cap);
-/* check: the partition has a host key. */
+/* check: the partition has a host key, and a key on every line of its
+ * authorized_keys. */
 void ssh_check(int root, struct problems *p);
 #endif

@@ -258,3 +258,10 @@ def qemu_static_ip_system_host_keys_and_continue(work):
         c.send('')
         harness.reached_real_root(c)
         check('NET4=[]' in c.text(), 'the address stayed without keep')
+    # a direct edit that breaks authorized_keys: check names the line
+    expect(run('check', '--target', img, '--partition', 1), 0, '0 problems')
+    with harness.partition_mounted(img, 1, work('m')) as m:
+        with open(os.path.join(m, 'root/.ssh/authorized_keys'), 'a') as f:
+            f.write('ssh-ed25519\n')
+    expect(run('check', '--target', img, '--partition', 1), 1,
+           'root/.ssh/authorized_keys:2: no public key')
