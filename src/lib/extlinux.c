@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "extlinux.h"
@@ -165,6 +166,101 @@ static void put_append(struct sink *s, const char *append)
 	}
 	if (!first)
 		put(s, " ", 1);
+}
+
+/* Whether line[0..l) is a KERNEL or LINUX line (any case). */
+static bool is_kernel_line(const char *line, size_t l)
+{
+	size_t pos = 0, kl;
+	const char *kw;
+
+	return text_next_field(line, l, &pos, &kw, &kl) == 1 &&
+	       ((kl == 6 && !strncasecmp(kw, "KERNEL", 6)) ||
+		(kl == 5 && !strncasecmp(kw, "LINUX", 5)));
+}
+
+/* The name of a LABEL line, as a field: 1, or 0 if it is not one. */
+static int label_name(const char *line, size_t l, const char **name,
+		      size_t *nl)
+{
+	size_t pos = 0, kl;
+	const char *kw;
+
+	if (text_next_field(line, l, &pos, &kw, &kl) != 1 || kl != 5 ||
+	    strncasecmp(kw, "LABEL", 5))
+		return 0;
+	return text_next_field(line, l, &pos, name, nl) == 1;
+}
+
+int extlinux_set_kernels(const char *buf, size_t len, const char *def,
+			 const char *const *versions, size_t n, char *out,
+			 size_t cap)
+{
+	struct extlinux_conf *c = malloc(sizeof(*c));
+	struct sink s = { out, cap, 0, false };
+	const struct extlinux_label *main_label;
+	char append[sizeof(c->labels[0].append)];
+	size_t pos = 0, start, l, nl, i, line_no;
+	const char *line, *name, *what;
+	enum { KEEP, DROP, SET } mode = KEEP;
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	r = extlinux_parse(buf, len, c, &line_no, &what) < 0 ||
+	    !(main_label = extlinux_find(c, "earlyfs")) ? -EINVAL : 0;
+	if (r == 0)
+		memcpy(append, main_label->append, sizeof(append));
+	free(c);
+	if (r < 0 || cap == 0)
+		return r < 0 ? r : -E2BIG;
+	for (;;) {
+		start = pos;
+		r = text_next_line(buf, len, &pos, &line, &l);
+		if (r == 0)
+			break;
+		if (r > 0 && label_name(line, l, &name, &nl)) {
+			const size_t pl = strlen(EXTLINUX_KERNEL_PREFIX);
+
+			if (nl > pl && !memcmp(name, EXTLINUX_KERNEL_PREFIX, pl))
+				mode = DROP;
+			else if ((nl == 7 && !memcmp(name, "earlyfs", 7)) ||
+				 (nl == 6 && !memcmp(name, "rescue", 6)))
+				mode = SET;
+			else
+				mode = KEEP;
+		}
+		if (mode == DROP)
+			continue;
+		if (mode == SET && r > 0 && is_kernel_line(line, l)) {
+			puts_(&s, "\tKERNEL /vmlinuz-");
+			puts_(&s, def);
+			puts_(&s, "\n");
+			continue;
+		}
+		put(&s, buf + start, pos - start);
+	}
+	while (s.len && (s.out[s.len - 1] == '\n' || s.out[s.len - 1] == ' ' ||
+			 s.out[s.len - 1] == '\t'))
+		s.len--;
+	if (s.len)
+		puts_(&s, "\n");
+	for (i = 0; i < n; i++) {
+		puts_(&s, "\nLABEL " EXTLINUX_KERNEL_PREFIX);
+		puts_(&s, versions[i]);
+		puts_(&s, "\n\t# written by earlyfs: this kernel, kept\n"
+			  "\tKERNEL /vmlinuz-");
+		puts_(&s, versions[i]);
+		puts_(&s, "\n\tAPPEND ");
+		put_append(&s, append);
+		while (s.len && s.out[s.len - 1] == ' ')
+			s.len--;
+		puts_(&s, "\n");
+	}
+	if (s.full)
+		return -E2BIG;
+	s.out[s.len] = '\0';
+	return (int)s.len;
 }
 
 int extlinux_set_previous(const char *buf, size_t len,

@@ -43,4 +43,20 @@ const struct extlinux_label *extlinux_find(const struct extlinux_conf *c,
 int extlinux_set_previous(const char *buf, size_t len,
 			  const struct extlinux_label *from, unsigned gen,
 			  char *out, size_t cap);
+
+/* The label of each kernel kept on the partition: "earlyfs-VERSION". */
+#define EXTLINUX_KERNEL_PREFIX "earlyfs-"
+
+/*
+ * Rewrites a configuration for the kernels of a partition: the KERNEL
+ * lines of the 'earlyfs' and 'rescue' labels name /vmlinuz-DEF, every
+ * "earlyfs-*" label is dropped, and one is written after the rest for each
+ * of versions[0..n) (KERNEL /vmlinuz-V, the 'earlyfs' label's APPEND
+ * without earlyfs.generation=).  Everything else is kept byte for byte.
+ * Returns the new length, -EINVAL if there is no 'earlyfs' label, or
+ * -E2BIG if it does not fit in cap.
+ */
+int extlinux_set_kernels(const char *buf, size_t len, const char *def,
+			 const char *const *versions, size_t n, char *out,
+			 size_t cap);
 #endif

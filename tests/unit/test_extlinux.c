@@ -139,10 +139,62 @@ static void test_set_previous(void)
 					out, 40), -E2BIG);
 }
 
+static void test_set_kernels(void)
+{
+	static const char conf[] =
+		"SERIAL 0 115200\nDEFAULT earlyfs\n\nLABEL earlyfs\n"
+		"\tKERNEL /vmlinuz\n\tAPPEND root=PARTUUID=x-01 "
+		"init=/sbin/earlyfs-init\n\nLABEL rescue\n\tkernel /vmlinuz\n"
+		"\tAPPEND root=PARTUUID=x-01\n\nLABEL mine\n\tKERNEL /other\n"
+		"\nLABEL earlyfs-5.0\n\tKERNEL /vmlinuz-5.0\n\tAPPEND old\n"
+		"\nLABEL previous\n\tKERNEL /vmlinuz-5.0\n"
+		"\tAPPEND x earlyfs.generation=3\n";
+	const char *const two[] = { "6.1.2", "6.1.10" };
+	struct extlinux_conf c;
+	const struct extlinux_label *l;
+	char out[4096], again[4096];
+	const char *what;
+	size_t line;
+	int n, n2;
+
+	n = extlinux_set_kernels(conf, strlen(conf), "6.1.10", two, 2, out,
+				 sizeof(out));
+	CHECK(n > 0);
+	CHECK_INT(extlinux_parse(out, (size_t)n, &c, &line, &what), 0);
+	CHECK_INT(c.n, 6);
+	CHECK_STR(c.default_label, "earlyfs");
+	l = extlinux_find(&c, "earlyfs");
+	CHECK(l && !strcmp(l->kernel, "/vmlinuz-6.1.10"));
+	l = extlinux_find(&c, "rescue");
+	CHECK(l && !strcmp(l->kernel, "/vmlinuz-6.1.10"));
+	/* other labels, previous included, are kept as they were */
+	l = extlinux_find(&c, "mine");
+	CHECK(l && !strcmp(l->kernel, "/other"));
+	l = extlinux_find(&c, "previous");
+	CHECK(l && !strcmp(l->kernel, "/vmlinuz-5.0"));
+	CHECK(extlinux_find(&c, "earlyfs-5.0") == NULL);
+	CHECK(strstr(out, "APPEND old") == NULL);
+	l = extlinux_find(&c, "earlyfs-6.1.2");
+	CHECK(l && !strcmp(l->kernel, "/vmlinuz-6.1.2") &&
+	      !strcmp(l->append, "root=PARTUUID=x-01 init=/sbin/earlyfs-init"));
+	CHECK(extlinux_find(&c, "earlyfs-6.1.10") != NULL);
+	CHECK(strncmp(out, "SERIAL 0 115200\nDEFAULT earlyfs\n", 32) == 0);
+	/* the same again changes nothing */
+	n2 = extlinux_set_kernels(out, (size_t)n, "6.1.10", two, 2, again,
+				  sizeof(again));
+	CHECK(n2 == n && !memcmp(out, again, (size_t)n));
+	/* no 'earlyfs' label, or no room */
+	CHECK_INT(extlinux_set_kernels("LABEL a\n KERNEL /k\n", 18, "1", two,
+				       1, out, sizeof(out)), -EINVAL);
+	CHECK_INT(extlinux_set_kernels(conf, strlen(conf), "6.1.10", two, 2,
+				       out, 64), -E2BIG);
+}
+
 int main(void)
 {
 	test_template();
 	test_extlinux();
 	test_set_previous();
+	test_set_kernels();
 	return check_done("extlinux");
 }

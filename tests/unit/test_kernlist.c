@@ -1,0 +1,68 @@
+/* Unit tests: etc/earlyfs.kernels */
+#include <errno.h>
+#include <string.h>
+#include "check.h"
+#include "kernlist.h"
+
+static void test_versions(void)
+{
+	CHECK(kernlist_version_ok("6.1.0-57-amd64", 14));
+	CHECK(kernlist_version_ok("6.1.192+x_1", 11));
+	CHECK(!kernlist_version_ok("", 0));
+	CHECK(!kernlist_version_ok("-rc1", 4));
+	CHECK(!kernlist_version_ok(".hidden", 7));
+	CHECK(!kernlist_version_ok("6.1/../x", 8));
+	CHECK(!kernlist_version_ok("a b", 3));
+	CHECK(!kernlist_version_ok("a\nb", 3));
+	CHECK(!kernlist_version_ok("1234567890123456789012345678901234567890"
+				   "123456789012345678901234", 64));
+}
+
+static void test_parse(void)
+{
+	static const char text[] =
+		"# comment\nok 6.1.9\nrefused 6.1.0-57-amd64 CONFIG_VIRTIO_BLK "
+		"is a module\nok 6.1.10\n\nok 6.1.2\n";
+	struct kernlist k;
+	const char *what;
+	size_t line;
+	char out[1024];
+	int n;
+
+	CHECK_INT(kernlist_parse(text, strlen(text), &k, &line, &what), 0);
+	CHECK_INT(k.n, 4);
+	CHECK(!k.v[1].ok);
+	CHECK_STR(k.v[1].why, "CONFIG_VIRTIO_BLK is a module");
+	/* the newest ok by version order, not by position */
+	CHECK_STR(kernlist_default(&k)->version, "6.1.10");
+	strcpy(k.pinned, "6.1.2");
+	CHECK_STR(kernlist_default(&k)->version, "6.1.2");
+	strcpy(k.pinned, "6.1.0-57-amd64");	/* refused: not the default */
+	CHECK_STR(kernlist_default(&k)->version, "6.1.10");
+	/* format and parse again: the same */
+	n = kernlist_format(&k, out, sizeof(out));
+	CHECK(n > 0);
+	struct kernlist k2;
+
+	CHECK_INT(kernlist_parse(out, (size_t)n, &k2, &line, &what), 0);
+	CHECK_INT(k2.n, 4);
+	CHECK_STR(k2.pinned, "6.1.0-57-amd64");
+	CHECK_STR(k2.v[1].why, "CONFIG_VIRTIO_BLK is a module");
+	CHECK_INT(kernlist_format(&k, out, 20), -E2BIG);
+	/* bad lines */
+	CHECK_INT(kernlist_parse("ok ../x\n", 8, &k, &line, &what), -EINVAL);
+	CHECK_INT(line, 1);
+	CHECK_INT(kernlist_parse("ok 1\nok 1\n", 10, &k, &line, &what), -EINVAL);
+	CHECK_INT(line, 2);
+	CHECK_INT(kernlist_parse("maybe 1\n", 8, &k, &line, &what), -EINVAL);
+	CHECK_INT(kernlist_parse("ok\n", 3, &k, &line, &what), -EINVAL);
+	k.n = 0;
+	CHECK(kernlist_default(&k) == NULL);
+}
+
+int main(void)
+{
+	test_versions();
+	test_parse();
+	return check_done("kernlist");
+}
