@@ -12,6 +12,8 @@ DATADIR ?= /usr/share/earlyfs
 MANDIR ?= $(PREFIX)/share/man
 SYSTEMDDIR ?= /lib/systemd/system
 OPENRCDIR ?= /etc/init.d
+SYSCONFDIR ?= /etc
+KERNELINSTALLDIR ?= /usr/lib/kernel/install.d
 CPPFLAGS_ALL := -std=gnu11 -D_GNU_SOURCE -DEARLYFS_VERSION='"$(VERSION)"' \
 	-DEARLYFS_DATADIR='"$(DATADIR)"' -Isrc/lib
 B := build
@@ -177,7 +179,16 @@ install: all
 	install -D -m 0755 $(B)/earlyfs-init $(DESTDIR)$(DATADIR)/earlyfs-init
 	install -d $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/init.d
 	install -m 0644 templates/* $(DESTDIR)$(DATADIR)/templates/
-	install -m 0644 init.d/[0-9][0-9]-* init.d/README $(DESTDIR)$(DATADIR)/init.d/
+	for f in init.d/[0-9][0-9]-*; do \
+		install -m $$(test -x $$f && echo 0755 || echo 0644) $$f \
+			$(DESTDIR)$(DATADIR)/init.d/; done
+	install -m 0644 init.d/README $(DESTDIR)$(DATADIR)/init.d/
+	install -D -m 0755 bootloader/earlyfs-kernel-hook \
+		$(DESTDIR)$(SYSCONFDIR)/kernel/postinst.d/zz-earlyfs
+	install -D -m 0755 bootloader/earlyfs-kernel-hook \
+		$(DESTDIR)$(SYSCONFDIR)/kernel/postrm.d/zz-earlyfs
+	install -D -m 0755 bootloader/earlyfs-kernel-hook \
+		$(DESTDIR)$(KERNELINSTALLDIR)/90-earlyfs.install
 	install -D -m 0644 docs/earlyfs.8 $(DESTDIR)$(MANDIR)/man8/earlyfs.8
 	install -D -m 0644 docs/earlyfs-init.8 $(DESTDIR)$(MANDIR)/man8/earlyfs-init.8
 	install -D -m 0644 docs/earlyfs-fragments.5 $(DESTDIR)$(MANDIR)/man5/earlyfs-fragments.5

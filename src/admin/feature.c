@@ -144,7 +144,7 @@ void feature_needs(unsigned mask, struct kernel_needs *kn)
 
 /* The features the partition holds (LAYOUT_FEATURES: one name a line):
  * 0, or -EINVAL with e naming a line this earlyfs does not know. */
-static int installed(int root, unsigned *ret, struct err *e)
+int feature_installed(int root, unsigned *ret, struct err *e)
 {
 	size_t len, pos = 0, l, lineno = 0;
 	const char *line;
@@ -201,7 +201,7 @@ int feature_list(struct boot *b, FILE *out, struct err *e)
 {
 	unsigned have;
 	size_t i;
-	int r = installed(b->fd, &have, e);
+	int r = feature_installed(b->fd, &have, e);
 
 	if (r < 0)
 		return r;
@@ -463,7 +463,7 @@ int feature_change(struct boot *b, bool add, unsigned mask,
 	int r;
 
 	memset(files, 0, sizeof(files));
-	r = installed(b->fd, &have, e);
+	r = feature_installed(b->fd, &have, e);
 	if (r < 0)
 		return r;
 	needed = add ? feature_with_needs(mask) & ~mask & ~have : 0;
@@ -581,7 +581,7 @@ void feature_check(int root, struct problems *p)
 	unsigned have;
 	size_t i, k;
 
-	if (installed(root, &have, &e) < 0) {
+	if (feature_installed(root, &have, &e) < 0) {
 		problem(p, "%s", e.msg);
 		return;
 	}

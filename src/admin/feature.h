@@ -51,6 +51,9 @@ unsigned feature_with_needs(unsigned mask);
 /* The option name of the first option set in o ("crypttab", ...), or
  * NULL: for refusing them where they do not apply. */
 const char *feature_opts_given(const struct feature_opts *o);
+/* The features the partition holds (LAYOUT_FEATURES): 0, or -EINVAL
+ * with e naming a line this earlyfs does not know. */
+int feature_installed(int root, unsigned *ret, struct err *e);
 /* "luks,fsck" (or several arguments) as a bit per features[] entry:
  * 0, or -EINVAL with e naming the unknown one. */
 int feature_parse(char *const *names, size_t n, unsigned *ret, struct err *e);

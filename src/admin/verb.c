@@ -19,6 +19,7 @@
 #include "install.h"
 #include "editor.h"
 #include "feature.h"
+#include "kernels.h"
 #include "inspect.h"
 #include "layout.h"
 #include "request.h"
@@ -280,6 +281,22 @@ static int run_feature(struct boot *b, const struct verb *v,
 	return feature_change(b, !strcmp(what, "add"), mask, o, out, e);
 }
 
+static int run_kernel(struct boot *b, const struct verb *v,
+		      const struct verb_call *c, FILE *out, struct err *e)
+{
+	const char *what = c->args[0];
+
+	if (!strcmp(what, "list") && c->n_args == 1)
+		return kernels_list(b, out, e);
+	if (!strcmp(what, "add") && c->n_args == 2)
+		return kernels_add(b, c->args[1], c->make_default, c->fo.force,
+				   out, e);
+	if (!strcmp(what, "rm") && c->n_args == 2 && !c->make_default)
+		return kernels_rm(b, c->args[1], out, e);
+	return err_set(e, EXIT_USAGE, "kernel %s: give list, add FILE "
+		       "[--default] or rm VERSION", what);
+}
+
 #define CHANGE_VERB (VERB_CHANGES | VERB_SERVED)
 #define CLI_CHANGE (CHANGE_VERB | VERB_CLI)
 
@@ -336,6 +353,12 @@ const struct verb verbs[] = {
 	  "      what early userspace does: luks, mdraid, fsck, pause,\n"
 	  "      network, ssh; each with its fragments, binaries and\n"
 	  "      configuration" },
+	{ "kernel", VERB_CHANGES | VERB_CLI | VERB_KERNEL, 1, 2, -1,
+	  run_kernel, "change kernels",
+	  "kernel list | add FILE [--default] [--force] | rm VERSION\n"
+	  "      the kernels kept: each checked, copied as vmlinuz-VERSION\n"
+	  "      with a label earlyfs-VERSION; the default label boots the\n"
+	  "      newest that passed (or --default); the newest 2 are kept" },
 	{ "ping", VERB_SERVED, 0, 0, -1, run_ping, "ping", NULL },
 };
 const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);

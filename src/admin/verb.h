@@ -22,6 +22,7 @@ enum {
 	VERB_REPORTS = 1 << 5,	/* its output says why it failed (check) */
 	VERB_REFRESH = 1 << 6,	/* takes --refresh (install) */
 	VERB_FEATURE = 1 << 7,	/* takes feature_opts' options, --force */
+	VERB_KERNEL = 1 << 8,	/* takes --default, --force */
 };
 
 /* One call of a verb, from the CLI's arguments or a request. */
@@ -38,6 +39,7 @@ struct verb_call {
 	unsigned gen;		/* rollback: the generation (verb_args) */
 	bool refresh;		/* install: the binaries installed before */
 	struct feature_opts fo;	/* feature: configuration, --force */
+	bool make_default;	/* kernel add --default */
 };
 
 struct verb {

@@ -312,7 +312,7 @@ static int cmd_status(int argc, char **argv)
 struct verb_args {
 	const char *boot, *target, *socket, *report;
 	unsigned partno;
-	bool replace, refresh;
+	bool replace, refresh, make_default;
 	struct feature_opts fo;
 	char **pos;		/* positional arguments */
 	size_t n_pos;
@@ -333,6 +333,7 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 		{ "refresh", no_argument, NULL, 'F' },
 		FEATURE_OPTIONS,
 		{ "force", no_argument, NULL, 'f' },
+		{ "default", no_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env = getenv("EARLYFS_SOCKET");
@@ -367,15 +368,26 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 						   "an option of 'install'");
 			a->refresh = true;
 			break;
-		case 'C': case 'D': case 'K': case 'H': case 'P': case 'f':
+		case 'E':
+			if (!(v->flags & VERB_KERNEL))
+				return usage_error(v->name, "%s", "--default is "
+						   "an option of 'kernel add'");
+			a->make_default = true;
+			break;
+		case 'f':
+			if (!(v->flags & (VERB_FEATURE | VERB_KERNEL)))
+				return usage_error(v->name, "%s", "--force is "
+						   "an option of 'feature' and "
+						   "'kernel'");
+			a->fo.force = true;
+			break;
+		case 'C': case 'D': case 'K': case 'H': case 'P':
 			if (!(v->flags & VERB_FEATURE))
-				return usage_error(v->name, "%s", "--force and "
-						   "the features' options are "
-						   "options of 'feature'");
-			if (c == 'f')
-				a->fo.force = true;
-			else if ((c = feature_option(v->name, c, optarg,
-						     &a->fo)) < 0)
+				return usage_error(v->name, "%s", "the features' "
+						   "options are options of "
+						   "'feature'");
+			if ((c = feature_option(v->name, c, optarg,
+						&a->fo)) < 0)
 				return -c;
 			break;
 		default: return usage_error(v->name, "%s", "bad option");
@@ -431,6 +443,7 @@ static int cmd_verb(const struct verb *v, int argc, char **argv)
 	call.running = !a.target;
 	call.refresh = a.refresh;
 	call.fo = a.fo;
+	call.make_default = a.make_default;
 	name = v->op == CHANGE_ROLLBACK || !a.n_pos ? NULL : a.pos[0];
 	if (verb_args(v, &call, &e) < 0)
 		return usage_error(v->name, "%s", e.msg);

@@ -25,6 +25,7 @@
 #define LAYOUT_FEATURES		"etc/earlyfs.features"	/* earlyfs feature */
 #define LAYOUT_CRYPTTAB		"etc/crypttab"		/* luks feature */
 #define LAYOUT_MDADM_CONF	"etc/mdadm.conf"	/* mdraid feature */
+#define LAYOUT_KERNELS		"etc/earlyfs.kernels"	/* earlyfs kernel */
 #define LAYOUT_ROOT_HOME	"root"			/* root's home, 0700 */
 #define LAYOUT_SSH_DIR		"root/.ssh"		/* ssh feature, 0700 */
 #define LAYOUT_AUTHORIZED_KEYS	"root/.ssh/authorized_keys"
@@ -42,6 +43,7 @@
 #define LAYOUT_CRYPTTAB_MAX	(64 * 1024)
 #define LAYOUT_MDADM_CONF_MAX	(64 * 1024)
 #define LAYOUT_AUTHORIZED_KEYS_MAX (64 * 1024)
+#define LAYOUT_KERNELS_MAX	4096
 #define LAYOUT_GEN_MAX		(1u << 30)	/* largest generation number */
 #define LAYOUT_KEEP_DEFAULT	10		/* generations kept */
 

@@ -1,0 +1,511 @@
+/* kernels: see kernels.h */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+#include "beneath.h"
+#include "change.h"
+#include "extlinux.h"
+#include "feature.h"
+#include "kernelcheck.h"
+#include "kernels.h"
+#include "kernlist.h"
+#include "kv.h"
+#include "layout.h"
+#include "text.h"
+#include "util.h"
+
+#define KEEP_DEFAULT 2
+
+/* The kept kernels: etc/earlyfs.kernels, or (a partition provisioned
+ * before it existed) the one etc/earlyfs.conf names. */
+static int load(struct boot *b, struct kernlist *kl, struct err *e)
+{
+	char name[256], *buf;
+	const char *what;
+	size_t len, line;
+	int r;
+
+	memset(kl, 0, sizeof(*kl));
+	r = beneath_read(b->fd, LAYOUT_KERNELS, LAYOUT_KERNELS_MAX, &buf, &len);
+	if (r == 0) {
+		r = kernlist_parse(buf, len, kl, &line, &what);
+		free(buf);
+		if (r < 0)
+			return err_setr(e, r, EXIT_FAILED, LAYOUT_KERNELS ":%zu: "
+					"%s; restore it ('earlyfs rollback')",
+					line, what);
+		return 0;
+	}
+	if (r != -ENOENT)
+		return err_setr(e, r, EXIT_FAILED, LAYOUT_KERNELS ": %s",
+				strerror(-r));
+	if (boot_conf_get(b->fd, "kernel", name, sizeof(name)) == 0 &&
+	    !strncmp(name, "vmlinuz-", 8) &&
+	    kernlist_version_ok(name + 8, strlen(name + 8)) &&
+	    beneath_exists(b->fd, name)) {
+		snprintf(kl->v[0].version, sizeof(kl->v[0].version), "%s",
+			 name + 8);
+		kl->v[0].ok = true;
+		kl->n = 1;
+	}
+	return 0;
+}
+
+/* KEY=value of etc/earlyfs.conf set (the line replaced, or added). */
+static char *conf_with(struct boot *b, const char *key, const char *value,
+		       size_t *ret_len)
+{
+	size_t len = 0, pos = 0, l, kl = strlen(key);
+	const char *line;
+	char *buf = NULL, *text = NULL;
+	bool done = false;
+	FILE *f;
+
+	if (beneath_read(b->fd, LAYOUT_CONF, LAYOUT_CONF_MAX, &buf, &len) < 0)
+		len = 0;
+	f = open_memstream(&text, ret_len);
+	if (!f) {
+		free(buf);
+		return NULL;
+	}
+	while (buf && text_next_line(buf, len, &pos, &line, &l) != 0) {
+		if (l > kl && !memcmp(line, key, kl) && line[kl] == '=') {
+			if (!done)
+				fprintf(f, "%s=%s\n", key, value);
+			done = true;
+			continue;
+		}
+		fprintf(f, "%.*s\n", (int)l, line);
+	}
+	if (!done)
+		fprintf(f, "%s=%s\n", key, value);
+	free(buf);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+struct job {
+	const char *src;		/* the kernel to copy, or NULL */
+	char version[KERNLIST_VERSION_MAX + 1];
+	char def[KERNLIST_VERSION_MAX + 1];
+	struct kernlist before;		/* what earlyfs kept: all it removes */
+};
+
+/* prepare: the new kernel written beside its place, synced, renamed. */
+static int copy_kernel(struct boot *b, void *ctx, struct err *e)
+{
+	const struct job *j = ctx;
+	char tmp[128], dst[128], buf[1 << 16];
+	int in, out, r = 0;
+	ssize_t n;
+
+	if (!j->src)
+		return 0;
+	snprintf(tmp, sizeof(tmp), ".vmlinuz-%s.tmp", j->version);
+	snprintf(dst, sizeof(dst), "vmlinuz-%s", j->version);
+	beneath_unlink(b->fd, tmp, false);
+	in = open(j->src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return err_setr(e, -errno, EXIT_FAILED, "%s: %s", j->src,
+				strerror(errno));
+	out = beneath_open(b->fd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (out < 0) {
+		close(in);
+		return err_setr(e, out, EXIT_FAILED, "cannot create %s/%s: %s",
+				b->dir, tmp, strerror(-out));
+	}
+	/* every block written: syslinux reads no holes */
+	while (r == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0)
+			r = errno == EINTR ? 0 : -errno;
+		else if (write(out, buf, (size_t)n) != n)
+			r = errno ? -errno : -EIO;
+	}
+	if (r == 0 && fsync(out) < 0)
+		r = -errno;
+	close(in);
+	if (close(out) < 0 && r == 0)
+		r = -errno;
+	if (r == 0)
+		r = beneath_rename(b->fd, tmp, dst);
+	if (r == 0)
+		r = boot_sync(b);
+	if (r < 0) {
+		beneath_unlink(b->fd, tmp, false);
+		return err_setr(e, r, EXIT_FAILED, "cannot write %s/%s: %s",
+				b->dir, dst, strerror(-r));
+	}
+	return 0;
+}
+
+/* finish: /vmlinuz names the default; the files of kernels earlyfs kept
+ * before that no label of the live extlinux.conf boots (the 'previous'
+ * label counts) are removed.  Other vmlinuz-* files are not earlyfs's (a
+ * package's, in /boot): they stay. */
+static void prune(struct boot *b, void *ctx, FILE *out)
+{
+	const struct job *j = ctx;
+	struct extlinux_conf *c = malloc(sizeof(*c));
+	char link[128], *buf = NULL;
+	const char *what;
+	size_t len, line, i;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	snprintf(link, sizeof(link), "vmlinuz-%s", j->def);
+	beneath_unlink(b->fd, ".vmlinuz.tmp", false);
+	if (beneath_symlink(link, b->fd, ".vmlinuz.tmp") == 0 &&
+	    beneath_rename(b->fd, ".vmlinuz.tmp", "vmlinuz") < 0)
+		fprintf(out, "earlyfs: warning: cannot point %s/vmlinuz at "
+			"%s\n", b->dir, link);
+	if (!c || beneath_read(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX,
+			       &buf, &len) < 0 ||
+	    extlinux_parse(buf, len, c, &line, &what) < 0)
+		goto out;	/* keep everything */
+	fd = beneath_open(b->fd, ".", O_RDONLY | O_DIRECTORY, 0);
+	d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+		bool used = false;
+
+		const struct kernlist_entry *was;
+
+		if (strncmp(de->d_name, "vmlinuz-", 8) ||
+		    beneath_lstat(b->fd, de->d_name, &st) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		was = kernlist_find((struct kernlist *)&j->before,
+				    de->d_name + 8);
+		if (!was || !was->ok)
+			continue;
+		for (i = 0; i < c->n && !used; i++)
+			used = c->labels[i].kernel[0] == '/' &&
+			       !strcmp(c->labels[i].kernel + 1, de->d_name);
+		used |= !strcmp(de->d_name, link);
+		/* labels that still name /vmlinuz boot the default */
+		if (!used && beneath_unlink(b->fd, de->d_name, false) == 0)
+			fprintf(out, "earlyfs: removed %s (no label boots it)\n",
+				de->d_name);
+	}
+	closedir(d);
+	boot_sync(b);
+out:
+	free(buf);
+	free(c);
+}
+
+static int by_version_desc(const void *a, const void *b)
+{
+	return strverscmp(*(const char *const *)b, *(const char *const *)a);
+}
+
+/* The list, extlinux.conf and earlyfs.conf's kernel= as one change. */
+static int commit(struct boot *b, struct kernlist *kl, struct job *j,
+		  const char *desc, FILE *out, struct err *e)
+{
+	const struct kernlist_entry *def = kernlist_default(kl);
+	const char *versions[KERNLIST_MAX];
+	struct change_file files[3];
+	char list[4096], kname[128], *conf = NULL, *ext = NULL, *newext = NULL;
+	size_t n = 0, i, len, conf_len = 0;
+	int r, nl, ne;
+
+	if (!def)
+		return err_set(e, EXIT_REFUSED, "no kernel here passed the "
+			       "check: nothing would boot; nothing written");
+	snprintf(j->def, sizeof(j->def), "%s", def->version);
+	for (i = 0; i < kl->n; i++)
+		if (kl->v[i].ok)
+			versions[n++] = kl->v[i].version;
+	qsort(versions, n, sizeof(versions[0]), by_version_desc);
+	nl = kernlist_format(kl, list, sizeof(list));
+	r = beneath_read(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX, &ext,
+			 &len);
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot read %s/%s: %s",
+				b->dir, LAYOUT_EXTLINUX_CONF, strerror(-r));
+	newext = malloc(len + 8192);
+	ne = newext ? extlinux_set_kernels(ext, len, def->version, versions, n,
+					   newext, len + 8192) : -ENOMEM;
+	snprintf(kname, sizeof(kname), "vmlinuz-%s", def->version);
+	conf = conf_with(b, "kernel", kname, &conf_len);
+	if (nl < 0 || ne < 0 || !conf) {
+		r = err_set(e, EXIT_FAILED, ne == -EINVAL ? "%s/%s has no "
+			    "'earlyfs' label to take the kernel's command line "
+			    "from" : "%s/%s: out of memory or too long", b->dir,
+			    LAYOUT_EXTLINUX_CONF);
+		goto out;
+	}
+	files[0] = (struct change_file){ LAYOUT_EXTLINUX_CONF, newext,
+					 (size_t)ne, 0644 };
+	files[1] = (struct change_file){ LAYOUT_KERNELS, list, (size_t)nl,
+					 0644 };
+	files[2] = (struct change_file){ LAYOUT_CONF, conf, conf_len, 0644 };
+	{
+		struct change c = { .op = CHANGE_INSTALL, .name = desc,
+				    .prepare = copy_kernel, .finish = prune,
+				    .ctx = j, .files = files, .n_files = 3 };
+
+		r = change_commit(b, &c, out, e);
+	}
+	if (r == 0)
+		fprintf(out, "earlyfs: the default label boots %s; kept: ",
+			def->version);
+	for (i = 0; r == 0 && i < n; i++)
+		fprintf(out, "%s%s", i ? ", " : "", versions[i]);
+	if (r == 0)
+		fprintf(out, "\n");
+out:
+	free(ext);
+	free(newext);
+	free(conf);
+	return r;
+}
+
+/* The needs of a kernel for this partition: the boot partition (ext4,
+ * either table) and what its features need. */
+static void needs(struct boot *b, struct kernel_needs *kn)
+{
+	unsigned have = 0;
+	struct err ignore;
+
+	memset(kn, 0, sizeof(*kn));
+	kn->boot_fstype = "ext4";
+	kn->table = TABLE_NONE;
+	if (feature_installed(b->fd, &have, &ignore) == 0)
+		feature_needs(have, kn);
+}
+
+static unsigned keep_count(struct boot *b)
+{
+	char v[16];
+	unsigned long n;
+
+	if (boot_conf_get(b->fd, "keep_kernels", v, sizeof(v)) < 0 ||
+	    text_parse_uint(v, strlen(v), KERNLIST_MAX, &n) < 0 || n < 1)
+		return KEEP_DEFAULT;
+	return (unsigned)n;
+}
+
+int kernels_add(struct boot *b, const char *file, bool make_default,
+		bool force, FILE *out, struct err *e)
+{
+	struct kernel_info k = { .config = NULL };
+	struct kernel_needs kn;
+	struct kernlist kl;
+	struct kernlist_entry *ent;
+	static struct job j;
+	struct err why = { "", 0 };
+	char desc[160], msg[sizeof(why.msg)];
+	struct statvfs sv;
+	struct stat st;
+	bool refused;
+	size_t i, ok;
+	int r;
+
+	memset(&j, 0, sizeof(j));
+	r = kernel_inspect(file, NULL, &k, e);
+	if (r < 0)
+		goto out;
+	if (!kernlist_version_ok(k.version, strlen(k.version))) {
+		r = err_set(e, EXIT_USAGE, "%s: its version '%s' is not one "
+			    "earlyfs can name a file after", file,
+			    text_printable(k.version));
+		goto out;
+	}
+	r = load(b, &kl, e);
+	if (r < 0)
+		goto out;
+	j.before = kl;
+	needs(b, &kn);
+	refused = kernel_check(&k, &kn, NULL, &why) < 0;
+	ent = kernlist_find(&kl, k.version);
+	if (refused && !force) {
+		/* kept out of the labels, with the reason; not copied */
+		for (i = 0; why.msg[i]; i++)
+			if ((unsigned char)why.msg[i] < 0x20)
+				why.msg[i] = ' ';
+		if (ent && ent->ok) {
+			r = err_set(e, EXIT_KERNEL, "%s %s fails the kernel "
+				    "check; the kept %s is not replaced: %s",
+				    file, k.version, k.version, why.msg);
+			goto out;
+		}
+		if (!ent && kl.n == KERNLIST_MAX)
+			memmove(&kl.v[0], &kl.v[1], sizeof(kl.v[0]) * --kl.n);
+		ent = ent ? ent : &kl.v[kl.n++];
+		snprintf(ent->version, sizeof(ent->version), "%s", k.version);
+		ent->ok = false;
+		snprintf(ent->why, sizeof(ent->why), "%s", why.msg);
+		snprintf(desc, sizeof(desc), "kernel refused %s", k.version);
+		r = commit(b, &kl, &j, desc, out, e);
+		if (r == 0)
+			r = err_set(e, EXIT_KERNEL, "%s %s is kept out of the "
+				    "labels (the default still boots %s): %s",
+				    file, k.version, j.def, why.msg);
+		goto out;
+	}
+	if (refused)
+		fprintf(out, "earlyfs: warning: --force: %s\n", why.msg);
+	if (stat(file, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = err_set(e, EXIT_USAGE, "%s: not a regular file", file);
+		goto out;
+	}
+	/* room for it beside whatever it replaces, and for the change */
+	if (statvfs(b->dir, &sv) == 0 &&
+	    (unsigned long long)sv.f_bavail * sv.f_frsize <
+	    (unsigned long long)st.st_size + (1ull << 20)) {
+		r = err_set(e, EXIT_REFUSED, "not enough space on %s for %s "
+			    "(%lld KiB, %llu KiB free with 1 MiB for the "
+			    "change): remove a kernel ('earlyfs kernel rm "
+			    "VERSION'); nothing written", b->name, k.version,
+			    (long long)st.st_size / 1024,
+			    (unsigned long long)sv.f_bavail * sv.f_frsize /
+			    1024);
+		goto out;
+	}
+	if (!ent) {
+		if (kl.n == KERNLIST_MAX)
+			memmove(&kl.v[0], &kl.v[1], sizeof(kl.v[0]) * --kl.n);
+		ent = &kl.v[kl.n++];
+	}
+	snprintf(ent->version, sizeof(ent->version), "%s", k.version);
+	ent->ok = true;
+	ent->why[0] = '\0';
+	if (make_default)
+		snprintf(kl.pinned, sizeof(kl.pinned), "%s", k.version);
+	/* the newest N stay: the oldest others go (never the default) */
+	for (;;) {
+		const struct kernlist_entry *def = kernlist_default(&kl);
+		struct kernlist_entry *old = NULL;
+
+		for (i = 0, ok = 0; i < kl.n; i++) {
+			struct kernlist_entry *v = &kl.v[i];
+
+			if (!v->ok)
+				continue;
+			ok++;
+			if (v != def && strcmp(v->version, k.version) &&
+			    (!old || strverscmp(v->version, old->version) < 0))
+				old = v;
+		}
+		if (ok <= keep_count(b) || !old)
+			break;
+		fprintf(out, "earlyfs: %s no longer kept (keep_kernels=%u)\n",
+			old->version, keep_count(b));
+		memmove(old, old + 1, sizeof(*old) *
+			(size_t)(&kl.v[kl.n] - old - 1));
+		kl.n--;
+	}
+	snprintf(j.version, sizeof(j.version), "%s", k.version);
+	j.src = file;
+	snprintf(desc, sizeof(desc), "kernel add %s", k.version);
+	snprintf(msg, sizeof(msg), "%s", desc);
+	r = commit(b, &kl, &j, msg, out, e);
+out:
+	kernel_info_free(&k);
+	return r;
+}
+
+int kernels_rm(struct boot *b, const char *version, FILE *out,
+	       struct err *e)
+{
+	static struct job j;
+	struct kernlist_entry *ent;
+	struct kernlist kl;
+	char desc[160];
+	size_t i, ok = 0;
+	int r = load(b, &kl, e);
+
+	if (r < 0)
+		return r;
+	memset(&j, 0, sizeof(j));
+	j.before = kl;
+	ent = kernlist_find(&kl, version);
+	if (!ent) {
+		char shown[KERNLIST_VERSION_MAX + 1];
+
+		snprintf(shown, sizeof(shown), "%s", version);
+		return err_set(e, EXIT_USAGE, "no kernel %s here; see 'earlyfs "
+			       "kernel list'", text_printable(shown));
+	}
+	for (i = 0; i < kl.n; i++)
+		ok += kl.v[i].ok;
+	if (ent->ok && ok == 1)
+		return err_set(e, EXIT_REFUSED, "%s is the only kernel that "
+			       "boots: add another first ('earlyfs kernel add "
+			       "FILE'); nothing written", version);
+	if (!strcmp(kl.pinned, version))
+		kl.pinned[0] = '\0';
+	memmove(ent, ent + 1, sizeof(*ent) * (size_t)(&kl.v[kl.n] - ent - 1));
+	kl.n--;
+	snprintf(desc, sizeof(desc), "kernel rm %s", version);
+	return commit(b, &kl, &j, desc, out, e);
+}
+
+int kernels_list(struct boot *b, FILE *out, struct err *e)
+{
+	struct extlinux_conf *c = malloc(sizeof(*c));
+	const struct kernlist_entry *def;
+	char target[256] = "", *buf = NULL;
+	const char *what;
+	size_t len, line, i, k;
+	struct kernlist kl;
+	int r = load(b, &kl, e);
+
+	if (r < 0 || !c) {
+		free(c);
+		return r < 0 ? r : err_set(e, EXIT_FAILED, "out of memory");
+	}
+	c->n = 0;
+	if (beneath_read(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX, &buf,
+			 &len) == 0)
+		extlinux_parse(buf, len, c, &line, &what);
+	beneath_readlink(b->fd, "vmlinuz", target, sizeof(target));
+	def = kernlist_default(&kl);
+	fprintf(out, "%-24s %8s  %-8s %s\n", "VERSION", "KIB", "CHECK",
+		"LABELS");
+	for (i = 0; i < kl.n; i++) {
+		struct kernlist_entry *v = &kl.v[i];
+		char file[128], labels[512] = "";
+		size_t used = 0;
+		struct stat st;
+
+		snprintf(file, sizeof(file), "vmlinuz-%s", v->version);
+		for (k = 0; k < c->n && used < sizeof(labels) - 70; k++) {
+			const char *kern = c->labels[k].kernel;
+
+			if (kern[0] == '/' && (!strcmp(kern + 1, file) ||
+			    (!strcmp(kern, "/vmlinuz") &&
+			     !strcmp(target, file))))
+				used += (size_t)snprintf(labels + used,
+					sizeof(labels) - used, "%s%s",
+					used ? ", " : "", c->labels[k].name);
+		}
+		if (beneath_lstat(b->fd, file, &st) < 0)
+			st.st_size = 0;
+		fprintf(out, "%-24s %8lld  %-8s %s%s\n", v->version,
+			(long long)st.st_size / 1024,
+			v->ok ? "ok" : "refused",
+			v == def ? "(default) " : "",
+			v->ok ? labels : text_printable(v->why));
+	}
+	free(buf);
+	free(c);
+	return 0;
+}

@@ -1,0 +1,29 @@
+/* kernels.h: the kernels a boot partition keeps (earlyfs kernel ...)
+ *
+ * Each kept kernel is /vmlinuz-VERSION with a label earlyfs-VERSION; the
+ * 'earlyfs' and 'rescue' labels (and the /vmlinuz link) boot the default:
+ * the newest that passed the kernel check (the boot partition, the
+ * installed features' needs), unless one was chosen with --default.  A
+ * kernel that fails the check is listed with the reason, not copied, and
+ * in no label.  The newest keep_kernels= (etc/earlyfs.conf, default 2)
+ * stay.  Every change is one generation (extlinux.conf, etc/earlyfs.kernels,
+ * kernel= of etc/earlyfs.conf); the kernel file is written, synced and
+ * renamed into place first, and files no label boots any more (the
+ * 'previous' label counts) are removed after.
+ */
+#ifndef EARLYFS_KERNELS_H
+#define EARLYFS_KERNELS_H
+#include <stdbool.h>
+#include <stdio.h>
+#include "boot.h"
+#include "err.h"
+
+int kernels_list(struct boot *b, FILE *out, struct err *e);
+/* 0; EXIT_KERNEL (after recording why) for a kernel that fails the check
+ * unless force; EXIT_REFUSED without room for it, nothing written. */
+int kernels_add(struct boot *b, const char *file, bool make_default,
+		bool force, FILE *out, struct err *e);
+/* Refuses the only kernel that boots. */
+int kernels_rm(struct boot *b, const char *version, FILE *out,
+	       struct err *e);
+#endif
