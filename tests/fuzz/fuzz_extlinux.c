@@ -1,4 +1,4 @@
-/* extlinux.conf: parsed, and its 'previous' label rewritten */
+/* extlinux.conf: parsed, its 'previous' label and kernel labels rewritten */
 #include "extlinux.h"
 #include "fuzz.h"
 
@@ -14,8 +14,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (extlinux_parse(buf, size, &c, &line, &what) == 0 && c.n &&
 	    (out = malloc(size + 4096))) {
 		extlinux_find(&c, "previous");
+		static const char *const v[] = { "6.1.2", "6.1.10" };
+
 		extlinux_set_previous(buf, size, &c.labels[0], 7, out,
 				      size + 4096);
+		extlinux_set_kernels(buf, size, "6.1.10", v, 2, out,
+				     size + 4096);
 		free(out);
 	}
 	free(buf);
