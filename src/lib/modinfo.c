@@ -1,0 +1,182 @@
+/* modinfo: see modinfo.h */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include "modinfo.h"
+
+static uint64_t get(const unsigned char *p, size_t n, bool be)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v |= (uint64_t)p[be ? n - 1 - i : i] << (8 * i);
+	return v;
+}
+
+/* The value of key in the NUL-separated key=value strings, copied. */
+static int copy_value(const struct modinfo *m, const char *key, char *ret,
+		      size_t cap)
+{
+	const char *v;
+	size_t pos = 0, l;
+
+	ret[0] = '\0';
+	if (modinfo_next(m, key, &pos, &v, &l) != 1)
+		return 0;
+	if (l >= cap)
+		return -E2BIG;
+	memcpy(ret, v, l);
+	ret[l] = '\0';
+	return 0;
+}
+
+int modinfo_parse(const void *data, size_t len, struct modinfo *ret)
+{
+	const unsigned char *b = data;
+	uint64_t shoff, off, size, stroff, strsize, nameoff;
+	size_t shentsize, shnum, shstrndx, i;
+	char deps[MODINFO_DEPENDS_MAX * (MODINFO_NAME_MAX + 1)];
+	bool be;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (len < 64 || memcmp(b, "\177ELF", 4) || b[4] != 2 ||
+	    (b[5] != 1 && b[5] != 2))
+		return -ENOEXEC;
+	be = b[5] == 2;
+	if (get(b + 16, 2, be) != 1)	/* ET_REL */
+		return -ENOEXEC;
+	shoff = get(b + 40, 8, be);
+	shentsize = (size_t)get(b + 58, 2, be);
+	shnum = (size_t)get(b + 60, 2, be);
+	shstrndx = (size_t)get(b + 62, 2, be);
+	if (shentsize < 64 || shstrndx >= shnum || shoff > len ||
+	    shnum > (len - shoff) / shentsize)
+		return -EINVAL;
+	stroff = get(b + shoff + shstrndx * shentsize + 24, 8, be);
+	strsize = get(b + shoff + shstrndx * shentsize + 32, 8, be);
+	if (stroff > len || strsize > len - stroff)
+		return -EINVAL;
+	for (i = 0; i < shnum; i++) {
+		const unsigned char *sh = b + shoff + i * shentsize;
+
+		nameoff = get(sh, 4, be);
+		if (nameoff >= strsize || strsize - nameoff < 9 ||
+		    memcmp(b + stroff + nameoff, ".modinfo", 9))
+			continue;
+		off = get(sh + 24, 8, be);
+		size = get(sh + 32, 8, be);
+		if (off > len || size > len - off)
+			return -EINVAL;
+		ret->strings = (const char *)b + off;
+		ret->len = (size_t)size;
+		break;
+	}
+	if (!ret->strings)
+		return -ENOENT;
+	r = copy_value(ret, "name", ret->name, sizeof(ret->name));
+	if (r == 0)
+		r = copy_value(ret, "depends", deps, sizeof(deps));
+	for (const char *p = deps; r == 0 && *p;) {
+		size_t l = strcspn(p, ",");
+
+		if (l) {
+			if (ret->n_depends == MODINFO_DEPENDS_MAX ||
+			    l > MODINFO_NAME_MAX)
+				return -E2BIG;
+			memcpy(ret->depends[ret->n_depends], p, l);
+			ret->depends[ret->n_depends++][l] = '\0';
+		}
+		p += l + (p[l] == ',');
+	}
+	return r;
+}
+
+int modinfo_next(const struct modinfo *m, const char *key, size_t *pos,
+		 const char **ret_value, size_t *ret_len)
+{
+	size_t kl = strlen(key);
+
+	while (*pos < m->len) {
+		const char *s = m->strings + *pos;
+		const char *end = memchr(s, '\0', m->len - *pos);
+		size_t l = end ? (size_t)(end - s) : m->len - *pos;
+
+		*pos += l + 1;
+		if (l > kl && !memcmp(s, key, kl) && s[kl] == '=') {
+			*ret_value = s + kl + 1;
+			*ret_len = l - kl - 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+bool modinfo_same_name(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (*a != *b && !((*a == '-' || *a == '_') &&
+				  (*b == '-' || *b == '_')))
+			return false;
+	return *a == *b;
+}
+
+/* Whether p[i] (one pattern element: '?', a [...] class, a character)
+ * matches c; *next is where the pattern goes on. */
+static bool one(const char *p, size_t plen, size_t i, char c, size_t *next)
+{
+	if (p[i] == '?') {
+		*next = i + 1;
+		return true;
+	}
+	if (p[i] == '[') {
+		size_t j = i + 1;
+		bool neg = j < plen && p[j] == '!', hit = false;
+
+		j += neg;
+		for (size_t first = j; j < plen && (p[j] != ']' || j == first);
+		     j++) {
+			if (j + 2 < plen && p[j + 1] == '-' && p[j + 2] != ']') {
+				hit |= c >= p[j] && c <= p[j + 2];
+				j += 2;
+			} else {
+				hit |= c == p[j];
+			}
+		}
+		if (j < plen) {		/* a closed class */
+			*next = j + 1;
+			return hit != neg;
+		}
+	}
+	*next = i + 1;
+	return p[i] == c;
+}
+
+/* Iterative: a mismatch goes back to the last '*' only, one character
+ * further each time (linear in the pattern times the string). */
+bool modinfo_alias_match(const char *p, size_t plen, const char *s)
+{
+	size_t i = 0, star = (size_t)-1, next;
+	const char *from = NULL;
+
+	while (*s) {
+		if (i < plen && p[i] == '*') {
+			star = i++;
+			from = s;
+			continue;
+		}
+		if (i < plen && one(p, plen, i, *s, &next)) {
+			i = next;
+			s++;
+			continue;
+		}
+		if (star == (size_t)-1)
+			return false;
+		i = star + 1;
+		s = ++from;
+	}
+	while (i < plen && p[i] == '*')
+		i++;
+	return i == plen;
+}

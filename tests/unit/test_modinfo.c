@@ -1,0 +1,105 @@
+/* Unit tests: a kernel module's .modinfo, alias patterns */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include "check.h"
+#include "modinfo.h"
+
+static void put(unsigned char *p, uint64_t v, size_t n, int be)
+{
+	for (size_t i = 0; i < n; i++)
+		p[be ? n - 1 - i : i] = (unsigned char)(v >> (8 * i));
+}
+
+/* An ELF64 relocatable: header, .modinfo, .shstrtab, three headers. */
+static size_t module(unsigned char *b, const char *info, size_t ilen, int be)
+{
+	static const char shstr[] = "\0.modinfo\0.shstrtab";
+	size_t io = 64, so = io + ilen, sh = (so + sizeof(shstr) + 7) & ~7u;
+
+	memset(b, 0, sh + 3 * 64);
+	memcpy(b, "\177ELF", 4);
+	b[4] = 2;
+	b[5] = be ? 2 : 1;
+	put(b + 16, 1, 2, be);
+	put(b + 40, sh, 8, be);
+	put(b + 58, 64, 2, be);
+	put(b + 60, 3, 2, be);
+	put(b + 62, 2, 2, be);
+	memcpy(b + io, info, ilen);
+	memcpy(b + so, shstr, sizeof(shstr));
+	put(b + sh + 64, 1, 4, be);		/* .modinfo */
+	put(b + sh + 64 + 24, io, 8, be);
+	put(b + sh + 64 + 32, ilen, 8, be);
+	put(b + sh + 128, 10, 4, be);		/* .shstrtab */
+	put(b + sh + 128 + 24, so, 8, be);
+	put(b + sh + 128 + 32, sizeof(shstr), 8, be);
+	return sh + 3 * 64;
+}
+
+static void test_parse(void)
+{
+	static const char info[] = "alias=virtio:d00000002v*\0depends=virtio,"
+		"virtio_ring\0intree=Y\0name=virtio_blk\0alias=pci:x\0"
+		"vermagic=6.1.0-57-amd64 SMP mod_unload\0";
+	unsigned char b[2048];
+	struct modinfo m;
+	const char *v;
+	size_t len, pos = 0, n = 0, l;
+
+	for (int be = 0; be < 2; be++) {
+		len = module(b, info, sizeof(info), be);
+		CHECK_INT(modinfo_parse(b, len, &m), 0);
+		CHECK_STR(m.name, "virtio_blk");
+		CHECK_INT(m.n_depends, 2);
+		CHECK_STR(m.depends[1], "virtio_ring");
+	}
+	while (modinfo_next(&m, "alias", &pos, &v, &l) == 1)
+		n++;
+	CHECK_INT(n, 2);
+	/* no depends at all, an empty one */
+	len = module(b, "name=crc16\0depends=\0", 20, 0);
+	CHECK_INT(modinfo_parse(b, len, &m), 0);
+	CHECK_INT(m.n_depends, 0);
+	/* not a module, truncated, a section past the end */
+	CHECK_INT(modinfo_parse("hello", 5, &m), -ENOEXEC);
+	len = module(b, info, sizeof(info), 0);
+	CHECK_INT(modinfo_parse(b, len - 100, &m), -EINVAL);
+	put(b + len - 64 * 2 + 24, 1 << 20, 8, 0);
+	CHECK_INT(modinfo_parse(b, len, &m), -EINVAL);
+	len = module(b, info, sizeof(info), 0);
+	b[len - 64 * 2] = 20;	/* no section is .modinfo any more */
+	CHECK_INT(modinfo_parse(b, len, &m), -ENOENT);
+	/* an unterminated last string is read to the section's end */
+	len = module(b, "name=abc", 8, 0);
+	CHECK_INT(modinfo_parse(b, len, &m), 0);
+	CHECK_STR(m.name, "abc");
+}
+
+static void test_match(void)
+{
+	static const char blk[] = "virtio:d00000002v*";
+	static const char pci[] = "pci:v00001AF4d*sv*sd*bc01sc00i*";
+
+	CHECK(modinfo_alias_match(blk, strlen(blk), "virtio:d00000002v00001AF4"));
+	CHECK(!modinfo_alias_match(blk, strlen(blk), "virtio:d00000001v00001AF4"));
+	CHECK(modinfo_alias_match(pci, strlen(pci), "pci:v00001AF4d00001001"
+				  "sv00001AF4sd00000002bc01sc00i00"));
+	CHECK(!modinfo_alias_match(pci, strlen(pci), "pci:v00001AF4d00001001"
+				   "sv00001AF4sd00000002bc02sc00i00"));
+	CHECK(modinfo_alias_match("a[0-9]c", 7, "a5c"));
+	CHECK(!modinfo_alias_match("a[!0-9]c", 8, "a5c"));
+	CHECK(modinfo_alias_match("a?c*", 4, "abcdef"));
+	CHECK(modinfo_alias_match("*", 1, ""));
+	CHECK(!modinfo_alias_match("a", 1, ""));
+	CHECK(modinfo_alias_match("a[b", 3, "a[b"));	/* unclosed: literal */
+	CHECK(modinfo_same_name("virtio-blk", "virtio_blk"));
+	CHECK(!modinfo_same_name("virtio_blk", "virtio_bl"));
+}
+
+int main(void)
+{
+	test_parse();
+	test_match();
+	return check_done("modinfo");
+}
