@@ -192,8 +192,19 @@ static int label_name(const char *line, size_t l, const char **name,
 	return text_next_field(line, l, &pos, name, nl) == 1;
 }
 
+/* Whether line[0..l) is an INITRD line (any case). */
+static bool is_initrd_line(const char *line, size_t l)
+{
+	size_t pos = 0, kl;
+	const char *kw;
+
+	return text_next_field(line, l, &pos, &kw, &kl) == 1 && kl == 6 &&
+	       !strncasecmp(kw, "INITRD", 6);
+}
+
 int extlinux_set_kernels(const char *buf, size_t len, const char *def,
-			 const char *const *versions, size_t n, char *out,
+			 const char *def_initrd, const char *const *versions,
+			 const char *const *initrds, size_t n, char *out,
 			 size_t cap)
 {
 	struct extlinux_conf *c = malloc(sizeof(*c));
@@ -232,10 +243,17 @@ int extlinux_set_kernels(const char *buf, size_t len, const char *def,
 		}
 		if (mode == DROP)
 			continue;
+		if (mode == SET && r > 0 && is_initrd_line(line, l))
+			continue;
 		if (mode == SET && r > 0 && is_kernel_line(line, l)) {
 			puts_(&s, "\tKERNEL /vmlinuz-");
 			puts_(&s, def);
 			puts_(&s, "\n");
+			if (def_initrd) {
+				puts_(&s, "\tINITRD ");
+				puts_(&s, def_initrd);
+				puts_(&s, "\n");
+			}
 			continue;
 		}
 		put(&s, buf + start, pos - start);
@@ -251,6 +269,10 @@ int extlinux_set_kernels(const char *buf, size_t len, const char *def,
 		puts_(&s, "\n\t# written by earlyfs: this kernel, kept\n"
 			  "\tKERNEL /vmlinuz-");
 		puts_(&s, versions[i]);
+		if (initrds && initrds[i]) {
+			puts_(&s, "\n\tINITRD ");
+			puts_(&s, initrds[i]);
+		}
 		puts_(&s, "\n\tAPPEND ");
 		put_append(&s, append);
 		while (s.len && s.out[s.len - 1] == ' ')

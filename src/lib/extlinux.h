@@ -49,14 +49,17 @@ int extlinux_set_previous(const char *buf, size_t len,
 
 /*
  * Rewrites a configuration for the kernels of a partition: the KERNEL
- * lines of the 'earlyfs' and 'rescue' labels name /vmlinuz-DEF, every
- * "earlyfs-*" label is dropped, and one is written after the rest for each
- * of versions[0..n) (KERNEL /vmlinuz-V, the 'earlyfs' label's APPEND
- * without earlyfs.generation=).  Everything else is kept byte for byte.
+ * lines of the 'earlyfs' and 'rescue' labels name /vmlinuz-DEF (and their
+ * INITRD lines go, or name def_initrd), every "earlyfs-*" label is
+ * dropped, and one is written after the rest for each of versions[0..n)
+ * (KERNEL /vmlinuz-V, INITRD initrds[i] unless NULL, the 'earlyfs'
+ * label's APPEND without earlyfs.generation=).  Everything else is kept
+ * byte for byte.
  * Returns the new length, -EINVAL if there is no 'earlyfs' label, or
  * -E2BIG if it does not fit in cap.
  */
 int extlinux_set_kernels(const char *buf, size_t len, const char *def,
-			 const char *const *versions, size_t n, char *out,
+			 const char *def_initrd, const char *const *versions,
+			 const char *const *initrds, size_t n, char *out,
 			 size_t cap);
 #endif

@@ -80,6 +80,18 @@ int kernlist_parse(const char *buf, size_t len, struct kernlist *ret,
 			return bad(ret_line, lineno, ret_what, "a version listed "
 				   "twice", -EINVAL);
 		e->ok = ok;
+		if (ok) {
+			const char *w;
+			size_t wl;
+
+			if (text_next_field(line, l, &fpos, &w, &wl) == 1) {
+				if (wl != 4 || memcmp(w, "stub", 4))
+					return bad(ret_line, lineno, ret_what,
+						   "'ok VERSION' takes only "
+						   "'stub' after it", -EINVAL);
+				e->stub = true;
+			}
+		}
 		while (fpos < l && (line[fpos] == ' ' || line[fpos] == '\t'))
 			fpos++;
 		if (!ok)
@@ -115,8 +127,9 @@ int kernlist_format(const struct kernlist *k, char *out, size_t cap)
 		     "changes this)\n");
 	for (i = 0; n >= 0 && (size_t)n < cap - used && i < k->n; i++) {
 		used += (size_t)n;
-		n = k->v[i].ok ? snprintf(out + used, cap - used, "ok %s\n",
-					  k->v[i].version)
+		n = k->v[i].ok ? snprintf(out + used, cap - used, "ok %s%s\n",
+					  k->v[i].version, k->v[i].stub ?
+					  " stub" : "")
 			       : snprintf(out + used, cap - used, "refused %s "
 					  "%s\n", k->v[i].version, k->v[i].why);
 	}

@@ -1,7 +1,9 @@
 /* kernlist: etc/earlyfs.kernels, the kernels a boot partition keeps
  *
  * One line each, in the order they were added:
- *   ok VERSION                 /vmlinuz-VERSION passed the kernel check
+ *   ok VERSION [stub]          /vmlinuz-VERSION passed the kernel check
+ *                              (stub: with /stub-VERSION.img, its module
+ *                              stub, which gives it its drivers)
  *   refused VERSION REASON     failed it: not copied, not booted
  *   default VERSION            the admin's choice (earlyfs kernel add
  *                              --default); else the newest ok one
@@ -18,7 +20,7 @@
 
 struct kernlist_entry {
 	char version[KERNLIST_VERSION_MAX + 1];
-	bool ok;
+	bool ok, stub;
 	char why[KERNLIST_WHY_MAX + 1];		/* refused: the reason */
 };
 

@@ -18,8 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		extlinux_set_previous(buf, size, &c.labels[0], 7, out,
 				      size + 4096);
-		extlinux_set_kernels(buf, size, "6.1.10", v, 2, out,
-				     size + 4096);
+		static const char *const rd[] = { "/stub-6.1.2.img", NULL };
+
+		extlinux_set_kernels(buf, size, "6.1.10", "/stub.img", v, rd, 2,
+				     out, size + 4096);
 		free(out);
 	}
 	free(buf);

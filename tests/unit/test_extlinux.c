@@ -157,8 +157,8 @@ static void test_set_kernels(void)
 	size_t line;
 	int n, n2;
 
-	n = extlinux_set_kernels(conf, strlen(conf), "6.1.10", two, 2, out,
-				 sizeof(out));
+	n = extlinux_set_kernels(conf, strlen(conf), "6.1.10", NULL, two, NULL,
+				 2, out, sizeof(out));
 	CHECK(n > 0);
 	CHECK_INT(extlinux_parse(out, (size_t)n, &c, &line, &what), 0);
 	CHECK_INT(c.n, 6);
@@ -180,14 +180,29 @@ static void test_set_kernels(void)
 	CHECK(extlinux_find(&c, "earlyfs-6.1.10") != NULL);
 	CHECK(strncmp(out, "SERIAL 0 115200\nDEFAULT earlyfs\n", 32) == 0);
 	/* the same again changes nothing */
-	n2 = extlinux_set_kernels(out, (size_t)n, "6.1.10", two, 2, again,
-				  sizeof(again));
+	n2 = extlinux_set_kernels(out, (size_t)n, "6.1.10", NULL, two, NULL,
+				  2, again, sizeof(again));
 	CHECK(n2 == n && !memcmp(out, again, (size_t)n));
+	/* a kernel with a module stub: INITRD where it boots, none left in
+	 * the default labels when the default has none */
+	const char *const stubs[] = { "/stub-6.1.2.img", NULL };
+
+	n2 = extlinux_set_kernels(out, (size_t)n, "6.1.2", "/stub-6.1.2.img",
+				  two, stubs, 2, again, sizeof(again));
+	CHECK(n2 > 0);
+	CHECK(strstr(again, "LABEL earlyfs\n\tKERNEL /vmlinuz-6.1.2\n"
+		     "\tINITRD /stub-6.1.2.img\n") != NULL);
+	CHECK(strstr(again, "LABEL earlyfs-6.1.2\n\tINITRD") == NULL);
+	CHECK(strstr(again, "KERNEL /vmlinuz-6.1.2\n\tINITRD /stub-6.1.2.img"
+		     "\n\tAPPEND") != NULL);
+	n = extlinux_set_kernels(again, (size_t)n2, "6.1.10", NULL, two, NULL,
+				 2, out, sizeof(out));
+	CHECK(n > 0 && strstr(out, "INITRD") == NULL);
 	/* no 'earlyfs' label, or no room */
-	CHECK_INT(extlinux_set_kernels("LABEL a\n KERNEL /k\n", 18, "1", two,
-				       1, out, sizeof(out)), -EINVAL);
-	CHECK_INT(extlinux_set_kernels(conf, strlen(conf), "6.1.10", two, 2,
-				       out, 64), -E2BIG);
+	CHECK_INT(extlinux_set_kernels("LABEL a\n KERNEL /k\n", 18, "1", NULL,
+				       two, NULL, 1, out, sizeof(out)), -EINVAL);
+	CHECK_INT(extlinux_set_kernels(conf, strlen(conf), "6.1.10", NULL,
+				       two, NULL, 2, out, 64), -E2BIG);
 }
 
 int main(void)

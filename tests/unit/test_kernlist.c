@@ -22,7 +22,7 @@ static void test_parse(void)
 {
 	static const char text[] =
 		"# comment\nok 6.1.9\nrefused 6.1.0-57-amd64 CONFIG_VIRTIO_BLK "
-		"is a module\nok 6.1.10\n\nok 6.1.2\n";
+		"is a module\nok 6.1.10 stub\n\nok 6.1.2\n";
 	struct kernlist k;
 	const char *what;
 	size_t line;
@@ -48,6 +48,9 @@ static void test_parse(void)
 	CHECK_INT(k2.n, 4);
 	CHECK_STR(k2.pinned, "6.1.0-57-amd64");
 	CHECK_STR(k2.v[1].why, "CONFIG_VIRTIO_BLK is a module");
+	CHECK(k2.v[2].stub && !k2.v[3].stub);
+	CHECK_INT(kernlist_parse("ok 1 stubs\n", 11, &k, &line, &what),
+		  -EINVAL);
 	CHECK_INT(kernlist_format(&k, out, 20), -E2BIG);
 	/* bad lines */
 	CHECK_INT(kernlist_parse("ok ../x\n", 8, &k, &line, &what), -EINVAL);
