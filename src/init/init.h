@@ -143,6 +143,9 @@ int tool_unlock(const struct boot_config *cfg);
 int tool_pause(void);
 int tool_root_device(const struct boot_config *cfg);
 
+/* stub.c: /init of a module stub; never returns */
+int stub_main(char **envp);
+
 /* main.c */
 void report_write(struct boot_report *rep);
 #endif

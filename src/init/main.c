@@ -348,6 +348,8 @@ int main(int argc, char **argv, char **envp)
 {
 	if (getpid() != 1)
 		return tool_main(argc, argv);
+	if (access(STUB_MARKER, F_OK) == 0)	/* /init of a module stub */
+		return stub_main(envp);
 	profile_mark("exec");
 	child_setup_signals();
 	umask(022);
