@@ -15,6 +15,7 @@
 #include "kernelcheck.h"
 #include "kernels.h"
 #include "kernlist.h"
+#include "stub.h"
 #include "kv.h"
 #include "layout.h"
 #include "text.h"
@@ -95,56 +96,78 @@ static char *conf_with(struct boot *b, const char *key, const char *value,
 
 struct job {
 	const char *src;		/* the kernel to copy, or NULL */
+	char *stub;			/* its module stub, or NULL */
+	size_t stub_len;
 	char version[KERNLIST_VERSION_MAX + 1];
 	char def[KERNLIST_VERSION_MAX + 1];
 	struct kernlist before;		/* what earlyfs kept: all it removes */
 };
 
-/* prepare: the new kernel written beside its place, synced, renamed. */
-static int copy_kernel(struct boot *b, void *ctx, struct err *e)
+/* dst at the partition's top, from the file src or from data: written
+ * beside its place, synced, renamed; every block written (syslinux reads
+ * no holes). */
+static int put_file(struct boot *b, const char *dst, const char *src,
+		    const char *data, size_t len, struct err *e)
 {
-	const struct job *j = ctx;
-	char tmp[128], dst[128], buf[1 << 16];
-	int in, out, r = 0;
+	char tmp[160], buf[1 << 16];
+	int in = -1, out, r = 0;
 	ssize_t n;
 
-	if (!j->src)
-		return 0;
-	snprintf(tmp, sizeof(tmp), ".vmlinuz-%s.tmp", j->version);
-	snprintf(dst, sizeof(dst), "vmlinuz-%s", j->version);
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", dst);
 	beneath_unlink(b->fd, tmp, false);
-	in = open(j->src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return err_setr(e, -errno, EXIT_FAILED, "%s: %s", j->src,
+	if (src && (in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		return err_setr(e, -errno, EXIT_FAILED, "%s: %s", src,
 				strerror(errno));
 	out = beneath_open(b->fd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (out < 0) {
-		close(in);
+		if (in >= 0)
+			close(in);
 		return err_setr(e, out, EXIT_FAILED, "cannot create %s/%s: %s",
 				b->dir, tmp, strerror(-out));
 	}
-	/* every block written: syslinux reads no holes */
-	while (r == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
+	while (in >= 0 && r == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
 		if (n < 0)
 			r = errno == EINTR ? 0 : -errno;
 		else if (write(out, buf, (size_t)n) != n)
 			r = errno ? -errno : -EIO;
 	}
+	if (in < 0 && write(out, data, len) != (ssize_t)len)
+		r = errno ? -errno : -EIO;
 	if (r == 0 && fsync(out) < 0)
 		r = -errno;
-	close(in);
+	if (in >= 0)
+		close(in);
 	if (close(out) < 0 && r == 0)
 		r = -errno;
 	if (r == 0)
 		r = beneath_rename(b->fd, tmp, dst);
-	if (r == 0)
-		r = boot_sync(b);
 	if (r < 0) {
 		beneath_unlink(b->fd, tmp, false);
 		return err_setr(e, r, EXIT_FAILED, "cannot write %s/%s: %s",
 				b->dir, dst, strerror(-r));
 	}
 	return 0;
+}
+
+/* prepare: the new kernel (and its stub) in place before the change. */
+static int copy_kernel(struct boot *b, void *ctx, struct err *e)
+{
+	const struct job *j = ctx;
+	char dst[128];
+	int r = 0;
+
+	if (!j->src)
+		return 0;
+	snprintf(dst, sizeof(dst), "vmlinuz-%s", j->version);
+	r = put_file(b, dst, j->src, NULL, 0, e);
+	if (r == 0 && j->stub) {
+		snprintf(dst, sizeof(dst), "stub-%s.img", j->version);
+		r = put_file(b, dst, NULL, j->stub, j->stub_len, e);
+	}
+	if (r == 0 && (r = boot_sync(b)) < 0)
+		err_setr(e, r, EXIT_FAILED, "cannot sync %s: %s", b->dir,
+			 strerror(-r));
+	return r;
 }
 
 /* finish: /vmlinuz names the default; the files of kernels earlyfs kept
@@ -198,9 +221,15 @@ static void prune(struct boot *b, void *ctx, FILE *out)
 			       !strcmp(c->labels[i].kernel + 1, de->d_name);
 		used |= !strcmp(de->d_name, link);
 		/* labels that still name /vmlinuz boot the default */
-		if (!used && beneath_unlink(b->fd, de->d_name, false) == 0)
+		if (!used && beneath_unlink(b->fd, de->d_name, false) == 0) {
+			char stub[128];
+
 			fprintf(out, "earlyfs: removed %s (no label boots it)\n",
 				de->d_name);
+			snprintf(stub, sizeof(stub), "stub-%s.img",
+				 de->d_name + 8);
+			beneath_unlink(b->fd, stub, false);
+		}
 	}
 	closedir(d);
 	boot_sync(b);
@@ -211,7 +240,16 @@ out:
 
 static int by_version_desc(const void *a, const void *b)
 {
-	return strverscmp(*(const char *const *)b, *(const char *const *)a);
+	const struct kernlist_entry *x = *(const struct kernlist_entry *const *)a;
+	const struct kernlist_entry *y = *(const struct kernlist_entry *const *)b;
+
+	return strverscmp(y->version, x->version);
+}
+
+static const char *stubname(const char *version, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "/stub-%s.img", version);
+	return buf;
 }
 
 /* The list, extlinux.conf and earlyfs.conf's kernel= as one change. */
@@ -219,7 +257,9 @@ static int commit(struct boot *b, struct kernlist *kl, struct job *j,
 		  const char *desc, FILE *out, struct err *e)
 {
 	const struct kernlist_entry *def = kernlist_default(kl);
-	const char *versions[KERNLIST_MAX];
+	const struct kernlist_entry *sorted[KERNLIST_MAX];
+	const char *versions[KERNLIST_MAX], *initrds[KERNLIST_MAX];
+	char rd[KERNLIST_MAX][KERNLIST_VERSION_MAX + 16], defrd[96];
 	struct change_file files[3];
 	char list[4096], kname[128], *conf = NULL, *ext = NULL, *newext = NULL;
 	size_t n = 0, i, len, conf_len = 0;
@@ -231,8 +271,13 @@ static int commit(struct boot *b, struct kernlist *kl, struct job *j,
 	snprintf(j->def, sizeof(j->def), "%s", def->version);
 	for (i = 0; i < kl->n; i++)
 		if (kl->v[i].ok)
-			versions[n++] = kl->v[i].version;
-	qsort(versions, n, sizeof(versions[0]), by_version_desc);
+			sorted[n++] = &kl->v[i];
+	qsort(sorted, n, sizeof(sorted[0]), by_version_desc);
+	for (i = 0; i < n; i++) {
+		versions[i] = sorted[i]->version;
+		initrds[i] = sorted[i]->stub ? stubname(versions[i], rd[i],
+							sizeof(rd[i])) : NULL;
+	}
 	nl = kernlist_format(kl, list, sizeof(list));
 	r = beneath_read(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX, &ext,
 			 &len);
@@ -240,8 +285,11 @@ static int commit(struct boot *b, struct kernlist *kl, struct job *j,
 		return err_setr(e, r, EXIT_FAILED, "cannot read %s/%s: %s",
 				b->dir, LAYOUT_EXTLINUX_CONF, strerror(-r));
 	newext = malloc(len + 8192);
-	ne = newext ? extlinux_set_kernels(ext, len, def->version, versions, n,
-					   newext, len + 8192) : -ENOMEM;
+	ne = newext ? extlinux_set_kernels(ext, len, def->version,
+					   def->stub ? stubname(def->version,
+					   defrd, sizeof(defrd)) : NULL,
+					   versions, initrds, n, newext,
+					   len + 8192) : -ENOMEM;
 	snprintf(kname, sizeof(kname), "vmlinuz-%s", def->version);
 	conf = conf_with(b, "kernel", kname, &conf_len);
 	if (nl < 0 || ne < 0 || !conf) {
@@ -302,8 +350,36 @@ static unsigned keep_count(struct boot *b)
 	return (unsigned)n;
 }
 
+/* A kernel that fails the check because its drivers are modules: the
+ * stub that loads them (the disk drivers given, ext4, crc32c for its
+ * checksums).  0 with j->stub, or -errno with e saying why. */
+static int make_stub(struct job *j, const struct kernels_opts *o,
+		     const char *version, FILE *out, struct err *e)
+{
+	const char *names[20];
+	char moddir[PATH_MAX];
+	size_t n = 0, i, mods;
+	int r;
+
+	for (i = 0; i < o->n_drivers && n < 16; i++)
+		names[n++] = o->drivers[i];
+	names[n++] = "ext4";
+	names[n++] = "crc32c_generic";
+	if (o->modules)
+		snprintf(moddir, sizeof(moddir), "%s", o->modules);
+	else
+		snprintf(moddir, sizeof(moddir), "/lib/modules/%s", version);
+	r = stub_build(moddir, names, n, &j->stub, &j->stub_len, &mods, e);
+	if (r == 0)
+		fprintf(out, "earlyfs: %s boots through its module stub: %zu "
+			"modules, %zu KiB\n", version, mods,
+			(j->stub_len + 1023) / 1024);
+	return r;
+}
+
 int kernels_add(struct boot *b, const char *file, bool make_default,
-		bool force, FILE *out, struct err *e)
+		bool force, const struct kernels_opts *o, FILE *out,
+		struct err *e)
 {
 	struct kernel_info k = { .config = NULL };
 	struct kernel_needs kn;
@@ -335,6 +411,16 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 	needs(b, &kn);
 	refused = kernel_check(&k, &kn, NULL, &why) < 0;
 	ent = kernlist_find(&kl, k.version);
+	if (refused && !force && o->n_drivers) {
+		struct err serr = { "", 0 };
+
+		if (make_stub(&j, o, k.version, out, &serr) == 0)
+			refused = false;
+		else
+			snprintf(why.msg + strlen(why.msg),
+				 sizeof(why.msg) - strlen(why.msg),
+				 "; and no module stub: %s", serr.msg);
+	}
 	if (refused && !force) {
 		/* kept out of the labels, with the reason; not copied */
 		for (i = 0; why.msg[i]; i++)
@@ -369,7 +455,7 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 	/* room for it beside whatever it replaces, and for the change */
 	if (statvfs(b->dir, &sv) == 0 &&
 	    (unsigned long long)sv.f_bavail * sv.f_frsize <
-	    (unsigned long long)st.st_size + (1ull << 20)) {
+	    (unsigned long long)st.st_size + j.stub_len + (1ull << 20)) {
 		r = err_set(e, EXIT_REFUSED, "not enough space on %s for %s "
 			    "(%lld KiB, %llu KiB free with 1 MiB for the "
 			    "change): remove a kernel ('earlyfs kernel rm "
@@ -386,6 +472,7 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 	}
 	snprintf(ent->version, sizeof(ent->version), "%s", k.version);
 	ent->ok = true;
+	ent->stub = j.stub != NULL;
 	ent->why[0] = '\0';
 	if (make_default)
 		snprintf(kl.pinned, sizeof(kl.pinned), "%s", k.version);
@@ -418,6 +505,8 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 	snprintf(msg, sizeof(msg), "%s", desc);
 	r = commit(b, &kl, &j, msg, out, e);
 out:
+	free(j.stub);
+	j.stub = NULL;
 	kernel_info_free(&k);
 	return r;
 }

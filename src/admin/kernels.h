@@ -18,11 +18,21 @@
 #include "boot.h"
 #include "err.h"
 
+/* Where a kernel's module stub comes from: its module tree (default
+ * /lib/modules/VERSION) and the disk drivers that reach the partition. */
+struct kernels_opts {
+	const char *modules;
+	const char *drivers[16];
+	size_t n_drivers;
+};
+
 int kernels_list(struct boot *b, FILE *out, struct err *e);
 /* 0; EXIT_KERNEL (after recording why) for a kernel that fails the check
- * unless force; EXIT_REFUSED without room for it, nothing written. */
+ * unless force or, given drivers, a module stub gives it what it lacks;
+ * EXIT_REFUSED without room for it, nothing written. */
 int kernels_add(struct boot *b, const char *file, bool make_default,
-		bool force, FILE *out, struct err *e);
+		bool force, const struct kernels_opts *o, FILE *out,
+		struct err *e);
 /* Refuses the only kernel that boots. */
 int kernels_rm(struct boot *b, const char *version, FILE *out,
 	       struct err *e);

@@ -482,12 +482,13 @@ static int do_config(struct prov *p, FILE *out, struct err *e)
 		{ "ROOT", root },
 		{ "CONSOLE", console },
 		{ "APPEND", p->o->append ? p->o->append : "" },
+		{ "KERNEL", p->k.version },
 	};
 
 	snprintf(timeout, sizeof(timeout), "%u", p->o->timeout);
 	snprintf(partuuid, sizeof(partuuid), "%s", p->t.partuuid);
 	snprintf(root, sizeof(root), "%s", p->root);
-	return extlinux_write_conf(p->mnt, vars, 5, e);
+	return extlinux_write_conf(p->mnt, vars, 6, e);
 }
 
 static void say_extlinux(const struct prov *p, char *buf, size_t cap)

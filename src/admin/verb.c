@@ -290,7 +290,7 @@ static int run_kernel(struct boot *b, const struct verb *v,
 		return kernels_list(b, out, e);
 	if (!strcmp(what, "add") && c->n_args == 2)
 		return kernels_add(b, c->args[1], c->make_default, c->fo.force,
-				   out, e);
+				   &c->ko, out, e);
 	if (!strcmp(what, "rm") && c->n_args == 2 && !c->make_default)
 		return kernels_rm(b, c->args[1], out, e);
 	return err_set(e, EXIT_USAGE, "kernel %s: give list, add FILE "
@@ -356,9 +356,12 @@ const struct verb verbs[] = {
 	{ "kernel", VERB_CHANGES | VERB_CLI | VERB_KERNEL, 1, 2, -1,
 	  run_kernel, "change kernels",
 	  "kernel list | add FILE [--default] [--force] | rm VERSION\n"
+	  "          [--modules DIR] [--driver NAME[,NAME]]\n"
 	  "      the kernels kept: each checked, copied as vmlinuz-VERSION\n"
 	  "      with a label earlyfs-VERSION; the default label boots the\n"
-	  "      newest that passed (or --default); the newest 2 are kept" },
+	  "      newest that passed (or --default); the newest 2 are kept;\n"
+	  "      with --driver, a kernel whose drivers are modules gets a\n"
+	  "      module stub" },
 	{ "ping", VERB_SERVED, 0, 0, -1, run_ping, "ping", NULL },
 };
 const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);

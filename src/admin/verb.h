@@ -9,6 +9,7 @@
 #include "boot.h"
 #include "err.h"
 #include "feature.h"
+#include "kernels.h"
 
 #define SOCKET_DEFAULT "/run/earlyfs/earlyfsd.sock"
 
@@ -40,6 +41,7 @@ struct verb_call {
 	bool refresh;		/* install: the binaries installed before */
 	struct feature_opts fo;	/* feature: configuration, --force */
 	bool make_default;	/* kernel add --default */
+	struct kernels_opts ko;	/* kernel add --modules, --driver */
 };
 
 struct verb {

@@ -314,6 +314,7 @@ struct verb_args {
 	unsigned partno;
 	bool replace, refresh, make_default;
 	struct feature_opts fo;
+	struct kernels_opts ko;
 	char **pos;		/* positional arguments */
 	size_t n_pos;
 };
@@ -334,6 +335,8 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 		FEATURE_OPTIONS,
 		{ "force", no_argument, NULL, 'f' },
 		{ "default", no_argument, NULL, 'E' },
+		{ "modules", required_argument, NULL, 'O' },
+		{ "driver", required_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env = getenv("EARLYFS_SOCKET");
@@ -368,11 +371,18 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 						   "an option of 'install'");
 			a->refresh = true;
 			break;
-		case 'E':
+		case 'E': case 'O': case 'V':
 			if (!(v->flags & VERB_KERNEL))
-				return usage_error(v->name, "%s", "--default is "
-						   "an option of 'kernel add'");
-			a->make_default = true;
+				return usage_error(v->name, "%s", "--default, "
+						   "--modules and --driver are "
+						   "options of 'kernel add'");
+			if (c == 'E')
+				a->make_default = true;
+			else if (c == 'O')
+				a->ko.modules = optarg;
+			else
+				add_drivers(a->ko.drivers, &a->ko.n_drivers,
+					    optarg);
 			break;
 		case 'f':
 			if (!(v->flags & (VERB_FEATURE | VERB_KERNEL)))
@@ -444,6 +454,7 @@ static int cmd_verb(const struct verb *v, int argc, char **argv)
 	call.refresh = a.refresh;
 	call.fo = a.fo;
 	call.make_default = a.make_default;
+	call.ko = a.ko;
 	name = v->op == CHANGE_ROLLBACK || !a.n_pos ? NULL : a.pos[0];
 	if (verb_args(v, &call, &e) < 0)
 		return usage_error(v->name, "%s", e.msg);

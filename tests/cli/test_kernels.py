@@ -161,3 +161,37 @@ def qemu_default_and_older_kernel_labels_boot(work):
     with harness.qemu(work, img) as c:
         c.expect(r'Loading /vmlinuz-%s\.\.\. ok' % re.escape(v0), 60)
         harness.reached_real_root(c)
+
+
+@test
+def qemu_stock_kernel_boots_through_its_module_stub(work):
+    """Debian's stock kernel (disk and file system drivers as modules):
+    kernel add builds its module stub from its module tree and the disk
+    drivers; the boot loads them, mounts the partition, runs a fragment
+    and pivots into the real root.  'previous' still boots the kernel
+    before."""
+    img = provisioned(work)
+    t = ('--target', img, '--partition', 1)
+    sk = stock()[-1]
+    version = sk[8:]
+    moddir = os.path.join(os.path.dirname(STOCK), 'lib', 'modules', version)
+    expect(run('kernel', 'add', os.path.join(STOCK, sk), '--modules', moddir,
+               '--driver', 'virtio_blk,virtio_pci', '--default', *t), 0,
+           '%s boots through its module stub' % version)
+    lab, files = labels(work, img)
+    check(lab['earlyfs'] == '/vmlinuz-' + version, lab)
+    check(lab['previous'] == '/vmlinuz-' + real_version(), lab)
+    with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
+        size = os.path.getsize(os.path.join(m, 'stub-%s.img' % version))
+        conf = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
+    check(size <= 1 << 20, 'the stub is %d bytes (target <= 1 MiB)' % size)
+    check(re.search(r'LABEL earlyfs\n\s*KERNEL /vmlinuz-%s\n\s*INITRD '
+                    r'/stub-%s\.img\n' % (re.escape(version),
+                                          re.escape(version)), conf), conf)
+    with harness.qemu(work, img) as c:
+        c.expect(r'Loading /stub-%s\.img' % re.escape(version), 60)
+        harness.reached_real_root(c)
+        out = c.text()
+    check(re.search(r'REPORT fragment 50-mountroot ok', out), out[-2000:])
+    check('Linux version %s' % version.split('-')[0] in out or
+          version in out, 'not the stock kernel')
