@@ -15,6 +15,7 @@
 #include "tree.h"
 #include "util.h"
 #include "feature.h"
+#include "kernels.h"
 #include "install.h"
 #include "validate.h"
 
@@ -170,6 +171,7 @@ int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)
 	walk_elf(&w, "", 0);
 	install_check(b->fd, &p);
 	feature_check(b->fd, &p);
+	kernels_check(b, &p);
 	validate_fstab(b->fd, LAYOUT_FSTAB, LAYOUT_FSTAB, &p);
 	if (validate_extlinux(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_CONF,
 			      c, &p) == 0 || c->n)

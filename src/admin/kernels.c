@@ -25,7 +25,7 @@
 
 /* The kept kernels: etc/earlyfs.kernels, or (a partition provisioned
  * before it existed) the one etc/earlyfs.conf names. */
-static int load(struct boot *b, struct kernlist *kl, struct err *e)
+static int load(const struct boot *b, struct kernlist *kl, struct err *e)
 {
 	char name[256], *buf;
 	const char *what;
@@ -354,22 +354,35 @@ static unsigned keep_count(struct boot *b)
  * stub that loads them (the disk drivers given, ext4, crc32c for its
  * checksums).  0 with j->stub, or -errno with e saying why. */
 static int make_stub(struct job *j, const struct kernels_opts *o,
-		     const char *version, FILE *out, struct err *e)
+		     const char *dir, const char *version, FILE *out,
+		     struct err *e)
 {
 	const char *names[20];
-	char moddir[PATH_MAX];
-	size_t n = 0, i, mods;
+	char moddir[PATH_MAX], host[16][64];
+	size_t n = 0, i, mods, nh, required;
 	int r;
 
-	for (i = 0; i < o->n_drivers && n < 16; i++)
-		names[n++] = o->drivers[i];
 	names[n++] = "ext4";
 	names[n++] = "crc32c_generic";
+	for (i = 0; i < o->n_drivers && n < 18; i++)
+		names[n++] = o->drivers[i];
+	required = n;
+	if (!o->n_drivers) {	/* this machine's: the devices under dir */
+		nh = stub_host_modules(dir, host, 16);
+		if (!nh)
+			return err_set(e, EXIT_USAGE, "the disk drivers of %s "
+				       "are not known here (an image?): give "
+				       "--driver NAME[,NAME] (virtio_blk,"
+				       "virtio_pci; ahci; nvme ...)", dir);
+		for (i = 0; i < nh && n < 20; i++)
+			names[n++] = host[i];
+	}
 	if (o->modules)
 		snprintf(moddir, sizeof(moddir), "%s", o->modules);
 	else
 		snprintf(moddir, sizeof(moddir), "/lib/modules/%s", version);
-	r = stub_build(moddir, names, n, &j->stub, &j->stub_len, &mods, e);
+	r = stub_build(moddir, names, n, required, &j->stub, &j->stub_len,
+		       &mods, e);
 	if (r == 0)
 		fprintf(out, "earlyfs: %s boots through its module stub: %zu "
 			"modules, %zu KiB\n", version, mods,
@@ -411,10 +424,10 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 	needs(b, &kn);
 	refused = kernel_check(&k, &kn, NULL, &why) < 0;
 	ent = kernlist_find(&kl, k.version);
-	if (refused && !force && o->n_drivers) {
+	if (refused && !force) {
 		struct err serr = { "", 0 };
 
-		if (make_stub(&j, o, k.version, out, &serr) == 0)
+		if (make_stub(&j, o, b->dir, k.version, out, &serr) == 0)
 			refused = false;
 		else
 			snprintf(why.msg + strlen(why.msg),
@@ -597,4 +610,40 @@ int kernels_list(struct boot *b, FILE *out, struct err *e)
 	free(buf);
 	free(c);
 	return 0;
+}
+
+void kernels_check(const struct boot *b, struct problems *p)
+{
+	struct err e = { "", 0 };
+	struct kernlist kl;
+	struct stat k, s;
+	char name[128];
+	size_t i;
+
+	if (load(b, &kl, &e) < 0) {
+		problem(p, "%s", e.msg);
+		return;
+	}
+	for (i = 0; i < kl.n; i++) {
+		if (!kl.v[i].ok)
+			continue;
+		snprintf(name, sizeof(name), "vmlinuz-%s", kl.v[i].version);
+		if (beneath_lstat(b->fd, name, &k) < 0 || !S_ISREG(k.st_mode)) {
+			problem(p, "kernel %s: %s is missing; 'earlyfs kernel "
+				"rm %s' or add it again", kl.v[i].version, name,
+				kl.v[i].version);
+			continue;
+		}
+		if (!kl.v[i].stub)
+			continue;
+		snprintf(name, sizeof(name), "stub-%s.img", kl.v[i].version);
+		if (beneath_lstat(b->fd, name, &s) < 0 || !S_ISREG(s.st_mode))
+			problem(p, "kernel %s: its module stub %s is missing; "
+				"'earlyfs kernel add' it again", kl.v[i].version,
+				name);
+		else if (s.st_mtime < k.st_mtime)
+			problem(p, "kernel %s: its module stub %s is older than "
+				"the kernel and may not match it; 'earlyfs kernel "
+				"add' it again", kl.v[i].version, name);
+	}
 }

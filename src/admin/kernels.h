@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include "boot.h"
 #include "err.h"
+#include "validate.h"
 
 /* Where a kernel's module stub comes from: its module tree (default
  * /lib/modules/VERSION) and the disk drivers that reach the partition. */
@@ -33,6 +34,9 @@ int kernels_list(struct boot *b, FILE *out, struct err *e);
 int kernels_add(struct boot *b, const char *file, bool make_default,
 		bool force, const struct kernels_opts *o, FILE *out,
 		struct err *e);
+/* check: each kept kernel's file is there, and a kernel with a module
+ * stub has one at least as new as the kernel (else: add it again). */
+void kernels_check(const struct boot *b, struct problems *p);
 /* Refuses the only kernel that boots. */
 int kernels_rm(struct boot *b, const char *version, FILE *out,
 	       struct err *e);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include "atomic.h"
 #include "modinfo.h"
@@ -49,7 +50,7 @@ struct plan {
 	struct err *e;
 };
 
-static int resolve(struct plan *p, const char *name)
+static int resolve(struct plan *p, const char *name, bool optional)
 {
 	struct modinfo m;
 	char *buf;
@@ -65,10 +66,14 @@ static int resolve(struct plan *p, const char *name)
 	for (i = 0; i < p->ix.n; i++)
 		if (modinfo_same_name(p->ix.name[i], name))
 			break;
-	if (i == p->ix.n)
+	if (i == p->ix.n) {
+		p->depth--;
+		if (optional)	/* built into that kernel, most likely */
+			return 0;
 		return err_set(p->e, EXIT_USAGE, "no module %s in the kernel's "
 			       "module tree (is it built in, or misspelt?)",
 			       name);
+	}
 	r = read_file(p->ix.path[i], MODULE_SIZE_MAX, &buf, &len);
 	if (r < 0)
 		return err_setr(p->e, r, EXIT_FAILED, "%s: %s", p->ix.path[i],
@@ -81,7 +86,7 @@ static int resolve(struct plan *p, const char *name)
 				strerror(-r));
 	}
 	for (size_t k = 0; k < m.n_depends && r == 0; k++)
-		r = resolve(p, m.depends[k]);
+		r = resolve(p, m.depends[k], false);
 	free(buf);
 	p->depth--;
 	if (r < 0)
@@ -113,9 +118,51 @@ static void entry(FILE *f, const char *name, mode_t mode, const char *data,
 		fputc(0, f);
 }
 
+size_t stub_host_modules(const char *dir, char (*ret)[64], size_t max)
+{
+	char sys[PATH_MAX], path[PATH_MAX + 16], link[PATH_MAX], *slash;
+	struct stat st;
+	size_t n = 0, i;
+	ssize_t l;
+
+	if (stat(dir, &st) < 0)
+		return 0;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(st.st_dev),
+		 minor(st.st_dev));
+	snprintf(path, sizeof(path), "%s/partition", sys);
+	snprintf(path, sizeof(path), access(path, F_OK) == 0 ?
+		 "%s/../device" : "%s/device", sys);
+	if (!realpath(path, sys))
+		return 0;
+	while (n < max && strlen(sys) > strlen("/sys/devices")) {
+		/* the driver's module (sd -> sd_mod), else the driver */
+		snprintf(path, sizeof(path), "%s/driver/module", sys);
+		l = readlink(path, link, sizeof(link) - 1);
+		if (l <= 0) {
+			snprintf(path, sizeof(path), "%s/driver", sys);
+			l = readlink(path, link, sizeof(link) - 1);
+		}
+		if (l > 0) {
+			link[l] = '\0';
+			slash = strrchr(link, '/');
+			snprintf(ret[n], 64, "%s", slash ? slash + 1 : link);
+			for (i = 0; i < n && !modinfo_same_name(ret[i], ret[n]);
+			     i++)
+				;
+			if (i == n && strcmp(ret[n], "loop"))
+				n++;
+		}
+		slash = strrchr(sys, '/');
+		if (!slash)
+			break;
+		*slash = '\0';
+	}
+	return n;
+}
+
 int stub_build(const char *moddir, const char *const *names, size_t n,
-	       char **ret, size_t *ret_len, size_t *ret_modules,
-	       struct err *e)
+	       size_t n_required, char **ret, size_t *ret_len,
+	       size_t *ret_modules, struct err *e)
 {
 	struct plan *p = calloc(1, sizeof(*p));
 	char *cpio = NULL, *list = NULL, *buf, path[PATH_MAX + 16];
@@ -142,7 +189,7 @@ int stub_build(const char *moddir, const char *const *names, size_t n,
 		goto out;
 	}
 	for (i = 0; i < n && r == 0; i++)
-		r = resolve(p, names[i]);
+		r = resolve(p, names[i], i >= n_required);
 	if (r < 0)
 		goto out;
 	f = open_memstream(&cpio, &clen);
