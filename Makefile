@@ -168,6 +168,7 @@ bench: all $(B)/earlyfs-init-profile kernel
 	python3 -m bench.boot
 	python3 -m bench.commit
 	python3 -m bench.features
+	python3 -m bench.kernels
 
 demo: deps
 	$(MAKE) --no-print-directory all kernel
