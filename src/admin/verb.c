@@ -353,7 +353,7 @@ const struct verb verbs[] = {
 	  "      what early userspace does: luks, mdraid, fsck, pause,\n"
 	  "      network, ssh; each with its fragments, binaries and\n"
 	  "      configuration" },
-	{ "kernel", VERB_CHANGES | VERB_CLI | VERB_KERNEL, 1, 2, -1,
+	{ "kernel", VERB_CLI | VERB_KERNEL, 1, 2, -1,
 	  run_kernel, "change kernels",
 	  "kernel list | add FILE [--default] [--force] | rm VERSION\n"
 	  "          [--modules DIR] [--driver NAME[,NAME]]\n"
