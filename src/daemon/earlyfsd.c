@@ -121,6 +121,24 @@ static bool peer_allowed(int fd, struct ucred *cred)
 	return false;
 }
 
+/* A client refused at the door: the reply, then what it already sent is
+ * read (at most 64 KiB, 100 ms) before closing: closing a Unix socket
+ * with unread data resets the peer, which would lose the reply. */
+static void turn_away(int fd, int code, const char *text)
+{
+	struct timeval tv = { 0, 100 * 1000 };
+	char sink[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	reply(fd, code, text);
+	shutdown(fd, SHUT_WR);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (total < 65536 && (n = read(fd, sink, sizeof(sink))) > 0)
+		total += (size_t)n;
+	close(fd);
+}
+
 static void accept_clients(int lfd)
 {
 	for (;;) {
@@ -136,16 +154,14 @@ static void accept_clients(int lfd)
 			       (unsigned)cred.gid, (int)cred.pid,
 			       d.has_group ? " nor in group " : "",
 			       d.has_group ? d.group : "");
-			reply(fd, EXIT_REFUSED, "permission denied: earlyfsd "
-			      "serves root and the group its configuration "
-			      "names\n");
-			close(fd);
+			turn_away(fd, EXIT_REFUSED, "permission denied: "
+				  "earlyfsd serves root and the group its "
+				  "configuration names\n");
 			continue;
 		}
 		if (d.n_clients == CLIENTS_MAX) {
-			reply(fd, EXIT_FAILED, "earlyfsd is busy: too many "
-			      "clients; try again\n");
-			close(fd);
+			turn_away(fd, EXIT_FAILED, "earlyfsd is busy: too many "
+				  "clients; try again\n");
 			continue;
 		}
 		c = &d.clients[d.n_clients++];
