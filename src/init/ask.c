@@ -25,14 +25,6 @@
 #include <unistd.h>
 #include "init.h"
 
-static void clear(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (n--)
-		*v++ = 0;
-}
-
 static void send_line(int fd, const char *kind, const char *text)
 {
 	char line[ASK_LINE_MAX];
@@ -82,7 +74,7 @@ void ask_close(struct ask *a)
 			close(a->c[i].fd);
 			a->c[i].fd = -1;
 		}
-	clear(a->c, sizeof(a->c));
+	explicit_bzero(a->c, sizeof(a->c));
 	if (a->lfd >= 0) {
 		close(a->lfd);
 		unlink(ASK_SOCKET);
@@ -220,7 +212,7 @@ ssize_t ask_question(struct ask *a, bool secret, const char *prompt,
 			if (r < 0) {
 				close(c->fd);
 				c->fd = -1;
-				clear(c->buf, sizeof(c->buf));
+				explicit_bzero(c->buf, sizeof(c->buf));
 				continue;
 			}
 			if (r == 0)
@@ -228,7 +220,7 @@ ssize_t ask_question(struct ask *a, bool secret, const char *prompt,
 			len = (ssize_t)(c->used < cap ? c->used : cap - 1);
 			memcpy(ans, c->buf, (size_t)len);
 			ans[len] = '\0';
-			clear(c->buf, sizeof(c->buf));
+			explicit_bzero(c->buf, sizeof(c->buf));
 			c->used = 0;
 			*remote = true;
 			break;
@@ -241,7 +233,7 @@ ssize_t ask_question(struct ask *a, bool secret, const char *prompt,
 	if (*remote) {
 		if (a->tty)
 			tcflush(0, TCIFLUSH);	/* what was typed so far */
-		clear(ans + len, cap - (size_t)len);
+		explicit_bzero(ans + len, cap - (size_t)len);
 		printf("\n");
 		fflush(stdout);
 	} else if (len >= 0) {

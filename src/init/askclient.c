@@ -26,14 +26,6 @@ struct reader {
 	char buf[ASK_LINE_MAX];
 };
 
-static void clear(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (n--)
-		*v++ = 0;
-}
-
 /* Connected to ASK_SOCKET, trying for up to wait_ms: the fd, or -1. */
 static int connect_ask(long wait_ms)
 {
@@ -95,7 +87,7 @@ static int send_answer(int fd, const char *ans, size_t len)
 	memcpy(buf, ans, len);
 	buf[len] = '\n';
 	n = send(fd, buf, len + 1, MSG_NOSIGNAL);
-	clear(buf, sizeof(buf));
+	explicit_bzero(buf, sizeof(buf));
 	return n == (ssize_t)(len + 1) ? 0 : -1;
 }
 
@@ -197,10 +189,10 @@ static int converse(int fd)
 		pending = false;
 		if (send_answer(fd, ans, len) < 0)
 			break;
-		clear(ans, sizeof(ans));
+		explicit_bzero(ans, sizeof(ans));
 		used = 0;
 	}
-	clear(ans, sizeof(ans));
+	explicit_bzero(ans, sizeof(ans));
 	if (tty)
 		tcsetattr(0, TCSANOW, &saved);
 	return rc;
@@ -275,11 +267,11 @@ int client_unlock(void)
 	if (len == 0 || len > ASK_ANSWER_MAX) {
 		fprintf(stderr, "earlyfs-unlock: give the passphrase on standard "
 			"input (1 to %d bytes, one line)\n", ASK_ANSWER_MAX);
-		clear(pass, sizeof(pass));
+		explicit_bzero(pass, sizeof(pass));
 		return 2;
 	}
 	if (first_question(&r, line, sizeof(line), "earlyfs-unlock") < 0) {
-		clear(pass, sizeof(pass));
+		explicit_bzero(pass, sizeof(pass));
 		return 1;
 	}
 	do {
@@ -314,7 +306,7 @@ int client_unlock(void)
 			printf("earlyfs-unlock: %s\n", text_of(line));
 		}
 	} while (next_line(&r, line, sizeof(line), -1) > 0);
-	clear(pass, sizeof(pass));
+	explicit_bzero(pass, sizeof(pass));
 	close(r.fd);
 	return rc;
 }

@@ -99,8 +99,7 @@ static int ask_volume(struct ask *a, char **argv, const char *dev,
 			continue;
 		}
 		r = run_with_key(argv, pass, (size_t)n);
-		memset(pass, 0, sizeof(pass));
-		__asm__ __volatile__("" : : "r"(pass) : "memory");
+		explicit_bzero(pass, sizeof(pass));
 		if (r == 0) {
 			ask_tell(a, "OK", "opened %s (%s) as %s%s", dev,
 				 v->device, mapped, remote ? ", answered over "
