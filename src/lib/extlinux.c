@@ -112,14 +112,25 @@ int extlinux_parse(const char *buf, size_t len, struct extlinux_conf *ret,
 	return 0;
 }
 
-/* Whether line[0..l) is "LABEL name" (keyword in any case). */
+/* Whether line[0..l) starts with keyword kw (any case); *pos then
+ * points after it. */
+static bool keyword(const char *line, size_t l, const char *kw, size_t *pos)
+{
+	size_t kl;
+	const char *f;
+
+	*pos = 0;
+	return text_next_field(line, l, pos, &f, &kl) == 1 &&
+	       kl == strlen(kw) && !strncasecmp(f, kw, kl);
+}
+
+/* Whether line[0..l) is "LABEL name" (name NULL: any label). */
 static bool is_label_line(const char *line, size_t l, const char *name)
 {
-	size_t pos = 0, kl, nl;
-	const char *kw, *n;
+	size_t pos, nl;
+	const char *n;
 
-	if (text_next_field(line, l, &pos, &kw, &kl) != 1 || kl != 5 ||
-	    strncasecmp(kw, "LABEL", 5))
+	if (!keyword(line, l, "LABEL", &pos))
 		return false;
 	if (!name)
 		return true;
@@ -168,38 +179,14 @@ static void put_append(struct sink *s, const char *append)
 		put(s, " ", 1);
 }
 
-/* Whether line[0..l) is a KERNEL or LINUX line (any case). */
-static bool is_kernel_line(const char *line, size_t l)
-{
-	size_t pos = 0, kl;
-	const char *kw;
-
-	return text_next_field(line, l, &pos, &kw, &kl) == 1 &&
-	       ((kl == 6 && !strncasecmp(kw, "KERNEL", 6)) ||
-		(kl == 5 && !strncasecmp(kw, "LINUX", 5)));
-}
-
 /* The name of a LABEL line, as a field: 1, or 0 if it is not one. */
 static int label_name(const char *line, size_t l, const char **name,
 		      size_t *nl)
 {
-	size_t pos = 0, kl;
-	const char *kw;
+	size_t pos;
 
-	if (text_next_field(line, l, &pos, &kw, &kl) != 1 || kl != 5 ||
-	    strncasecmp(kw, "LABEL", 5))
-		return 0;
-	return text_next_field(line, l, &pos, name, nl) == 1;
-}
-
-/* Whether line[0..l) is an INITRD line (any case). */
-static bool is_initrd_line(const char *line, size_t l)
-{
-	size_t pos = 0, kl;
-	const char *kw;
-
-	return text_next_field(line, l, &pos, &kw, &kl) == 1 && kl == 6 &&
-	       !strncasecmp(kw, "INITRD", 6);
+	return keyword(line, l, "LABEL", &pos) &&
+	       text_next_field(line, l, &pos, name, nl) == 1;
 }
 
 int extlinux_set_kernels(const char *buf, size_t len, const char *def,
@@ -214,6 +201,7 @@ int extlinux_set_kernels(const char *buf, size_t len, const char *def,
 	size_t pos = 0, start, l, nl, i, line_no;
 	const char *line, *name, *what;
 	enum { KEEP, DROP, SET } mode = KEEP;
+	size_t kpos;
 	int r;
 
 	if (!c)
@@ -243,9 +231,10 @@ int extlinux_set_kernels(const char *buf, size_t len, const char *def,
 		}
 		if (mode == DROP)
 			continue;
-		if (mode == SET && r > 0 && is_initrd_line(line, l))
+		if (mode == SET && r > 0 && keyword(line, l, "INITRD", &kpos))
 			continue;
-		if (mode == SET && r > 0 && is_kernel_line(line, l)) {
+		if (mode == SET && r > 0 && (keyword(line, l, "KERNEL", &kpos) ||
+					     keyword(line, l, "LINUX", &kpos))) {
 			puts_(&s, "\tKERNEL /vmlinuz-");
 			puts_(&s, def);
 			puts_(&s, "\n");
