@@ -1,8 +1,7 @@
 /* modinfo: a kernel module's .modinfo strings, read purely
  *
- * The module stub (issue 13) needs, for each module it carries, the
- * modules it depends on (depends=) and the devices it drives (alias=),
- * from the .ko files of the kernel's module tree: Debian's package ships
+ * The module stub (src/admin/stub.c) needs, for each module it carries,
+ * the modules it depends on (depends=), from the .ko files of the kernel's module tree: Debian's package ships
  * no modules.dep (depmod makes it at install), so they are read from the
  * modules themselves, as depmod does.  Modules are ELF64 relocatable files
  * of either byte order; nothing in them is trusted.
@@ -32,8 +31,4 @@ int modinfo_next(const struct modinfo *m, const char *key, size_t *pos,
 		 const char **ret_value, size_t *ret_len);
 /* A module name as the kernel compares them: '-' and '_' the same. */
 bool modinfo_same_name(const char *a, const char *b);
-/* Whether a modalias (pci:v00001AF4d00001001...) matches an alias
- * pattern with '*', '?' and [...] as modules.alias uses them. */
-bool modinfo_alias_match(const char *pattern, size_t plen,
-			 const char *modalias);
 #endif
