@@ -425,14 +425,31 @@ static int root_needs(struct boot *b, unsigned mask, bool force,
 	return 0;
 }
 
-/* etc/mdadm.conf from the host's arrays behind the partition's root and
- * the crypttab the boot will use (the one being added, else its own). */
+int feature_mdadm_conf(int boot_fd, const char *root,
+		       const struct feature_opts *o, char **ret, size_t *ret_len,
+		       struct err *e)
+{
+	char *ct = NULL;
+	size_t ct_len = 0;
+	int r = -ENOENT;
+
+	if (o->crypttab)
+		r = read_file(o->crypttab, LAYOUT_CRYPTTAB_MAX, &ct, &ct_len);
+	else if (boot_fd >= 0)
+		r = beneath_read(boot_fd, LAYOUT_CRYPTTAB, LAYOUT_CRYPTTAB_MAX,
+				 &ct, &ct_len);
+	if (r < 0)
+		ct = NULL;
+	r = mdconf_generate(root, ct, ct_len, ret, ret_len, e);
+	free(ct);
+	return r;
+}
+
+/* etc/mdadm.conf for the partition's own root. */
 static int generate_mdadm_conf(struct boot *b, const struct feature_opts *o,
 			       char **ret, size_t *ret_len, struct err *e)
 {
-	char root[512], *ct = NULL;
-	size_t ct_len = 0;
-	int r;
+	char root[512];
 
 	if (boot_conf_get(b->fd, "root", root, sizeof(root)) < 0)
 		return err_set(e, EXIT_USAGE, "the mdraid feature needs %s: "
@@ -440,16 +457,7 @@ static int generate_mdadm_conf(struct boot *b, const struct feature_opts *o,
 			       "is not known, so it cannot be made from the "
 			       "host's arrays); nothing written",
 			       LAYOUT_MDADM_CONF);
-	if (o->crypttab)
-		r = read_file(o->crypttab, LAYOUT_CRYPTTAB_MAX, &ct, &ct_len);
-	else
-		r = beneath_read(b->fd, LAYOUT_CRYPTTAB, LAYOUT_CRYPTTAB_MAX,
-				 &ct, &ct_len);
-	if (r < 0)
-		ct = NULL;
-	r = mdconf_generate(root, ct, ct_len, ret, ret_len, e);
-	free(ct);
-	return r;
+	return feature_mdadm_conf(b->fd, root, o, ret, ret_len, e);
 }
 
 int feature_change(struct boot *b, bool add, unsigned mask,

@@ -60,6 +60,11 @@ int feature_parse(char *const *names, size_t n, unsigned *ret, struct err *e);
 /* Whether a shipped fragment belongs to a feature (provisioning leaves
  * it out of the base set). */
 bool feature_owns_fragment(const char *name);
+/* etc/mdadm.conf made from the host's arrays behind root (mdconf.h),
+ * with the crypttab o gives, else the partition's (boot_fd; -1: none). */
+int feature_mdadm_conf(int boot_fd, const char *root,
+		       const struct feature_opts *o, char **ret, size_t *ret_len,
+		       struct err *e);
 /* The kernel options the features of mask need, added to kn. */
 void feature_needs(unsigned mask, struct kernel_needs *kn);
 /* The configuration files given in o, read and validated before anything

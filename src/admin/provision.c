@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "atomic.h"
 #include "blkid.h"
 #include "boot.h"
 #include "bootloader.h"
@@ -20,7 +19,6 @@
 #include "feature.h"
 #include "kernelcheck.h"
 #include "layout.h"
-#include "mdconf.h"
 #include "populate.h"
 #include "provision.h"
 #include "target.h"
@@ -228,17 +226,13 @@ static int check_contents(struct prov *p, FILE *out, struct err *e)
  * features are written; tried now, so that a failure writes nothing. */
 static int mdadm_conf_from_host(struct prov *p, struct err *e)
 {
-	char *ct = NULL, *text = NULL;
-	size_t ct_len = 0, len;
+	char *text = NULL;
+	size_t len;
 	int r;
 
 	if (!(p->features & FEATURE_MDRAID) || p->o->fo.mdadm_conf)
 		return 0;
-	if (p->o->fo.crypttab &&
-	    read_file(p->o->fo.crypttab, LAYOUT_CRYPTTAB_MAX, &ct, &ct_len) < 0)
-		ct = NULL;
-	r = mdconf_generate(p->root, ct, ct_len, &text, &len, e);
-	free(ct);
+	r = feature_mdadm_conf(-1, p->root, &p->o->fo, &text, &len, e);
 	free(text);
 	return r;
 }
