@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "atomic.h"
@@ -234,10 +235,24 @@ static int host_keys(const struct feature_opts *o, struct change_file *files,
 	if (dir && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)))
 		return err_set(e, EXIT_USAGE, "--ssh-host-keys %s: not a "
 			       "directory (give 'system' for /etc/ssh)", dir);
-	r = mkdtemp_in("earlyfs-keys", tmp, sizeof(tmp));
+	/* the keys are made in a tmpfs of this process's own mount
+	 * namespace: killed at any point, nothing of them stays on a disk
+	 * (the empty directory goes with tmp_clean_dead) */
+	tmp[0] = '\0';
+	r = mkdtemp_in("earlyfs-mnt", tmp, sizeof(tmp));
 	if (r < 0)
+		tmp[0] = '\0';
+	if (r == 0)
+		r = private_mounts();
+	if (r == 0 && mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV |
+			    MS_NOEXEC, "mode=0700,size=1m") < 0)
+		r = -errno;
+	if (r < 0) {
+		if (tmp[0])
+			rmdir(tmp);
 		return err_setr(e, r, EXIT_FAILED, "cannot make a private "
-				"directory: %s", strerror(-r));
+				"tmpfs for the host keys: %s", strerror(-r));
+	}
 	for (i = 0, r = 0; i < SSH_KEY_TYPES && r == 0; i++) {
 		snprintf(made, sizeof(made), "%s/dropbear_%s_host_key", tmp,
 			 types[i]);
@@ -269,7 +284,8 @@ static int host_keys(const struct feature_opts *o, struct change_file *files,
 			got++;
 		}
 	}
-	rm_rf(tmp);
+	umount2(tmp, MNT_DETACH);	/* and the keys with it */
+	rmdir(tmp);
 	if (r == 0 && !got)
 		r = err_set(e, EXIT_USAGE, "--ssh-host-keys %s: no "
 			    "ssh_host_{ed25519,ecdsa,rsa}_key there; nothing "
