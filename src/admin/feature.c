@@ -521,8 +521,7 @@ int feature_change(struct boot *b, bool add, unsigned mask,
 				drop[nd++] = f->binaries[k];
 		}
 		if (r == 0 && (1u << i) == FEATURE_SSH)
-			r = add ? ssh_files(b, o, files, &nf, FILES_MAX - 2,
-					    out, e)
+			r = add ? ssh_files(b, o, files, &nf, FILES_MAX - 2, e)
 				: ssh_remove_files(files, &nf, FILES_MAX - 2);
 		if (r < 0 || !f->config)
 			continue;

@@ -398,7 +398,7 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 	struct kernel_needs kn;
 	struct kernlist kl;
 	struct kernlist_entry *ent;
-	static struct job j;
+	struct job j;
 	struct err why = { "", 0 };
 	char desc[160], msg[sizeof(why.msg)];
 	struct statvfs sv;
@@ -527,7 +527,7 @@ out:
 int kernels_rm(struct boot *b, const char *version, FILE *out,
 	       struct err *e)
 {
-	static struct job j;
+	struct job j;
 	struct kernlist_entry *ent;
 	struct kernlist kl;
 	char desc[160];

@@ -145,7 +145,7 @@ static int make_key(char *const argv[], const char *made, char **ret,
 /* The fingerprint line of a key, for the admin to compare at the first
  * login. */
 static void say_fingerprint(const char *tool, const char *key,
-			    const char *type, FILE *out)
+			    const char *type)
 {
 	char *argv[] = { (char *)tool, "-y", "-f", (char *)key, NULL };
 	char text[4096], *fp;
@@ -159,7 +159,7 @@ static void say_fingerprint(const char *tool, const char *key,
 		text[n] = '\0';
 		fp = strstr(text, "Fingerprint: ");
 		if (fp)
-			fprintf(out, "earlyfs: ssh host key %s %.*s\n", type,
+			fprintf(stderr, "earlyfs: ssh host key %s %.*s\n", type,
 				(int)strcspn(fp + 13, "\n"), fp + 13);
 	}
 	close(fd);
@@ -214,7 +214,7 @@ int ssh_check_opts(const struct feature_opts *o, struct err *e)
 }
 
 static int host_keys(const struct feature_opts *o, struct change_file *files,
-		     size_t *n, size_t cap, FILE *out, struct err *e)
+		     size_t *n, size_t cap, struct err *e)
 {
 	char tmp[PATH_MAX], made[PATH_MAX + 64], src[PATH_MAX + 64];
 	char rel[128], keytool[PATH_MAX], convert[PATH_MAX];
@@ -279,7 +279,7 @@ static int host_keys(const struct feature_opts *o, struct change_file *files,
 			continue;
 		}
 		if (r == 0) {
-			say_fingerprint(keytool, made, types[i], stderr);
+			say_fingerprint(keytool, made, types[i]);
 			r = add_file(files, n, cap, rel, data, len, 0600);
 			got++;
 		}
@@ -302,8 +302,7 @@ static int host_keys(const struct feature_opts *o, struct change_file *files,
 }
 
 int ssh_files(struct boot *b, const struct feature_opts *o,
-	      struct change_file *files, size_t *n, size_t cap, FILE *out,
-	      struct err *e)
+	      struct change_file *files, size_t *n, size_t cap, struct err *e)
 {
 	char rel[128], *port;
 	bool have = false;
@@ -316,7 +315,7 @@ int ssh_files(struct boot *b, const struct feature_opts *o,
 		have |= beneath_exists(b->fd, rel);
 	}
 	if (!have || o->ssh_host_keys)
-		r = host_keys(o, files, n, cap, out, e);
+		r = host_keys(o, files, n, cap, e);
 	if (r == 0 && (o->ssh_port || !beneath_exists(b->fd, LAYOUT_SSH_PORT))) {
 		if (asprintf(&port, "%u\n", o->ssh_port ? o->ssh_port : 22) < 0)
 			return err_set(e, EXIT_FAILED, "out of memory");

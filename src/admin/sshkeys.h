@@ -33,10 +33,10 @@ size_t ssh_validate_keys(const char *buf, size_t len, const char *shown,
  * -errno with e saying what is missing. */
 int ssh_check_opts(const struct feature_opts *o, struct err *e);
 /* The host key and port files a 'feature add ssh' writes (or removes),
- * appended to files (*n, at most cap): 0 or -errno with e filled. */
+ * appended to files (*n, at most cap), the keys' fingerprints and any
+ * warning on stderr: 0 or -errno with e filled. */
 int ssh_files(struct boot *b, const struct feature_opts *o,
-	      struct change_file *files, size_t *n, size_t cap, FILE *out,
-	      struct err *e);
+	      struct change_file *files, size_t *n, size_t cap, struct err *e);
 /* The files 'feature rm ssh' removes besides the configuration. */
 int ssh_remove_files(struct change_file *files, size_t *n, size_t cap);
 /* check: the partition has a host key, and a key on every line of its
