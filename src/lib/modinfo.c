@@ -121,3 +121,62 @@ bool modinfo_same_name(const char *a, const char *b)
 			return false;
 	return *a == *b;
 }
+
+static bool name_ok(const char *s, size_t len)
+{
+	return len && len <= MODINFO_NAME_MAX && !memchr(s, '\0', len) &&
+	       !memchr(s, '/', len) && !memchr(s, ' ', len);
+}
+
+static bool pattern_ok(const char *s, size_t len)
+{
+	return len && len <= MODINFO_ALIAS_MAX && !memchr(s, '\0', len) &&
+	       !memchr(s, ' ', len) && !memchr(s, '\t', len);
+}
+
+int modinfo_alias_line(const char *line, size_t len,
+		       struct modinfo_span *pattern, struct modinfo_span *name)
+{
+	const char *sp;
+
+	if (len < 6 || memcmp(line, "alias ", 6))
+		return 0;
+	sp = memchr(line + 6, ' ', len - 6);
+	if (!sp)
+		return 0;
+	*pattern = (struct modinfo_span){ line + 6, (size_t)(sp - line - 6) };
+	*name = (struct modinfo_span){ sp + 1, len - (size_t)(sp + 1 - line) };
+	return pattern_ok(pattern->s, pattern->len) &&
+	       name_ok(name->s, name->len);
+}
+
+int modinfo_builtin_string(const char *s, size_t len, const char *key,
+			   struct modinfo_span *name,
+			   struct modinfo_span *value)
+{
+	const char *dot = memchr(s, '.', len), *eq;
+	size_t kl = strlen(key);
+
+	if (!dot || (size_t)(s + len - dot) < kl + 2 ||
+	    memcmp(dot + 1, key, kl) || dot[kl + 1] != '=')
+		return 0;
+	eq = dot + kl + 1;
+	*name = (struct modinfo_span){ s, (size_t)(dot - s) };
+	*value = (struct modinfo_span){ eq + 1, len - (size_t)(eq + 1 - s) };
+	return name_ok(name->s, name->len) &&
+	       pattern_ok(value->s, value->len);
+}
+
+int modinfo_builtin_line(const char *line, size_t len,
+			 struct modinfo_span *name)
+{
+	const char *base;
+
+	if (len < 4 || memcmp(line + len - 3, ".ko", 3))
+		return 0;
+	base = line + len - 3;
+	while (base > line && base[-1] != '/')
+		base--;
+	*name = (struct modinfo_span){ base, (size_t)(line + len - 3 - base) };
+	return name_ok(name->s, name->len);
+}

@@ -82,9 +82,74 @@ static void test_names(void)
 	CHECK(!modinfo_same_name("virtio_blk", "virtio_bl"));
 }
 
+static int span_is(struct modinfo_span sp, const char *want)
+{
+	return sp.len == strlen(want) && !memcmp(sp.s, want, sp.len);
+}
+
+static void test_alias_line(void)
+{
+	struct modinfo_span pat, name;
+	static const char ok[] = "alias virtio:d00000002v* virtio_blk";
+	char big[700];
+
+	CHECK_INT(modinfo_alias_line(ok, strlen(ok), &pat, &name), 1);
+	CHECK(span_is(pat, "virtio:d00000002v*"));
+	CHECK(span_is(name, "virtio_blk"));
+	CHECK_INT(modinfo_alias_line("# Aliases extracted", 19, &pat, &name), 0);
+	CHECK_INT(modinfo_alias_line("alias onlyone", 13, &pat, &name), 0);
+	CHECK_INT(modinfo_alias_line("alias  x", 8, &pat, &name), 0);
+	CHECK_INT(modinfo_alias_line("alias x ", 8, &pat, &name), 0);
+	CHECK_INT(modinfo_alias_line("alias x a/b", 11, &pat, &name), 0);
+	CHECK_INT(modinfo_alias_line("alias x a b", 11, &pat, &name), 0);
+	CHECK_INT(modinfo_alias_line("alias x a\0b", 11, &pat, &name), 0);
+	CHECK_INT(modinfo_alias_line("softdep x pre: y", 16, &pat, &name), 0);
+	memset(big, 'p', sizeof(big));
+	memcpy(big, "alias ", 6);
+	memcpy(big + sizeof(big) - 4, " mod", 4);
+	CHECK_INT(modinfo_alias_line(big, sizeof(big), &pat, &name), 0);
+	memset(big + 6, 'n', 64);
+	big[5 + 65] = ' ';
+	CHECK_INT(modinfo_alias_line(big, 5 + 65 + 65, &pat, &name), 0);
+}
+
+static void test_builtin(void)
+{
+	struct modinfo_span name, value;
+	static const char s1[] = "sd_mod.alias=scsi:t-0x00*";
+	static const char s2[] = "ext4.description=Fourth Extended Filesystem";
+
+	CHECK_INT(modinfo_builtin_string(s1, strlen(s1), "alias", &name,
+					 &value), 1);
+	CHECK(span_is(name, "sd_mod"));
+	CHECK(span_is(value, "scsi:t-0x00*"));
+	CHECK_INT(modinfo_builtin_string(s2, strlen(s2), "alias", &name,
+					 &value), 0);
+	CHECK_INT(modinfo_builtin_string("noseparator", 11, "alias", &name,
+					 &value), 0);
+	CHECK_INT(modinfo_builtin_string("x.alias", 7, "alias", &name,
+					 &value), 0);
+	CHECK_INT(modinfo_builtin_string("x.aliasX=y", 10, "alias", &name,
+					 &value), 0);
+	CHECK_INT(modinfo_builtin_string(".alias=y", 8, "alias", &name,
+					 &value), 0);
+	CHECK_INT(modinfo_builtin_string("x.alias=", 8, "alias", &name,
+					 &value), 0);
+	CHECK_INT(modinfo_builtin_line("kernel/fs/ext4/ext4.ko", 22, &name), 1);
+	CHECK(span_is(name, "ext4"));
+	CHECK_INT(modinfo_builtin_line("crc32c_generic.ko", 17, &name), 1);
+	CHECK(span_is(name, "crc32c_generic"));
+	CHECK_INT(modinfo_builtin_line("kernel/fs/ext4/", 15, &name), 0);
+	CHECK_INT(modinfo_builtin_line("kernel/x/.ko", 12, &name), 0);
+	CHECK_INT(modinfo_builtin_line("kernel/x/y.ko.xz", 16, &name), 0);
+	CHECK_INT(modinfo_builtin_line(".ko", 3, &name), 0);
+}
+
 int main(void)
 {
 	test_parse();
 	test_names();
+	test_alias_line();
+	test_builtin();
 	return check_done("modinfo");
 }
