@@ -22,15 +22,16 @@ const struct feature features[] = {
 	  "passphrases on the console",
 	  { "40-printk", "42-luks", "69-printk" }, { "cryptsetup" },
 	  LAYOUT_CRYPTTAB, "--crypttab",
-	  { { "BLK_DEV_DM", "device mapper" },
-	    { "DM_CRYPT", "dm-crypt" },
-	    { "CRYPTO_AES|CRYPTO_AES_NI_INTEL", "the AES cipher" },
-	    { "CRYPTO_XTS", "the XTS mode of aes-xts-plain64" },
-	    { "CRYPTO_USER_API_SKCIPHER", "AF_ALG: cryptsetup's cipher check" } } },
+	  { { "BLK_DEV_DM", "device mapper", "dm_mod" },
+	    { "DM_CRYPT", "dm-crypt", "dm_crypt" },
+	    { "CRYPTO_AES|CRYPTO_AES_NI_INTEL", "the AES cipher", "aes_generic" },
+	    { "CRYPTO_XTS", "the XTS mode of aes-xts-plain64", "xts" },
+	    { "CRYPTO_USER_API_SKCIPHER", "AF_ALG: cryptsetup's cipher check",
+	      "algif_skcipher" } } },
 	{ "mdraid", "assemble the RAID arrays of " LAYOUT_MDADM_CONF,
 	  { "20-mdraid" }, { "mdadm" }, LAYOUT_MDADM_CONF, "--mdadm-conf",
-	  { { "BLK_DEV_MD", "md, software RAID" },
-	    { "MD_RAID1", "RAID1 (the level earlyfs tests)" } } },
+	  { { "BLK_DEV_MD", "md, software RAID", "md_mod" },
+	    { "MD_RAID1", "RAID1 (the level earlyfs tests)", "raid1" } } },
 	{ "fsck", "check the root with e2fsck before it is mounted "
 	  "(earlyfs.fsck=1)", { "45-fsck" }, { "e2fsck" }, NULL, NULL, { { 0 } } },
 	{ "pause", "wait for Enter on the console before the root is mounted",
@@ -39,14 +40,14 @@ const struct feature features[] = {
 	{ "network", "bring up an interface (ip= on the command line, or "
 	  "DHCP), down again before the pivot",
 	  { "30-network", "89-network" }, { NULL }, NULL, NULL,
-	  { { "INET", "IPv4" },
-	    { "PACKET", "packet sockets: udhcpc's DHCP" } } },
+	  { { "INET", "IPv4", NULL },
+	    { "PACKET", "packet sockets: udhcpc's DHCP", "af_packet" } } },
 	{ "ssh", "dropbear: answer the passphrase prompt or a pause over SSH "
 	  "(with network)",
 	  { "35-ssh", "88-ssh" }, { "dropbear" }, LAYOUT_AUTHORIZED_KEYS,
 	  "--authorized-keys",
-	  { { "UNIX98_PTYS", "terminals for SSH sessions" },
-	    { "UNIX", "the socket that sessions answer prompts on" } } },
+	  { { "UNIX98_PTYS", "terminals for SSH sessions", NULL },
+	    { "UNIX", "the socket that sessions answer prompts on", "unix" } } },
 };
 const size_t n_features = sizeof(features) / sizeof(features[0]);
 
@@ -137,6 +138,7 @@ void feature_needs(unsigned mask, struct kernel_needs *kn)
 		for (k = 0; k < FEATURE_NEEDS_MAX && features[i].kernel[k][0] &&
 			    kn->n_extra < KERNEL_EXTRA_MAX; k++) {
 			kn->extra_sym[kn->n_extra] = features[i].kernel[k][0];
+			kn->extra_mod[kn->n_extra] = features[i].kernel[k][2];
 			kn->extra_why[kn->n_extra++] = features[i].kernel[k][1];
 		}
 	}

@@ -23,7 +23,9 @@ struct feature {
 	const char *binaries[3];	/* names in the host's PATH */
 	const char *config;		/* LAYOUT_CRYPTTAB, ... or NULL */
 	const char *option;		/* the CLI option that supplies it */
-	const char *kernel[FEATURE_NEEDS_MAX][2];	/* "SYM[|SYM]", why */
+	/* "SYM[|SYM]", why, and the modules (",") a module stub carries
+	 * when the first SYM is a module */
+	const char *kernel[FEATURE_NEEDS_MAX][3];
 };
 
 /* The bit of each feature: its index in features[]. */

@@ -252,17 +252,33 @@ static const struct {
 	{ "crypto_LUKS", "DM_CRYPT" },
 };
 
+const char *kernel_config(const struct kernel_info *k, const char *sym)
+{
+	return config_value(k->config, sym);
+}
+
 struct need {
 	const char *sym;
 	char why[128];
+	bool module_ok;		/* a stub can load it */
 };
 
 static size_t add(struct need *n, size_t i, const char *sym, const char *fmt,
 		  const char *arg)
 {
 	n[i].sym = sym;
+	n[i].module_ok = false;
 	snprintf(n[i].why, sizeof(n[i].why), fmt, arg);
 	return i + 1;
+}
+
+/* add() of a need a module stub can carry. */
+static size_t add_mod(struct need *n, size_t i, bool stub, const char *sym,
+		      const char *fmt, const char *arg)
+{
+	i = add(n, i, sym, fmt, arg);
+	n[i - 1].module_ok = stub;
+	return i;
 }
 
 int kernel_check(const struct kernel_info *k, const struct kernel_needs *kn,
@@ -279,8 +295,9 @@ int kernel_check(const struct kernel_info *k, const struct kernel_needs *kn,
 	n = add(need, n, "BINFMT_SCRIPT", "%s", "#! scripts: fragments");
 	for (j = 0; j < sizeof(filesystems) / sizeof(filesystems[0]); j++)
 		if (!strcmp(filesystems[j].fstype, kn->boot_fstype))
-			n = add(need, n, filesystems[j].sym,
-				"boot partition file system (%s)", kn->boot_fstype);
+			n = add_mod(need, n, kn->stub, filesystems[j].sym,
+				    "boot partition file system (%s)",
+				    kn->boot_fstype);
 	if (kn->root_fstype && kn->root_fstype[0]) {
 		for (j = 0; j < sizeof(filesystems) / sizeof(filesystems[0]); j++)
 			if (!strcmp(filesystems[j].fstype, kn->root_fstype))
@@ -301,8 +318,8 @@ int kernel_check(const struct kernel_info *k, const struct kernel_needs *kn,
 			if (!strcmp(drivers[j].driver, kn->drivers[i]))
 				break;
 		if (j < sizeof(drivers) / sizeof(drivers[0]))
-			n = add(need, n, drivers[j].sym, "disk driver %s",
-				kn->drivers[i]);
+			n = add_mod(need, n, kn->stub, drivers[j].sym,
+				    "disk driver %s", kn->drivers[i]);
 		else if (out)
 			fprintf(out, "  note: driver %s is unknown to earlyfs: "
 				"make sure it is built in\n", kn->drivers[i]);
@@ -326,7 +343,8 @@ extra:
 				break;
 			}
 		}
-		n = add(need, n, syms[i], "%s", kn->extra_why[i]);
+		n = add_mod(need, n, kn->stub && kn->extra_mod[i], syms[i],
+			    "%s", kn->extra_why[i]);
 	}
 	for (i = 0; i < n; i++) {
 		const char *v = config_value(k->config, need[i].sym);
@@ -336,6 +354,8 @@ extra:
 			dup |= !strcmp(need[j].sym, need[i].sym);
 		if (dup)
 			continue;
+		if (need[i].module_ok && !strcmp(v, "m"))
+			v = "y";	/* in the stub */
 		if (out)
 			fprintf(out, "  %-7s CONFIG_%s (%s)%s\n",
 				!strcmp(v, "y") ? "ok" : "MISSING", need[i].sym,
@@ -362,40 +382,62 @@ extra:
 	return 0;
 }
 
-size_t disk_drivers(const char *dev, const char **ret, size_t max)
+/* One line of a sysfs attribute, "" if none. */
+static void sysfs_line(const char *dir, const char *name, char *ret,
+		       size_t cap)
 {
-	static char names[16][64];
-	char sys[PATH_MAX], path[PATH_MAX], link[PATH_MAX], *slash;
-	struct stat st;
-	size_t n = 0, i;
+	char path[PATH_MAX + 32], *buf;
+	size_t len;
+
+	ret[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (read_file(path, 4096, &buf, &len) < 0)
+		return;
+	len = strcspn(buf, "\n");
+	if (len < cap)
+		snprintf(ret, cap, "%.*s", (int)len, buf);
+	free(buf);
+}
+
+/* The last component of a link's target, "" if not a link. */
+static void link_base(const char *dir, const char *name, char *ret,
+		      size_t cap)
+{
+	char path[PATH_MAX + 32], link[PATH_MAX], *slash;
 	ssize_t l;
 
-	if (stat(dev, &st) < 0 || !S_ISBLK(st.st_mode))
-		return 0;
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(st.st_rdev),
-		 minor(st.st_rdev));
+	ret[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	l = readlink(path, link, sizeof(link) - 1);
+	if (l <= 0)
+		return;
+	link[l] = '\0';
+	slash = strrchr(link, '/');
+	snprintf(ret, cap, "%s", slash ? slash + 1 : link);
+}
+
+size_t disk_drivers_of(dev_t dev, struct disk_driver *ret, size_t max)
+{
+	char sys[PATH_MAX], path[PATH_MAX + 32], *slash;
+	size_t n = 0;
+
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(dev),
+		 minor(dev));
 	snprintf(path, sizeof(path), "%s/partition", sys);
-	if (access(path, F_OK) == 0)
-		snprintf(path, sizeof(path), "%s/../device", sys);
-	else
-		snprintf(path, sizeof(path), "%s/device", sys);
+	snprintf(path, sizeof(path), access(path, F_OK) == 0 ?
+		 "%s/../device" : "%s/device", sys);
 	if (!realpath(path, sys))
 		return 0;
-	while (n < max && n < 16 && strlen(sys) > strlen("/sys/devices")) {
-		snprintf(path, sizeof(path), "%s/driver", sys);
-		l = readlink(path, link, sizeof(link) - 1);
-		if (l > 0) {
-			link[l] = '\0';
-			slash = strrchr(link, '/');
-			snprintf(names[n], sizeof(names[0]), "%s",
-				 slash ? slash + 1 : link);
-			for (i = 0; i < n; i++)
-				if (!strcmp(names[i], names[n]))
-					break;
-			if (i == n) {
-				ret[n] = names[n];
-				n++;
-			}
+	while (n < max && strlen(sys) > strlen("/sys/devices")) {
+		struct disk_driver *d = &ret[n];
+
+		link_base(sys, "driver", d->driver, sizeof(d->driver));
+		if (d->driver[0] && strcmp(d->driver, "loop")) {
+			link_base(sys, "driver/module", d->module,
+				  sizeof(d->module));
+			sysfs_line(sys, "modalias", d->modalias,
+				   sizeof(d->modalias));
+			n++;
 		}
 		slash = strrchr(sys, '/');
 		if (!slash)
@@ -403,4 +445,22 @@ size_t disk_drivers(const char *dev, const char **ret, size_t max)
 		*slash = '\0';
 	}
 	return n;
+}
+
+size_t disk_drivers(const char *dev, const char **ret, size_t max)
+{
+	static struct disk_driver found[16];
+	struct stat st;
+	size_t n, i, k, out = 0;
+
+	if (stat(dev, &st) < 0 || !S_ISBLK(st.st_mode))
+		return 0;
+	n = disk_drivers_of(st.st_rdev, found, 16);
+	for (i = 0; i < n && out < max; i++) {
+		for (k = 0; k < out && strcmp(ret[k], found[i].driver); k++)
+			;
+		if (k == out)
+			ret[out++] = found[i].driver;
+	}
+	return out;
 }

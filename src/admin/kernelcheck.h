@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include "err.h"
 #include "target.h"
 
@@ -18,6 +19,8 @@ void kernel_default_path(char *ret, size_t cap);
 int kernel_inspect(const char *path, const char *config_path,
 		   struct kernel_info *k, struct err *e);
 void kernel_info_free(struct kernel_info *k);
+/* CONFIG_<sym>: "y", "m" or "" (not set). */
+const char *kernel_config(const struct kernel_info *k, const char *sym);
 struct kernel_needs {
 	const char *boot_fstype;	/* "ext4" */
 	const char *root_fstype;	/* NULL if unknown */
@@ -28,13 +31,27 @@ struct kernel_needs {
 	 * built in), and why */
 #define KERNEL_EXTRA_MAX 24
 	const char *extra_sym[KERNEL_EXTRA_MAX], *extra_why[KERNEL_EXTRA_MAX];
+	const char *extra_mod[KERNEL_EXTRA_MAX];	/* a stub's, or NULL */
 	size_t n_extra;
 	bool only_extra;		/* check nothing else */
+	/* a module stub loads them: the file systems, disk drivers and
+	 * features' needs (those with modules) may be modules (=m) */
+	bool stub;
 };
 /* Returns 0 if every need is built in; else EXIT_KERNEL with the list. */
 int kernel_check(const struct kernel_info *k, const struct kernel_needs *n,
 		 FILE *out, struct err *e);
-/* Drivers between a block device and the bus, from sysfs. */
+/* A device between a block device and the bus that a driver is bound to,
+ * from sysfs. */
+struct disk_driver {
+	char driver[64];	/* its driver's name: sd, virtio-pci */
+	char module[64];	/* the driver's module, "" if built in */
+	char modalias[256];	/* the device's, "" if it has none */
+};
+/* Those of block device dev (a partition: its disk's), nearest first;
+ * a loop device's own driver left out.  The number found. */
+size_t disk_drivers_of(dev_t dev, struct disk_driver *ret, size_t max);
+/* Their drivers' names, each once (pointers to static storage). */
 size_t disk_drivers(const char *dev, const char **ret, size_t max);
 
 #endif

@@ -327,16 +327,29 @@ out:
 
 /* The needs of a kernel for this partition: the boot partition (ext4,
  * either table) and what its features need. */
-static void needs(struct boot *b, struct kernel_needs *kn)
+/* What the kernel must have built in: ext4, the features' needs, and the
+ * drivers of the disk under the partition (given, else this machine's). */
+static void needs(struct boot *b, const struct kernels_opts *o,
+		  const struct disk_driver *host, size_t n_host,
+		  struct kernel_needs *kn, FILE *out)
 {
 	unsigned have = 0;
 	struct err ignore;
+	size_t i;
 
 	memset(kn, 0, sizeof(*kn));
 	kn->boot_fstype = "ext4";
 	kn->table = TABLE_NONE;
 	if (feature_installed(b->fd, &have, &ignore) == 0)
 		feature_needs(have, kn);
+	for (i = 0; i < o->n_drivers; i++)
+		kn->drivers[kn->n_drivers++] = o->drivers[i];
+	for (i = 0; !o->n_drivers && i < n_host && i < 16; i++)
+		kn->drivers[kn->n_drivers++] = host[i].driver;
+	if (!kn->n_drivers)
+		fprintf(out, "earlyfs: note: the disk drivers under %s are not "
+			"known here (an image?) and were not checked; give "
+			"--driver NAME[,NAME] to check them\n", b->name);
 }
 
 static unsigned keep_count(struct boot *b)
@@ -351,43 +364,67 @@ static unsigned keep_count(struct boot *b)
 }
 
 /* A kernel that fails the check because its drivers are modules: the
- * stub that loads them (the disk drivers given, ext4, crc32c for its
- * checksums).  0 with j->stub, or -errno with e saying why. */
+ * stub that loads them: ext4 and crc32c (for its checksums), the disk
+ * drivers given, else those the modaliases of this machine's devices
+ * under the partition name, and the modules of the features' needs that
+ * are modules (each skipped where built in).  The check is then made
+ * again with those counted as present.  0 with j->stub, or -errno with e
+ * saying why. */
 static int make_stub(struct job *j, const struct kernels_opts *o,
-		     const char *dir, const char *version, FILE *out,
-		     struct err *e)
+		     const struct disk_driver *host, size_t n_host,
+		     const char *dir, const struct kernel_info *k,
+		     struct kernel_needs *kn, FILE *out, struct err *e)
 {
-	const char *names[20];
-	char moddir[PATH_MAX], host[16][64];
-	size_t n = 0, i, mods, nh, required;
+	const char *names[48];
+	char moddir[PATH_MAX], mods[1024], extra[KERNEL_EXTRA_MAX][128];
+	size_t n = 0, i;
 	int r;
 
 	names[n++] = "ext4";
 	names[n++] = "crc32c_generic";
-	for (i = 0; i < o->n_drivers && n < 18; i++)
+	for (i = 0; i < o->n_drivers && n < 20; i++)
 		names[n++] = o->drivers[i];
-	required = n;
-	if (!o->n_drivers) {	/* this machine's: the devices under dir */
-		nh = stub_host_modules(dir, host, 16);
-		if (!nh)
-			return err_set(e, EXIT_USAGE, "the disk drivers of %s "
-				       "are not known here (an image?): give "
-				       "--driver NAME[,NAME] (virtio_blk,"
-				       "virtio_pci; ahci; nvme ...)", dir);
-		for (i = 0; i < nh && n < 20; i++)
-			names[n++] = host[i];
+	if (!o->n_drivers && !n_host)
+		return err_set(e, EXIT_USAGE, "the disk drivers of %s are not "
+			       "known here (an image?): give --driver "
+			       "NAME[,NAME] (virtio_blk,virtio_pci; ahci; "
+			       "nvme ...)", dir);
+	for (i = 0; i < kn->n_extra; i++) {
+		const char *sym = kn->extra_sym[i], *m = kn->extra_mod[i];
+		char first[64];
+
+		snprintf(first, sizeof(first), "%.*s", (int)strcspn(sym, "|"),
+			 sym);
+		if (!m || strcmp(kernel_config(k, first), "m"))
+			continue;	/* built in, or not a stub's to carry */
+		snprintf(extra[i], sizeof(extra[i]), "%s", m);
+		for (char *p = extra[i], *c; p && n < 48; p = c ? c + 1 : NULL) {
+			c = strchr(p, ',');
+			if (c)
+				*c = '\0';
+			names[n++] = p;
+		}
 	}
 	if (o->modules)
 		snprintf(moddir, sizeof(moddir), "%s", o->modules);
 	else
-		snprintf(moddir, sizeof(moddir), "/lib/modules/%s", version);
-	r = stub_build(moddir, names, n, required, &j->stub, &j->stub_len,
-		       &mods, e);
-	if (r == 0)
-		fprintf(out, "earlyfs: %s boots through its module stub: %zu "
-			"modules, %zu KiB\n", version, mods,
-			(j->stub_len + 1023) / 1024);
-	return r;
+		snprintf(moddir, sizeof(moddir), "/lib/modules/%s", k->version);
+	r = stub_build(moddir, names, n, o->n_drivers ? NULL : host,
+		       o->n_drivers ? 0 : n_host, &j->stub, &j->stub_len,
+		       mods, sizeof(mods), e);
+	if (r < 0)
+		return r;
+	kn->stub = true;
+	r = kernel_check(k, kn, NULL, e);
+	if (r < 0) {
+		free(j->stub);
+		j->stub = NULL;
+		return r;
+	}
+	fprintf(out, "earlyfs: %s boots through its module stub (%zu KiB): "
+		"%s\n", k->version, (j->stub_len + 1023) / 1024,
+		mods[0] ? mods : "no modules");
+	return 0;
 }
 
 int kernels_add(struct boot *b, const char *file, bool make_default,
@@ -401,10 +438,11 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 	struct job j;
 	struct err why = { "", 0 };
 	char desc[160], msg[sizeof(why.msg)];
+	struct disk_driver host[16];
 	struct statvfs sv;
 	struct stat st;
 	bool refused;
-	size_t i, ok;
+	size_t i, ok, n_host = 0;
 	int r;
 
 	memset(&j, 0, sizeof(j));
@@ -421,13 +459,16 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 	if (r < 0)
 		goto out;
 	j.before = kl;
-	needs(b, &kn);
+	if (!b->t.is_image && stat(b->dir, &st) == 0)
+		n_host = disk_drivers_of(st.st_dev, host, 16);
+	needs(b, o, host, n_host, &kn, out);
 	refused = kernel_check(&k, &kn, NULL, &why) < 0;
 	ent = kernlist_find(&kl, k.version);
 	if (refused && !force) {
 		struct err serr = { "", 0 };
 
-		if (make_stub(&j, o, b->dir, k.version, out, &serr) == 0)
+		if (make_stub(&j, o, host, n_host, b->dir, &k, &kn, out,
+			      &serr) == 0)
 			refused = false;
 		else
 			snprintf(why.msg + strlen(why.msg),

@@ -2,22 +2,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 #include "atomic.h"
 #include "modinfo.h"
 #include "stub.h"
+#include "text.h"
 #include "util.h"
 
 #define MODULES_MAX 16384
 #define MODULE_SIZE_MAX (32 << 20)
 #define STUB_MODULES_MAX 64
+#define ALIASES_MAX (1 << 20)
 
 struct index {
 	char (*name)[MODINFO_NAME_MAX + 1];
@@ -42,15 +44,25 @@ static int visit(const char *path, const struct stat *st, int type,
 	return 0;
 }
 
+struct alias {
+	char *pattern;
+	char name[MODINFO_NAME_MAX + 1];
+	bool builtin;
+};
+
 struct plan {
 	struct index ix;
+	char (*builtin)[MODINFO_NAME_MAX + 1];	/* modules.builtin */
+	size_t n_builtin;
+	struct alias *al;
+	size_t n_al, cap_al;
 	char order[STUB_MODULES_MAX][MODINFO_NAME_MAX + 1];
 	char paths[STUB_MODULES_MAX][PATH_MAX];
 	size_t n, depth;
 	struct err *e;
 };
 
-static int resolve(struct plan *p, const char *name, bool optional)
+static int resolve(struct plan *p, const char *name)
 {
 	struct modinfo m;
 	char *buf;
@@ -68,8 +80,6 @@ static int resolve(struct plan *p, const char *name, bool optional)
 			break;
 	if (i == p->ix.n) {
 		p->depth--;
-		if (optional)	/* built into that kernel, most likely */
-			return 0;
 		return err_set(p->e, EXIT_USAGE, "no module %s in the kernel's "
 			       "module tree (is it built in, or misspelt?)",
 			       name);
@@ -86,7 +96,7 @@ static int resolve(struct plan *p, const char *name, bool optional)
 				strerror(-r));
 	}
 	for (size_t k = 0; k < m.n_depends && r == 0; k++)
-		r = resolve(p, m.depends[k], false);
+		r = resolve(p, m.depends[k]);
 	free(buf);
 	p->depth--;
 	if (r < 0)
@@ -96,6 +106,161 @@ static int resolve(struct plan *p, const char *name, bool optional)
 			       STUB_MODULES_MAX);
 	snprintf(p->order[p->n], sizeof(p->order[0]), "%s", name);
 	snprintf(p->paths[p->n++], PATH_MAX, "%s", p->ix.path[i]);
+	return 0;
+}
+
+static bool in_tree(const struct plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->ix.n; i++)
+		if (modinfo_same_name(p->ix.name[i], name))
+			return true;
+	return false;
+}
+
+static bool is_builtin(const struct plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_builtin; i++)
+		if (modinfo_same_name(p->builtin[i], name))
+			return true;
+	return false;
+}
+
+/* modules.builtin: the modules built into the kernel. */
+static void load_builtin(struct plan *p, const char *moddir)
+{
+	char path[PATH_MAX + 32], *buf;
+	size_t len, pos = 0, l;
+	const char *line;
+	struct modinfo_span name;
+
+	snprintf(path, sizeof(path), "%s/modules.builtin", moddir);
+	if (read_file(path, 4 << 20, &buf, &len) < 0)
+		return;
+	p->builtin = calloc(MODULES_MAX, sizeof(*p->builtin));
+	while (p->builtin && p->n_builtin < MODULES_MAX &&
+	       text_next_line(buf, len, &pos, &line, &l) > 0)
+		if (modinfo_builtin_line(line, l, &name))
+			snprintf(p->builtin[p->n_builtin++],
+				 sizeof(p->builtin[0]), "%.*s",
+				 (int)name.len, name.s);
+	free(buf);
+}
+
+static int add_alias(struct plan *p, struct modinfo_span pat,
+		     struct modinfo_span name, bool builtin)
+{
+	struct alias *a;
+
+	if (p->n_al == p->cap_al) {
+		size_t cap = p->cap_al ? p->cap_al * 2 : 4096;
+
+		if (cap > ALIASES_MAX ||
+		    !(a = realloc(p->al, cap * sizeof(*a))))
+			return err_set(p->e, EXIT_FAILED, "more than %d "
+				       "module aliases", ALIASES_MAX);
+		p->al = a;
+		p->cap_al = cap;
+	}
+	a = &p->al[p->n_al];
+	if (!(a->pattern = strndup(pat.s, pat.len)))
+		return err_set(p->e, EXIT_FAILED, "out of memory");
+	snprintf(a->name, sizeof(a->name), "%.*s", (int)name.len, name.s);
+	a->builtin = builtin;
+	p->n_al++;
+	return 0;
+}
+
+/* The aliases modules answer to: the built-in ones from
+ * modules.builtin.modinfo, the modules' from depmod's modules.alias
+ * where the tree has one, else from each module's own .modinfo, as
+ * depmod reads them. */
+static int load_aliases(struct plan *p, const char *moddir)
+{
+	char path[PATH_MAX + 32], *buf;
+	size_t len, pos, l, i;
+	const char *line;
+	struct modinfo_span pat, name;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "%s/modules.builtin.modinfo", moddir);
+	if (read_file(path, 16 << 20, &buf, &len) == 0) {
+		for (pos = 0; pos < len && r == 0; pos += l + 1) {
+			l = strnlen(buf + pos, len - pos);
+			if (modinfo_builtin_string(buf + pos, l, "alias", &name,
+						   &pat))
+				r = add_alias(p, pat, name, true);
+		}
+		free(buf);
+	}
+	snprintf(path, sizeof(path), "%s/modules.alias", moddir);
+	if (r == 0 && read_file(path, 64 << 20, &buf, &len) == 0) {
+		for (pos = 0; r == 0 &&
+		     text_next_line(buf, len, &pos, &line, &l) > 0;)
+			if (modinfo_alias_line(line, l, &pat, &name))
+				r = add_alias(p, pat, name, false);
+		free(buf);
+		return r;
+	}
+	for (i = 0; i < p->ix.n && r == 0; i++) {
+		struct modinfo m;
+		size_t at = 0;
+
+		if (read_file(p->ix.path[i], MODULE_SIZE_MAX, &buf, &len) < 0)
+			continue;
+		name = (struct modinfo_span){ p->ix.name[i],
+					      strlen(p->ix.name[i]) };
+		if (modinfo_parse(buf, len, &m) == 0)
+			while (r == 0 && modinfo_next(&m, "alias", &at, &pat.s,
+						      &pat.len))
+				if (pat.len && pat.len <= MODINFO_ALIAS_MAX &&
+				    !memchr(pat.s, ' ', pat.len))
+					r = add_alias(p, pat, name, false);
+		free(buf);
+	}
+	return r;
+}
+
+/* A module the stub must hold: in the tree (with its dependencies), or
+ * built into the kernel; else an error naming it. */
+static int need(struct plan *p, const char *name, const char *what)
+{
+	if (in_tree(p, name))
+		return resolve(p, name);
+	if (is_builtin(p, name))
+		return 0;
+	return err_set(p->e, EXIT_USAGE, "%s %s: no such module in the "
+		       "kernel's module tree and not built into it", what,
+		       name);
+}
+
+/* A device the boot partition sits on: the modules its modalias names
+ * (as modprobe and dracut's host-only mode find them), nothing if a
+ * built-in one does; without a match, its driver's module.  A driver the
+ * host has built in that matches nothing is taken to be built in here
+ * too (the buses' own); one the host has as a module must be found. */
+static int host_device(struct plan *p, const struct disk_driver *d)
+{
+	bool matched = false;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; d->modalias[0] && i < p->n_al; i++) {
+		if (fnmatch(p->al[i].pattern, d->modalias, 0))
+			continue;
+		if (p->al[i].builtin)
+			return 0;
+		matched = true;
+	}
+	for (i = 0; matched && i < p->n_al && r == 0; i++)
+		if (!fnmatch(p->al[i].pattern, d->modalias, 0) &&
+		    in_tree(p, p->al[i].name))
+			r = resolve(p, p->al[i].name);
+	if (matched || r < 0)
+		return r;
+	if (d->module[0])
+		return need(p, d->module, "the boot disk's driver module");
+	if (in_tree(p, d->driver))
+		return resolve(p, d->driver);
 	return 0;
 }
 
@@ -118,51 +283,10 @@ static void entry(FILE *f, const char *name, mode_t mode, const char *data,
 		fputc(0, f);
 }
 
-size_t stub_host_modules(const char *dir, char (*ret)[64], size_t max)
-{
-	char sys[PATH_MAX], path[PATH_MAX + 16], link[PATH_MAX], *slash;
-	struct stat st;
-	size_t n = 0, i;
-	ssize_t l;
-
-	if (stat(dir, &st) < 0)
-		return 0;
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(st.st_dev),
-		 minor(st.st_dev));
-	snprintf(path, sizeof(path), "%s/partition", sys);
-	snprintf(path, sizeof(path), access(path, F_OK) == 0 ?
-		 "%s/../device" : "%s/device", sys);
-	if (!realpath(path, sys))
-		return 0;
-	while (n < max && strlen(sys) > strlen("/sys/devices")) {
-		/* the driver's module (sd -> sd_mod), else the driver */
-		snprintf(path, sizeof(path), "%s/driver/module", sys);
-		l = readlink(path, link, sizeof(link) - 1);
-		if (l <= 0) {
-			snprintf(path, sizeof(path), "%s/driver", sys);
-			l = readlink(path, link, sizeof(link) - 1);
-		}
-		if (l > 0) {
-			link[l] = '\0';
-			slash = strrchr(link, '/');
-			snprintf(ret[n], 64, "%s", slash ? slash + 1 : link);
-			for (i = 0; i < n && !modinfo_same_name(ret[i], ret[n]);
-			     i++)
-				;
-			if (i == n && strcmp(ret[n], "loop"))
-				n++;
-		}
-		slash = strrchr(sys, '/');
-		if (!slash)
-			break;
-		*slash = '\0';
-	}
-	return n;
-}
-
 int stub_build(const char *moddir, const char *const *names, size_t n,
-	       size_t n_required, char **ret, size_t *ret_len,
-	       size_t *ret_modules, struct err *e)
+	       const struct disk_driver *host, size_t n_host, char **ret,
+	       size_t *ret_len, char *ret_names, size_t names_cap,
+	       struct err *e)
 {
 	struct plan *p = calloc(1, sizeof(*p));
 	char *cpio = NULL, *list = NULL, *buf, path[PATH_MAX + 16];
@@ -188,8 +312,13 @@ int stub_build(const char *moddir, const char *const *names, size_t n,
 			    path);
 		goto out;
 	}
+	load_builtin(p, moddir);
 	for (i = 0; i < n && r == 0; i++)
-		r = resolve(p, names[i], i >= n_required);
+		r = need(p, names[i], "module");
+	if (r == 0 && n_host)
+		r = load_aliases(p, moddir);
+	for (i = 0; i < n_host && r == 0; i++)
+		r = host_device(p, &host[i]);
 	if (r < 0)
 		goto out;
 	f = open_memstream(&cpio, &clen);
@@ -253,7 +382,10 @@ int stub_build(const char *moddir, const char *const *names, size_t n,
 		goto out;
 	}
 	*ret_len = len;
-	*ret_modules = p->n;
+	ret_names[0] = '\0';
+	for (i = 0, len = 0; i < p->n && len < names_cap; i++)
+		len += (size_t)snprintf(ret_names + len, names_cap - len,
+					"%s%s", i ? " " : "", p->order[i]);
 out:
 	if (f)
 		fclose(f);
@@ -265,6 +397,10 @@ out:
 		close(out);
 	free(cpio);
 	free(list);
+	for (i = 0; i < p->n_al; i++)
+		free(p->al[i].pattern);
+	free(p->al);
+	free(p->builtin);
 	free(p->ix.name);
 	free(p->ix.path);
 	free(p);

@@ -12,18 +12,16 @@
 #define EARLYFS_STUB_H
 #include <stddef.h>
 #include "err.h"
+#include "kernelcheck.h"
 #include "layout.h"
 
-/* The modules of the devices under the file system of dir, from sysfs
- * (each driver's module link, else the driver's name), disk first: what
- * a stub needs to reach it (host-only, as dracut's mode of that name).
- * A loop device's own driver is left out.  The number found. */
-size_t stub_host_modules(const char *dir, char (*ret)[64], size_t max);
-/* moddir: the kernel's module tree (/lib/modules/VERSION); names: the
- * modules to reach the boot partition, those from n_required on skipped
- * when the tree has no such module (built in).  0 with the image in
- * *ret. */
+/* moddir: the kernel's module tree (/lib/modules/VERSION); names: modules
+ * to hold (each in the tree or built in); host: the devices under the
+ * boot partition (kernelcheck.h), each giving the modules its modalias
+ * matches.  Every module's dependencies come along.  0 with the image
+ * in *ret and the modules' names, in load order, in ret_names. */
 int stub_build(const char *moddir, const char *const *names, size_t n,
-	       size_t n_required, char **ret, size_t *ret_len,
-	       size_t *ret_modules, struct err *e);
+	       const struct disk_driver *host, size_t n_host, char **ret,
+	       size_t *ret_len, char *ret_names, size_t names_cap,
+	       struct err *e);
 #endif
