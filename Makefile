@@ -121,23 +121,30 @@ deps:
 		apt-get install -y -qq --no-install-recommends $$missing; fi
 	@$(MAKE) --no-print-directory stock-kernel
 
-# Debian's stock kernel, unpacked (not installed): check-kernel must refuse
-# it.  Its disk drivers are modules.
+# Debian's stock kernels, unpacked (not installed): the generic one
+# (linux-image-amd64: disk drivers, ext4 and crc32c as modules) in
+# $(STOCK), the cloud one (disk drivers as modules, ext4 built in) in
+# $(STOCK)-cloud.  check-kernel must refuse both; kernel add gives them
+# a module stub.
 STOCK := $(or $(EARLYFS_CACHE),/var/cache/earlyfs)/stock-kernel
-stock-kernel:
-	@if ls $(STOCK)/boot/config-* >/dev/null 2>&1; then \
-		echo "stock-kernel: present in $(STOCK)"; \
+define unpack_kernel
+	@if ls $(2)/boot/config-* >/dev/null 2>&1; then \
+		echo "stock-kernel: present in $(2)"; \
 	else \
 		set -e; apt-get update -qq; \
-		pkg=$$(apt-cache depends linux-image-amd64 | \
+		pkg=$$(apt-cache depends $(1) | \
 			sed -n 's/.*Depends: \(linux-image-[0-9][^ ]*\)/\1/p' | head -n 1); \
-		echo "stock-kernel: unpacking $$pkg into $(STOCK)"; \
-		rm -rf $(STOCK).tmp; mkdir -p $(STOCK).tmp; \
-		chown _apt $(STOCK).tmp 2>/dev/null || true; \
-		(cd $(STOCK).tmp && apt-get download -qq "$$pkg" && \
+		echo "stock-kernel: unpacking $$pkg into $(2)"; \
+		rm -rf $(2).tmp; mkdir -p $(2).tmp; \
+		chown _apt $(2).tmp 2>/dev/null || true; \
+		(cd $(2).tmp && apt-get download -qq "$$pkg" && \
 		 dpkg-deb -x ./*.deb unpacked && rm -f ./*.deb); \
-		rm -rf $(STOCK); mv $(STOCK).tmp/unpacked $(STOCK); rm -rf $(STOCK).tmp; \
+		rm -rf $(2); mv $(2).tmp/unpacked $(2); rm -rf $(2).tmp; \
 	fi
+endef
+stock-kernel:
+	$(call unpack_kernel,linux-image-amd64,$(STOCK))
+	$(call unpack_kernel,linux-image-cloud-amd64,$(STOCK)-cloud)
 
 kernel:
 	tests/kernel/build.sh

@@ -38,8 +38,9 @@ def _copy(root, path, src=None):
 def initramfs(work, script, earlyfs=False):
     """An uncompressed newc cpio: busybox, TOOLS with their libraries, the
     script as /script; with earlyfs, also this tree's earlyfs CLI (as
-    /usr/sbin/earlyfs, its data in EARLYFS_DATADIR=/earlyfs) and the
-    host's ld.so.conf, which its closure resolution reads."""
+    /usr/sbin/earlyfs, its data and earlyfs-init in EARLYFS_DATADIR=/earlyfs),
+    the host's gzip, and the host's ld.so.conf, which its closure
+    resolution reads."""
     root = work('initramfs')
     harness.busybox_tree(root)
     for d in ('proc', 'sys', 'dev', 'run', 'tmp', 'sbin', 'etc'):
@@ -50,12 +51,14 @@ def initramfs(work, script, earlyfs=False):
             os.makedirs(os.path.join(root, target.lstrip('/')),
                         exist_ok=True)
             os.symlink(target, os.path.join(root, d))
-    tools = TOOLS + ((os.path.join(harness.BUILD, 'earlyfs'),)
-                     if earlyfs else ())
+    # the CLI's kernel add compresses a module stub with the host's gzip
+    extra = ('/usr/bin/gzip',) if earlyfs else ()
+    tools = TOOLS + extra + ((os.path.join(harness.BUILD, 'earlyfs'),)
+                             if earlyfs else ())
     for b in tools:
         for path in tuple(_libraries(b)):
             _copy(root, path)
-    for b in TOOLS:
+    for b in TOOLS + extra:
         _copy(root, b)
     if earlyfs:
         _copy(root, '/usr/sbin/earlyfs',
@@ -63,6 +66,8 @@ def initramfs(work, script, earlyfs=False):
         for d in ('templates', 'init.d'):
             shutil.copytree(os.path.join(harness.TOP, d),
                             os.path.join(root, 'earlyfs', d))
+        _copy(root, '/earlyfs/earlyfs-init',
+              os.path.join(harness.BUILD, 'earlyfs-init'))
         conf = ['/etc/ld.so.conf'] + [
             os.path.join('/etc/ld.so.conf.d', f)
             for f in os.listdir('/etc/ld.so.conf.d')]
@@ -79,19 +84,21 @@ def initramfs(work, script, earlyfs=False):
     return cpio
 
 
-def run(work, script, disks, timeout=300, earlyfs=False):
-    """Runs script in the guest with disks as vda, vdb, ...; returns the
-    console text (raises BootFailure unless the script succeeded)."""
+def run(work, script, disks, timeout=300, earlyfs=False, iface='virtio'):
+    """Runs script in the guest with disks as vda, vdb, ... (iface='ide':
+    sda, sdb, ...); returns the console text (raises BootFailure unless
+    the script succeeded)."""
     cpio = initramfs(work, script, earlyfs)
     argv = ['-kernel', harness.kernel_image(), '-initrd', cpio,
             '-append', 'console=ttyS0 rdinit=/init panic=-1 quiet']
     drives = []
     for d in disks:
-        drives += ['-drive', 'file=%s,format=raw,if=virtio' % d]
+        drives += ['-drive', 'file=%s,format=raw,if=%s' % (d, iface)]
     name = work.name
     work.name = name + '-guest'
     try:
-        with harness.qemu(work, disks[0], timeout, extra=argv + drives[2:]) \
+        with harness.qemu(work, disks[0], timeout, extra=argv + drives[2:],
+                          iface=iface) \
                 as c:
             m = c.expect(r'GUEST-(OK|FAILED \d+)', timeout)
             if m.group(1) != 'OK':

@@ -315,12 +315,13 @@ def kvm_usable():
     return bool(re.search(r'^flags\s*:.*\b(vmx|svm)\b', flags, re.M))
 
 
-def qemu(work, disk, timeout=120, extra=()):
-    """Full BIOS boot of a disk image: SeaBIOS, MBR, extlinux, kernel."""
+def qemu(work, disk, timeout=120, extra=(), iface='virtio'):
+    """Full BIOS boot of a disk image (a virtio disk, or iface='ide'):
+    SeaBIOS, MBR, extlinux, kernel."""
     os.makedirs(LOG_DIR, exist_ok=True)
     argv = ['qemu-system-x86_64', '-machine', 'pc', '-m', '256',
             '-display', 'none', '-monitor', 'none', '-serial', 'stdio',
-            '-no-reboot', '-drive', 'file=%s,format=raw,if=virtio' % disk]
+            '-no-reboot', '-drive', 'file=%s,format=raw,if=%s' % (disk, iface)]
     argv += list(extra)
     if '-icount' not in extra and kvm_usable():
         argv += ['-enable-kvm', '-cpu', 'host']    # else TCG emulation

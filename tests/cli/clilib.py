@@ -6,8 +6,12 @@ from tests.harness import (BootFailure, check, loop_attached,  # noqa: F401
                      partition_mounted, partitions)
 
 EARLYFS = os.path.join(harness.BUILD, 'earlyfs')
+# Debian's generic kernel (drivers, ext4 and crc32c as modules) and its
+# cloud kernel (drivers as modules, ext4 built in), unpacked by make deps
 STOCK = os.path.join(os.environ.get('EARLYFS_CACHE', '/var/cache/earlyfs'),
                      'stock-kernel', 'boot')
+STOCK_CLOUD = os.path.join(os.path.dirname(os.path.dirname(STOCK)),
+                           'stock-kernel-cloud', 'boot')
 
 
 def run(*args, input=None):

@@ -3,9 +3,10 @@ labels, the Debian hook, and a boot of an older kernel's label.  A second
 "version" of the test kernel is the same bzImage with the version string
 of its header changed (what earlyfs reads): it boots the same."""
 import os, re, struct, subprocess
-from tests import harness
+from tests import guest, harness
 from tests.harness import check, test
-from tests.cli.clilib import expect, image, part_sha, partuuid, run, STOCK
+from tests.cli.clilib import (expect, image, part_sha, partuuid, run, STOCK,
+                              STOCK_CLOUD)
 
 HOOK = os.path.join(harness.TOP, 'bootloader', 'earlyfs-kernel-hook')
 
@@ -37,8 +38,31 @@ def newer(v, step=1):
     return '%s.%d' % (head, int(last) + step)
 
 
-def stock():
-    return sorted(f for f in os.listdir(STOCK) if f.startswith('vmlinuz-'))
+def stock(d=STOCK):
+    return sorted(f for f in os.listdir(d) if f.startswith('vmlinuz-'))
+
+
+def modules_of(d, version):
+    return os.path.join(os.path.dirname(d), 'lib', 'modules', version)
+
+
+def stub_modules(out):
+    """The modules kernel add says the stub carries, in load order."""
+    m = re.search(r'boots through its module stub \(\d+ KiB\): (.*)', out)
+    check(m, 'no module stub made:\n' + out)
+    return m.group(1).split()
+
+
+def stub_members(work, img, version):
+    """The stub's own list of the modules it loads (its /earlyfs-stub)."""
+    with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
+        raw = subprocess.run(['zcat', os.path.join(m, 'stub-%s.img'
+                                                   % version)],
+                             capture_output=True, check=True).stdout
+    files = subprocess.run(['cpio', '-t', '--quiet'], input=raw,
+                           capture_output=True, check=True).stdout.decode()
+    return [os.path.basename(f)[:-3] for f in files.split()
+            if f.startswith('m/') and f.endswith('.ko')]
 
 
 def provisioned(work):
@@ -201,3 +225,100 @@ def qemu_stock_kernel_boots_through_its_module_stub(work):
         os.utime(k, (os.path.getmtime(k) + 3600,) * 2)
     expect(run('check', *t), 1, 'its module stub stub-%s.img is older '
            'than the kernel' % version)
+
+
+@test
+def stock_kernel_stubs_carry_feature_modules_not_built_ins(work):
+    """A stub carries what the kernel has as modules among its disk
+    drivers, ext4 and the installed features' needs (luks, mdraid), and
+    nothing the kernel has built in: Debian's generic kernel (ext4 a
+    module) and its cloud kernel (ext4 built in: that kernel once passed
+    the check with its disk drivers unchecked, and got no stub)."""
+    img = image(work)
+    harness.write(work('crypttab'), 'root /dev/md0 none\n')
+    harness.write(work('mdadm.conf'), 'ARRAY /dev/md0 metadata=1.2 UUID='
+                  '0123abcd:4567ef01:89abcdef:01234567\n')
+    expect(run('provision', img, '--partition', 1, '--root',
+               '/dev/mapper/root', '--with', 'mdraid,luks', '--mdadm-conf',
+               work('mdadm.conf'), '--crypttab', work('crypttab'),
+               '--kernel', harness.kernel_image(), '--menu-timeout', '1'), 0)
+    t = ('--target', img, '--partition', 1)
+    features = ('dm_mod', 'dm_crypt', 'xts', 'algif_skcipher', 'md_mod',
+                'raid1')
+    for d, ext4 in ((STOCK, True), (STOCK_CLOUD, False)):
+        sk = stock(d)[-1]
+        v = sk[8:]
+        p = run('kernel', 'add', os.path.join(d, sk), '--modules',
+                modules_of(d, v), '--driver', 'virtio_blk,virtio_pci', *t)
+        expect(p, 0)
+        mods = stub_modules(p.out)
+        for m in features + ('virtio_blk', 'virtio_pci', 'virtio_ring'):
+            check(m in mods, '%s: %s not in the stub: %s' % (v, m, mods))
+        # CRYPTO_AES=y in both: its module is not carried
+        check('aes_generic' not in mods, mods)
+        check(('ext4' in mods) == ext4 and ('jbd2' in mods) == ext4,
+              '%s: ext4 %s: %s' % (v, 'a module' if ext4 else 'built in',
+                                    mods))
+        check(mods.index('virtio_ring') < mods.index('virtio_blk') and
+              mods.index('md_mod') < mods.index('raid1'),
+              'dependencies after their users: %s' % mods)
+        check(sorted(stub_members(work, img, v)) == sorted(mods),
+              'the stub holds %s, not %s' % (stub_members(work, img, v),
+                                             mods))
+    # the cloud kernel with its disk drivers not known (an image): said
+    sk = stock(STOCK_CLOUD)[-1]
+    p = run('kernel', 'add', os.path.join(STOCK_CLOUD, sk), '--modules',
+            modules_of(STOCK_CLOUD, sk[8:]), *t)
+    expect(p, 4, 'disk drivers under', 'not known here', '--driver')
+
+
+# modalias discovery: the cloud kernel's disk modules and what a module
+# tree needs around them (no modules.alias: as the package unpacks)
+STUB_TREE = ('kernel/drivers/block', 'kernel/drivers/virtio',
+             'kernel/drivers/scsi', 'kernel/drivers/ata', 'kernel/lib',
+             'kernel/crypto', 'modules.builtin', 'modules.builtin.modinfo')
+
+
+@test
+def qemu_stub_from_the_devices_modaliases(work):
+    """kernel add on a running machine, no --driver: the stub's modules
+    come from the modaliases of the devices under /boot, matched against
+    the new kernel's modules' aliases, as dracut's host-only mode finds
+    them.  The machine is a guest of the test kernel with an IDE disk:
+    sd and ata_piix are built in there, so sysfs shows no module, and the
+    SCSI disk driver's name (sd) is not its module's (sd_mod); the stub it
+    makes for Debian's cloud kernel then boots that kernel from the same
+    IDE disk to the real root."""
+    img = image(work)
+    expect(run('provision', img, '--partition', 1, '--root',
+               'PARTUUID=' + partuuid(img, 2), '--kernel',
+               harness.kernel_image(), '--menu-timeout', '1', '--append',
+               'panic=1'), 0)
+    sk = stock(STOCK_CLOUD)[-1]
+    v = sk[8:]
+    tree = work('stock')
+    mods = os.path.join(tree, 'lib', 'modules', v)
+    os.makedirs(mods)
+    for f in (sk, 'config-' + v):
+        subprocess.run(['cp', os.path.join(STOCK_CLOUD, f), tree], check=True)
+    for part in STUB_TREE:
+        dst = os.path.join(mods, part)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        subprocess.run(['cp', '-a', os.path.join(modules_of(STOCK_CLOUD, v),
+                                                 part), dst], check=True)
+    harness.mkfs(tree, work('stock.ext4'), 64)
+    out = guest.run(work, 'mkdir /b /s\nmount /dev/sda1 /b\n'
+                    'mount -o ro /dev/sdb /s\n'
+                    'earlyfs kernel add /s/%s --modules /s/lib/modules/%s '
+                    '--default --boot /b\numount /b\n' % (sk, v),
+                    [img, work('stock.ext4')], earlyfs=True, iface='ide')
+    mods = stub_modules(out)
+    for m in ('sd_mod', 'ata_piix', 'libata', 'scsi_mod'):
+        check(m in mods, '%s not in the stub: %s' % (m, mods))
+    check('ext4' not in mods and 'virtio_blk' not in mods,
+          'ext4 is built into %s and no disk is virtio: %s' % (v, mods))
+    with harness.qemu(work, img, iface='ide') as c:
+        c.expect(r'Loading /stub-%s\.img' % re.escape(v), 60)
+        harness.reached_real_root(c)
+        text = c.text()
+    check(v in text, 'not the cloud kernel')
