@@ -71,7 +71,7 @@ LABEL shell
 '''
 
 
-def build(work):
+def build(work, size='128M', boot_size='64M'):
     """The disk image, made by the CLI; the benchmark's extra labels and
     init.sh are then written onto the provisioned partition."""
     root = work('root')
@@ -81,8 +81,8 @@ def build(work):
     write(os.path.join(root, 'sbin', 'init'), REAL_INIT, 0o755)
     disk = work('disk.img')
     earlyfs = os.path.join(harness.BUILD, 'earlyfs')
-    subprocess.run([earlyfs, 'image', 'create', disk, '--size', '128M',
-                    '--boot-size', '64M', '--root-from', root], check=True,
+    subprocess.run([earlyfs, 'image', 'create', disk, '--size', size,
+                    '--boot-size', boot_size, '--root-from', root], check=True,
                    stdout=subprocess.DEVNULL)
     disk_id = subprocess.run(['sfdisk', '--disk-id', disk], capture_output=True,
                              text=True, check=True).stdout.strip()[2:]
