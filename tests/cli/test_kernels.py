@@ -275,8 +275,10 @@ def stock_kernel_stubs_carry_feature_modules_not_built_ins(work):
 # modalias discovery: the cloud kernel's disk modules and what a module
 # tree needs around them (no modules.alias: as the package unpacks)
 STUB_TREE = ('kernel/drivers/block', 'kernel/drivers/virtio',
-             'kernel/drivers/scsi', 'kernel/drivers/ata', 'kernel/lib',
-             'kernel/crypto', 'modules.builtin', 'modules.builtin.modinfo')
+             'kernel/drivers/scsi', 'kernel/drivers/ata',
+             'kernel/drivers/cdrom', 'kernel/lib',
+             'kernel/crypto', 'modules.builtin', 'modules.builtin.modinfo',
+             'modules.order')
 
 
 @test
@@ -297,26 +299,41 @@ def qemu_stub_from_the_devices_modaliases(work):
     sk = stock(STOCK_CLOUD)[-1]
     v = sk[8:]
     tree = work('stock')
-    mods = os.path.join(tree, 'lib', 'modules', v)
-    os.makedirs(mods)
+    os.makedirs(tree)
     for f in (sk, 'config-' + v):
         subprocess.run(['cp', os.path.join(STOCK_CLOUD, f), tree], check=True)
-    for part in STUB_TREE:
-        dst = os.path.join(mods, part)
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        subprocess.run(['cp', '-a', os.path.join(modules_of(STOCK_CLOUD, v),
-                                                 part), dst], check=True)
-    harness.mkfs(tree, work('stock.ext4'), 64)
+    # 'scan': as the package unpacks it; 'dep': after depmod (as dpkg
+    # leaves it when the hook runs), with one more alias line to show that
+    # modules.alias is what is read there
+    for sub in ('scan', 'dep'):
+        mods = os.path.join(tree, sub, 'lib', 'modules', v)
+        os.makedirs(mods)
+        for part in STUB_TREE:
+            dst = os.path.join(mods, part)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            subprocess.run(['cp', '-a', os.path.join(
+                modules_of(STOCK_CLOUD, v), part), dst], check=True)
+    subprocess.run(['depmod', '-b', os.path.join(tree, 'dep'), v], check=True)
+    with open(os.path.join(tree, 'dep', 'lib', 'modules', v,
+                           'modules.alias'), 'a') as f:
+        f.write('alias scsi:t-0x00* sr_mod\n')
+    harness.mkfs(tree, work('stock.ext4'), 96)
+    add = ('earlyfs kernel add /s/%s --modules /s/%%s/lib/modules/%s '
+           '--default --boot /b\n' % (sk, v))
     out = guest.run(work, 'mkdir /b /s\nmount /dev/sda1 /b\n'
-                    'mount -o ro /dev/sdb /s\n'
-                    'earlyfs kernel add /s/%s --modules /s/lib/modules/%s '
-                    '--default --boot /b\numount /b\n' % (sk, v),
-                    [img, work('stock.ext4')], earlyfs=True, iface='ide')
-    mods = stub_modules(out)
+                    'mount -o ro /dev/sdb /s\n' + add % 'scan' + add % 'dep' +
+                    'umount /b\n', [img, work('stock.ext4')], earlyfs=True,
+                    iface='ide')
+    lists = re.findall(r'boots through its module stub \(\d+ KiB\): (.*)',
+                       out)
+    check(len(lists) == 2, 'two stubs made:\n' + out[-3000:])
+    mods, dep = lists[0].split(), lists[1].split()
     for m in ('sd_mod', 'ata_piix', 'libata', 'scsi_mod'):
         check(m in mods, '%s not in the stub: %s' % (m, mods))
     check('ext4' not in mods and 'virtio_blk' not in mods,
           'ext4 is built into %s and no disk is virtio: %s' % (v, mods))
+    check(sorted(dep) == sorted(mods + ['sr_mod', 'cdrom']),
+          'from modules.alias: %s; from the modules: %s' % (dep, mods))
     with harness.qemu(work, img, iface='ide') as c:
         c.expect(r'Loading /stub-%s\.img' % re.escape(v), 60)
         harness.reached_real_root(c)
