@@ -325,10 +325,9 @@ out:
 	return r;
 }
 
-/* The needs of a kernel for this partition: the boot partition (ext4,
- * either table) and what its features need. */
-/* What the kernel must have built in: ext4, the features' needs, and the
- * drivers of the disk under the partition (given, else this machine's). */
+/* What a kernel for this partition must have built in: the boot
+ * partition's (ext4, either table), the features' needs, and the drivers
+ * of the disk under it (given, else this machine's). */
 static void needs(struct boot *b, const struct kernels_opts *o,
 		  const struct disk_driver *host, size_t n_host,
 		  struct kernel_needs *kn, FILE *out)
