@@ -33,13 +33,23 @@ void child_setup_signals(void)
  * real init get: default dispositions, an empty signal mask, and no
  * descriptor but 0, 1 and 2 once it execs (the others are marked
  * close-on-exec, so a pipe that reports a failed exec still works).
+ * As PID 1 the dispositions need no resetting: the kernel starts init
+ * with all of them default, earlyfs-init changes none (it blocks SIGCHLD
+ * and waits), and exec would reset a handler anyway; only an ignored
+ * signal survives exec, and nothing here ignores one
+ * (tests/boot/test_hygiene.py reads SigIgn of fragments and of the real
+ * init).  That saves 64 system calls before each exec.  As a tool
+ * (earlyfs-shell under dropbear, say) what it inherited is not known:
+ * every disposition is reset.
  */
+bool child_dispositions_default;
+
 void child_clean(void)
 {
 	sigset_t none;
 	int s, fd;
 
-	for (s = 1; s < NSIG; s++)
+	for (s = 1; !child_dispositions_default && s < NSIG; s++)
 		signal(s, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -34,6 +34,8 @@ long now_ms(void);	/* CLOCK_BOOTTIME, ms since the kernel started */
 void child_setup_signals(void);
 /* Default dispositions, an empty mask, fds above 2 close-on-exec: what
  * is done before every exec of PID 1 or a child of it. */
+/* Set by PID 1, whose dispositions are all default (see child.c). */
+extern bool child_dispositions_default;
 void child_clean(void);
 /* Waits for pid, reaping every other child meanwhile.  timeout_ms < 0 waits
  * forever.  Returns 0 with *ret_status, or -ETIMEDOUT. */
@@ -47,10 +49,13 @@ void child_kill_group(pid_t pgid, int *ret_status);
 /* mounts.c */
 bool is_mountpoint(const char *path);
 void mounts_early(void);
-void mounts_fstab(const char *fstab_path);
+/* proc_ours: /proc is the mount of mounts_proc_for_cmdline(); it stays if
+ * the fstab's /proc line asks for that very mount, else it is unmounted
+ * first and mounted as the fstab says. */
+void mounts_fstab(const char *fstab_path, bool proc_ours);
 void mounts_ensure_api(void);
-/* Mounts /proc if it is not, so the command line can be read before fstab
- * is; true if it did (the caller unmounts it again). */
+/* Mounts /proc if it is not (nosuid, nodev, noexec), so the command line
+ * can be read before fstab is; true if it did. */
 bool mounts_proc_for_cmdline(void);
 
 /* rootdev.c */

@@ -351,6 +351,7 @@ int main(int argc, char **argv, char **envp)
 	if (access(STUB_MARKER, F_OK) == 0)	/* /init of a module stub */
 		return stub_main(envp);
 	profile_mark("exec");
+	child_dispositions_default = true;
 	child_setup_signals();
 	umask(022);
 	long t_dev, t_fstab;
@@ -365,12 +366,9 @@ int main(int argc, char **argv, char **envp)
 	proc_here = mounts_proc_for_cmdline();
 	load_cmdline();
 	profile_mark("cmdline");
-	if (proc_here && umount("/proc") < 0)
-		log_warn("cannot unmount the /proc used to read the command "
-			 "line: %m, continuing");
 	choose_generation();
 	profile_mark("generation");
-	mounts_fstab(fstab_path);
+	mounts_fstab(fstab_path, proc_here);
 	t_fstab = now_ms();
 	profile_mark("fstab");
 	mounts_ensure_api();

@@ -145,34 +145,53 @@ static void mount_entry(const struct fstab_entry *e)
 	log_debug("mounted %s on %s (%s)", src, e->file, e->vfstype);
 }
 
-void mounts_fstab(const char *path)
+#define PROC_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+/* The fstab's /proc line is the mount the command line was read from. */
+static bool proc_line_same(const struct fstab *t)
 {
-	struct fstab *t;
+	struct mount_opts o;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct fstab_entry *e = &t->entries[i];
+
+		if (strcmp(e->file, "/proc"))
+			continue;
+		return !strcmp(e->vfstype, "proc") &&
+		       mntopts_parse(e->mntops, &o) == 0 && !o.noauto &&
+		       o.flags == PROC_FLAGS && !o.data[0];
+	}
+	return false;
+}
+
+void mounts_fstab(const char *path, bool proc_ours)
+{
+	struct fstab *t = NULL;
 	size_t i, len;
-	char *buf;
+	char *buf = NULL;
 	int r;
 
 	r = read_regular(path, LAYOUT_FSTAB_MAX, &buf, &len);
-	if (r < 0) {
+	if (r < 0)
 		log_warn("cannot read %s: %s, continuing", path, r == -EINVAL ?
 			 "not a regular file" : r == -EFBIG ?
 			 "larger than 64 KiB" : strerror(-r));
-		return;
-	}
-	t = malloc(sizeof(*t));
-	if (!t) {
-		free(buf);
+	else if (!(t = malloc(sizeof(*t))))
 		log_error("out of memory reading %s, continuing", path);
-		return;
+	if (t) {
+		r = fstab_parse(buf, len, t);
+		if (r == -E2BIG)
+			log_warn("%s: more than %d entries; the rest are "
+				 "ignored", path, FSTAB_ENTRIES_MAX);
+		for (i = 0; i < t->n_errors; i++)
+			log_warn("%s line %zu: %s, line skipped", path,
+				 t->errors[i].line, t->errors[i].what);
 	}
-	r = fstab_parse(buf, len, t);
-	if (r == -E2BIG)
-		log_warn("%s: more than %d entries; the rest are ignored",
-			 path, FSTAB_ENTRIES_MAX);
-	for (i = 0; i < t->n_errors; i++)
-		log_warn("%s line %zu: %s, line skipped", path,
-			 t->errors[i].line, t->errors[i].what);
-	for (i = 0; i < t->n; i++)
+	/* one mount fewer when the fstab's is the same (the shipped one) */
+	if (proc_ours && !(t && proc_line_same(t)) && umount("/proc") < 0)
+		log_warn("cannot unmount the /proc used to read the command "
+			 "line: %m, continuing");
+	for (i = 0; t && i < t->n; i++)
 		mount_entry(&t->entries[i]);
 	free(t);
 	free(buf);
@@ -212,8 +231,7 @@ bool mounts_proc_for_cmdline(void)
 	if (is_mountpoint("/proc"))
 		return false;
 	mkdir("/proc", 0555);
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL) < 0) {
+	if (mount("proc", "/proc", "proc", PROC_FLAGS, NULL) < 0) {
 		log_error("cannot mount /proc to read the command line: %m, "
 			  "continuing with defaults");
 		return false;

@@ -234,15 +234,24 @@ def uml_bad_command_line_values_are_named_and_defaults_kept(work):
 
 def generation_images(work):
     """Current fragments and fstab, and generation 3's, which differ."""
-    frags = {'10-which': 'echo "FRAG current"\n'}
+    # the /proc mounts each saw: one, with the options of its fstab (the
+    # runner keeps the /proc it read the command line from only when the
+    # fstab asks for that very mount)
+    procs = ('echo "PROCS $(grep -c \' /proc \' /proc/self/mountinfo) '
+             '$(grep \' /proc \' /proc/self/mountinfo | grep -o '
+             'hidepid=[a-z0-9]*)"\n')
+    frags = {'10-which': 'echo "FRAG current"\n' + procs}
     boot_tree(work('boot'), frags)
     from tests.harness import write
     g = work('boot') + '/generations/3'
     write(g + '/init.d/10-which', 'echo "FRAG generation-3 $(cat /run/gen3/'
-          'mark 2>/dev/null || echo no-fstab)"\n')
+          'mark 2>/dev/null || echo no-fstab)"\n' + procs)
     write(g + '/init.d/50-mountroot', '/sbin/earlyfs-init mount-root\n')
     with open(work('boot') + '/etc/fstab') as f:
         fstab = f.read()
+    check('/proc\tproc\tnodev,noexec,nosuid\t' in fstab, fstab)
+    fstab = fstab.replace('/proc\tproc\tnodev,noexec,nosuid\t',
+                          '/proc\tproc\tnodev,noexec,nosuid,hidepid=2\t')
     write(g + '/etc/fstab', fstab + 'tmpfs /run/gen3 tmpfs mode=0755 0 0\n')
     write(g + '/init.d/05-mark', 'echo gen3-fstab > /run/gen3/mark\n')
     mkfs(work('boot'), work('boot.img'), 16)
@@ -261,6 +270,9 @@ def uml_generation_runs_that_generations_fragments_and_fstab(work):
     check('FRAG generation-3 gen3-fstab' in out,
           "generation 3's fragments or fstab did not run")
     check('FRAG current' not in out, 'the current fragments ran too')
+    check(re.search(r'PROCS 1 hidepid=(2|invisible)\r?$', out, re.M),
+          "/proc is not generation 3's alone: " +
+          str(re.findall(r'PROCS.*', out)))
     check(re.search(r'REPORT generation 3\r?$', out, re.M),
           'the report does not name generation 3')
     check(re.search(r'REPORT fragment 05-mark ok', out), 'report: 05-mark')
@@ -278,6 +290,8 @@ def uml_missing_generation_is_named_and_current_fragments_run(work):
     check('FRAG current' in out, 'the current fragments did not run')
     check('FRAG generation-3' not in out, 'generation 3 ran')
     check(re.search(r'REPORT generation 0\r?$', out, re.M), 'report generation')
+    check(re.search(r'PROCS 1 \r?$', out, re.M), 'the shipped fstab\'s /proc: '
+          + str(re.findall(r'PROCS.*', out)))
 
 
 @test
