@@ -29,19 +29,93 @@ struct index {
 
 static struct index *walking;
 
+/* Module files as distributions ship them, and what decompresses them
+ * (the host's tools: Ubuntu and Arch use zstd, Fedora xz). */
+static const struct {
+	const char *suffix, *tool;
+} kinds[] = {
+	{ ".ko", NULL },
+	{ ".ko.zst", "zstd" },
+	{ ".ko.xz", "xz" },
+	{ ".ko.gz", "gzip" },
+};
+
+/* The kind of a module file's name, or -1. */
+static int kind_of(const char *base, size_t *ret_stem)
+{
+	size_t l = strlen(base), sl;
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		sl = strlen(kinds[k].suffix);
+		if (l > sl && !strcmp(base + l - sl, kinds[k].suffix)) {
+			*ret_stem = l - sl;
+			return (int)k;
+		}
+	}
+	return -1;
+}
+
 static int visit(const char *path, const struct stat *st, int type,
 		 struct FTW *f)
 {
 	const char *base = path + f->base;
-	size_t l = strlen(base);
+	size_t l;
 
-	if (type != FTW_F || l < 4 || strcmp(base + l - 3, ".ko") ||
-	    l - 3 > MODINFO_NAME_MAX || walking->n == MODULES_MAX)
+	(void)st;
+	if (type != FTW_F || kind_of(base, &l) < 0 || l > MODINFO_NAME_MAX ||
+	    walking->n == MODULES_MAX)
 		return 0;
-	memcpy(walking->name[walking->n], base, l - 3);
-	walking->name[walking->n][l - 3] = '\0';
+	memcpy(walking->name[walking->n], base, l);
+	walking->name[walking->n][l] = '\0';
 	snprintf(walking->path[walking->n++], PATH_MAX, "%s", path);
 	return 0;
+}
+
+/* A module's ELF bytes: the file, or what its decompressor makes of it.
+ * 0, or -errno with e saying why. */
+static int read_module(const char *path, char **ret, size_t *ret_len,
+		       struct err *e)
+{
+	const char *slash = strrchr(path, '/');
+	size_t stem;
+	int k = kind_of(slash ? slash + 1 : path, &stem), in, out, r;
+	char why[256];
+	off_t len;
+
+	if (k <= 0) {
+		r = read_file(path, MODULE_SIZE_MAX, ret, ret_len);
+		return r < 0 ? err_setr(e, r, EXIT_FAILED, "%s: %s", path,
+					strerror(-r)) : 0;
+	}
+	char *argv[] = { (char *)kinds[k].tool, "-dc", NULL };
+
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	out = memfd_create("module", MFD_CLOEXEC);
+	r = in < 0 || out < 0 ? -errno : 0;
+	if (r == 0 && run_filter(argv, in, 0, out, MODULE_SIZE_MAX, why,
+				 sizeof(why)) != 0)
+		r = err_set(e, EXIT_FAILED, "%s: %s -dc: %s (is %s "
+			    "installed?)", path, kinds[k].tool, why,
+			    kinds[k].tool);
+	else if (r < 0)
+		r = err_setr(e, r, EXIT_FAILED, "%s: %s", path, strerror(-r));
+	if (r == 0) {
+		len = lseek(out, 0, SEEK_END);
+		*ret = len > 0 ? malloc((size_t)len) : NULL;
+		if (!*ret || pread(out, *ret, (size_t)len, 0) != len) {
+			free(*ret);
+			*ret = NULL;
+			r = err_set(e, EXIT_FAILED, "%s: %s -dc gave nothing "
+				    "readable", path, kinds[k].tool);
+		} else {
+			*ret_len = (size_t)len;
+		}
+	}
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return r;
 }
 
 struct alias {
@@ -84,10 +158,9 @@ static int resolve(struct plan *p, const char *name)
 			       "module tree (is it built in, or misspelt?)",
 			       name);
 	}
-	r = read_file(p->ix.path[i], MODULE_SIZE_MAX, &buf, &len);
+	r = read_module(p->ix.path[i], &buf, &len, p->e);
 	if (r < 0)
-		return err_setr(p->e, r, EXIT_FAILED, "%s: %s", p->ix.path[i],
-				strerror(-r));
+		return r;
 	r = modinfo_parse(buf, len, &m);
 	if (r < 0) {
 		free(buf);
@@ -205,7 +278,9 @@ static int load_aliases(struct plan *p, const char *moddir)
 		struct modinfo m;
 		size_t at = 0;
 
-		if (read_file(p->ix.path[i], MODULE_SIZE_MAX, &buf, &len) < 0)
+		struct err ignore;
+
+		if (read_module(p->ix.path[i], &buf, &len, &ignore) < 0)
 			continue;
 		name = (struct modinfo_span){ p->ix.name[i],
 					      strlen(p->ix.name[i]) };
@@ -337,12 +412,9 @@ int stub_build(const char *moddir, const char *const *names, size_t n,
 	free(buf);
 	entry(f, "m", S_IFDIR | 0755, NULL, 0);
 	for (i = 0; i < p->n && r == 0; i++) {
-		r = read_file(p->paths[i], MODULE_SIZE_MAX, &buf, &len);
-		if (r < 0) {
-			r = err_setr(e, r, EXIT_FAILED, "%s: %s", p->paths[i],
-				     strerror(-r));
+		r = read_module(p->paths[i], &buf, &len, e);
+		if (r < 0)
 			break;
-		}
 		snprintf(path, sizeof(path), "m/%s.ko", p->order[i]);
 		entry(f, path, S_IFREG | 0644, buf, len);
 		fprintf(lf, "module /%s\n", path);
