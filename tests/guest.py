@@ -84,10 +84,11 @@ def initramfs(work, script, earlyfs=False):
     return cpio
 
 
-def run(work, script, disks, timeout=300, earlyfs=False, iface='virtio'):
+def run(work, script, disks, timeout=300, earlyfs=False, iface='virtio',
+        extra=()):
     """Runs script in the guest with disks as vda, vdb, ... (iface='ide':
-    sda, sdb, ...); returns the console text (raises BootFailure unless
-    the script succeeded)."""
+    sda, sdb, ...) and QEMU's extra arguments; returns the console text
+    (raises BootFailure unless the script succeeded)."""
     cpio = initramfs(work, script, earlyfs)
     argv = ['-kernel', harness.kernel_image(), '-initrd', cpio,
             '-append', 'console=ttyS0 rdinit=/init panic=-1 quiet']
@@ -97,7 +98,8 @@ def run(work, script, disks, timeout=300, earlyfs=False, iface='virtio'):
     name = work.name
     work.name = name + '-guest'
     try:
-        with harness.qemu(work, disks[0], timeout, extra=argv + drives[2:],
+        with harness.qemu(work, disks[0], timeout,
+                          extra=argv + drives[2:] + list(extra),
                           iface=iface) \
                 as c:
             m = c.expect(r'GUEST-(OK|FAILED \d+)', timeout)

@@ -1,4 +1,5 @@
 /* kernelcheck: can this kernel mount the boot partition with no initramfs? */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -416,18 +417,13 @@ static void link_base(const char *dir, const char *name, char *ret,
 	snprintf(ret, cap, "%s", slash ? slash + 1 : link);
 }
 
-size_t disk_drivers_of(dev_t dev, struct disk_driver *ret, size_t max)
+/* The devices from sys (a device's directory) up to /sys/devices that a
+ * driver is bound to. */
+static size_t walk_devices(char *sys, struct disk_driver *ret, size_t max)
 {
-	char sys[PATH_MAX], path[PATH_MAX + 32], *slash;
+	char *slash;
 	size_t n = 0;
 
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(dev),
-		 minor(dev));
-	snprintf(path, sizeof(path), "%s/partition", sys);
-	snprintf(path, sizeof(path), access(path, F_OK) == 0 ?
-		 "%s/../device" : "%s/device", sys);
-	if (!realpath(path, sys))
-		return 0;
 	while (n < max && strlen(sys) > strlen("/sys/devices")) {
 		struct disk_driver *d = &ret[n];
 
@@ -444,6 +440,40 @@ size_t disk_drivers_of(dev_t dev, struct disk_driver *ret, size_t max)
 			break;
 		*slash = '\0';
 	}
+	return n;
+}
+
+size_t disk_drivers_of(dev_t dev, struct disk_driver *ret, size_t max)
+{
+	char sys[PATH_MAX], path[PATH_MAX + 32];
+
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(dev),
+		 minor(dev));
+	snprintf(path, sizeof(path), "%s/partition", sys);
+	snprintf(path, sizeof(path), access(path, F_OK) == 0 ?
+		 "%s/../device" : "%s/device", sys);
+	if (!realpath(path, sys))
+		return 0;
+	return walk_devices(sys, ret, max);
+}
+
+size_t net_drivers(struct disk_driver *ret, size_t max)
+{
+	char sys[PATH_MAX], path[PATH_MAX + 32];
+	struct dirent *de;
+	DIR *d = opendir("/sys/class/net");
+	size_t n = 0;
+
+	while (d && n < max && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/net/%s/device",
+			 de->d_name);
+		if (realpath(path, sys))	/* virtual ones have none */
+			n += walk_devices(sys, ret + n, max - n);
+	}
+	if (d)
+		closedir(d);
 	return n;
 }
 

@@ -51,6 +51,8 @@ struct disk_driver {
 /* Those of block device dev (a partition: its disk's), nearest first;
  * a loop device's own driver left out.  The number found. */
 size_t disk_drivers_of(dev_t dev, struct disk_driver *ret, size_t max);
+/* The same for each network interface that has a device (the NICs). */
+size_t net_drivers(struct disk_driver *ret, size_t max);
 /* Their drivers' names, each once (pointers to static storage). */
 size_t disk_drivers(const char *dev, const char **ret, size_t max);
 

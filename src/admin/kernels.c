@@ -328,9 +328,9 @@ out:
 /* What a kernel for this partition must have built in: the boot
  * partition's (ext4, either table), the features' needs, and the drivers
  * of the disk under it (given, else this machine's). */
-static void needs(struct boot *b, const struct kernels_opts *o,
-		  const struct disk_driver *host, size_t n_host,
-		  struct kernel_needs *kn, FILE *out)
+static unsigned needs(struct boot *b, const struct kernels_opts *o,
+		      const struct disk_driver *host, size_t n_host,
+		      struct kernel_needs *kn, FILE *out)
 {
 	unsigned have = 0;
 	struct err ignore;
@@ -349,6 +349,7 @@ static void needs(struct boot *b, const struct kernels_opts *o,
 		fprintf(out, "earlyfs: note: the disk drivers under %s are not "
 			"known here (an image?) and were not checked; give "
 			"--driver NAME[,NAME] to check them\n", b->name);
+	return have;
 }
 
 static unsigned keep_count(struct boot *b)
@@ -437,11 +438,12 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 	struct job j;
 	struct err why = { "", 0 };
 	char desc[160], msg[sizeof(why.msg)];
-	struct disk_driver host[16];
+	struct disk_driver host[32];
 	struct statvfs sv;
 	struct stat st;
 	bool refused;
-	size_t i, ok, n_host = 0;
+	unsigned have;
+	size_t i, ok, n_host = 0, n_stub_host;
 	int r;
 
 	memset(&j, 0, sizeof(j));
@@ -460,13 +462,20 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 	j.before = kl;
 	if (!b->t.is_image && stat(b->dir, &st) == 0)
 		n_host = disk_drivers_of(st.st_dev, host, 16);
-	needs(b, o, host, n_host, &kn, out);
+	have = needs(b, o, host, n_host, &kn, out);
+	/* a stub also carries the network feature's interface drivers
+	 * (not a reason to make one: the check knows disks only) */
+	n_stub_host = n_host;
+	if ((have & FEATURE_NETWORK) && n_host)
+		n_stub_host += net_drivers(host + n_host,
+					   sizeof(host) / sizeof(host[0]) -
+					   n_host);
 	refused = kernel_check(&k, &kn, NULL, &why) < 0;
 	ent = kernlist_find(&kl, k.version);
 	if (refused && !force) {
 		struct err serr = { "", 0 };
 
-		if (make_stub(&j, o, host, n_host, b->dir, &k, &kn, out,
+		if (make_stub(&j, o, host, n_stub_host, b->dir, &k, &kn, out,
 			      &serr) == 0)
 			refused = false;
 		else

@@ -302,7 +302,8 @@ def stock_kernel_stubs_carry_feature_modules_not_built_ins(work):
 # tree needs around them (no modules.alias: as the package unpacks)
 STUB_TREE = ('kernel/drivers/block', 'kernel/drivers/virtio',
              'kernel/drivers/scsi', 'kernel/drivers/ata',
-             'kernel/drivers/cdrom', 'kernel/drivers/md', 'kernel/lib',
+             'kernel/drivers/cdrom', 'kernel/drivers/md',
+             'kernel/drivers/net', 'kernel/net/core', 'kernel/lib',
              'kernel/crypto', 'modules.builtin', 'modules.builtin.modinfo',
              'modules.order')
 
@@ -314,14 +315,18 @@ def qemu_stub_from_the_devices_modaliases(work):
     the new kernel's modules' aliases, as dracut's host-only mode finds
     them.  The machine is a guest of the test kernel with an IDE disk:
     sd and ata_piix are built in there, so sysfs shows no module, and the
-    SCSI disk driver's name (sd) is not its module's (sd_mod); the stub it
-    makes for Debian's cloud kernel then boots that kernel from the same
-    IDE disk to the real root."""
+    SCSI disk driver's name (sd) is not its module's (sd_mod).  The
+    network feature is installed: the stub carries the interface's driver
+    too (virtio_net, built in there).  The stub it makes for Debian's
+    cloud kernel then boots that kernel from the same IDE disk, with a
+    DHCP lease on the way, to the real root."""
     img = image(work)
     expect(run('provision', img, '--partition', 1, '--root',
                'PARTUUID=' + partuuid(img, 2), '--kernel',
                harness.kernel_image(), '--menu-timeout', '1', '--append',
-               'panic=1'), 0)
+               'panic=1', '--with', 'network'), 0)
+    nic = ['-netdev', 'user,id=n0,restrict=on', '-device',
+           'virtio-net-pci,netdev=n0']
     sk = stock(STOCK_CLOUD)[-1]
     v = sk[8:]
     tree = work('stock')
@@ -349,19 +354,21 @@ def qemu_stub_from_the_devices_modaliases(work):
     out = guest.run(work, 'mkdir /b /s\nmount /dev/sda1 /b\n'
                     'mount -o ro /dev/sdb /s\n' + add % 'scan' + add % 'dep' +
                     'umount /b\n', [img, work('stock.ext4')], earlyfs=True,
-                    iface='ide')
+                    iface='ide', extra=nic)
     lists = re.findall(r'boots through its module stub \(\d+ KiB\): (.*)',
                        out)
     check(len(lists) == 2, 'two stubs made:\n' + out[-3000:])
     mods, dep = lists[0].split(), lists[1].split()
-    for m in ('sd_mod', 'ata_piix', 'libata', 'scsi_mod'):
+    for m in ('sd_mod', 'ata_piix', 'libata', 'scsi_mod', 'virtio_net',
+              'virtio_pci'):
         check(m in mods, '%s not in the stub: %s' % (m, mods))
     check('ext4' not in mods and 'virtio_blk' not in mods,
           'ext4 is built into %s and no disk is virtio: %s' % (v, mods))
     check(sorted(dep) == sorted(mods + ['sr_mod', 'cdrom']),
           'from modules.alias: %s; from the modules: %s' % (dep, mods))
-    with harness.qemu(work, img, iface='ide') as c:
+    with harness.qemu(work, img, iface='ide', extra=nic) as c:
         c.expect(r'Loading /stub-%s\.img' % re.escape(v), 60)
+        c.expect(r'earlyfs: network: eth0 10\.0\.2\.15/24 \(DHCP\)', 90)
         harness.reached_real_root(c)
         text = c.text()
     check(v in text, 'not the cloud kernel')
