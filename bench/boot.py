@@ -139,9 +139,12 @@ RUNS_PROFILE = int(os.environ.get('BENCH_RUNS_PROFILE', '11'))
 
 
 def profile_once(work, disk, label):
-    """One boot of the profiling runner: [(stage, us)], each stage from the
-    end of the one before; 'exec' starts at the kernel's 'Run' line and
-    'real init' ends at the real init's first line."""
+    """One boot of the profiling runner: [(stage, us, cpu_us)], each stage
+    from the end of the one before; 'exec' starts at the kernel's 'Run'
+    line and 'real init' ends at the real init's first line.  cpu_us: the
+    CPU time PID 1 used in the stage (None where it is not known: before
+    the first mark, PID 1's clock holds the kernel's whole start; after
+    the last, it is the real init's)."""
     with qemu(work, disk, extra=ICOUNT) as c:
         c.expect(r'boot:', timeout=60)
         c.send(label)
@@ -154,28 +157,37 @@ def profile_once(work, disk, label):
     run, real = stamp(r'Run \S+ as init process'), stamp(r'earlyfs-bench: real')
     m = re.search(r'\[\s*([\d.]+)\] earlyfs-profile: now=(\d+)(.*)', text)
     offset = float(m.group(1)) * 1e6 - int(m.group(2))
-    out, prev = [], run
-    for stage, us in re.findall(r' (\S+)=(\d+)', m.group(3)):
-        out.append((stage, int(us) + offset - prev))
-        prev = int(us) + offset
-    out.append(('real init', real - prev))
+    out, prev, prev_cpu = [], run, None
+    for stage, us, cpu in re.findall(r' (\S+)=(\d+):(\d+)', m.group(3)):
+        out.append((stage, int(us) + offset - prev,
+                    None if prev_cpu is None else int(cpu) - prev_cpu))
+        prev, prev_cpu = int(us) + offset, int(cpu)
+    out.append(('real init', real - prev, None))
     return out
 
 
 def profile(work, disk, label, runs):
-    """Median time of each stage over runs boots."""
+    """Median time and CPU time of each stage over runs boots."""
     boots = [profile_once(work, disk, label) for _ in range(runs)]
-    stages = [s for s, _ in boots[0]]
-    return [(s, statistics.median(b[i][1] for b in boots
-                                  if len(b) == len(stages)))
-            for i, s in enumerate(stages)]
+    stages = [s for s, _, _ in boots[0]]
+    same = [b for b in boots if len(b) == len(stages)]
+    med = lambda i, k: (None if same[0][i][k] is None else
+                        statistics.median(b[i][k] for b in same))
+    return [(s, med(i, 1), med(i, 2)) for i, s in enumerate(stages)]
 
 
 def profile_table(rows):
-    total = sum(us for _, us in rows)
-    for stage, us in rows:
-        print('  %-16s %8.0f us %5.1f%%' % (stage, us, 100 * us / total))
-    print('  %-16s %8.0f us' % ('sum', total))
+    total = sum(us for _, us, _ in rows)
+    print('  %-16s %8s    %6s %8s' % ('stage', 'time', '', 'CPU'))
+    for stage, us, cpu in rows:
+        print('  %-16s %8.0f us %5.1f%% %8s' % (
+            stage, us, 100 * us / total,
+            '-' if cpu is None else '%.0f us' % cpu))
+    known = [(us, cpu) for _, us, cpu in rows if cpu is not None]
+    print('  %-16s %8.0f us        %5.0f us of CPU in the %.0f us of the '
+          'stages where it is known: the rest waits' % (
+              'sum', total, sum(c for _, c in known),
+              sum(u for u, _ in known)))
 
 
 def table(med):
