@@ -338,6 +338,7 @@ static int check_kernel(struct boot *b, unsigned mask, bool force, FILE *out,
 	char name[256], path[PATH_MAX];
 	struct err ignore;
 	struct stat st;
+	bool stub = false;
 	int r;
 
 	feature_needs(mask, &kn);
@@ -360,11 +361,32 @@ static int check_kernel(struct boot *b, unsigned mask, bool force, FILE *out,
 		return 0;
 	}
 	r = kernel_check(&k, &kn, NULL, e);
-	kernel_info_free(&k);
+	snprintf(path, sizeof(path), LAYOUT_STUB, k.version);
+	if (r < 0 && beneath_lstat(b->fd, path, &st) == 0) {
+		/* what is missing may be modules its stub can carry */
+		struct kernel_needs sn = kn;
+
+		sn.stub = true;
+		stub = kernel_check(&k, &sn, NULL, &ignore) == 0;
+	}
+	if (r < 0 && stub && !force) {
+		size_t l = strlen(e->msg);
+
+		snprintf(e->msg + l, sizeof(e->msg) - l, ". %s boots through "
+			 "its module stub %s, which can carry them: add the "
+			 "feature with --force, then run 'earlyfs kernel add' "
+			 "of that kernel again (/boot/%s) to remake the stub",
+			 k.version, path, name);
+	}
 	if (r < 0 && force) {
 		fprintf(out, "earlyfs: warning: --force: %s\n", e->msg);
-		return 0;
+		if (stub)
+			fprintf(out, "earlyfs: now run 'earlyfs kernel add' of "
+				"%s again (/boot/%s): its module stub %s will "
+				"carry these modules\n", k.version, name, path);
+		r = 0;
 	}
+	kernel_info_free(&k);
 	return r;
 }
 

@@ -161,7 +161,7 @@ static int copy_kernel(struct boot *b, void *ctx, struct err *e)
 	snprintf(dst, sizeof(dst), "vmlinuz-%s", j->version);
 	r = put_file(b, dst, j->src, NULL, 0, e);
 	if (r == 0 && j->stub) {
-		snprintf(dst, sizeof(dst), "stub-%s.img", j->version);
+		snprintf(dst, sizeof(dst), LAYOUT_STUB, j->version);
 		r = put_file(b, dst, NULL, j->stub, j->stub_len, e);
 	}
 	if (r == 0 && (r = boot_sync(b)) < 0)
@@ -226,7 +226,7 @@ static void prune(struct boot *b, void *ctx, FILE *out)
 
 			fprintf(out, "earlyfs: removed %s (no label boots it)\n",
 				de->d_name);
-			snprintf(stub, sizeof(stub), "stub-%s.img",
+			snprintf(stub, sizeof(stub), LAYOUT_STUB,
 				 de->d_name + 8);
 			beneath_unlink(b->fd, stub, false);
 		}
@@ -248,7 +248,7 @@ static int by_version_desc(const void *a, const void *b)
 
 static const char *stubname(const char *version, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "/stub-%s.img", version);
+	snprintf(buf, cap, "/" LAYOUT_STUB, version);
 	return buf;
 }
 
@@ -685,7 +685,7 @@ void kernels_check(const struct boot *b, struct problems *p)
 		}
 		if (!kl.v[i].stub)
 			continue;
-		snprintf(name, sizeof(name), "stub-%s.img", kl.v[i].version);
+		snprintf(name, sizeof(name), LAYOUT_STUB, kl.v[i].version);
 		if (beneath_lstat(b->fd, name, &s) < 0 || !S_ISREG(s.st_mode))
 			problem(p, "kernel %s: its module stub %s is missing; "
 				"'earlyfs kernel add' it again", kl.v[i].version,

@@ -27,6 +27,7 @@
 #define LAYOUT_MDADM_CONF	"etc/mdadm.conf"	/* mdraid feature */
 #define LAYOUT_KERNELS		"etc/earlyfs.kernels"	/* earlyfs kernel */
 #define STUB_MARKER		"/earlyfs-stub"	/* in a module stub: its modules */
+#define LAYOUT_STUB		"stub-%s.img"	/* a kernel's module stub, by version */
 #define LAYOUT_ROOT_HOME	"root"			/* root's home, 0700 */
 #define LAYOUT_SSH_DIR		"root/.ssh"		/* ssh feature, 0700 */
 #define LAYOUT_AUTHORIZED_KEYS	"root/.ssh/authorized_keys"

@@ -73,3 +73,18 @@ def provision(img, part=1, root=None, *extra):
     return run('provision', img, '--partition', part, '--root', root,
                '--kernel', harness.kernel_image(), '--menu-timeout', '1',
                '--append', 'panic=1', *extra)
+
+
+def tree_digest(work, img):
+    """Every file of the boot partition with its bytes (a refusal must
+    leave them as they were; mounting alone changes the superblock)."""
+    out = {}
+    with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
+        for d, dirs, files in os.walk(m):
+            for f in files:
+                p = os.path.join(d, f)
+                if not os.path.islink(p):
+                    with open(p, 'rb') as fh:
+                        out[os.path.relpath(p, m)] = hashlib.sha256(
+                            fh.read()).hexdigest()
+    return out

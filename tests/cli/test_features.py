@@ -3,7 +3,7 @@ on LUKS2, on RAID1 (whole and degraded), LUKS on RAID1, fsck, pause."""
 import os, re, subprocess, time
 from tests import guest, harness
 from tests.harness import check, qemu, test
-from tests.cli.clilib import expect, partition_attached, run
+from tests.cli.clilib import expect, partition_attached, run, tree_digest
 
 PASS = 'correct horse 42'
 WRONG = 'wrong battery 17'
@@ -58,22 +58,6 @@ def type_passphrase(c, passphrase):
     c.expect(r'Enter passphrase for /dev/\S+:', 90)
     time.sleep(0.3)
     c.send(passphrase)
-
-
-def tree_digest(work, img):
-    """Every file of the boot partition with its bytes (a refusal must
-    leave them as they were; mounting alone changes the superblock)."""
-    import hashlib
-    out = {}
-    with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
-        for d, dirs, files in os.walk(m):
-            for f in files:
-                p = os.path.join(d, f)
-                if not os.path.islink(p):
-                    with open(p, 'rb') as fh:
-                        out[os.path.relpath(p, m)] = hashlib.sha256(
-                            fh.read()).hexdigest()
-    return out
 
 
 def partition_bytes(img, n):

@@ -6,7 +6,7 @@ import os, re, struct, subprocess
 from tests import guest, harness
 from tests.harness import check, test
 from tests.cli.clilib import (expect, image, part_sha, partuuid, run, STOCK,
-                              STOCK_CLOUD)
+                              STOCK_CLOUD, tree_digest)
 
 HOOK = os.path.join(harness.TOP, 'bootloader', 'earlyfs-kernel-hook')
 
@@ -372,3 +372,41 @@ def qemu_stub_from_the_devices_modaliases(work):
         harness.reached_real_root(c)
         text = c.text()
     check(v in text, 'not the cloud kernel')
+
+
+@test
+def feature_added_after_a_stub_kernel_names_the_way(work):
+    """A feature whose needs are modules of the default kernel, added after
+    that kernel got its stub: refused with the way (nothing written);
+    with --force added, and kernel add of the same kernel remakes the stub
+    with the feature's modules."""
+    img = provisioned(work)
+    t = ('--target', img, '--partition', 1)
+    sk = stock()[-1]
+    v = sk[8:]
+    add = ('kernel', 'add', os.path.join(STOCK, sk), '--modules',
+           modules_of(STOCK, v), '--driver', 'virtio_blk,virtio_pci',
+           '--default') + t
+    p = run(*add)
+    expect(p, 0)
+    check('md_mod' not in stub_modules(p.out), p.out)
+    # the package's config beside its kernel, as in a real /boot
+    with harness.partition_mounted(img, 1, work('m')) as m:
+        subprocess.run(['cp', os.path.join(STOCK, 'config-' + v), m],
+                       check=True)
+    harness.write(work('mdadm.conf'), 'ARRAY /dev/md0 metadata=1.2 UUID='
+                  '0123abcd:4567ef01:89abcdef:01234567\n')
+    before = tree_digest(work, img)
+    expect(run('feature', 'add', 'mdraid', '--mdadm-conf',
+               work('mdadm.conf'), *t), 4, 'CONFIG_BLK_DEV_MD=m',
+           'boots through its module stub stub-%s.img' % v, '--force',
+           "'earlyfs kernel add' of that kernel again (/boot/vmlinuz-%s)"
+           % v)
+    check(tree_digest(work, img) == before, 'the refusal wrote')
+    expect(run('feature', 'add', 'mdraid', '--mdadm-conf',
+               work('mdadm.conf'), '--force', *t), 0,
+           "now run 'earlyfs kernel add' of %s again" % v)
+    p = run(*add)
+    expect(p, 0)
+    mods = stub_modules(p.out)
+    check('md_mod' in mods and 'raid1' in mods, mods)
