@@ -333,7 +333,7 @@ static int host_device(struct plan *p, const struct disk_driver *d)
 	if (matched || r < 0)
 		return r;
 	if (d->module[0])
-		return need(p, d->module, "the boot disk's driver module");
+		return need(p, d->module, "this machine's driver module");
 	if (in_tree(p, d->driver))
 		return resolve(p, d->driver);
 	return 0;
