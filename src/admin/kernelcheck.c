@@ -49,49 +49,28 @@ static int bzimage_version(const char *path, char *ret, size_t cap)
 	return ver[0] ? 0 : -EINVAL;
 }
 
-/* Runs argv with stdin from file in (from in_off) into a new file
- * dir/name, at most max bytes: 0 with its bytes, or -errno. */
-static int filter_to(char *const argv[], int in, off_t in_off,
-		     const char *dir, const char *name, size_t max,
-		     char **ret, size_t *ret_len)
-{
-	char path[PATH_MAX];
-	int out, r;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	out = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0)
-		return -errno;
-	r = run_filter(argv, in, in_off, out, (off_t)max, NULL, 0);
-	if (r >= 0 && lseek(out, 0, SEEK_SET) == 0)
-		r = read_fd(out, max, ret, ret_len);
-	else if (r >= 0)
-		r = -errno;
-	close(out);
-	return r;
-}
-
 /* The gzip'ed config between "IKCFG_ST" and "IKCFG_ED", uncompressed. */
-static char *ikconfig_blob(const char *vmlinux, size_t len, const char *tmp)
+static char *ikconfig_blob(const char *vmlinux, size_t len)
 {
 	char *const gunzip[] = { "gzip", "-dc", NULL };
 	const char *st = memmem(vmlinux, len, "IKCFG_ST", 8), *ed;
-	char gz[PATH_MAX], *config = NULL;
+	char *config = NULL;
 	size_t clen;
 	int fd, r;
 
 	ed = st ? memmem(st, len - (size_t)(st - vmlinux), "IKCFG_ED", 8) : NULL;
 	if (!ed)
 		return NULL;
-	snprintf(gz, sizeof(gz), "%s/config.gz", tmp);
-	if (atomic_write_file(gz, st + 8, (size_t)(ed - st - 8), 0600) < 0)
-		return NULL;
-	fd = open(gz, O_RDONLY | O_CLOEXEC);
+	fd = memfd_of("ikconfig", st + 8, (size_t)(ed - st - 8));
 	if (fd < 0)
 		return NULL;
-	r = filter_to(gunzip, fd, 0, tmp, "config", CONFIG_MAX, &config, &clen);
+	r = run_capture(gunzip, fd, 0, CONFIG_MAX, &config, &clen, NULL, 0);
 	close(fd);
-	return r < 0 ? NULL : config;
+	if (r < 0) {
+		free(config);
+		return NULL;
+	}
+	return config;
 }
 
 /*
@@ -112,13 +91,11 @@ static char *ikconfig(const char *path)
 		{ "\x28\xb5\x2f\xfd", 4, { "zstd", "-dcq", NULL } },
 		{ "\x02\x21\x4c\x18", 4, { "lz4", "-dcq", NULL } },
 	};
-	char tmp[PATH_MAX], *img = NULL, *vmlinux, *result = NULL;
+	char *img = NULL, *vmlinux, *result = NULL;
 	size_t len, vlen, i;
 	const char *p;
 	int fd;
 
-	if (mkdtemp_in("earlyfs-ikconfig", tmp, sizeof(tmp)) < 0)
-		return NULL;
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 || read_fd(fd, 256 << 20, &img, &len) < 0)
 		goto out;
@@ -126,11 +103,11 @@ static char *ikconfig(const char *path)
 		for (p = img; !result && (p = memmem(p, len - (size_t)(p - img),
 						     streams[i].magic,
 						     streams[i].len)); p++) {
-			if (filter_to(streams[i].argv, fd, p - img, tmp,
-				      "vmlinux", 512 << 20, &vmlinux,
-				      &vlen) < 0)
+			if (run_capture(streams[i].argv, fd, p - img,
+					512 << 20, &vmlinux, &vlen, NULL,
+					0) < 0)
 				continue;
-			result = ikconfig_blob(vmlinux, vlen, tmp);
+			result = ikconfig_blob(vmlinux, vlen);
 			free(vmlinux);
 		}
 	}
@@ -138,7 +115,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(img);
-	rm_rf(tmp);
 	return result;
 }
 
@@ -383,23 +359,6 @@ extra:
 	return 0;
 }
 
-/* One line of a sysfs attribute, "" if none. */
-static void sysfs_line(const char *dir, const char *name, char *ret,
-		       size_t cap)
-{
-	char path[PATH_MAX + 32], *buf;
-	size_t len;
-
-	ret[0] = '\0';
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (read_file(path, 4096, &buf, &len) < 0)
-		return;
-	len = strcspn(buf, "\n");
-	if (len < cap)
-		snprintf(ret, cap, "%.*s", (int)len, buf);
-	free(buf);
-}
-
 /* The last component of a link's target, "" if not a link. */
 static void link_base(const char *dir, const char *name, char *ret,
 		      size_t cap)
@@ -421,7 +380,7 @@ static void link_base(const char *dir, const char *name, char *ret,
  * driver is bound to. */
 static size_t walk_devices(char *sys, struct disk_driver *ret, size_t max)
 {
-	char *slash;
+	char path[PATH_MAX + 16], *slash;
 	size_t n = 0;
 
 	while (n < max && strlen(sys) > strlen("/sys/devices")) {
@@ -431,8 +390,10 @@ static size_t walk_devices(char *sys, struct disk_driver *ret, size_t max)
 		if (d->driver[0] && strcmp(d->driver, "loop")) {
 			link_base(sys, "driver/module", d->module,
 				  sizeof(d->module));
-			sysfs_line(sys, "modalias", d->modalias,
-				   sizeof(d->modalias));
+			snprintf(path, sizeof(path), "%s/modalias", sys);
+			if (sysfs_read(path, d->modalias,
+				       sizeof(d->modalias)) < 0)
+				d->modalias[0] = '\0';
 			n++;
 		}
 		slash = strrchr(sys, '/');

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "blkid.h"
@@ -131,11 +130,10 @@ static int members(const char *node, char *out, size_t cap)
 static int describe(const char *spec, FILE *text, bool *dm, struct err *e)
 {
 	char node[NAME_MAX + 1], mdadm[PATH_MAX], dev[PATH_MAX + 8];
-	char words[512], devs[1024], why[256];
+	char words[512], devs[1024], why[256] = "", *out;
 	char *argv[] = { mdadm, "--detail", "--brief", dev, NULL };
-	char out[DETAIL_MAX + 1];
-	ssize_t n;
-	int fd, r;
+	size_t n;
+	int r;
 
 	r = md_node(spec, node, sizeof(node));
 	if (r < 0)
@@ -147,18 +145,16 @@ static int describe(const char *spec, FILE *text, bool *dm, struct err *e)
 			       "host (Debian package mdadm): install it, or %s",
 			       how);
 	snprintf(dev, sizeof(dev), "/dev/%s", node);
-	fd = memfd_create("mdadm-detail", MFD_CLOEXEC);
-	if (fd < 0)
-		return err_setr(e, -errno, EXIT_FAILED, "memfd: %s",
-				strerror(errno));
-	r = run_filter(argv, -1, 0, fd, DETAIL_MAX, why, sizeof(why));
-	n = r == 0 ? pread(fd, out, DETAIL_MAX, 0) : -1;
-	close(fd);
-	if (r != 0 || n <= 0)
+	r = run_capture(argv, -1, 0, DETAIL_MAX, &out, &n, why, sizeof(why));
+	if (r != 0 || !n) {
+		free(out);
 		return err_set(e, EXIT_FAILED, "mdadm --detail --brief %s: %s; "
-			       "%s", dev, why[0] ? why : "no output", how);
-	out[n] = '\0';
-	if (brief(out, words, sizeof(words)) < 0)
+			       "%s", dev, r < 0 ? strerror(-r) : why[0] ? why :
+			       "no output", how);
+	}
+	r = brief(out, words, sizeof(words));
+	free(out);
+	if (r < 0)
 		return err_set(e, EXIT_FAILED, "mdadm --detail --brief %s "
 			       "printed no ARRAY line with a plain UUID=; %s",
 			       dev, how);

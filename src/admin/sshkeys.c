@@ -4,7 +4,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -148,21 +147,14 @@ static void say_fingerprint(const char *tool, const char *key,
 			    const char *type)
 {
 	char *argv[] = { (char *)tool, "-y", "-f", (char *)key, NULL };
-	char text[4096], *fp;
-	int fd = memfd_create("dropbearkey", MFD_CLOEXEC);
-	ssize_t n;
+	char *text, *fp;
+	size_t n;
 
-	if (fd < 0)
-		return;
-	if (run_filter(argv, -1, 0, fd, sizeof(text), NULL, 0) == 0 &&
-	    (n = pread(fd, text, sizeof(text) - 1, 0)) > 0) {
-		text[n] = '\0';
-		fp = strstr(text, "Fingerprint: ");
-		if (fp)
-			fprintf(stderr, "earlyfs: ssh host key %s %.*s\n", type,
-				(int)strcspn(fp + 13, "\n"), fp + 13);
-	}
-	close(fd);
+	if (run_capture(argv, -1, 0, 4096, &text, &n, NULL, 0) == 0 &&
+	    (fp = strstr(text, "Fingerprint: ")))
+		fprintf(stderr, "earlyfs: ssh host key %s %.*s\n", type,
+			(int)strcspn(fp + 13, "\n"), fp + 13);
+	free(text);
 }
 
 static int add_file(struct change_file *files, size_t *n, size_t cap,

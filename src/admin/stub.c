@@ -7,7 +7,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "atomic.h"
@@ -78,9 +77,8 @@ static int read_module(const char *path, char **ret, size_t *ret_len,
 {
 	const char *slash = strrchr(path, '/');
 	size_t stem;
-	int k = kind_of(slash ? slash + 1 : path, &stem), in, out, r;
-	char why[256];
-	off_t len;
+	int k = kind_of(slash ? slash + 1 : path, &stem), in, r;
+	char why[256] = "";
 
 	if (k <= 0) {
 		r = read_file(path, MODULE_SIZE_MAX, ret, ret_len);
@@ -90,32 +88,20 @@ static int read_module(const char *path, char **ret, size_t *ret_len,
 	char *argv[] = { (char *)kinds[k].tool, "-dc", NULL };
 
 	in = open(path, O_RDONLY | O_CLOEXEC);
-	out = memfd_create("module", MFD_CLOEXEC);
-	r = in < 0 || out < 0 ? -errno : 0;
-	if (r == 0 && run_filter(argv, in, 0, out, MODULE_SIZE_MAX, why,
-				 sizeof(why)) != 0)
-		r = err_set(e, EXIT_FAILED, "%s: %s -dc: %s (is %s "
-			    "installed?)", path, kinds[k].tool, why,
-			    kinds[k].tool);
-	else if (r < 0)
-		r = err_setr(e, r, EXIT_FAILED, "%s: %s", path, strerror(-r));
-	if (r == 0) {
-		len = lseek(out, 0, SEEK_END);
-		*ret = len > 0 ? malloc((size_t)len) : NULL;
-		if (!*ret || pread(out, *ret, (size_t)len, 0) != len) {
-			free(*ret);
-			*ret = NULL;
-			r = err_set(e, EXIT_FAILED, "%s: %s -dc gave nothing "
-				    "readable", path, kinds[k].tool);
-		} else {
-			*ret_len = (size_t)len;
-		}
+	if (in < 0)
+		return err_setr(e, -errno, EXIT_FAILED, "%s: %s", path,
+				strerror(errno));
+	r = run_capture(argv, in, 0, MODULE_SIZE_MAX, ret, ret_len, why,
+			sizeof(why));
+	close(in);
+	if (r != 0) {
+		free(*ret);
+		*ret = NULL;
+		return err_set(e, EXIT_FAILED, "%s: %s -dc: %s (is %s "
+			       "installed?)", path, kinds[k].tool,
+			       r < 0 ? strerror(-r) : why, kinds[k].tool);
 	}
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	return r;
+	return 0;
 }
 
 struct alias {
@@ -136,6 +122,17 @@ struct plan {
 	struct err *e;
 };
 
+/* The tree's module of that name, or ix.n. */
+static size_t tree_index(const struct plan *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->ix.n; i++)
+		if (modinfo_same_name(p->ix.name[i], name))
+			break;
+	return i;
+}
+
 static int resolve(struct plan *p, const char *name)
 {
 	struct modinfo m;
@@ -146,18 +143,14 @@ static int resolve(struct plan *p, const char *name)
 	for (i = 0; i < p->n; i++)
 		if (modinfo_same_name(p->order[i], name))
 			return 0;
-	if (++p->depth > 32)
-		return err_set(p->e, EXIT_FAILED, "module dependencies of %s "
-			       "go more than 32 deep", name);
-	for (i = 0; i < p->ix.n; i++)
-		if (modinfo_same_name(p->ix.name[i], name))
-			break;
-	if (i == p->ix.n) {
-		p->depth--;
+	i = tree_index(p, name);
+	if (i == p->ix.n)
 		return err_set(p->e, EXIT_USAGE, "no module %s in the kernel's "
 			       "module tree (is it built in, or misspelt?)",
 			       name);
-	}
+	if (++p->depth > 32)
+		return err_set(p->e, EXIT_FAILED, "module dependencies of %s "
+			       "go more than 32 deep", name);
 	r = read_module(p->ix.path[i], &buf, &len, p->e);
 	if (r < 0)
 		return r;
@@ -184,10 +177,7 @@ static int resolve(struct plan *p, const char *name)
 
 static bool in_tree(const struct plan *p, const char *name)
 {
-	for (size_t i = 0; i < p->ix.n; i++)
-		if (modinfo_same_name(p->ix.name[i], name))
-			return true;
-	return false;
+	return tree_index(p, name) < p->ix.n;
 }
 
 static bool is_builtin(const struct plan *p, const char *name)
@@ -276,9 +266,8 @@ static int load_aliases(struct plan *p, const char *moddir)
 	}
 	for (i = 0; i < p->ix.n && r == 0; i++) {
 		struct modinfo m;
-		size_t at = 0;
-
 		struct err ignore;
+		size_t at = 0;
 
 		if (read_module(p->ix.path[i], &buf, &len, &ignore) < 0)
 			continue;
@@ -287,8 +276,7 @@ static int load_aliases(struct plan *p, const char *moddir)
 		if (modinfo_parse(buf, len, &m) == 0)
 			while (r == 0 && modinfo_next(&m, "alias", &at, &pat.s,
 						      &pat.len))
-				if (pat.len && pat.len <= MODINFO_ALIAS_MAX &&
-				    !memchr(pat.s, ' ', pat.len))
+				if (modinfo_pattern_ok(pat.s, pat.len))
 					r = add_alias(p, pat, name, false);
 		free(buf);
 	}
@@ -367,7 +355,7 @@ int stub_build(const char *moddir, const char *const *names, size_t n,
 	char *cpio = NULL, *list = NULL, *buf, path[PATH_MAX + 16];
 	size_t clen = 0, llen = 0, len, i;
 	FILE *f = NULL, *lf = NULL;
-	int r = 0, in = -1, out = -1;
+	int r = 0, in = -1;
 
 	*ret = NULL;
 	if (!p)
@@ -429,31 +417,25 @@ int stub_build(const char *moddir, const char *const *names, size_t n,
 	fclose(f);
 	f = NULL;
 	/* gzip -9n, which every kernel with an initramfs can read */
-	in = memfd_create("stub-cpio", MFD_CLOEXEC);
-	out = memfd_create("stub-gz", MFD_CLOEXEC);
-	if (in < 0 || out < 0 || write(in, cpio, clen) != (ssize_t)clen) {
-		r = err_set(e, EXIT_FAILED, "memfd: %s", strerror(errno));
+	in = memfd_of("stub-cpio", cpio, clen);
+	if (in < 0) {
+		r = err_setr(e, in, EXIT_FAILED, "memfd: %s", strerror(-in));
 		goto out;
 	}
 	{
 		char *argv[] = { "gzip", "-9", "-n", "-c", NULL };
-		char why[256];
+		char why[256] = "";
 
-		if (run_filter(argv, in, 0, out, 64 << 20, why,
-			       sizeof(why)) != 0) {
-			r = err_set(e, EXIT_FAILED, "gzip: %s", why);
+		r = run_capture(argv, in, 0, 64 << 20, ret, ret_len, why,
+				sizeof(why));
+		if (r != 0) {
+			free(*ret);
+			*ret = NULL;
+			r = err_set(e, EXIT_FAILED, "gzip: %s",
+				    r < 0 ? strerror(-r) : why);
 			goto out;
 		}
 	}
-	len = (size_t)lseek(out, 0, SEEK_END);
-	*ret = malloc(len ? len : 1);
-	if (!*ret || pread(out, *ret, len, 0) != (ssize_t)len) {
-		free(*ret);
-		*ret = NULL;
-		r = err_set(e, EXIT_FAILED, "cannot read the compressed stub");
-		goto out;
-	}
-	*ret_len = len;
 	ret_names[0] = '\0';
 	for (i = 0, len = 0; i < p->n && len < names_cap; i++)
 		len += (size_t)snprintf(ret_names + len, names_cap - len,
@@ -465,8 +447,6 @@ out:
 		fclose(lf);
 	if (in >= 0)
 		close(in);
-	if (out >= 0)
-		close(out);
 	free(cpio);
 	free(list);
 	for (i = 0; i < p->n_al; i++)

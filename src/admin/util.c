@@ -404,3 +404,56 @@ int boot_conf_get(int dir, const char *key, char *ret, size_t cap)
 	free(conf);
 	return r;
 }
+
+int run_capture(char *const argv[], int in, off_t in_off, size_t max,
+		char **ret, size_t *ret_len, char *errbuf, size_t errcap)
+{
+	int out = memfd_create("earlyfs-capture", MFD_CLOEXEC), r, st;
+
+	*ret = NULL;
+	if (out < 0)
+		return -errno;
+	st = run_filter(argv, in, in_off, out, (off_t)max, errbuf, errcap);
+	r = st < 0 ? st : lseek(out, 0, SEEK_SET) == 0 ?
+		read_fd(out, max, ret, ret_len) : -errno;
+	close(out);
+	return r < 0 ? r : st;
+}
+
+int memfd_of(const char *name, const void *buf, size_t len)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	const char *p = buf;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while (len) {
+		n = write(fd, p, len);
+		if (n <= 0) {
+			n = n < 0 ? -errno : -EIO;
+			close(fd);
+			return (int)n;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return fd;
+}
+
+int sysfs_read(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	return 0;
+}

@@ -16,6 +16,19 @@ int run_cmd(char *const argv[], char *errbuf, size_t errcap);
  * for /dev/null.  No shell: argv is never parsed. */
 int run_filter(char *const argv[], int in, off_t in_off, int out,
 	       off_t out_max, char *errbuf, size_t errcap);
+/* run_filter() with stdout kept: once the program ran (its status, >= 0,
+ * returned), *ret holds its output, at most max bytes, NUL-terminated,
+ * malloc'ed (a decompressor fed a stream with trailing bytes complains
+ * and still gives it); -errno if it could not run or its output cannot
+ * be read (-EFBIG past max). */
+int run_capture(char *const argv[], int in, off_t in_off, size_t max,
+		char **ret, size_t *ret_len, char *errbuf, size_t errcap);
+/* A memfd holding buf, at offset 0: something to feed run_filter() or
+ * run_capture(); or -errno. */
+int memfd_of(const char *name, const void *buf, size_t len);
+/* A sysfs attribute's text without its trailing newline and blanks: 0,
+ * or -errno. */
+int sysfs_read(const char *path, char *buf, size_t cap);
 /* A loop device (autoclear) on file's range: an fd that keeps it until
  * closed (and unmounted), its path in ret_dev; or -errno. */
 int loop_attach(const char *file, uint64_t offset, uint64_t size,

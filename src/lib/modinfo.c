@@ -128,7 +128,7 @@ static bool name_ok(const char *s, size_t len)
 	       !memchr(s, '/', len) && !memchr(s, ' ', len);
 }
 
-static bool pattern_ok(const char *s, size_t len)
+bool modinfo_pattern_ok(const char *s, size_t len)
 {
 	return len && len <= MODINFO_ALIAS_MAX && !memchr(s, '\0', len) &&
 	       !memchr(s, ' ', len) && !memchr(s, '\t', len);
@@ -146,7 +146,7 @@ int modinfo_alias_line(const char *line, size_t len,
 		return 0;
 	*pattern = (struct modinfo_span){ line + 6, (size_t)(sp - line - 6) };
 	*name = (struct modinfo_span){ sp + 1, len - (size_t)(sp + 1 - line) };
-	return pattern_ok(pattern->s, pattern->len) &&
+	return modinfo_pattern_ok(pattern->s, pattern->len) &&
 	       name_ok(name->s, name->len);
 }
 
@@ -164,7 +164,7 @@ int modinfo_builtin_string(const char *s, size_t len, const char *key,
 	*name = (struct modinfo_span){ s, (size_t)(dot - s) };
 	*value = (struct modinfo_span){ eq + 1, len - (size_t)(eq + 1 - s) };
 	return name_ok(name->s, name->len) &&
-	       pattern_ok(value->s, value->len);
+	       modinfo_pattern_ok(value->s, value->len);
 }
 
 int modinfo_builtin_line(const char *line, size_t len,

@@ -44,6 +44,9 @@ struct modinfo_span {
 	const char *s;
 	size_t len;
 };
+/* An alias pattern of at most MODINFO_ALIAS_MAX bytes with no blank or
+ * NUL (what all three files, and .modinfo's alias=, hold). */
+bool modinfo_pattern_ok(const char *s, size_t len);
 /* modules.alias: "alias PATTERN NAME". */
 int modinfo_alias_line(const char *line, size_t len,
 		       struct modinfo_span *pattern, struct modinfo_span *name);
