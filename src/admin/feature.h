@@ -23,8 +23,8 @@ struct feature {
 	const char *binaries[3];	/* names in the host's PATH */
 	const char *config;		/* LAYOUT_CRYPTTAB, ... or NULL */
 	const char *option;		/* the CLI option that supplies it */
-	/* "SYM[|SYM]", why, and the modules (",") a module stub carries
-	 * when the first SYM is a module */
+	/* "SYM[|SYM]", why, and the module a module stub carries when
+	 * the first SYM is a module (NULL: none) */
 	const char *kernel[FEATURE_NEEDS_MAX][3];
 };
 

@@ -376,7 +376,7 @@ static int make_stub(struct job *j, const struct kernels_opts *o,
 		     struct kernel_needs *kn, FILE *out, struct err *e)
 {
 	const char *names[48];
-	char moddir[PATH_MAX], mods[1024], extra[KERNEL_EXTRA_MAX][128];
+	char moddir[PATH_MAX], mods[1024];
 	size_t n = 0, i;
 	int r;
 
@@ -389,21 +389,14 @@ static int make_stub(struct job *j, const struct kernels_opts *o,
 			       "known here (an image?): give --driver "
 			       "NAME[,NAME] (virtio_blk,virtio_pci; ahci; "
 			       "nvme ...)", dir);
-	for (i = 0; i < kn->n_extra; i++) {
-		const char *sym = kn->extra_sym[i], *m = kn->extra_mod[i];
+	for (i = 0; i < kn->n_extra && n < 48; i++) {
+		const char *sym = kn->extra_sym[i];
 		char first[64];
 
 		snprintf(first, sizeof(first), "%.*s", (int)strcspn(sym, "|"),
 			 sym);
-		if (!m || strcmp(kernel_config(k, first), "m"))
-			continue;	/* built in, or not a stub's to carry */
-		snprintf(extra[i], sizeof(extra[i]), "%s", m);
-		for (char *p = extra[i], *c; p && n < 48; p = c ? c + 1 : NULL) {
-			c = strchr(p, ',');
-			if (c)
-				*c = '\0';
-			names[n++] = p;
-		}
+		if (kn->extra_mod[i] && !strcmp(kernel_config(k, first), "m"))
+			names[n++] = kn->extra_mod[i];	/* else built in */
 	}
 	if (o->modules)
 		snprintf(moddir, sizeof(moddir), "%s", o->modules);
