@@ -58,42 +58,6 @@ static int load(const struct boot *b, struct kernlist *kl, struct err *e)
 	return 0;
 }
 
-/* KEY=value of etc/earlyfs.conf set (the line replaced, or added). */
-static char *conf_with(struct boot *b, const char *key, const char *value,
-		       size_t *ret_len)
-{
-	size_t len = 0, pos = 0, l, kl = strlen(key);
-	const char *line;
-	char *buf = NULL, *text = NULL;
-	bool done = false;
-	FILE *f;
-
-	if (beneath_read(b->fd, LAYOUT_CONF, LAYOUT_CONF_MAX, &buf, &len) < 0)
-		len = 0;
-	f = open_memstream(&text, ret_len);
-	if (!f) {
-		free(buf);
-		return NULL;
-	}
-	while (buf && text_next_line(buf, len, &pos, &line, &l) != 0) {
-		if (l > kl && !memcmp(line, key, kl) && line[kl] == '=') {
-			if (!done)
-				fprintf(f, "%s=%s\n", key, value);
-			done = true;
-			continue;
-		}
-		fprintf(f, "%.*s\n", (int)l, line);
-	}
-	if (!done)
-		fprintf(f, "%s=%s\n", key, value);
-	free(buf);
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
-}
-
 struct job {
 	const char *src;		/* the kernel to copy, or NULL */
 	char *stub;			/* its module stub, or NULL */
@@ -291,7 +255,7 @@ static int commit(struct boot *b, struct kernlist *kl, struct job *j,
 					   versions, initrds, n, newext,
 					   len + 8192) : -ENOMEM;
 	snprintf(kname, sizeof(kname), "vmlinuz-%s", def->version);
-	conf = conf_with(b, "kernel", kname, &conf_len);
+	conf = boot_conf_with(b->fd, "kernel", kname, &conf_len);
 	if (nl < 0 || ne < 0 || !conf) {
 		r = err_set(e, EXIT_FAILED, ne == -EINVAL ? "%s/%s has no "
 			    "'earlyfs' label to take the kernel's command line "

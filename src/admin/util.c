@@ -405,6 +405,42 @@ int boot_conf_get(int dir, const char *key, char *ret, size_t cap)
 	return r;
 }
 
+char *boot_conf_with(int dir, const char *key, const char *value,
+		     size_t *ret_len)
+{
+	size_t len = 0, pos = 0, l, kl, vl, klen = strlen(key);
+	const char *line, *k, *v;
+	char *buf = NULL, *text = NULL;
+	bool done = false;
+	FILE *f;
+
+	if (beneath_read(dir, LAYOUT_CONF, LAYOUT_CONF_MAX, &buf, &len) < 0)
+		len = 0;
+	f = open_memstream(&text, ret_len);
+	if (!f) {
+		free(buf);
+		return NULL;
+	}
+	while (buf && text_next_line(buf, len, &pos, &line, &l) != 0) {
+		if (kv_parse_line(line, l, &k, &kl, &v, &vl) == 1 &&
+		    kl == klen && !memcmp(k, key, kl)) {
+			if (!done)
+				fprintf(f, "%s=%s\n", key, value);
+			done = true;
+			continue;
+		}
+		fprintf(f, "%.*s\n", (int)l, line);
+	}
+	if (!done)
+		fprintf(f, "%s=%s\n", key, value);
+	free(buf);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
 int run_capture(char *const argv[], int in, off_t in_off, size_t max,
 		char **ret, size_t *ret_len, char *errbuf, size_t errcap)
 {

@@ -62,6 +62,11 @@ double elapsed_s(const struct timespec *start);
 /* KEY=value from etc/earlyfs.conf beneath the boot partition's fd dir:
  * 0, -ENOENT, -E2BIG, -errno. */
 int boot_conf_get(int dir, const char *key, char *ret, size_t cap);
+/* The text of LAYOUT_CONF with KEY=value set: its line (the first with
+ * that key, as boot_conf_get() reads it) replaced, the others with the
+ * key dropped, or the line added; malloc'ed, or NULL. */
+char *boot_conf_with(int dir, const char *key, const char *value,
+		     size_t *ret_len);
 struct elf_deps;
 #define ELF_SIZE_MAX (1LL << 30)
 /* 0 with what an ELF file needs, -ENOEXEC if it is not ELF, -EFBIG above
