@@ -166,6 +166,9 @@ static bool proc_line_same(const struct fstab *t)
 
 void mounts_fstab(const char *path, bool proc_ours)
 {
+	/* static: its entries' pages are touched as they are parsed, with
+	 * no mapping made and unmade for the whole table */
+	static struct fstab table;
 	struct fstab *t = NULL;
 	size_t i, len;
 	char *buf = NULL;
@@ -176,8 +179,8 @@ void mounts_fstab(const char *path, bool proc_ours)
 		log_warn("cannot read %s: %s, continuing", path, r == -EINVAL ?
 			 "not a regular file" : r == -EFBIG ?
 			 "larger than 64 KiB" : strerror(-r));
-	else if (!(t = malloc(sizeof(*t))))
-		log_error("out of memory reading %s, continuing", path);
+	else
+		t = &table;
 	if (t) {
 		r = fstab_parse(buf, len, t);
 		if (r == -E2BIG)
@@ -193,7 +196,6 @@ void mounts_fstab(const char *path, bool proc_ours)
 			 "line: %m, continuing");
 	for (i = 0; t && i < t->n; i++)
 		mount_entry(&t->entries[i]);
-	free(t);
 	free(buf);
 }
 

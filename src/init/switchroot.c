@@ -92,22 +92,20 @@ int switchroot_check_init(const char *init)
 /* Mount points from mountinfo, in mount order. */
 static size_t mount_points(char mp[][256], size_t max)
 {
-	struct mountinfo_entry *m = malloc(sizeof(*m));
+	static struct mountinfo_entry entry;
+	struct mountinfo_entry *m = &entry;
 	size_t pos = 0, l, n = 0, len;
 	const char *line;
 	char *buf;
 
-	if (!m || read_file("/proc/self/mountinfo", 1024 * 1024, &buf, &len) < 0) {
-		free(m);
+	if (read_file("/proc/self/mountinfo", 1024 * 1024, &buf, &len) < 0)
 		return 0;
-	}
 	while (n < max && text_next_line(buf, len, &pos, &line, &l) > 0)
 		if (mountinfo_parse_line(line, l, m) > 0 &&
 		    text_copy(mp[n], 256, m->mount_point,
 			      strlen(m->mount_point)) == 0)
 			n++;
 	free(buf);
-	free(m);
 	return n;
 }
 
@@ -141,7 +139,7 @@ static void move_back(const char *to)
 
 int switchroot(void)
 {
-	char (*mp)[256];
+	static char mp[MOUNTS_MAX][256];
 	struct stat st;
 	bool keep_boot = true;
 	size_t n, i;
@@ -156,15 +154,13 @@ int switchroot(void)
 	move_mount("/dev");
 	move_mount("/run");
 	log_debug("stage: /dev and /run moved");
-	mp = malloc(MOUNTS_MAX * sizeof(*mp));
-	n = mp ? mount_points(mp, MOUNTS_MAX) : 0;
+	n = mount_points(mp, MOUNTS_MAX);
 	for (i = n; i-- > 0;) {
 		if (strcmp(mp[i], "/") == 0 || under(mp[i], NEWROOT))
 			continue;
 		if (umount2(mp[i], MNT_DETACH) < 0)
 			log_warn("cannot unmount %s: %m, continuing", mp[i]);
 	}
-	free(mp);
 	log_debug("stage: other mounts detached");
 	if (chdir(NEWROOT) < 0) {
 		r = -errno;

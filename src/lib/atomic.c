@@ -76,24 +76,28 @@ int atomic_write_file(const char *path, const void *buf, size_t len,
 
 int read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len)
 {
-	size_t len = 0, cap = 4096;
-	char *buf = NULL;
+	/* a small file (most are) is read on the stack and then copied to
+	 * an allocation of its own size: no 4 KiB buffer mapped and unmapped
+	 * for each /proc or /sys file */
+	char small[4096], *buf = small;
+	size_t len = 0, cap = sizeof(small);
 	int r = 0;
 
 	for (;;) {
 		ssize_t n;
 
-		if (!buf || len + 1 >= cap) {
-			char *nb;
+		if (len + 1 >= cap) {
+			char *nb = buf == small ? malloc(cap * 2)
+						: realloc(buf, cap * 2);
 
-			if (buf)
-				cap *= 2;
-			nb = realloc(buf, cap);
 			if (!nb) {
 				r = -ENOMEM;
 				goto out;
 			}
+			if (buf == small)
+				memcpy(nb, small, len);
 			buf = nb;
+			cap *= 2;
 		}
 		n = read(fd, buf + len, cap - len - 1);
 		if (n < 0) {
@@ -110,12 +114,19 @@ int read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len)
 			goto out;
 		}
 	}
+	if (buf == small) {
+		buf = malloc(len + 1);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, small, len);
+	}
 	buf[len] = '\0';
 	*ret_buf = buf;
 	*ret_len = len;
-	buf = NULL;
+	return 0;
 out:
-	free(buf);
+	if (buf != small)
+		free(buf);
 	return r;
 }
 

@@ -25,6 +25,21 @@ static void test_atomic(void)
 	CHECK_INT(st.st_mode & 07777, 0644);
 	CHECK_INT(read_file(path, 5, &buf, &len), -EFBIG);
 	CHECK_INT(read_file("/nonexistent/x", 5, &buf, &len), -ENOENT);
+	/* sizes about the first 4 KiB read (on the stack, then copied) */
+	static const size_t sizes[] = { 0, 1, 4094, 4095, 4096, 4097, 10000 };
+	static char big[10001];
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (size_t j = 0; j < sizes[i]; j++)
+			big[j] = (char)('a' + (i + j) % 26);
+		CHECK_INT(atomic_write_file(path, big, sizes[i], 0644), 0);
+		CHECK_INT(read_file(path, 10000, &buf, &len), 0);
+		CHECK_INT(len, sizes[i]);
+		CHECK(memcmp(buf, big, sizes[i]) == 0 && buf[len] == '\0');
+		free(buf);
+		if (sizes[i])
+			CHECK_INT(read_file(path, sizes[i] - 1, &buf, &len),
+				  -EFBIG);
+	}
 	/* a directory that does not exist: an error, nothing left behind */
 	CHECK_INT(atomic_write_file("/nonexistent/x", "a", 1, 0644), -ENOENT);
 	CHECK_INT(atomic_write_file(dir, "a", 1, 0644), -EISDIR);
