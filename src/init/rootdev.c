@@ -17,6 +17,11 @@
 #include "mntopts.h"
 #include "probe.h"
 
+/* The first bytes of a device, where file systems keep their superblocks:
+ * one buffer for every probe (PID 1 is single-threaded), not a fresh
+ * 68 KiB mapping each time. */
+static uint8_t probe_buf[PROBE_FS_BYTES];
+
 static int read_at(const char *dev, uint64_t off, void *buf, size_t len)
 {
 	ssize_t n;
@@ -29,6 +34,21 @@ static int read_at(const char *dev, uint64_t off, void *buf, size_t len)
 	if (n < 0)
 		return -errno;
 	return (int)n;
+}
+
+/* What file system dev holds: its first 4 KiB decide when they can (a
+ * read that small fetches 16 KiB ahead, not 128, and the mount that
+ * follows drops the device's cache anyway), else the 68 KiB that btrfs
+ * needs.  1 with *id, 0 for none, or -errno. */
+static int probe_device(const char *dev, struct fs_id *id)
+{
+	int n = read_at(dev, 0, probe_buf, PROBE_FS_FIRST);
+
+	if (n > 0 && probe_fs(probe_buf, (size_t)n, id))
+		return 1;
+	if (n == PROBE_FS_FIRST)
+		n = read_at(dev, 0, probe_buf, sizeof(probe_buf));
+	return n < 0 ? n : probe_fs(probe_buf, (size_t)n, id);
 }
 
 static long sysfs_number(const char *name, const char *attr)
@@ -121,8 +141,6 @@ static bool device_matches(const struct devspec *ds, const char *name)
 {
 	char dev[300], uuid[37], label[257];
 	struct fs_id id;
-	uint8_t *buf;
-	int n;
 
 	if (ds->kind == DEVSPEC_PARTUUID || ds->kind == DEVSPEC_PARTLABEL) {
 		if (part_ids(name, uuid, label, sizeof(label)) < 0)
@@ -130,14 +148,8 @@ static bool device_matches(const struct devspec *ds, const char *name)
 		return devspec_matches(ds, ds->kind == DEVSPEC_PARTUUID ? uuid
 									: label);
 	}
-	buf = malloc(PROBE_FS_BYTES);
-	if (!buf)
-		return false;
 	snprintf(dev, sizeof(dev), "/dev/%s", name);
-	n = read_at(dev, 0, buf, PROBE_FS_BYTES);
-	n = n > 0 && probe_fs(buf, (size_t)n, &id);
-	free(buf);
-	if (!n)
+	if (probe_device(dev, &id) <= 0)
 		return false;
 	return devspec_matches(ds, ds->kind == DEVSPEC_UUID ? id.uuid
 							    : id.label);
@@ -209,7 +221,6 @@ static int mount_any(const char *dev, unsigned long flags, const char *data,
 	char *fs, *line, *save = NULL;
 	const char *probed = NULL;
 	struct fs_id id;
-	uint8_t *sb;
 	size_t len;
 	int r, err = ENODEV;
 
@@ -219,11 +230,8 @@ static int mount_any(const char *dev, unsigned long flags, const char *data,
 		snprintf(ret_type, cap, "%s", fstype);
 		return 0;
 	}
-	sb = malloc(PROBE_FS_BYTES);
-	r = sb ? read_at(dev, 0, sb, PROBE_FS_BYTES) : -ENOMEM;
-	if (r > 0 && probe_fs(sb, (size_t)r, &id))
+	if (probe_device(dev, &id) > 0)
 		probed = id.type;
-	free(sb);
 	profile_mark("root-probe");
 	if (probed && !strcmp(probed, "crypto_LUKS"))
 		return -EMEDIUMTYPE;
@@ -291,13 +299,11 @@ int rootdev_wait(const char *spec, unsigned wait_s, const char *what_spec,
 int rootdev_probe(const char *dev, char *ret_type, size_t cap)
 {
 	struct fs_id id;
-	uint8_t *sb = malloc(PROBE_FS_BYTES);
-	int r = sb ? read_at(dev, 0, sb, PROBE_FS_BYTES) : -ENOMEM;
+	int r = probe_device(dev, &id);
 
 	ret_type[0] = '\0';
-	if (r > 0 && probe_fs(sb, (size_t)r, &id))
+	if (r > 0)
 		snprintf(ret_type, cap, "%s", id.type);
-	free(sb);
 	return r < 0 ? r : 0;
 }
 

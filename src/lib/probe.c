@@ -65,13 +65,6 @@ int probe_fs(const uint8_t *buf, size_t len, struct fs_id *ret)
 		label_text(buf + 108, 12, ret->label);
 		return 1;
 	}
-	if (len >= 65536 + 0x12b + 256 &&
-	    memcmp(buf + 65536 + 0x40, "_BHRfS_M", 8) == 0) {
-		strcpy(ret->type, "btrfs");
-		uuid_text(buf + 65536 + 0x20, ret->uuid);
-		label_text(buf + 65536 + 0x12b, 256, ret->label);
-		return 1;
-	}
 	if (len >= 512 && memcmp(buf, "LUKS\xba\xbe", 6) == 0 &&
 	    (buf[6] << 8 | buf[7]) >= 1 && (buf[6] << 8 | buf[7]) <= 2) {
 		size_t i;
@@ -89,6 +82,13 @@ int probe_fs(const uint8_t *buf, size_t len, struct fs_id *ret)
 		strcpy(ret->type, "crypto_LUKS");
 		if (buf[7] == 2)	/* LUKS2 has a label where LUKS1 had */
 			label_text(buf + 24, 48, ret->label);	/* the cipher */
+		return 1;
+	}
+	if (len >= 65536 + 0x12b + 256 &&
+	    memcmp(buf + 65536 + 0x40, "_BHRfS_M", 8) == 0) {
+		strcpy(ret->type, "btrfs");
+		uuid_text(buf + 65536 + 0x20, ret->uuid);
+		label_text(buf + 65536 + 0x12b, 256, ret->label);
 		return 1;
 	}
 	return 0;

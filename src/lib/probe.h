@@ -7,6 +7,10 @@
 /* Enough of a device to see ext2/3/4, XFS and btrfs superblocks and
  * LUKS headers. */
 #define PROBE_FS_BYTES (68 * 1024)
+/* What probe_fs() finds in a device's first PROBE_FS_FIRST bytes is its
+ * answer for the whole PROBE_FS_BYTES too (the signatures there are looked
+ * at before btrfs's at 64 KiB): a reader may try those first. */
+#define PROBE_FS_FIRST 4096
 
 struct fs_id {
 	char type[16];		/* "ext4", "xfs", "btrfs", "crypto_LUKS";

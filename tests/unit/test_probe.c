@@ -71,6 +71,10 @@ static void test_ext4(void)
 	CHECK_STR(id.type, "ext4");
 	CHECK_STR(id.uuid, "0b5e1c2d-3f4a-4b6c-8d7e-9f0a1b2c3d4e");
 	CHECK_STR(id.label, "earlyboot");
+	/* the first PROBE_FS_FIRST bytes give the same answer */
+	CHECK_INT(probe_fs(buf, PROBE_FS_FIRST, &id), 1);
+	CHECK_STR(id.type, "ext4");
+	CHECK_STR(id.uuid, "0b5e1c2d-3f4a-4b6c-8d7e-9f0a1b2c3d4e");
 	/* too short a buffer is no match, not a read past the end */
 	CHECK_INT(probe_fs(buf, 1100, &id), 0);
 	memset(buf + 1024 + 56, 0, 2);
@@ -97,6 +101,20 @@ static void test_luks(void)
 	CHECK_STR(id.type, "crypto_LUKS");
 	CHECK_STR(id.uuid, "5a1c3e2f-7b6d-4e8a-9c0b-1d2e3f405162");
 	CHECK_STR(id.label, "secret");
+	CHECK_INT(probe_fs(buf, PROBE_FS_FIRST, &id), 1);
+	CHECK_STR(id.type, "crypto_LUKS");
+	/* a stale btrfs signature at 64 KiB does not hide the header at 0,
+	 * so a reader that stops at PROBE_FS_FIRST bytes agrees */
+	memcpy(buf + 65536 + 0x40, "_BHRfS_M", 8);
+	CHECK_INT(probe_fs(buf, PROBE_FS_BYTES, &id), 1);
+	CHECK_STR(id.type, "crypto_LUKS");
+	/* where nothing is in the first 4 KiB, btrfs needs all 68 */
+	memset(buf, 0, PROBE_FS_FIRST);
+	CHECK_INT(probe_fs(buf, PROBE_FS_FIRST, &id), 0);
+	CHECK_INT(probe_fs(buf, PROBE_FS_BYTES, &id), 1);
+	CHECK_STR(id.type, "btrfs");
+	free(buf);
+	buf = read_image("/tmp/earlyfs-unit-luks.img", PROBE_FS_BYTES);
 	buf[170] = '\033';	/* data, never a name: no UUID at all */
 	CHECK_INT(probe_fs(buf, PROBE_FS_BYTES, &id), 1);
 	CHECK_STR(id.uuid, "");
