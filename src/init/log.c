@@ -72,22 +72,25 @@ long now_ms(void)
 /*
  * The kernel echoes /dev/kmsg lines below console_loglevel to the console
  * itself; write to the console directly only when it will not, so that each
- * message shows once.  Without /proc the last known level stands.
+ * message shows once.  The level can change (40-printk), so it is read for
+ * each message, from a descriptor opened once: after the pivot the early
+ * /proc is gone, and a path would be looked up in the real root (a cold
+ * disk read, or a file of its own).  Without it the last known level stands.
  */
 static int console_loglevel(void)
 {
-	static int level = -1;
+	static int level = -1, fd = -1;
 	char buf[32];
 	ssize_t n;
-	int fd = open("/proc/sys/kernel/printk", O_RDONLY | O_CLOEXEC);
 
+	if (fd < 0)
+		fd = open("/proc/sys/kernel/printk", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
 		if (n > 0) {
 			buf[n] = '\0';
 			level = atoi(buf);
 		}
-		close(fd);
 	}
 	/* before /proc: the kernel's default (CONSOLE_LOGLEVEL_DEFAULT) */
 	return level < 0 ? 7 : level;

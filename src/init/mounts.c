@@ -190,8 +190,10 @@ void mounts_fstab(const char *path, bool proc_ours)
 			log_warn("%s line %zu: %s, line skipped", path,
 				 t->errors[i].line, t->errors[i].what);
 	}
-	/* one mount fewer when the fstab's is the same (the shipped one) */
-	if (proc_ours && !(t && proc_line_same(t)) && umount("/proc") < 0)
+	/* one mount fewer when the fstab's is the same (the shipped one);
+	 * detached, as the log holds /proc/sys/kernel/printk open */
+	if (proc_ours && !(t && proc_line_same(t)) &&
+	    umount2("/proc", MNT_DETACH) < 0)
 		log_warn("cannot unmount the /proc used to read the command "
 			 "line: %m, continuing");
 	for (i = 0; t && i < t->n; i++)
