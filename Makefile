@@ -47,7 +47,7 @@ DEPS := build-essential musl-tools libblkid-dev libfdisk-dev libext2fs-dev \
 	clang libclang-rt-14-dev debootstrap cryptsetup-bin mdadm \
 	dropbear-bin openssh-client zstd
 
-.PHONY: all deps check check-unit check-boot check-cli check-fuzz fuzz bench kernel stock-kernel clean demo install
+.PHONY: all deps check check-unit check-boot check-cli check-fuzz fuzz bench bench-trace kernel stock-kernel clean demo install
 
 all: $(B)/earlyfs-init $(B)/earlyfs $(B)/earlyfsd
 
@@ -176,6 +176,11 @@ bench: all $(B)/earlyfs-init-profile kernel
 	python3 -m bench.commit
 	python3 -m bench.features
 	python3 -m bench.kernels
+
+# The runner's early stage system call by system call, from a test kernel
+# with tracepoints (bench/trace-kernel.sh builds it once, cached).
+bench-trace: all
+	python3 -m bench.trace
 
 demo: deps
 	$(MAKE) --no-print-directory all kernel

@@ -71,14 +71,15 @@ LABEL shell
 '''
 
 
-def build(work, size='128M', boot_size='64M'):
+def build(work, size='128M', boot_size='64M', kernel=None,
+          real_init=REAL_INIT):
     """The disk image, made by the CLI; the benchmark's extra labels and
     init.sh are then written onto the provisioned partition."""
     root = work('root')
     for d in ('dev', 'proc', 'sys', 'run', 'tmp', 'boot', 'sbin', 'mnt', 'etc'):
         os.makedirs(os.path.join(root, d), exist_ok=True)
     harness.busybox_tree(root)
-    write(os.path.join(root, 'sbin', 'init'), REAL_INIT, 0o755)
+    write(os.path.join(root, 'sbin', 'init'), real_init, 0o755)
     disk = work('disk.img')
     earlyfs = os.path.join(harness.BUILD, 'earlyfs')
     subprocess.run([earlyfs, 'image', 'create', disk, '--size', size,
@@ -88,7 +89,8 @@ def build(work, size='128M', boot_size='64M'):
                              text=True, check=True).stdout.strip()[2:]
     subprocess.run([earlyfs, 'provision', disk, '--partition', '1', '--root',
                     'PARTUUID=%s-02' % disk_id, '--kernel',
-                    harness.kernel_image(), '--menu-timeout', '5', '--append',
+                    kernel or harness.kernel_image(), '--menu-timeout', '5',
+                    '--append',
                     'panic=1'], check=True, stdout=subprocess.DEVNULL)
     with harness.partition_mounted(disk, 1, work('mnt')) as m:
         write(os.path.join(m, 'init.sh'), INIT_SH, 0o755)
