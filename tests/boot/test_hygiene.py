@@ -136,17 +136,19 @@ def uml_rescue_shell_that_exits_at_once_backs_off(work):
     harness.mkfs(work('root'), work('root.img'), 16)
     with uml(work, work('boot.img'), work('root.img'),
              'earlyfs.root=/dev/ubdb earlyfs.init=/sbin/not-there',
-             timeout=90) as c:
+             timeout=120) as c:
         c.expect(r'SHELL-GONE', 60)
         t0 = time.monotonic()
-        while time.monotonic() - t0 < 20:
+        while time.monotonic() - t0 < 60:
             time.sleep(0.5)
             check(c.proc.poll() is None, 'the guest ended')
         out = c.text()
         c.proc.kill()
+    # the issue's bound: fewer than 20 in the first minute (the schedule,
+    # 3 at once then 1, 2, 4 ... 60 s apart, gives 8)
     n = out.count('SHELL-GONE')
-    print('     %d rescue shells in the first 20 s' % n)
-    check(2 <= n < 10, '%d rescue shells in 20 s' % n)
+    print('     %d rescue shells in the first minute' % n)
+    check(2 <= n < 20, '%d rescue shells in a minute' % n)
     check(out.count('restarting it ever more slowly') == 1,
           'the backoff is not said once')
     check('Kernel panic' not in out, 'panic')
