@@ -87,19 +87,20 @@ def initramfs(work, script, earlyfs=False):
 def run(work, script, disks, timeout=300, earlyfs=False, iface='virtio',
         extra=()):
     """Runs script in the guest with disks as vda, vdb, ... (iface='ide':
-    sda, sdb, ...) and QEMU's extra arguments; returns the console text
-    (raises BootFailure unless the script succeeded)."""
+    sda, sdb, ...; 'nvme': nvme0n1, nvme1n1, ...) and QEMU's extra
+    arguments; returns the console text (raises BootFailure unless the
+    script succeeded)."""
     cpio = initramfs(work, script, earlyfs)
     argv = ['-kernel', harness.kernel_image(), '-initrd', cpio,
             '-append', 'console=ttyS0 rdinit=/init panic=-1 quiet']
     drives = []
-    for d in disks:
-        drives += ['-drive', 'file=%s,format=raw,if=%s' % (d, iface)]
+    for i, d in enumerate(disks[1:], 1):
+        drives += harness.drive(d, iface, i)
     name = work.name
     work.name = name + '-guest'
     try:
         with harness.qemu(work, disks[0], timeout,
-                          extra=argv + drives[2:] + list(extra),
+                          extra=argv + drives + list(extra),
                           iface=iface) \
                 as c:
             m = c.expect(r'GUEST-(OK|FAILED \d+)', timeout)

@@ -315,13 +315,22 @@ def kvm_usable():
     return bool(re.search(r'^flags\s*:.*\b(vmx|svm)\b', flags, re.M))
 
 
+def drive(disk, iface, i=0):
+    """QEMU's arguments for disk image number i on iface: 'virtio', 'ide',
+    or 'nvme' (a controller of its own, one namespace: nvme<i>n1)."""
+    if iface == 'nvme':
+        return ['-drive', 'file=%s,format=raw,if=none,id=nvm%d' % (disk, i),
+                '-device', 'nvme,drive=nvm%d,serial=earlyfs%d' % (i, i)]
+    return ['-drive', 'file=%s,format=raw,if=%s' % (disk, iface)]
+
+
 def qemu(work, disk, timeout=120, extra=(), iface='virtio'):
-    """Full BIOS boot of a disk image (a virtio disk, or iface='ide'):
-    SeaBIOS, MBR, extlinux, kernel."""
+    """Full BIOS boot of a disk image (a virtio disk, iface='ide' or
+    'nvme'): SeaBIOS, MBR, extlinux, kernel."""
     os.makedirs(LOG_DIR, exist_ok=True)
     argv = ['qemu-system-x86_64', '-machine', 'pc', '-m', '256',
             '-display', 'none', '-monitor', 'none', '-serial', 'stdio',
-            '-no-reboot', '-drive', 'file=%s,format=raw,if=%s' % (disk, iface)]
+            '-no-reboot'] + drive(disk, iface)
     argv += list(extra)
     if '-icount' not in extra and kvm_usable():
         argv += ['-enable-kvm', '-cpu', 'host']    # else TCG emulation
