@@ -375,6 +375,56 @@ def qemu_stub_from_the_devices_modaliases(work):
 
 
 @test
+def qemu_stub_for_network_interfaces_only(work):
+    """A kernel that boots without a stub (Debian's cloud kernel has NVMe
+    and ext4 built in) but whose network interface driver is a module
+    (virtio_net): with the network feature installed, kernel add on the
+    running machine makes a stub of the interfaces' modules alone, and the
+    cloud kernel then gets its DHCP lease from the NVMe disk.  Without that
+    stub the feature would find no interface (a remote unlock would never
+    be reachable)."""
+    img = image(work)
+    expect(run('provision', img, '--partition', 1, '--root',
+               'PARTUUID=' + partuuid(img, 2), '--kernel',
+               harness.kernel_image(), '--menu-timeout', '1', '--append',
+               'panic=1', '--with', 'network'), 0)
+    nic = ['-netdev', 'user,id=n0,restrict=on', '-device',
+           'virtio-net-pci,netdev=n0']
+    sk = stock(STOCK_CLOUD)[-1]
+    v = sk[8:]
+    tree = work('stock')
+    mods = os.path.join(tree, 'lib', 'modules', v)
+    os.makedirs(mods)
+    for f in (sk, 'config-' + v):
+        subprocess.run(['cp', os.path.join(STOCK_CLOUD, f), tree], check=True)
+    for part in STUB_TREE:
+        dst = os.path.join(mods, part)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        subprocess.run(['cp', '-a', os.path.join(modules_of(STOCK_CLOUD, v),
+                                                 part), dst], check=True)
+    harness.mkfs(tree, work('stock.ext4'), 96)
+    out = guest.run(work, 'mkdir /b /s\nmount /dev/nvme0n1p1 /b\n'
+                    'mount -o ro /dev/nvme1n1 /s\n'
+                    'earlyfs kernel add /s/%s --modules /s/lib/modules/%s '
+                    '--default --boot /b\numount /b\n' % (sk, v),
+                    [img, work('stock.ext4')], earlyfs=True, iface='nvme',
+                    extra=nic)
+    m = re.search(r'boots through its module stub \(\d+ KiB\): (.*) \(its '
+                  r'disk drivers are built in', out)
+    check(m, 'no stub for the interfaces:\n' + out[-3000:])
+    got = m.group(1).split()
+    check('virtio_net' in got and 'virtio_pci' in got, got)
+    check(not {'nvme', 'nvme_core', 'ext4', 'virtio_blk'} & set(got),
+          'a built-in or disk module in the stub: %s' % got)
+    with harness.qemu(work, img, iface='nvme', extra=nic) as c:
+        c.expect(r'Loading /stub-%s\.img' % re.escape(v), 60)
+        c.expect(r'earlyfs: network: eth0 10\.0\.2\.15/24 \(DHCP\)', 90)
+        harness.reached_real_root(c)
+        text = c.text()
+    check(v in text, 'not the cloud kernel')
+
+
+@test
 def feature_added_after_a_stub_kernel_names_the_way(work):
     """A feature whose needs are modules of the default kernel, added after
     that kernel got its stub: refused with the way (nothing written);
