@@ -308,6 +308,48 @@ STUB_TREE = ('kernel/drivers/block', 'kernel/drivers/virtio',
              'modules.order')
 
 
+NIC = ['-netdev', 'user,id=n0,restrict=on', '-device',
+       'virtio-net-pci,netdev=n0']
+
+
+def network_machine(work, subs=('',)):
+    """For a guest that runs kernel add: an image provisioned with the
+    test kernel and the network feature, and a disk (stock.ext4) holding
+    Debian's cloud kernel, its config and, under each of subs, the part of
+    its module tree STUB_TREE names.  Returns (image, file name, version)."""
+    img = image(work)
+    expect(run('provision', img, '--partition', 1, '--root',
+               'PARTUUID=' + partuuid(img, 2), '--kernel',
+               harness.kernel_image(), '--menu-timeout', '1', '--append',
+               'panic=1', '--with', 'network'), 0)
+    sk = stock(STOCK_CLOUD)[-1]
+    v = sk[8:]
+    tree = work('stock')
+    os.makedirs(tree)
+    for f in (sk, 'config-' + v):
+        subprocess.run(['cp', os.path.join(STOCK_CLOUD, f), tree], check=True)
+    for sub in subs:
+        mods = os.path.join(tree, sub, 'lib', 'modules', v)
+        os.makedirs(mods)
+        for part in STUB_TREE:
+            dst = os.path.join(mods, part)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            subprocess.run(['cp', '-a', os.path.join(
+                modules_of(STOCK_CLOUD, v), part), dst], check=True)
+    return img, sk, v
+
+
+def boots_with_a_lease(work, img, iface, v):
+    """The image boots kernel v through its stub, from a disk on iface,
+    with the network feature's DHCP lease on the way to the real root."""
+    with harness.qemu(work, img, iface=iface, extra=NIC) as c:
+        c.expect(r'Loading /stub-%s\.img' % re.escape(v), 60)
+        c.expect(r'earlyfs: network: eth0 10\.0\.2\.15/24 \(DHCP\)', 90)
+        harness.reached_real_root(c)
+        text = c.text()
+    check(v in text, 'not the cloud kernel')
+
+
 @test
 def qemu_stub_from_the_devices_modaliases(work):
     """kernel add on a running machine, no --driver: the stub's modules
@@ -320,30 +362,11 @@ def qemu_stub_from_the_devices_modaliases(work):
     too (virtio_net, built in there).  The stub it makes for Debian's
     cloud kernel then boots that kernel from the same IDE disk, with a
     DHCP lease on the way, to the real root."""
-    img = image(work)
-    expect(run('provision', img, '--partition', 1, '--root',
-               'PARTUUID=' + partuuid(img, 2), '--kernel',
-               harness.kernel_image(), '--menu-timeout', '1', '--append',
-               'panic=1', '--with', 'network'), 0)
-    nic = ['-netdev', 'user,id=n0,restrict=on', '-device',
-           'virtio-net-pci,netdev=n0']
-    sk = stock(STOCK_CLOUD)[-1]
-    v = sk[8:]
-    tree = work('stock')
-    os.makedirs(tree)
-    for f in (sk, 'config-' + v):
-        subprocess.run(['cp', os.path.join(STOCK_CLOUD, f), tree], check=True)
     # 'scan': as the package unpacks it; 'dep': after depmod (as dpkg
     # leaves it when the hook runs), with one more alias line to show that
     # modules.alias is what is read there
-    for sub in ('scan', 'dep'):
-        mods = os.path.join(tree, sub, 'lib', 'modules', v)
-        os.makedirs(mods)
-        for part in STUB_TREE:
-            dst = os.path.join(mods, part)
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            subprocess.run(['cp', '-a', os.path.join(
-                modules_of(STOCK_CLOUD, v), part), dst], check=True)
+    img, sk, v = network_machine(work, ('scan', 'dep'))
+    tree = work('stock')
     subprocess.run(['depmod', '-b', os.path.join(tree, 'dep'), v], check=True)
     with open(os.path.join(tree, 'dep', 'lib', 'modules', v,
                            'modules.alias'), 'a') as f:
@@ -354,7 +377,7 @@ def qemu_stub_from_the_devices_modaliases(work):
     out = guest.run(work, 'mkdir /b /s\nmount /dev/sda1 /b\n'
                     'mount -o ro /dev/sdb /s\n' + add % 'scan' + add % 'dep' +
                     'umount /b\n', [img, work('stock.ext4')], earlyfs=True,
-                    iface='ide', extra=nic)
+                    iface='ide', extra=NIC)
     lists = re.findall(r'boots through its module stub \(\d+ KiB\): (.*)',
                        out)
     check(len(lists) == 2, 'two stubs made:\n' + out[-3000:])
@@ -366,12 +389,7 @@ def qemu_stub_from_the_devices_modaliases(work):
           'ext4 is built into %s and no disk is virtio: %s' % (v, mods))
     check(sorted(dep) == sorted(mods + ['sr_mod', 'cdrom']),
           'from modules.alias: %s; from the modules: %s' % (dep, mods))
-    with harness.qemu(work, img, iface='ide', extra=nic) as c:
-        c.expect(r'Loading /stub-%s\.img' % re.escape(v), 60)
-        c.expect(r'earlyfs: network: eth0 10\.0\.2\.15/24 \(DHCP\)', 90)
-        harness.reached_real_root(c)
-        text = c.text()
-    check(v in text, 'not the cloud kernel')
+    boots_with_a_lease(work, img, 'ide', v)
 
 
 @test
@@ -383,32 +401,14 @@ def qemu_stub_for_network_interfaces_only(work):
     cloud kernel then gets its DHCP lease from the NVMe disk.  Without that
     stub the feature would find no interface (a remote unlock would never
     be reachable)."""
-    img = image(work)
-    expect(run('provision', img, '--partition', 1, '--root',
-               'PARTUUID=' + partuuid(img, 2), '--kernel',
-               harness.kernel_image(), '--menu-timeout', '1', '--append',
-               'panic=1', '--with', 'network'), 0)
-    nic = ['-netdev', 'user,id=n0,restrict=on', '-device',
-           'virtio-net-pci,netdev=n0']
-    sk = stock(STOCK_CLOUD)[-1]
-    v = sk[8:]
-    tree = work('stock')
-    mods = os.path.join(tree, 'lib', 'modules', v)
-    os.makedirs(mods)
-    for f in (sk, 'config-' + v):
-        subprocess.run(['cp', os.path.join(STOCK_CLOUD, f), tree], check=True)
-    for part in STUB_TREE:
-        dst = os.path.join(mods, part)
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        subprocess.run(['cp', '-a', os.path.join(modules_of(STOCK_CLOUD, v),
-                                                 part), dst], check=True)
-    harness.mkfs(tree, work('stock.ext4'), 96)
+    img, sk, v = network_machine(work)
+    harness.mkfs(work('stock'), work('stock.ext4'), 96)
     out = guest.run(work, 'mkdir /b /s\nmount /dev/nvme0n1p1 /b\n'
                     'mount -o ro /dev/nvme1n1 /s\n'
                     'earlyfs kernel add /s/%s --modules /s/lib/modules/%s '
                     '--default --boot /b\numount /b\n' % (sk, v),
                     [img, work('stock.ext4')], earlyfs=True, iface='nvme',
-                    extra=nic)
+                    extra=NIC)
     m = re.search(r'boots through its module stub \(\d+ KiB\): (.*) \(its '
                   r'disk drivers are built in', out)
     check(m, 'no stub for the interfaces:\n' + out[-3000:])
@@ -416,12 +416,7 @@ def qemu_stub_for_network_interfaces_only(work):
     check('virtio_net' in got and 'virtio_pci' in got, got)
     check(not {'nvme', 'nvme_core', 'ext4', 'virtio_blk'} & set(got),
           'a built-in or disk module in the stub: %s' % got)
-    with harness.qemu(work, img, iface='nvme', extra=nic) as c:
-        c.expect(r'Loading /stub-%s\.img' % re.escape(v), 60)
-        c.expect(r'earlyfs: network: eth0 10\.0\.2\.15/24 \(DHCP\)', 90)
-        harness.reached_real_root(c)
-        text = c.text()
-    check(v in text, 'not the cloud kernel')
+    boots_with_a_lease(work, img, 'nvme', v)
 
 
 @test
