@@ -327,37 +327,57 @@ static unsigned keep_count(struct boot *b)
 	return (unsigned)n;
 }
 
-/* A kernel that fails the check because its drivers are modules: the
- * stub that loads them: ext4 and crc32c (for its checksums), the disk
- * drivers given, else those the modaliases of this machine's devices
- * under the partition name, and the modules of the features' needs that
- * are modules (each skipped where built in).  The check is then made
- * again with those counted as present.  nics_only: a kernel that passes
- * the check, with host holding the network interfaces only (or --driver
- * naming their drivers): a stub only if they are modules there.  0 with j->stub (or, nics_only, no
- * stub where nothing is to be loaded), or -errno with e saying why. */
+/* The stub of names and of the modules host's modaliases match (each
+ * skipped where built in, with their dependencies), from the kernel's
+ * module tree.  The check is then made again with them counted as
+ * present.  optional: no stub where nothing is a module there.  0 with
+ * j->stub (or none), or -errno with e saying why. */
 static int make_stub(struct job *j, const struct kernels_opts *o,
+		     const char *const *names, size_t n,
 		     const struct disk_driver *host, size_t n_host,
-		     bool nics_only, const char *dir,
-		     const struct kernel_info *k, struct kernel_needs *kn,
-		     FILE *out, struct err *e)
+		     bool optional, const struct kernel_info *k,
+		     struct kernel_needs *kn, FILE *out, struct err *e)
 {
-	const char *names[48];
 	char moddir[PATH_MAX], mods[1024];
-	size_t n = 0, i;
 	int r;
 
 	if (o->modules)
 		snprintf(moddir, sizeof(moddir), "%s", o->modules);
 	else
 		snprintf(moddir, sizeof(moddir), "/lib/modules/%s", k->version);
-	if (nics_only && k->config && strcmp(kernel_config(k, "MODULES"), "y"))
-		return 0;	/* no modules at all: all built in */
-	if (nics_only) {	/* the machine's, or those --driver names */
-		for (i = 0; i < o->n_drivers && n < 20; i++)
-			names[n++] = o->drivers[i];
-		goto build;
+	r = stub_build(moddir, names, n, host, n_host, &j->stub, &j->stub_len,
+		       mods, sizeof(mods), e);
+	if (r == 0 && optional && !mods[0])
+		r = 1;			/* all built in: no stub */
+	else if (r == 0) {
+		kn->stub = true;
+		r = kernel_check(k, kn, NULL, e);
 	}
+	if (r != 0) {
+		free(j->stub);
+		j->stub = NULL;
+		return r < 0 ? r : 0;
+	}
+	fprintf(out, "earlyfs: %s boots through its module stub (%zu KiB): "
+		"%s%s\n", k->version, (j->stub_len + 1023) / 1024,
+		mods[0] ? mods : "no modules", optional ? " (its disk drivers "
+		"are built in, the network interfaces' are not)" : "");
+	return 0;
+}
+
+/* A kernel that fails the check because its drivers are modules: the
+ * stub that loads them: ext4 and crc32c (for its checksums), the disk
+ * drivers given, else those the modaliases of this machine's devices
+ * under the partition name (and of its network interfaces), and the
+ * modules of the features' needs that are modules there. */
+static int boot_stub(struct job *j, const struct kernels_opts *o,
+		     const struct disk_driver *host, size_t n_host,
+		     const char *dir, const struct kernel_info *k,
+		     struct kernel_needs *kn, FILE *out, struct err *e)
+{
+	const char *names[48];
+	size_t n = 0, i;
+
 	names[n++] = "ext4";
 	names[n++] = "crc32c_generic";
 	for (i = 0; i < o->n_drivers && n < 20; i++)
@@ -367,10 +387,6 @@ static int make_stub(struct job *j, const struct kernels_opts *o,
 			       "known here (an image?): give --driver "
 			       "NAME[,NAME] (virtio_blk,virtio_pci; ahci; "
 			       "nvme ...)", dir);
-	if (o->n_drivers) {	/* they name the disks' drivers */
-		host = NULL;
-		n_host = 0;
-	}
 	for (i = 0; i < kn->n_extra && n < 48; i++) {
 		const char *sym = kn->extra_sym[i];
 		char first[64];
@@ -380,28 +396,29 @@ static int make_stub(struct job *j, const struct kernels_opts *o,
 		if (kn->extra_mod[i] && !strcmp(kernel_config(k, first), "m"))
 			names[n++] = kn->extra_mod[i];	/* else built in */
 	}
-build:
-	r = stub_build(moddir, names, n, host, n_host, &j->stub, &j->stub_len,
-		       mods, sizeof(mods), e);
-	if (r < 0)
-		return r;
-	if (nics_only && !mods[0]) {	/* their drivers are built in */
-		free(j->stub);
-		j->stub = NULL;
-		return 0;
+	/* --driver names the disks' drivers: the devices are not looked at */
+	return make_stub(j, o, names, n, o->n_drivers ? NULL : host,
+			 o->n_drivers ? 0 : n_host, false, k, kn, out, e);
+}
+
+/* A kernel that passes the check, with the network feature installed:
+ * a stub of its interfaces' modules (the machine's nics, or those
+ * --driver names) where they are modules there, else none. */
+static int interfaces_stub(struct job *j, const struct kernels_opts *o,
+			   const struct disk_driver *nics, size_t n_nics,
+			   const struct kernel_info *k,
+			   struct kernel_needs *kn, FILE *out, struct err *e)
+{
+	const char *names[20];
+	size_t n = 0;
+
+	if (k->config && strcmp(kernel_config(k, "MODULES"), "y"))
+		return 0;	/* no modules at all: all built in */
+	while (n < o->n_drivers && n < 20) {
+		names[n] = o->drivers[n];
+		n++;
 	}
-	kn->stub = true;
-	r = kernel_check(k, kn, NULL, e);
-	if (r < 0) {
-		free(j->stub);
-		j->stub = NULL;
-		return r;
-	}
-	fprintf(out, "earlyfs: %s boots through its module stub (%zu KiB): "
-		"%s%s\n", k->version, (j->stub_len + 1023) / 1024,
-		mods[0] ? mods : "no modules", nics_only ? " (its disk "
-		"drivers are built in, the network interfaces' are not)" : "");
-	return 0;
+	return make_stub(j, o, names, n, nics, n_nics, true, k, kn, out, e);
 }
 
 int kernels_add(struct boot *b, const char *file, bool make_default,
@@ -452,8 +469,8 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 	if (refused && !force) {
 		struct err serr = { "", 0 };
 
-		if (make_stub(&j, o, host, n_stub_host, false, b->dir, &k, &kn,
-			      out, &serr) == 0)
+		if (boot_stub(&j, o, host, n_stub_host, b->dir, &k, &kn, out,
+			      &serr) == 0)
 			refused = false;
 		else
 			snprintf(why.msg + strlen(why.msg),
@@ -464,8 +481,8 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 		/* it boots, but the network feature needs its interfaces */
 		struct err serr = { "", 0 };
 
-		if (make_stub(&j, o, host + n_host, n_stub_host - n_host, true,
-			      b->dir, &k, &kn, out, &serr) < 0)
+		if (interfaces_stub(&j, o, host + n_host, n_stub_host - n_host,
+				    &k, &kn, out, &serr) < 0)
 			fprintf(out, "earlyfs: warning: %s: the network feature "
 				"will find no interface (no module stub: %s)\n",
 				k.version, serr.msg);
