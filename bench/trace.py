@@ -116,7 +116,7 @@ def main():
     labels = sys.argv[1:] or ['earlyfs earlyfs.skip=40,50,69']
     kernel = subprocess.run([os.path.join(harness.TOP, 'bench',
                                           'trace-kernel.sh')],
-                            capture_output=False, stdout=subprocess.PIPE,
+                            stdout=subprocess.PIPE,
                             text=True, check=True).stdout.strip()
     work = Workdir('bench-trace')
     disk = boot.build(work, kernel=kernel, real_init=REAL_INIT)

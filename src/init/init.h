@@ -32,10 +32,10 @@ long now_ms(void);	/* CLOCK_BOOTTIME, ms since the kernel started */
 
 /* child.c */
 void child_setup_signals(void);
-/* Default dispositions, an empty mask, fds above 2 close-on-exec: what
- * is done before every exec of PID 1 or a child of it. */
 /* Set by PID 1, whose dispositions are all default (see child.c). */
 extern bool child_dispositions_default;
+/* Default dispositions, an empty mask, fds above 2 close-on-exec: what
+ * is done before every exec of PID 1 or a child of it. */
 void child_clean(void);
 /* Waits for pid, reaping every other child meanwhile.  timeout_ms < 0 waits
  * forever.  Returns 0 with *ret_status, or -ETIMEDOUT. */

@@ -169,19 +169,18 @@ void mounts_fstab(const char *path, bool proc_ours)
 	/* static: its entries' pages are touched as they are parsed, with
 	 * no mapping made and unmade for the whole table */
 	static struct fstab table;
-	struct fstab *t = NULL;
+	struct fstab *t = &table;
 	size_t i, len;
 	char *buf = NULL;
 	int r;
 
 	r = read_regular(path, LAYOUT_FSTAB_MAX, &buf, &len);
-	if (r < 0)
+	if (r < 0) {
 		log_warn("cannot read %s: %s, continuing", path, r == -EINVAL ?
 			 "not a regular file" : r == -EFBIG ?
 			 "larger than 64 KiB" : strerror(-r));
-	else
-		t = &table;
-	if (t) {
+		t = NULL;
+	} else {
 		r = fstab_parse(buf, len, t);
 		if (r == -E2BIG)
 			log_warn("%s: more than %d entries; the rest are "

@@ -5,8 +5,8 @@
  *   earlyfs-profile: now=US STAGE=US:CPU_US ...
  * from which bench/boot.py, aligning 'now' with the line's own kernel
  * timestamp, tells how long each stage took, and from the CPU time PID 1
- * had used at each mark (CPU_US), how much of it was its own work.  The shipped runner is built
- * without it: both calls compile to nothing.
+ * had used at each mark (CPU_US), how much of it was its own work.  The
+ * shipped runner is built without it: both calls compile to nothing.
  */
 #ifndef EARLYFS_PROFILE_H
 #define EARLYFS_PROFILE_H
