@@ -110,6 +110,15 @@ $(B)/fuzz/lib/%.o: src/lib/%.c $(LIB_HDR)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJ) -o $@
 
+# src/admin's validators (fuzz_validate.c): the management objects too
+FUZZ_ADMIN_OBJ := $(patsubst src/admin/%.c,$(B)/fuzz/admin/%.o,$(ADMIN_SRC))
+$(B)/fuzz/admin/%.o: src/admin/%.c $(LIB_HDR) $(ADMIN_HDR)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) -Isrc/admin $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(B)/fuzz/fuzz_validate: tests/fuzz/fuzz_validate.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJ) $(FUZZ_ADMIN_OBJ)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) -Isrc/admin $(FUZZ_FLAGS) -fsanitize=fuzzer $< \
+		$(FUZZ_ADMIN_OBJ) $(FUZZ_LIB_OBJ) $(ADMIN_LIBS) -o $@
+
 # Idempotent: installs only what is missing, after apt-get update.
 deps:
 	@missing=$$(for p in $(DEPS); do \

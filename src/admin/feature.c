@@ -1,5 +1,6 @@
 /* feature: see feature.h */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,11 +228,15 @@ static char *read_config(const struct feature *f, const char *path,
 	FILE *msg;
 	char *text = NULL;
 	size_t tlen = 0;
-	int r = keys ? ssh_check_keys_path(path, e) : 0;
+	int fd = keys ? ssh_open_keys(path, e) : open(path, O_RDONLY |
+							   O_CLOEXEC);
+	int r;
 
-	if (r < 0)
+	if (fd < 0 && keys)
 		return NULL;
-	r = read_file(path, max, &buf, ret_len);
+	r = fd < 0 ? -errno : read_fd(fd, max, &buf, ret_len);
+	if (fd >= 0)
+		close(fd);
 	if (r < 0) {
 		err_setr(e, r, EXIT_USAGE, "%s %s: %s", f->option, path,
 			 r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
@@ -251,27 +256,7 @@ static char *read_config(const struct feature *f, const char *path,
 	} else if (keys) {
 		ssh_validate_keys(buf, *ret_len, shown, &p);
 	} else {
-		size_t arrays = 0, pos = 0, l, on_dm = 0, dev_dm = 0;
-		const char *line;
-
-		while (text_next_line(buf, *ret_len, &pos, &line, &l) > 0) {
-			bool dm = memmem(line, l, "/dev/mapper/", 12);
-
-			if (l > 11 && !memcmp(line, "ARRAY /dev/", 11)) {
-				arrays++;
-				on_dm += dm;
-			}
-			if (l > 7 && !memcmp(line, "DEVICE ", 7))
-				dev_dm += dm;
-		}
-		if (!arrays)
-			problem(&p, "%s: no 'ARRAY /dev/NAME ... UUID=...' line "
-				"(mdadm --detail --scan prints them)", shown);
-		if (on_dm && !dev_dm)
-			problem(&p, "%s: an ARRAY line names /dev/mapper/ "
-				"members, which mdadm finds only with a DEVICE "
-				"line naming them: add '" MDCONF_DEVICE_DM "'",
-				shown);
+		validate_mdadm_conf_bytes(buf, *ret_len, shown, &p);
 	}
 	if (msg)
 		fclose(msg);

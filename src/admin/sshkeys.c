@@ -17,41 +17,77 @@
 static const char *const types[SSH_KEY_TYPES] = { "ed25519", "ecdsa", "rsa" };
 #define KEY_MAX (16 * 1024)
 
-int ssh_check_keys_path(const char *path, struct err *e)
+/* Whether st, a step of --authorized-keys' path, is one that only root
+ * (or the caller) controls: its owner, and no group or other write bit
+ * (a sticky directory such as /tmp lets no one else replace what is in
+ * it). */
+static int keys_step(const struct stat *st, const char *path,
+		     const char *shown, struct err *e)
 {
-	char real[PATH_MAX], *slash;
-	struct stat st;
+	if (st->st_uid != 0 && st->st_uid != getuid())
+		return err_set(e, EXIT_REFUSED, "--authorized-keys %s: %s "
+			       "belongs to uid %u, so someone else could have "
+			       "put a key there; give a file that root owns, "
+			       "on a path only root can change; nothing "
+			       "written", path, shown, (unsigned)st->st_uid);
+	if ((st->st_mode & 022) &&
+	    !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX)))
+		return err_set(e, EXIT_REFUSED, "--authorized-keys %s: %s is "
+			       "%s-writable, so someone else could have put a "
+			       "key there; fix its permissions (chmod go-w %s); "
+			       "nothing written", path, shown,
+			       st->st_mode & 002 ? "world" : "group", shown);
+	return 0;
+}
 
+int ssh_open_keys(const char *path, struct err *e)
+{
+	char real[PATH_MAX], name[NAME_MAX + 1], shown[PATH_MAX] = "/";
+	const char *comp = NULL, *end;
+	struct stat st;
+	int fd, next, r;
+
+	/* the admin's path, links and all, to the file it names; then that
+	 * file reached again from / one name at a time with no link
+	 * followed, each step checked on what was opened, and the file read
+	 * from its own descriptor: nothing can be swapped in between */
 	if (!realpath(path, real))
 		return err_setr(e, -errno, EXIT_USAGE, "--authorized-keys %s: "
 				"%s", path, strerror(errno));
-	if (stat(real, &st) < 0 || !S_ISREG(st.st_mode))
-		return err_set(e, EXIT_USAGE, "--authorized-keys %s: not a "
-			       "regular file", path);
-	for (;;) {
-		if (stat(real, &st) < 0)
-			return err_setr(e, -errno, EXIT_USAGE, "%s: %s", real,
-					strerror(errno));
-		/* a sticky directory (/tmp) lets no one else replace what
-		 * is in it */
-		if ((st.st_mode & 022) &&
-		    !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX)))
-			return err_set(e, EXIT_REFUSED, "--authorized-keys %s: "
-				       "%s is %s-writable, so someone else "
-				       "could have put a key there; fix its "
-				       "permissions (chmod go-w %s); nothing "
-				       "written", path, real, st.st_mode & 002 ?
-				       "world" : "group", real);
-		slash = strrchr(real, '/');
-		if (!slash || slash == real) {
-			if (slash && real[1]) {
-				real[1] = '\0';	/* and / itself */
-				continue;
-			}
-			return 0;
+	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (end = real;; comp = end) {
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			r = err_setr(e, -errno, comp ? EXIT_REFUSED : EXIT_FAILED,
+				     "--authorized-keys %s: %s changed while it "
+				     "was read (%s); nothing written", path,
+				     shown, strerror(errno));
+			break;
 		}
-		*slash = '\0';
+		r = keys_step(&st, path, shown, e);
+		if (r < 0)
+			break;
+		while (*end == '/')
+			end++;
+		if (!*end) {
+			if (S_ISREG(st.st_mode))
+				return fd;
+			r = err_set(e, EXIT_USAGE, "--authorized-keys %s: not a "
+				    "regular file", path);
+			break;
+		}
+		comp = end;
+		end = comp + strcspn(comp, "/");
+		snprintf(name, sizeof(name), "%.*s", (int)(end - comp), comp);
+		snprintf(shown, sizeof(shown), "%.*s", (int)(end - real), real);
+		next = openat(fd, name, (*end ? O_PATH | O_DIRECTORY :
+					 O_RDONLY | O_NOCTTY | O_NONBLOCK) |
+			      O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
 	}
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 /* Whether the word at w (length n) is a public key type of OpenSSH's
@@ -68,6 +104,18 @@ static bool key_type(const char *w, size_t n)
 		if (strlen(known[i]) == n && !memcmp(known[i], w, n))
 			return true;
 	return false;
+}
+
+/* How many base64 characters start s[0..len). */
+static size_t base64_run(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && s[n] && strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					 "abcdefghijklmnopqrstuvwxyz0123456789+/=",
+					 s[n]))
+		n++;
+	return n;
 }
 
 size_t ssh_validate_keys(const char *buf, size_t len, const char *shown,
@@ -106,8 +154,7 @@ size_t ssh_validate_keys(const char *buf, size_t len, const char *shown,
 					break;
 			}
 			if (key_type(line + i, n) && i + n < l &&
-			    strspn(line + i + n + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				   "abcdefghijklmnopqrstuvwxyz0123456789+/=") > 16)
+			    base64_run(line + i + n + 1, l - i - n - 1) > 16)
 				found = true;
 		}
 		if (found)

@@ -2,8 +2,9 @@
  *
  * root/.ssh/authorized_keys from --authorized-keys FILE: a file that
  * someone else could have written (it, or a directory on its path, is
- * group- or world-writable, short of a sticky directory such as /tmp) is
- * refused, and every line must hold a public key.  Host keys in
+ * owned by another user, or group- or world-writable short of a sticky
+ * directory such as /tmp) is refused, and every line must hold a public
+ * key.  Host keys in
  * etc/dropbear: by default new ones made for the partition with the
  * host's dropbearkey (the partition is not encrypted: the system's own
  * keys stay off it unless asked), or the system's OpenSSH keys
@@ -22,9 +23,13 @@
 
 #define SSH_KEY_TYPES 3		/* ed25519, ecdsa, rsa */
 
-/* --authorized-keys FILE's path: 0, or -EPERM with e saying which part
- * others can write. */
-int ssh_check_keys_path(const char *path, struct err *e);
+/* --authorized-keys FILE opened for reading: a regular file that root
+ * (or the caller) owns, on a path whose every directory root (or the
+ * caller) owns, none writable by group or others (a sticky directory
+ * excepted); reached again with no link followed after realpath(), so
+ * that what was checked is what is read.  The fd, or -errno with e
+ * saying which step and why. */
+int ssh_open_keys(const char *path, struct err *e);
 /* Its lines, each reported to p when it holds no public key; the number
  * of keys. */
 size_t ssh_validate_keys(const char *buf, size_t len, const char *shown,

@@ -13,9 +13,9 @@
 #include "elfdeps.h"
 #include "extlinux.h"
 #include "fragment.h"
-#include "crypttab.h"
 #include "fstab.h"
 #include "layout.h"
+#include "mdconf.h"
 #include "request.h"
 #include "text.h"
 #include "util.h"
@@ -51,16 +51,25 @@ static const char *read_error(int r)
 		strerror(-r);
 }
 
-/* Whether the booted system finds path (links followed, never out of
- * the partition). */
-static bool in_tree(int root, const char *path)
+/* Whether the booted system finds path as a file (links followed, never
+ * out of the partition): 1, 0 if it is something else (a directory), or
+ * -errno. */
+static int tree_file(int root, const char *path)
 {
 	int fd = beneath_resolve(root, path, O_PATH);
+	struct stat st;
+	int r;
 
 	if (fd < 0)
-		return false;
+		return fd;
+	r = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode);
 	close(fd);
-	return true;
+	return r;
+}
+
+static bool in_tree(int root, const char *path)
+{
+	return tree_file(root, path) == 1;
 }
 
 /* Whether what an ELF file needs (d) is on the partition. */
@@ -204,7 +213,7 @@ void validate_fragment_bytes(int root, const char *buf, size_t len,
 {
 	struct fragment_directives d;
 	char interp[256] = "";
-	size_t line, n;
+	size_t line;
 	bool use_sh = true;
 
 	if (len > LAYOUT_FRAGMENT_MAX) {
@@ -228,21 +237,26 @@ void validate_fragment_bytes(int root, const char *buf, size_t len,
 			elf_problem(r, shown, p);
 		free(ed);
 		use_sh = false;
-	} else if (exec && len > 2 && buf[0] == '#' && buf[1] == '!') {
-		const char *s = buf + 2, *b;
+	} else if (exec && len >= 2 && buf[0] == '#' && buf[1] == '!') {
+		int n = fragment_interpreter(buf, len, interp, sizeof(interp));
+		const char *b = strrchr(interp, '/');
 
-		while (*s == ' ' || *s == '\t')
-			s++;
-		for (n = 0; s[n] && s[n] != ' ' && s[n] != '\t' &&
-			    s[n] != '\n' && n + 1 < sizeof(interp); n++)
-			interp[n] = s[n];
-		interp[n] = '\0';
-		b = strrchr(interp, '/');
 		b = b ? b + 1 : interp;
-		if (interp[0] != '/')
+		if (n < 0)
+			problem(p, "%s: its '#!' line names an interpreter "
+				"longer than %zu bytes, which the kernel cuts",
+				shown, sizeof(interp) - 1);
+		else if (n && interp[n - 1] == '\r')
+			problem(p, "%s: its '#!' line ends in a carriage "
+				"return (DOS line ends): the kernel would look "
+				"for the interpreter '%s'", shown, interp);
+		else if (interp[0] != '/')
 			problem(p, "%s: '#!%s': the interpreter must be an "
 				"absolute path", shown, interp);
-		else if (!in_tree(root, interp))
+		else if ((n = tree_file(root, interp)) == 0)
+			problem(p, "%s: its interpreter %s is not a file",
+				shown, interp);
+		else if (n < 0)
 			problem(p, "%s: its interpreter %s is not on the boot "
 				"partition", shown, interp);
 		use_sh = !strcmp(b, "sh") || !strcmp(b, "ash") ||
@@ -328,6 +342,31 @@ void validate_crypttab(int root, const char *rel, const char *shown,
 	else
 		validate_crypttab_bytes(buf, len, shown, p);
 	free(buf);
+}
+
+void validate_mdadm_conf_bytes(const char *buf, size_t len,
+			       const char *shown, struct problems *p)
+{
+	size_t arrays = 0, pos = 0, l, on_dm = 0, dev_dm = 0;
+	const char *line;
+
+	while (text_next_line(buf, len, &pos, &line, &l) > 0) {
+		bool dm = memmem(line, l, "/dev/mapper/", 12);
+
+		if (l > 11 && !memcmp(line, "ARRAY /dev/", 11)) {
+			arrays++;
+			on_dm += dm;
+		}
+		if (l > 7 && !memcmp(line, "DEVICE ", 7))
+			dev_dm += dm;
+	}
+	if (!arrays)
+		problem(p, "%s: no 'ARRAY /dev/NAME ... UUID=...' line (mdadm "
+			"--detail --scan prints them)", shown);
+	if (on_dm && !dev_dm)
+		problem(p, "%s: an ARRAY line names /dev/mapper/ members, "
+			"which mdadm finds only with a DEVICE line naming them: "
+			"add '" MDCONF_DEVICE_DM "'", shown);
 }
 
 /* Whether syslinux finds a KERNEL path as a file: absolute from the

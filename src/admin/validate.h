@@ -34,6 +34,10 @@ void validate_crypttab(int root, const char *rel, const char *shown,
 		       struct problems *p);
 void validate_crypttab_bytes(const char *buf, size_t len, const char *shown,
 			     struct problems *p);
+/* etc/mdadm.conf: an ARRAY line, and a DEVICE line for /dev/mapper
+ * members. */
+void validate_mdadm_conf_bytes(const char *buf, size_t len,
+			       const char *shown, struct problems *p);
 struct extlinux_conf;
 /* Parses and checks every label's kernel exists on the partition: 0, or
  * -EINVAL when there are problems (counted in p). */

@@ -330,7 +330,8 @@ const struct verb verbs[] = {
 	{ "log", VERB_CLI | VERB_NO_BOOT, 0, 0, -1, run_log, "show the boot log",
 	  "log [--report FILE]\n"
 	  "      the last boot: each fragment's result and time, root, pivot" },
-	{ "once", CLI_CHANGE, 1, 1, -1, run_once, "boot once with label",
+	{ "once", CLI_CHANGE | VERB_GROUP, 1, 1, -1, run_once,
+	  "boot once with label",
 	  "once LABEL\n      boot extlinux label LABEL on the next boot only" },
 	{ "generations", VERB_CLI, 0, 0, -1, run_generations,
 	  "list the generations",
@@ -362,7 +363,7 @@ const struct verb verbs[] = {
 	  "      newest that passed (or --default); the newest 2 are kept;\n"
 	  "      with --driver, a kernel whose drivers are modules gets a\n"
 	  "      module stub" },
-	{ "ping", VERB_SERVED, 0, 0, -1, run_ping, "ping", NULL },
+	{ "ping", VERB_SERVED | VERB_GROUP, 0, 0, -1, run_ping, "ping", NULL },
 };
 const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);
 

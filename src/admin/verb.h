@@ -24,6 +24,8 @@ enum {
 	VERB_REFRESH = 1 << 6,	/* takes --refresh (install) */
 	VERB_FEATURE = 1 << 7,	/* takes feature_opts' options, --force */
 	VERB_KERNEL = 1 << 8,	/* takes --default, --force */
+	VERB_GROUP = 1 << 9,	/* earlyfsd serves it to its group= too
+				 * (nothing that runs as root at boot) */
 };
 
 /* One call of a verb, from the CLI's arguments or a request. */

@@ -208,6 +208,17 @@ static void serve(struct client *c)
 		reply(c->fd, EXIT_USAGE, e.msg);
 		goto out;
 	}
+	if (c->uid != 0 && !(v->flags & VERB_GROUP)) {
+		/* a fragment runs as root before the real root is mounted:
+		 * changing one is root's alone */
+		syslog(LOG_NOTICE, "uid %u: %s refused: only root changes "
+		       "early userspace", (unsigned)c->uid, r->verb);
+		snprintf(e.msg, sizeof(e.msg), "only root may change early "
+			 "userspace (what it runs, runs as root at the next "
+			 "boot); group %s may use 'earlyfs once'\n", d.group);
+		reply(c->fd, EXIT_REFUSED, e.msg);
+		goto out;
+	}
 	if (!same_boot(r)) {
 		snprintf(e.msg, sizeof(e.msg), "this earlyfsd manages %s, not "
 			 "the directory you gave; use --no-daemon\n",
@@ -278,8 +289,12 @@ static int client_read(struct client *c)
 			c->cap = cap;
 		}
 		n = read(c->fd, c->buf + c->len, c->cap - c->len);
-		if (n == 0)
+		if (n == 0) {
+			/* len < cap here: a reused buffer's old bytes end
+			 * where this request does */
+			c->buf[c->len] = '\0';
 			return 1;
+		}
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
 		c->len += (size_t)n;

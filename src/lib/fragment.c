@@ -150,3 +150,23 @@ int fragment_directives_parse(const char *buf, size_t len,
 	}
 	return err;
 }
+
+int fragment_interpreter(const char *buf, size_t len, char *ret, size_t cap)
+{
+	size_t i = 2, n;
+
+	if (cap)
+		ret[0] = '\0';
+	if (len < 2 || buf[0] != '#' || buf[1] != '!')
+		return 0;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
+		i++;
+	for (n = 0; i + n < len && buf[i + n] != ' ' && buf[i + n] != '\t' &&
+		    buf[i + n] != '\n' && buf[i + n] != '\0'; n++)
+		;
+	if (n >= cap)
+		return -ENAMETOOLONG;
+	memcpy(ret, buf + i, n);
+	ret[n] = '\0';
+	return (int)n;
+}

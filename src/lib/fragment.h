@@ -57,4 +57,13 @@ struct fragment_directives {
 int fragment_directives_parse(const char *buf, size_t len,
 			      struct fragment_directives *ret,
 			      size_t *ret_line);
+
+/*
+ * The interpreter a "#!" line names, as the kernel reads it: blanks after
+ * "#!" skipped, the path up to a blank or the line's end, never past len
+ * (the bytes need not be NUL-terminated).  Returns its length (copied to
+ * ret, NUL-terminated), 0 when buf does not start with "#!" or names
+ * nothing, or -ENAMETOOLONG when it does not fit in cap.
+ */
+int fragment_interpreter(const char *buf, size_t len, char *ret, size_t cap);
 #endif

@@ -362,6 +362,68 @@ def daemon_refuses_non_root_and_survives_bad_requests(work):
 
 
 @test
+def daemon_never_returns_an_earlier_requests_bytes(work):
+    """A body that ends inside a '#!' line (earlyfsd's buffers are reused
+    and were not NUL-terminated; the interpreter scan ran past the body)
+    is judged on its own bytes: nothing of the request before it comes
+    back in the reply."""
+    img = provisioned(work)
+    with partition_mounted(img, 1, work('m')) as m:
+        d, sock = start_daemon(work, m)
+        try:
+            for i in range(5):
+                secret = b'xxxSECRET-hunter2-%d and more\n' % i
+                out = raw(sock, b'earlyfs/1 put 30-aaaaaaaaaaaaaa%d\n' % i +
+                          secret + b'echo ok\n')
+                check(out.startswith('ok\n'), 'secret put: %r' % out)
+                out = raw(sock, b'earlyfs/1 put 31-bbbbbbbbbbbbbb%d\n#!/' % i)
+                check('SECRET' not in out, 'leaked: %r' % out)
+                check(out.startswith('error 3\n') and
+                      'its interpreter / is not a file' in out,
+                      'the short body is judged as it is: %r' % out)
+        finally:
+            d.terminate()
+            d.wait(10)
+
+
+@test
+def daemon_group_members_may_only_choose_the_next_boot(work):
+    """group= members are not root: a change to what runs at boot is
+    refused (and logged), 'once' and 'ping' are served; root still may
+    do everything."""
+    img = provisioned(work)
+    with partition_mounted(img, 1, work('m')) as m:
+        d, sock = start_daemon(work, m, '--group', 'nogroup')
+        member = ['setpriv', '--reuid', 'nobody', '--regid', 'nogroup',
+                  '--clear-groups']
+        os.chmod(work(''), 0o755)
+        os.chmod(work('run'), 0o755)
+        b = ['--boot', m, '--socket', sock]
+        try:
+            for verb in (['add', '61-evil', '/dev/null'], ['rm', '50-mountroot'],
+                         ['rollback'], ['disable', '50-mountroot']):
+                p = subprocess.run(member + [EARLYFS] + verb + b,
+                                   capture_output=True, text=True)
+                check(p.returncode == 3 and 'only root may change early '
+                      'userspace' in p.stderr, '%s as a member: %d %s'
+                      % (verb[0], p.returncode, p.stderr))
+            check(not os.path.exists(os.path.join(m, 'init.d/61-evil')),
+                  'a group member wrote a fragment')
+            check(raw(sock, b'earlyfs/1 ping\n').startswith('ok\n'), 'ping')
+            p = subprocess.run(member + [EARLYFS, 'once', 'previous'] + b,
+                               capture_output=True, text=True)
+            check(p.returncode == 0, 'once as a member: %d %s'
+                  % (p.returncode, p.stderr))
+            expect(run('add', '62-root', '/dev/null', *b), 0,
+                   'add init.d/62-root')
+        finally:
+            d.terminate()
+            d.wait(10)
+        log = open(work('earlyfsd.log')).read()
+        check('uid 65534: add refused' in log, 'refusal not logged: ' + log)
+
+
+@test
 def daemon_records_valid_direct_edits_and_reports_invalid(work):
     img = provisioned(work)
     with partition_mounted(img, 1, work('m')) as m:

@@ -2,7 +2,7 @@
 user networking with restrict=on: the guest reaches nothing; the one way
 in is a port forward bound to 127.0.0.1, to the guest's port 22.  The
 guest's address comes from QEMU's own DHCP server, or from ip=."""
-import os, re, socket, subprocess, time
+import os, re, shutil, socket, subprocess, tempfile, time
 from tests import guest, harness
 from tests.harness import check, test, Console
 from tests.cli import test_features as F
@@ -166,7 +166,8 @@ def qemu_ssh_remote_unlock(work):
 @test
 def ssh_refuses_writable_authorized_keys(work):
     """A world- or group-writable authorized_keys (or directory on its
-    path), or one with no key, is refused at provisioning: nothing
+    path), one another user owns (or a directory on its path), or one
+    with no key, is refused at provisioning: nothing
     written."""
     from tests.cli.clilib import image, part_sha, partuuid
     img = image(work)
@@ -184,6 +185,28 @@ def ssh_refuses_writable_authorized_keys(work):
     expect(run('provision', img, '--partition', 1, '--root', root,
                '--with', 'ssh', '--authorized-keys', work('open', 'keys')),
            3, 'is group-writable')
+    # another user's file, even 0644 in a sticky /tmp, and even through
+    # root's own link; root's file in another user's directory
+    theirs = tempfile.mkdtemp(prefix='earlyfs-keys-', dir='/tmp')
+    try:
+        os.chmod(theirs, 0o755)
+        planted = os.path.join('/tmp', os.path.basename(theirs) + '.pub')
+        harness.write(planted, open(key + '.pub').read())
+        os.chown(planted, 65534, 65534)
+        os.symlink(planted, work('link.pub'))
+        for given in (planted, work('link.pub')):
+            expect(run('provision', img, '--partition', 1, '--root', root,
+                       '--with', 'ssh', '--authorized-keys', given), 3,
+                   '%s belongs to uid 65534' % planted, 'nothing written')
+        harness.write(os.path.join(theirs, 'keys'), open(key + '.pub').read())
+        os.chown(theirs, 65534, 65534)
+        expect(run('provision', img, '--partition', 1, '--root', root,
+                   '--with', 'ssh', '--authorized-keys',
+                   os.path.join(theirs, 'keys')), 3,
+               '%s belongs to uid 65534' % theirs, 'nothing written')
+    finally:
+        shutil.rmtree(theirs)
+        os.unlink(planted)
     harness.write(work('bad'), 'not a key at all\n')
     expect(run('provision', img, '--partition', 1, '--root', root,
                '--with', 'ssh', '--authorized-keys', work('bad')), 3,

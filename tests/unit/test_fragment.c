@@ -134,8 +134,41 @@ static void test_directives(void)
 	CHECK(!d.optional);
 }
 
+/* The '#!' line: bounded by the bytes given, never by a NUL. */
+static void test_interpreter(void)
+{
+	char out[16], big[300];
+
+	CHECK_INT(fragment_interpreter("#!/bin/sh\necho\n", 15, out,
+				       sizeof(out)), 7);
+	CHECK_STR(out, "/bin/sh");
+	CHECK_INT(fragment_interpreter("#!  /bin/busybox sh -e\n", 23, out,
+				       sizeof(out)), 12);
+	CHECK_STR(out, "/bin/busybox");
+	/* the body ends inside the line: what follows is not read */
+	CHECK_INT(fragment_interpreter("#!/SECRET", 3, out, sizeof(out)), 1);
+	CHECK_STR(out, "/");
+	CHECK_INT(fragment_interpreter("#!SECRET", 2, out, sizeof(out)), 0);
+	CHECK_STR(out, "");
+	CHECK_INT(fragment_interpreter("#!/bin/sh\r\n", 11, out,
+				       sizeof(out)), 8);
+	CHECK_STR(out, "/bin/sh\r");
+	CHECK_INT(fragment_interpreter("echo hi", 7, out, sizeof(out)), 0);
+	CHECK_INT(fragment_interpreter("#", 1, out, sizeof(out)), 0);
+	memset(big, 'a', sizeof(big));
+	big[0] = '#';
+	big[1] = '!';
+	big[2] = '/';
+	CHECK_INT(fragment_interpreter(big, sizeof(big), out, sizeof(out)),
+		  -ENAMETOOLONG);
+	CHECK_INT(fragment_interpreter("#!/bin/shell", 12, out, 8),
+		  -ENAMETOOLONG);
+	CHECK_INT(fragment_interpreter("#!/bin/sh", 9, out, 8), 7);
+}
+
 int main(void)
 {
+	test_interpreter();
 	test_classify();
 	test_length();
 	test_list();
