@@ -33,6 +33,27 @@ static bool name_ok(const char *s, size_t n)
 	return true;
 }
 
+/* An absolute path with no empty, '.' or '..' component: what it names
+ * is what it says (the management side tells a key file on the boot
+ * partition from a key device by its /dev/ prefix alone). */
+static bool plain_path(const char *s, size_t n)
+{
+	size_t i = 0, c;
+
+	if (n < 2 || s[0] != '/' || s[n - 1] == '/')
+		return false;
+	while (i < n) {
+		i++;	/* the '/' */
+		for (c = 0; i + c < n && s[i + c] != '/'; c++)
+			;
+		if (c == 0 || (c == 1 && s[i] == '.') ||
+		    (c == 2 && s[i] == '.' && s[i + 1] == '.'))
+			return false;
+		i += c;
+	}
+	return true;
+}
+
 static bool is(const char *o, size_t n, const char *what)
 {
 	return strlen(what) == n && !memcmp(o, what, n);
@@ -112,9 +133,10 @@ int crypttab_parse_line(const char *line, size_t len,
 	if (r < 0)
 		return r;
 	if (n[2] && !is(w[2], n[2], "none") && !is(w[2], n[2], "-")) {
-		if (w[2][0] != '/' || n[2] >= sizeof(ret->keyfile)) {
-			*ret_what = "the key file must be an absolute path, or "
-				    "none";
+		if (!plain_path(w[2], n[2]) || n[2] >= sizeof(ret->keyfile)) {
+			*ret_what = "the key file must be an absolute path with "
+				    "no '.', '..' or '//' (such as /dev/sdb1), "
+				    "or none";
 			return -EINVAL;
 		}
 		memcpy(ret->keyfile, w[2], n[2]);

@@ -19,7 +19,9 @@
 struct crypttab_entry {
 	char name[CRYPTTAB_NAME_MAX + 1];	/* /dev/mapper/NAME */
 	char device[256];			/* a device spec */
-	char keyfile[256];			/* "" : ask for a passphrase */
+	char keyfile[256];			/* "" : ask for a passphrase;
+						 * else absolute, no '.', '..'
+						 * or empty component */
 	unsigned tries;				/* 0: ask until it opens */
 	bool discard, readonly, nofail, noauto;
 	size_t line;

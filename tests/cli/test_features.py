@@ -99,6 +99,12 @@ def qemu_luks_root_wrong_then_right_passphrase(work):
     expect(run('feature', 'add', 'luks', '--crypttab', work('keyed'),
                '--target', img, '--partition', 1), 3,
            'is not encrypted', 'nothing written')
+    # the same file spelled as a device: /dev/.. is the partition's root
+    harness.write(work('dotted'), 'root UUID=%s /dev/../etc/root.key luks\n'
+                  % LUKS_UUID)
+    expect(run('feature', 'add', 'luks', '--crypttab', work('dotted'),
+               '--target', img, '--partition', 1), 3,
+           "no '.', '..' or '//'", 'nothing written')
     expect(run('feature', 'rm', 'luks', '--target', img, '--partition', 1),
            3, 'the root /dev/mapper/root is a LUKS volume')
     check(tree_digest(work, img) == before, 'a refusal wrote')

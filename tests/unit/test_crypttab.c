@@ -29,6 +29,10 @@ static void test_good(void)
 	CHECK_STR(v[2].keyfile, "");
 	CHECK_STR(v[3].keyfile, "/dev/disk-key");
 	CHECK(v[3].noauto);
+	line = 0;
+	CHECK_INT(crypttab_parse("k /dev/x /dev/disk/by-id/usb-0..1-part1\n",
+				 40, v, &line, &what), 1);
+	CHECK_STR(v[0].keyfile, "/dev/disk/by-id/usb-0..1-part1");
 }
 
 static void bad(const char *line, const char *want)
@@ -48,6 +52,13 @@ static void test_bad(void)
 	bad(".. /dev/sda2", "the name");
 	bad("root sda2", "");			/* not a device spec */
 	bad("root /dev/sda2 key luks", "absolute path");
+	/* spelled to look like a device while naming the boot partition */
+	bad("root /dev/sda2 /dev/../etc/luks.key", "no '.', '..'");
+	bad("root /dev/sda2 /dev/./../etc/k", "no '.', '..'");
+	bad("root /dev/sda2 /dev//sdb1", "'//'");
+	bad("root /dev/sda2 /dev/sdb1/", "absolute path");
+	bad("root /dev/sda2 /dev/..", "absolute path");
+	bad("root /dev/sda2 /", "absolute path");
 	bad("root /dev/sda2 none tries=x", "tries=");
 	bad("root /dev/sda2 none tries=101", "tries=");
 	bad("root /dev/sda2 none keyscript=/bin/x", "does not support");
