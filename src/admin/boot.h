@@ -26,6 +26,14 @@ struct boot {
 	bool mounted;
 };
 
+/* Whether b is a --target (an image or a device we attached and
+ * mounted): a partition from elsewhere, whose files name nothing on the
+ * host that earlyfs would read. */
+static inline bool boot_is_target(const struct boot *b)
+{
+	return b->mounted;
+}
+
 /* dir (default /boot), or target/partno attached and mounted privately. */
 int boot_open(const char *dir, const char *target, unsigned partno,
 	      bool write, struct boot *b, struct err *e);

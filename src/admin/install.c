@@ -33,15 +33,21 @@ static bool dropped(const char *path, const struct install_req *q)
 }
 
 /* The binaries the manifest lists ("binary PATH" lines) into pl, those
- * q drops into gone (as the same rules read them).  1 if there is a
+ * q drops into gone (as the same rules read them).  On a --target the
+ * manifest came with the image: a host path it names is never read (a
+ * root-only file would be copied into the image); its binaries that the
+ * admin or the features did not name are carried into the new manifest
+ * as they were, their lines in kept, and not copied.  1 if there is a
  * manifest, 0 if not, or -errno. */
 static int manifest_bins(struct boot *b, struct plan *pl, struct plan *gone,
-			 const struct install_req *q)
+			 const struct install_req *q, FILE *kept,
+			 size_t *ret_kept)
 {
 	char *text, *line, *save = NULL;
-	size_t len;
+	size_t len, i;
 	int r;
 
+	*ret_kept = 0;
 	r = beneath_read(b->fd, LAYOUT_INSTALLED, LAYOUT_INSTALLED_MAX, &text,
 			 &len);
 	if (r == -ENOENT)
@@ -53,6 +59,23 @@ static int manifest_bins(struct boot *b, struct plan *pl, struct plan *gone,
 	text[len] = '\0';
 	for (line = strtok_r(text, "\n", &save); line && r == 0;
 	     line = strtok_r(NULL, "\n", &save)) {
+		bool named = false;
+
+		if (boot_is_target(b) && line[0] != '#') {
+			/* kept lines: what manifest() writes skips those its
+			 * own entries give again */
+			if (strncmp(line, "binary ", 7)) {
+				fprintf(kept, "%s\n", line);
+				continue;
+			}
+			for (i = 0; i < pl->n_bins && !named; i++)
+				named = !strcmp(pl->bins[i], line + 7);
+			if (!named && !dropped(line + 7, q)) {
+				fprintf(kept, "%s\n", line);
+				(*ret_kept)++;
+			}
+			continue;
+		}
 		if (strncmp(line, "binary ", 7))
 			continue;
 		if (!dropped(line + 7, q))
@@ -254,12 +277,27 @@ static int copy_files(struct boot *b, void *ctx, struct err *e)
 	return r;
 }
 
+/* Whether the plan writes path (as a file or a link). */
+static bool plan_writes(const struct plan *pl, const char *path, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < pl->n; i++)
+		if (strlen(pl->v[i].path) == n && !memcmp(pl->v[i].path, path, n))
+			return true;
+	return false;
+}
+
 /* The manifest: every binary asked for, every path written, with the
- * host file's size and time for 'earlyfs check'. */
-static char *manifest(const struct plan *pl, size_t *ret_len)
+ * host file's size and time for 'earlyfs check'; then the lines kept
+ * from an image's manifest (binary lines, and file and link lines of
+ * paths this plan does not write). */
+static char *manifest(const struct plan *pl, const char *kept,
+		      size_t kept_len, size_t *ret_len)
 {
 	char *text = NULL;
-	size_t len = 0, i;
+	size_t len = 0, i, pos = 0, l;
+	const char *line;
 	FILE *f = open_memstream(&text, &len);
 
 	if (!f)
@@ -277,6 +315,16 @@ static char *manifest(const struct plan *pl, size_t *ret_len)
 				(long long)x->st.st_size,
 				(long long)x->st.st_mtime);
 	}
+	while (text_next_line(kept, kept_len, &pos, &line, &l) > 0) {
+		const char *path = memchr(line, ' ', l);
+		size_t n = path ? strcspn(path + 1, " ") : 0;
+
+		if (l > 7 && !memcmp(line, "binary ", 7))
+			fprintf(f, "%.*s\n", (int)l, line);
+		else if (path && path + 1 + n <= line + l &&
+			 !plan_writes(pl, path + 1, n))
+			fprintf(f, "%.*s\n", (int)l, line);
+	}
 	if (fclose(f) != 0) {
 		free(text);
 		return NULL;
@@ -292,12 +340,14 @@ int install_apply(struct boot *b, const struct install_req *q, FILE *out,
 	struct job j = { pl, "", gone, 0 };
 	struct change c = { .op = CHANGE_INSTALL };
 	struct err ignored = { "", 0 };
-	size_t i, n_old, len = 0, used;
-	char *text = NULL;
+	size_t i, n_old, len = 0, used, n_kept = 0, kept_len = 0;
+	char *text = NULL, *kept = NULL;
+	FILE *kf = open_memstream(&kept, &kept_len);
 	bool had = false;
 	int r = 0;
 
-	if (!pl || !gone || !(pl->v = calloc(ENTRIES_MAX, sizeof(*pl->v))) ||
+	if (!pl || !gone || !kf ||
+	    !(pl->v = calloc(ENTRIES_MAX, sizeof(*pl->v))) ||
 	    !(gone->v = calloc(ENTRIES_MAX, sizeof(*gone->v)))) {
 		r = err_set(e, EXIT_FAILED, "out of memory");
 		goto out;
@@ -312,10 +362,13 @@ int install_apply(struct boot *b, const struct install_req *q, FILE *out,
 	for (i = 0; i < q->n && r == 0; i++)
 		r = closure_bin_arg(pl, q->bins[i], false);
 	n_old = pl->n_bins;
-	if (r == 0 && (r = manifest_bins(b, pl, gone, q)) >= 0) {
+	if (r == 0 && (r = manifest_bins(b, pl, gone, q, kf, &n_kept)) >= 0) {
 		had = r == 1;
 		r = 0;
 	}
+	if (fclose(kf) != 0 && r == 0)
+		r = err_set(e, EXIT_FAILED, "out of memory");
+	kf = NULL;
 	n_old = pl->n_bins - n_old;
 	for (i = 0; i < pl->n_bins && r == 0; i++)
 		r = closure_add_elf(pl, pl->bins[i], pl->bins[i], 0);
@@ -324,12 +377,25 @@ int install_apply(struct boot *b, const struct install_req *q, FILE *out,
 	if (r < 0)
 		goto out;
 	if (!pl->n_bins && !q->n_files) {
-		r = err_set(e, EXIT_USAGE, "nothing to install: give binaries, "
-			    "or use --refresh on a partition that has some");
+		r = n_kept ? err_set(e, EXIT_USAGE, "on --target, only what "
+				     "you name is copied from this host (the "
+				     "image's " LAYOUT_INSTALLED " names host "
+				     "files, and is not followed): give the "
+				     "binaries to copy again") :
+			     err_set(e, EXIT_USAGE, "nothing to install: give "
+				     "binaries, or use --refresh on a partition "
+				     "that has some");
 		goto out;
 	}
+	if (n_kept)
+		fprintf(out, "earlyfs: %zu binar%s listed in the image's "
+			LAYOUT_INSTALLED " but not named here %s not copied "
+			"from this host (on --target only what you name is); "
+			"%s lines are kept\n", n_kept, n_kept == 1 ? "y" :
+			"ies", n_kept == 1 ? "is" : "are",
+			n_kept == 1 ? "its" : "their");
 	if (pl->n_bins || had) {
-		text = manifest(pl, &len);
+		text = manifest(pl, kept, kept_len, &len);
 		if (!text) {
 			r = err_set(e, EXIT_FAILED, "out of memory");
 			goto out;
@@ -354,6 +420,9 @@ int install_apply(struct boot *b, const struct install_req *q, FILE *out,
 	c.n_files = q->n_files;
 	r = change_commit(b, &c, out, e);
 out:
+	if (kf)
+		fclose(kf);
+	free(kept);
 	free(text);
 	if (pl)
 		free(pl->v);

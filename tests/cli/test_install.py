@@ -1,5 +1,5 @@
 """earlyfs install: host binaries with their libraries and loader."""
-import os, re, shutil, subprocess
+import os, re, shutil, subprocess, tempfile
 from tests.harness import test
 from tests.cli.clilib import check, expect, partition_mounted, run
 from tests.cli.test_edit import gens, provisioned, tgt
@@ -63,16 +63,19 @@ def install_copies_a_closure_that_runs_and_check_follows_it(work):
     p = run('check', *t)
     expect(p, 1, 'needs libcryptsetup.so.12', 'missing from the boot '
            'partition', "run 'earlyfs install --refresh'")
-    # --refresh copies it again; a second one has nothing to do
-    expect(run('install', '--refresh', *t), 0, 'refresh 1 installed binary')
-    expect(run('check', *t), 0, '0 problems')
+    # --refresh copies it again (on a mounted partition: on an image only
+    # what is named); a second one has nothing to do
     with partition_mounted(img, 1, work('m')) as m:
-        check(not os.path.exists(m + leftover[len(m):]) and
+        expect(run('install', '--refresh', '--boot', m), 0,
+               'refresh 1 installed binary')
+        check(not os.path.exists(leftover) and
               not [f for f in os.listdir(os.path.dirname(libs[0]))
                    if '.tmp' in f], 'temp files left after --refresh')
-    n = len(gens(t))
-    expect(run('install', '--refresh', *t), 0, 'nothing changed')
-    check(len(gens(t)) == n, 'a refresh with nothing to do made a generation')
+        n = len(gens(['--boot', m]))
+        expect(run('install', '--refresh', '--boot', m), 0, 'nothing changed')
+        check(len(gens(['--boot', m])) == n,
+              'a refresh with nothing to do made a generation')
+    expect(run('check', *t), 0, '0 problems')
     # a second binary joins the first; both stay listed
     expect(run('install', '/usr/sbin/e2fsck', *t), 0, 'install /usr/sbin/e2fsck')
     with partition_mounted(img, 1, work('m')) as m:
@@ -109,17 +112,56 @@ def install_refusals_name_the_problem_and_write_nothing(work):
     expect(run('install', loose, *t), 3, 'writable by others')
     expect(run('install', *t), 2, 'give the binaries to install, or --refresh')
     expect(run('install', '--refresh', *t), 2, 'nothing to install')
-    # a manifest from elsewhere names host files: only plain absolute
-    # paths, and only root-owned ELF files, are read
+    # a manifest names host files: on a mounted partition only plain
+    # absolute paths, and only root-owned ELF files, are read
     for bad, why in (('../../etc/shadow', 'not a plain absolute path'),
                      ('/etc/shadow', 'not an ELF file')):
         with partition_mounted(img, 1, work('m')) as m:
             with open(os.path.join(m, 'etc/earlyfs.installed'), 'w') as f:
                 f.write('binary %s\n' % bad)
-        expect(run('install', '--refresh', *t), 1 if 'plain' in why else 3,
-               why)
+            expect(run('install', '--refresh', '--boot', m),
+                   1 if 'plain' in why else 3, why)
+        # on an image, not at all
+        expect(run('install', '--refresh', *t), 2, 'only what you name')
     with partition_mounted(img, 1, work('m')) as m:
         os.unlink(os.path.join(m, 'etc/earlyfs.installed'))
         after = tree_files(m)
     check(after == before, 'a refusal wrote %s' % sorted(after ^ before))
     check(len(gens(t)) == n, 'a refusal made a generation')
+
+
+@test
+def install_on_an_image_never_copies_what_its_manifest_names(work):
+    """An image's etc/earlyfs.installed is data: a root-only binary under
+    a 0700 directory of this host that it names is not copied into the
+    image by feature add, install or install --refresh on --target; its
+    lines are kept; what the admin names is copied."""
+    img = provisioned(work)
+    t = tgt(img)
+    secret = tempfile.mkdtemp(prefix='earlyfs-secret-', dir='/root')
+    try:
+        os.chmod(secret, 0o700)
+        tool = os.path.join(secret, 'root-only-tool')
+        shutil.copy('/bin/true', tool)
+        os.chmod(tool, 0o700)
+        with partition_mounted(img, 1, work('m')) as m:
+            with open(os.path.join(m, 'etc/earlyfs.installed'), 'w') as f:
+                f.write('# from elsewhere\nbinary %s\nfile %s 1 1\n'
+                        % (tool, tool))
+        expect(run('feature', 'add', 'pause', *t), 0,
+               '1 binary listed in the image', 'not copied from this host')
+        expect(run('install', '--refresh', *t), 2, 'only what you name')
+        expect(run('install', '/usr/sbin/e2fsck', *t), 0,
+               'install /usr/sbin/e2fsck', 'not copied from this host')
+        with partition_mounted(img, 1, work('m')) as m:
+            check(not os.path.exists(m + tool) and
+                  not real_libs(m, 'root-only-tool'),
+                  'a host file the image named was copied into it')
+            check(os.path.exists(m + '/usr/sbin/e2fsck'), 'e2fsck missing')
+            manifest = open(os.path.join(m, 'etc/earlyfs.installed')).read()
+        check('binary %s\n' % tool in manifest and
+              'binary /usr/sbin/e2fsck\n' in manifest and
+              'file %s 1 1\n' % tool in manifest,
+              'the image\'s lines are not kept: %s' % manifest)
+    finally:
+        shutil.rmtree(secret)
