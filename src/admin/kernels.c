@@ -498,10 +498,11 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 				    file, k.version, k.version, why.msg);
 			goto out;
 		}
-		if (!ent && kl.n == KERNLIST_MAX)
-			memmove(&kl.v[0], &kl.v[1], sizeof(kl.v[0]) * --kl.n);
-		ent = ent ? ent : &kl.v[kl.n++];
-		snprintf(ent->version, sizeof(ent->version), "%s", k.version);
+		ent = kernlist_add(&kl, k.version);
+		if (!ent) {
+			r = err_set(e, EXIT_FAILED, "no room in " LAYOUT_KERNELS);
+			goto out;
+		}
 		ent->ok = false;
 		snprintf(ent->why, sizeof(ent->why), "%s", why.msg);
 		snprintf(desc, sizeof(desc), "kernel refused %s", k.version);
@@ -531,12 +532,11 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 			    1024);
 		goto out;
 	}
+	ent = kernlist_add(&kl, k.version);
 	if (!ent) {
-		if (kl.n == KERNLIST_MAX)
-			memmove(&kl.v[0], &kl.v[1], sizeof(kl.v[0]) * --kl.n);
-		ent = &kl.v[kl.n++];
+		r = err_set(e, EXIT_FAILED, "no room in " LAYOUT_KERNELS);
+		goto out;
 	}
-	snprintf(ent->version, sizeof(ent->version), "%s", k.version);
 	ent->ok = true;
 	ent->stub = j.stub != NULL;
 	ent->why[0] = '\0';

@@ -37,6 +37,58 @@ struct kernlist_entry *kernlist_find(struct kernlist *k, const char *version)
 	return NULL;
 }
 
+static void drop(struct kernlist *k, struct kernlist_entry *e)
+{
+	memmove(e, e + 1, sizeof(*e) * (size_t)(&k->v[k->n] - e - 1));
+	k->n--;
+}
+
+/* The entry kernlist_add() may drop to make room, or NULL. */
+static struct kernlist_entry *evictable(struct kernlist *k, bool refused_only)
+{
+	const struct kernlist_entry *def = kernlist_default(k);
+	struct kernlist_entry *old = NULL;
+	size_t i;
+
+	for (i = 0; i < k->n; i++)	/* in the order they were added */
+		if (!k->v[i].ok)
+			return &k->v[i];
+	if (refused_only)
+		return NULL;
+	for (i = 0; i < k->n; i++) {
+		struct kernlist_entry *v = &k->v[i];
+
+		if (v == def || !strcmp(v->version, k->pinned))
+			continue;
+		if (!old || strverscmp(v->version, old->version) < 0)
+			old = v;
+	}
+	return old;
+}
+
+struct kernlist_entry *kernlist_add(struct kernlist *k, const char *version)
+{
+	struct kernlist_entry *e = kernlist_find(k, version), *old;
+	size_t refused = 0, i;
+
+	if (e)
+		return e;
+	for (i = 0; i < k->n; i++)
+		refused += !k->v[i].ok;
+	for (; refused >= KERNLIST_REFUSED_KEEP; refused--)
+		drop(k, evictable(k, true));
+	if (k->n == KERNLIST_MAX) {
+		old = evictable(k, false);
+		if (!old)
+			return NULL;
+		drop(k, old);
+	}
+	e = &k->v[k->n++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->version, sizeof(e->version), "%s", version);
+	return e;
+}
+
 int kernlist_parse(const char *buf, size_t len, struct kernlist *ret,
 		   size_t *ret_line, const char **ret_what)
 {

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #define KERNLIST_MAX 16
+#define KERNLIST_REFUSED_KEEP 4	/* refusals remembered, the newest */
 #define KERNLIST_VERSION_MAX 63
 #define KERNLIST_WHY_MAX 200
 
@@ -39,6 +40,15 @@ int kernlist_parse(const char *buf, size_t len, struct kernlist *ret,
  * with the highest version (strverscmp); NULL if none is ok. */
 const struct kernlist_entry *kernlist_default(const struct kernlist *k);
 struct kernlist_entry *kernlist_find(struct kernlist *k, const char *version);
+/*
+ * The entry of version, made if it is not listed: the refusals beyond the
+ * newest KERNLIST_REFUSED_KEEP - 1 age out first, then, if the list is
+ * still full, the oldest refusal goes, else the oldest-version ok entry
+ * that is neither the default nor pinned.  Never the default, never the
+ * pinned one.  A new entry is zeroed, version set (not ok).  NULL if
+ * nothing may go (a list of one).
+ */
+struct kernlist_entry *kernlist_add(struct kernlist *k, const char *version);
 /* The text of the file into out: its length, or -E2BIG. */
 int kernlist_format(const struct kernlist *k, char *out, size_t cap);
 #endif

@@ -135,6 +135,38 @@ def kernel_add_rm_labels_and_refusals(work):
 
 
 @test
+def full_kernel_list_keeps_the_pinned_default(work):
+    """16 entries, the pinned default the oldest: adding a kernel (here
+    a refused one) never evicts the default or its file; refusals age
+    out, the newest few kept."""
+    img = provisioned(work)
+    t = ('--target', img, '--partition', 1)
+    v0 = real_version()
+    v1 = newer(v0)
+    expect(run('kernel', 'add', kernel_as(work, v1), *t), 0)
+    expect(run('kernel', 'add', harness.kernel_image(), '--default', *t), 0,
+           'the default label boots %s' % v0)
+    with harness.partition_mounted(img, 1, work('m')) as m:
+        path = os.path.join(m, 'etc/earlyfs.kernels')
+        text = open(path).read()
+        check(text.index('ok %s' % v0) < text.index('ok %s' % v1), text)
+        with open(path, 'w') as f:
+            f.write(text + ''.join('refused 5.10.%d-old too old\n' % i
+                                   for i in range(14)))
+    expect(run('kernel', 'list', *t), 0, '5.10.13-old')
+    sk = stock()[-1]
+    expect(run('kernel', 'add', os.path.join(STOCK, sk), *t), 4,
+           'the default still boots %s' % v0)
+    out = run('kernel', 'list', *t).out
+    check(re.search(r'^%s .*\(default\)' % re.escape(v0), out, re.M), out)
+    check(out.count('refused') == 4 and '5.10.13-old' in out and
+          '5.10.10-old' not in out, 'refusals did not age out:\n' + out)
+    lab, files = labels(work, img)
+    check(lab['earlyfs'] == '/vmlinuz-' + v0 and 'vmlinuz-' + v0 in files,
+          'the pinned default was evicted: %s %s' % (lab, files))
+
+
+@test
 def debian_hook_adds_and_never_fails_dpkg(work):
     """postinst.d run the way dpkg runs it (run-parts, VERSION IMAGE):
     it adds the kernel; a kernel that fails the check exits 0 with the

@@ -1,5 +1,6 @@
 /* Unit tests: etc/earlyfs.kernels */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include "check.h"
 #include "kernlist.h"
@@ -63,9 +64,59 @@ static void test_parse(void)
 	CHECK(kernlist_default(&k) == NULL);
 }
 
+static void fill(struct kernlist *k, size_t n_ok, size_t n_refused)
+{
+	size_t i;
+
+	memset(k, 0, sizeof(*k));
+	for (i = 0; i < n_ok + n_refused; i++) {
+		snprintf(k->v[i].version, sizeof(k->v[i].version), "6.1.%zu",
+			 i + 1);
+		k->v[i].ok = i < n_ok;
+	}
+	k->n = n_ok + n_refused;
+}
+
+/* A full list never loses its default or its pinned kernel; refusals
+ * age out first. */
+static void test_add(void)
+{
+	struct kernlist k;
+	struct kernlist_entry *e;
+	size_t i, refused;
+
+	/* the pinned default is the first and oldest; two ok, 14 refused */
+	fill(&k, 2, KERNLIST_MAX - 2);
+	strcpy(k.pinned, "6.1.1");
+	e = kernlist_add(&k, "6.1.99");
+	CHECK(e != NULL && !e->ok && !strcmp(e->version, "6.1.99"));
+	CHECK(kernlist_find(&k, "6.1.1") && kernlist_find(&k, "6.1.2"));
+	CHECK_STR(kernlist_default(&k)->version, "6.1.1");
+	for (i = 0, refused = 0; i < k.n; i++)
+		refused += !k.v[i].ok;
+	/* the newest three refusals and the new entry */
+	CHECK_INT(refused, KERNLIST_REFUSED_KEEP);
+	CHECK(!kernlist_find(&k, "6.1.3") && kernlist_find(&k, "6.1.16"));
+	/* listed already: the same entry, nothing dropped */
+	CHECK(kernlist_add(&k, "6.1.2") == kernlist_find(&k, "6.1.2"));
+	/* all ok and full: the oldest version that is neither the default
+	 * (the newest) nor pinned goes */
+	fill(&k, KERNLIST_MAX, 0);
+	strcpy(k.pinned, "6.1.1");
+	e = kernlist_add(&k, "6.1.20");
+	CHECK(e != NULL && k.n == KERNLIST_MAX);
+	CHECK(kernlist_find(&k, "6.1.1") && !kernlist_find(&k, "6.1.2"));
+	/* unpinned: the default is the newest ok, which stays */
+	fill(&k, KERNLIST_MAX, 0);
+	e = kernlist_add(&k, "6.1.0");
+	CHECK(e != NULL && !kernlist_find(&k, "6.1.1") &&
+	      kernlist_find(&k, "6.1.16"));
+}
+
 int main(void)
 {
 	test_versions();
 	test_parse();
+	test_add();
 	return check_done("kernlist");
 }
