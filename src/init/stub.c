@@ -84,17 +84,18 @@ int stub_main(char **envp)
 	if (cmdline_has(&stub_cmdline, "rw"))
 		flags = 0;
 	for (;;) {
-		if (!root) {
+		if (!root)
 			log_error("stub: no root= on the command line: the boot "
 				  "partition is not known");
-		} else if (rootdev_wait(root, 30, "boot partition", "root", dev,
-					sizeof(dev)) == 0 &&
-			   mount(dev, "/root", "ext4", flags, NULL) == 0) {
-			break;
-		} else {
+		else if (rootdev_wait(root, 30, "boot partition", "root", dev,
+				      sizeof(dev)) < 0)	/* it said why */
+			log_error("stub: the boot partition %s was not found; "
+				  "looking again in 5 s", root);
+		else if (mount(dev, "/root", "ext4", flags, NULL) < 0)
 			log_error("stub: cannot mount the boot partition %s "
-				  "(%s): %m; trying again", root, dev);
-		}
+				  "(%s): %m; trying again in 5 s", root, dev);
+		else
+			break;
 		sleep(5);
 	}
 	unlink("/init");
