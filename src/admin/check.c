@@ -172,6 +172,7 @@ int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)
 	install_check(b->fd, &p);
 	feature_check(b->fd, &p);
 	kernels_check(b, &p);
+	kernels_leftovers(b->fd, false, NULL, &p);
 	validate_fstab(b->fd, LAYOUT_FSTAB, LAYOUT_FSTAB, &p);
 	if (validate_extlinux(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_CONF,
 			      c, &p) == 0 || c->n)

@@ -21,6 +21,7 @@
 #include "atomic.h"
 #include "beneath.h"
 #include "generation.h"
+#include "kernels.h"
 #include "kv.h"
 #include "layout.h"
 #include "text.h"
@@ -349,6 +350,9 @@ static size_t leftovers(struct boot *b, bool dry, FILE *out)
 	n += tree_remove_temps(b->fd, LAYOUT_INITD, 0, dry);
 	n += tree_remove_temps(b->fd, LAYOUT_ETC, 0, dry);
 	n += tree_remove_temps(b->fd, LAYOUT_EXTLINUX_DIR, 8, dry);
+	/* a kernel add killed while copying; a stub whose kernel a package
+	 * removed before the hook ran */
+	n += kernels_leftovers(b->fd, !dry, out, NULL);
 	return n;
 }
 

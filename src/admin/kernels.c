@@ -77,7 +77,7 @@ static int put_file(struct boot *b, const char *dst, const char *src,
 	int in = -1, out, r = 0;
 	ssize_t n;
 
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", dst);
+	snprintf(tmp, sizeof(tmp), LAYOUT_KERNEL_TMP, dst);
 	beneath_unlink(b->fd, tmp, false);
 	if (src && (in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		return err_setr(e, -errno, EXIT_FAILED, "%s: %s", src,
@@ -142,7 +142,7 @@ static void prune(struct boot *b, void *ctx, FILE *out)
 {
 	const struct job *j = ctx;
 	struct extlinux_conf *c = malloc(sizeof(*c));
-	char link[128], *buf = NULL;
+	char link[128], tmp[32], *buf = NULL;
 	const char *what;
 	size_t len, line, i;
 	struct dirent *de;
@@ -150,9 +150,10 @@ static void prune(struct boot *b, void *ctx, FILE *out)
 	int fd;
 
 	snprintf(link, sizeof(link), "vmlinuz-%s", j->def);
-	beneath_unlink(b->fd, ".vmlinuz.tmp", false);
-	if (beneath_symlink(link, b->fd, ".vmlinuz.tmp") == 0 &&
-	    beneath_rename(b->fd, ".vmlinuz.tmp", "vmlinuz") < 0)
+	snprintf(tmp, sizeof(tmp), LAYOUT_KERNEL_TMP, "vmlinuz");
+	beneath_unlink(b->fd, tmp, false);
+	if (beneath_symlink(link, b->fd, tmp) == 0 &&
+	    beneath_rename(b->fd, tmp, "vmlinuz") < 0)
 		fprintf(out, "earlyfs: warning: cannot point %s/vmlinuz at "
 			"%s\n", b->dir, link);
 	if (!c || beneath_read(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX,
@@ -663,6 +664,73 @@ int kernels_list(struct boot *b, FILE *out, struct err *e)
 	free(buf);
 	free(c);
 	return 0;
+}
+
+/* Whether name is one of LAYOUT_KERNEL_TMP's: ".vmlinuz.tmp", or
+ * ".vmlinuz-V.tmp", ".stub-V.img.tmp" for a version V. */
+static bool kernel_temp(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 6 || name[0] != '.' || strcmp(name + n - 4, ".tmp"))
+		return false;
+	if (n == 12 && !memcmp(name + 1, "vmlinuz", 7))
+		return true;
+	if (!memcmp(name + 1, "vmlinuz-", 8))
+		return kernlist_version_ok(name + 9, n - 13);
+	return n > 14 && !memcmp(name + 1, "stub-", 5) &&
+	       !memcmp(name + n - 8, ".img", 4) &&
+	       kernlist_version_ok(name + 6, n - 14);
+}
+
+size_t kernels_leftovers(int dir, bool remove, FILE *out, struct problems *p)
+{
+	char kernel[128];
+	struct dirent *de;
+	struct stat st;
+	size_t n = 0, l;
+	int fd = beneath_open(dir, ".", O_RDONLY | O_DIRECTORY, 0);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		const char *name = de->d_name;
+		bool orphan = false;
+
+		l = strlen(name);
+		if (!kernel_temp(name)) {
+			/* stub-V.img, a regular file, without vmlinuz-V */
+			if (l < 10 || memcmp(name, "stub-", 5) ||
+			    strcmp(name + l - 4, ".img") ||
+			    !kernlist_version_ok(name + 5, l - 9) ||
+			    beneath_lstat(dir, name, &st) < 0 ||
+			    !S_ISREG(st.st_mode))
+				continue;
+			snprintf(kernel, sizeof(kernel), "vmlinuz-%.*s",
+				 (int)(l - 9), name + 5);
+			if (beneath_lstat(dir, kernel, &st) == 0)
+				continue;
+			orphan = true;
+		}
+		n++;
+		if (p && orphan)
+			problem(p, "%s: a module stub whose kernel %s is gone "
+				"(removed by a package?); the next earlyfs "
+				"change removes it", name, kernel);
+		else if (p)
+			problem(p, "%s: left by an interrupted kernel add; the "
+				"next earlyfs change removes it", name);
+		if (remove && beneath_unlink(dir, name, false) == 0 && out &&
+		    orphan)
+			fprintf(out, "earlyfs: removed %s: its kernel %s is "
+				"gone\n", name, kernel);
+	}
+	closedir(d);
+	return n;
 }
 
 void kernels_check(const struct boot *b, struct problems *p)

@@ -37,6 +37,11 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 /* check: each kept kernel's file is there, and a kernel with a module
  * stub has one at least as new as the kernel (else: add it again). */
 void kernels_check(const struct boot *b, struct problems *p);
+/* What an interrupted kernel add or a package's removal of a kernel left
+ * at the partition's top: temp copies (LAYOUT_KERNEL_TMP) and module
+ * stubs whose vmlinuz-VERSION is gone.  Counted; removed (and said on
+ * out) when remove; one problem each on p when p is not NULL. */
+size_t kernels_leftovers(int dir, bool remove, FILE *out, struct problems *p);
 /* Refuses the only kernel that boots. */
 int kernels_rm(struct boot *b, const char *version, FILE *out,
 	       struct err *e);

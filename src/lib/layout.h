@@ -28,6 +28,9 @@
 #define LAYOUT_KERNELS		"etc/earlyfs.kernels"	/* earlyfs kernel */
 #define STUB_MARKER		"/earlyfs-stub"	/* in a module stub: its modules */
 #define LAYOUT_STUB		"stub-%s.img"	/* a kernel's module stub, by version */
+#define LAYOUT_KERNEL		"vmlinuz-%s"	/* a kept kernel, by version */
+/* a kernel, stub or the /vmlinuz link being written beside its place */
+#define LAYOUT_KERNEL_TMP	".%s.tmp"
 #define LAYOUT_ROOT_HOME	"root"			/* root's home, 0700 */
 #define LAYOUT_SSH_DIR		"root/.ssh"		/* ssh feature, 0700 */
 #define LAYOUT_AUTHORIZED_KEYS	"root/.ssh/authorized_keys"

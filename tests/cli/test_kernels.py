@@ -167,6 +167,38 @@ def full_kernel_list_keeps_the_pinned_default(work):
 
 
 @test
+def kernel_leftovers_are_reported_then_removed(work):
+    """What a killed kernel add leaves (a multi-MB .vmlinuz-V.tmp) and a
+    module stub whose kernel a package removed first: check names both;
+    the next change's recovery removes them, and nothing else."""
+    img = provisioned(work)
+    t = ('--target', img, '--partition', 1)
+    v = '6.1.0-99-cloud-amd64'
+    with harness.partition_mounted(img, 1, work('m')) as m:
+        with open(os.path.join(m, '.vmlinuz-%s.tmp' % v), 'wb') as f:
+            f.write(os.urandom(3 << 20))
+        for name in ('stub-%s.img' % v, '.stub-%s.img.tmp' % v,
+                     'stub-not a version.img', 'initrd.img-%s' % v):
+            open(os.path.join(m, name), 'w').close()
+        # a stub whose kernel is still there stays
+        open(os.path.join(m, 'stub-%s.img' % real_version()), 'w').close()
+    expect(run('check', *t), 1,
+           '.vmlinuz-%s.tmp: left by an interrupted kernel add' % v,
+           'stub-%s.img: a module stub whose kernel vmlinuz-%s is gone'
+           % (v, v), '.stub-%s.img.tmp: left by' % v)
+    expect(run('add', '60-x', '/dev/null', *t), 0,
+           'removed stub-%s.img: its kernel vmlinuz-%s is gone' % (v, v))
+    with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
+        left = sorted(os.listdir(m))
+    for gone in ('.vmlinuz-%s.tmp' % v, 'stub-%s.img' % v,
+                 '.stub-%s.img.tmp' % v):
+        check(gone not in left, '%s is still there: %s' % (gone, left))
+    for kept in ('stub-not a version.img', 'initrd.img-%s' % v,
+                 'stub-%s.img' % real_version()):
+        check(kept in left, '%s was removed' % kept)
+
+
+@test
 def debian_hook_adds_and_never_fails_dpkg(work):
     """postinst.d run the way dpkg runs it (run-parts, VERSION IMAGE):
     it adds the kernel; a kernel that fails the check exits 0 with the
