@@ -412,7 +412,7 @@ int stub_build(const char *moddir, const char *const *names, size_t n,
 		goto out;
 	fclose(lf);
 	lf = NULL;
-	entry(f, STUB_MARKER + 1, S_IFREG | 0644, list, llen);
+	entry(f, &STUB_MARKER[1], S_IFREG | 0644, list, llen);
 	entry(f, "TRAILER!!!", 0, NULL, 0);
 	fclose(f);
 	f = NULL;

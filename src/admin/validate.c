@@ -369,8 +369,9 @@ void validate_mdadm_conf_bytes(const char *buf, size_t len,
 			"add '" MDCONF_DEVICE_DM "'", shown);
 }
 
-/* Whether syslinux finds a KERNEL path as a file: absolute from the
- * partition's root, relative from the configuration's directory. */
+/* Whether syslinux finds a KERNEL (or INITRD) path as a file: absolute
+ * from the partition's root, relative from the configuration's
+ * directory. */
 static bool kernel_found(int root, const char *k)
 {
 	char path[PATH_MAX];
@@ -418,11 +419,21 @@ int validate_extlinux(int root, const char *rel, const char *shown,
 	if (!c->n)
 		problem(p, "%s: no LABEL: nothing to boot", shown);
 	for (i = 0; i < c->n; i++) {
-		if (!kernel_found(root, c->labels[i].kernel))
+		const struct extlinux_label *l = &c->labels[i];
+		char rd[sizeof(l->initrd)], *one, *save = NULL;
+
+		if (!kernel_found(root, l->kernel))
 			problem(p, "%s: line %zu: label %s: kernel %s is not "
-				"on the boot partition", shown,
-				c->labels[i].line, c->labels[i].name,
-				c->labels[i].kernel);
+				"on the boot partition", shown, l->line,
+				l->name, l->kernel);
+		/* INITRD a,b: each is loaded (a module stub, here) */
+		snprintf(rd, sizeof(rd), "%s", l->initrd);
+		for (one = strtok_r(rd, ",", &save); one;
+		     one = strtok_r(NULL, ",", &save))
+			if (!kernel_found(root, one))
+				problem(p, "%s: line %zu: label %s: initrd %s "
+					"is not on the boot partition", shown,
+					l->line, l->name, one);
 	}
 out:
 	free(buf);

@@ -75,6 +75,14 @@ int extlinux_parse(const char *buf, size_t len, struct extlinux_conf *ret,
 				      line + fpos, rest) < 0)
 				return fail(ret_line, lineno, ret_what,
 					    "kernel path too long", -E2BIG);
+		} else if (kl == 6 && !strncasecmp(kw, "INITRD", 6)) {
+			if (!cur)
+				return fail(ret_line, lineno, ret_what,
+					    "INITRD outside a LABEL", -EINVAL);
+			if (text_copy(cur->initrd, sizeof(cur->initrd),
+				      line + fpos, rest) < 0)
+				return fail(ret_line, lineno, ret_what,
+					    "initrd path too long", -E2BIG);
 		} else if (kl == 6 && !strncasecmp(kw, "APPEND", 6)) {
 			if (!cur)
 				return fail(ret_line, lineno, ret_what,
@@ -309,6 +317,10 @@ int extlinux_set_previous(const char *buf, size_t len,
 	puts_(&s, num);
 	puts_(&s, "\n\tKERNEL ");
 	puts_(&s, from->kernel);
+	if (from->initrd[0]) {
+		puts_(&s, "\n\tINITRD ");
+		puts_(&s, from->initrd);
+	}
 	puts_(&s, "\n\tAPPEND ");
 	put_append(&s, from->append);
 	puts_(&s, "earlyfs.generation=");

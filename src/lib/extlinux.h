@@ -8,6 +8,7 @@
 struct extlinux_label {
 	char name[64];
 	char kernel[256];
+	char initrd[256];	/* INITRD: "" or one or more, comma-separated */
 	char append[1024];
 	size_t line;
 };
@@ -19,7 +20,7 @@ struct extlinux_conf {
 };
 
 /*
- * Parses DEFAULT, LABEL, KERNEL/LINUX and APPEND (keywords in any case;
+ * Parses DEFAULT, LABEL, KERNEL/LINUX, INITRD and APPEND (keywords in any case;
  * other directives are skipped).  Returns 0, or -EINVAL with *ret_line and
  * *ret_what: KERNEL/APPEND outside a label, a label without a kernel, a
  * DEFAULT naming no label; -E2BIG past the limits.
@@ -35,8 +36,9 @@ const struct extlinux_label *extlinux_find(const struct extlinux_conf *c,
 
 /*
  * Rewrites a configuration so that its 'previous' label, wherever it was,
- * is dropped and written again as the last label: from's KERNEL and APPEND
- * with earlyfs.generation=gen (any earlier earlyfs.generation= removed).
+ * is dropped and written again as the last label: from's KERNEL, INITRD
+ * (a module stub) and APPEND with earlyfs.generation=gen (any earlier
+ * earlyfs.generation= removed).
  * Everything else is kept byte for byte.  Returns the new length, or
  * -E2BIG if it does not fit in cap.
  */

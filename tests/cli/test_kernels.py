@@ -282,8 +282,32 @@ def qemu_stock_kernel_boots_through_its_module_stub(work):
     check(re.search(r'REPORT fragment 50-mountroot ok', out), out[-2000:])
     check('Linux version %s' % version.split('-')[0] in out or
           version in out, 'not the stock kernel')
-    # a kernel newer than its stub: check says the stub may not match
+    # the next change's 'previous' label boots the stub kernel with its
+    # stub (it had no INITRD, and waited forever for its root device)
+    expect(run('add', '60-after', '/dev/null', *t), 0)
+    with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
+        conf = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
+    check(re.search(r'LABEL previous\n.*\n\s*KERNEL /vmlinuz-%s\n\s*INITRD '
+                    r'/stub-%s\.img\n' % (re.escape(version),
+                                          re.escape(version)), conf), conf)
     expect(run('check', *t), 0, '0 problems')
+    expect(run('once', 'previous', *t), 0)
+    work.name += '-previous'
+    with harness.qemu(work, img) as c:
+        c.expect(r'Loading /stub-%s\.img' % re.escape(version), 60)
+        harness.reached_real_root(c)
+        out = c.text()
+    check('60-after' not in out, 'previous ran the newer generation')
+    # an INITRD that is not there: check says so
+    with harness.partition_mounted(img, 1, work('m')) as m:
+        os.rename(os.path.join(m, 'stub-%s.img' % version),
+                  os.path.join(m, 'stub-moved.img'))
+    expect(run('check', *t), 1, 'label previous: initrd /stub-%s.img is '
+           'not on the boot partition' % version)
+    with harness.partition_mounted(img, 1, work('m')) as m:
+        os.rename(os.path.join(m, 'stub-moved.img'),
+                  os.path.join(m, 'stub-%s.img' % version))
+    # a kernel newer than its stub: check says the stub may not match
     with harness.partition_mounted(img, 1, work('m')) as m:
         k = os.path.join(m, 'vmlinuz-' + version)
         os.utime(k, (os.path.getmtime(k) + 3600,) * 2)

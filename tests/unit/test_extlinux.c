@@ -137,6 +137,25 @@ static void test_set_previous(void)
 	/* too small an output buffer is an error, not a truncation */
 	CHECK_INT(extlinux_set_previous(conf, strlen(conf), &c.labels[0], 7,
 					out, 40), -E2BIG);
+	/* a default that boots through a module stub: 'previous' keeps it */
+	static const char stub[] =
+		"DEFAULT earlyfs\nLABEL earlyfs\n\tKERNEL /vmlinuz-6.1.2\n"
+		"\tINITRD /stub-6.1.2.img\n\tAPPEND root=x\n";
+	CHECK_INT(extlinux_parse(stub, strlen(stub), &c, &line, &what), 0);
+	CHECK_STR(c.labels[0].initrd, "/stub-6.1.2.img");
+	n = extlinux_set_previous(stub, strlen(stub), &c.labels[0], 3, out,
+				  sizeof(out));
+	CHECK(n > 0);
+	CHECK_INT(extlinux_parse(out, (size_t)n, &c2, &line, &what), 0);
+	p = extlinux_find(&c2, "previous");
+	CHECK(p && !strcmp(p->initrd, "/stub-6.1.2.img") &&
+	      !strcmp(p->kernel, "/vmlinuz-6.1.2"));
+	CHECK(strstr(out, "LABEL previous\n\t# written by earlyfs at every "
+		     "change: boots generation 3\n\tKERNEL /vmlinuz-6.1.2\n"
+		     "\tINITRD /stub-6.1.2.img\n\tAPPEND root=x "
+		     "earlyfs.generation=3\n") != NULL);
+	CHECK_INT(extlinux_parse("INITRD /x\n", 10, &c, &line, &what),
+		  -EINVAL);
 }
 
 static void test_set_kernels(void)
