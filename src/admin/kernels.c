@@ -347,7 +347,7 @@ static int make_stub(struct job *j, const struct kernels_opts *o,
 	else
 		snprintf(moddir, sizeof(moddir), "/lib/modules/%s", k->version);
 	r = stub_build(moddir, names, n, host, n_host, &j->stub, &j->stub_len,
-		       mods, sizeof(mods), e);
+		       mods, sizeof(mods), out, e);
 	if (r == 0 && optional && !mods[0])
 		r = 1;			/* all built in: no stub */
 	else if (r == 0) {

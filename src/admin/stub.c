@@ -54,6 +54,11 @@ static int kind_of(const char *base, size_t *ret_stem)
 	return -1;
 }
 
+/* The tree is walked as depmod searches it ("search updates built-in",
+ * then every other directory: extra/ for DKMS and vendors): updates/
+ * first, then the rest without it, so that the first of a name wins. */
+static bool walking_updates;
+
 static int visit(const char *path, const struct stat *st, int type,
 		 struct FTW *f)
 {
@@ -61,13 +66,30 @@ static int visit(const char *path, const struct stat *st, int type,
 	size_t l;
 
 	(void)st;
+	if (type == FTW_D && f->level == 1 && !walking_updates &&
+	    !strcmp(base, "updates"))
+		return FTW_SKIP_SUBTREE;
 	if (type != FTW_F || kind_of(base, &l) < 0 || l > MODINFO_NAME_MAX ||
 	    walking->n == MODULES_MAX)
-		return 0;
+		return FTW_CONTINUE;
 	memcpy(walking->name[walking->n], base, l);
 	walking->name[walking->n][l] = '\0';
 	snprintf(walking->path[walking->n++], PATH_MAX, "%s", path);
-	return 0;
+	return FTW_CONTINUE;
+}
+
+/* Every module file under moddir into ix, updates/ first; links are not
+ * followed (build/ and source/ point out of it). */
+static void walk_tree(struct index *ix, const char *moddir)
+{
+	char path[PATH_MAX + 16];
+
+	walking = ix;
+	walking_updates = true;
+	snprintf(path, sizeof(path), "%s/updates", moddir);
+	nftw(path, visit, 16, FTW_PHYS | FTW_ACTIONRETVAL);
+	walking_updates = false;
+	nftw(moddir, visit, 16, FTW_PHYS | FTW_ACTIONRETVAL);
 }
 
 /* A module's ELF bytes: the file, or what its decompressor makes of it.
@@ -120,6 +142,7 @@ struct plan {
 	char paths[STUB_MODULES_MAX][PATH_MAX];
 	size_t n, depth;
 	struct err *e;
+	FILE *out;		/* warnings */
 };
 
 /* The tree's module of that name, or ix.n. */
@@ -301,9 +324,11 @@ static int need(struct plan *p, const char *name, const char *what)
  * built-in one does; without a match, its driver's module.  A driver the
  * host has built in that matches nothing is taken to be built in here
  * too (the buses' own); one the host has as a module must be found. */
-static int host_device(struct plan *p, const struct disk_driver *d)
+static int host_device(struct plan *p, const struct disk_driver *d,
+		       const char *moddir)
 {
-	bool matched = false;
+	const char *missing = NULL;
+	bool matched = false, found = false;
 	size_t i;
 	int r = 0;
 
@@ -314,10 +339,28 @@ static int host_device(struct plan *p, const struct disk_driver *d)
 			return 0;
 		matched = true;
 	}
-	for (i = 0; matched && i < p->n_al && r == 0; i++)
-		if (!fnmatch(p->al[i].pattern, d->modalias, 0) &&
-		    in_tree(p, p->al[i].name))
+	for (i = 0; matched && i < p->n_al && r == 0; i++) {
+		if (fnmatch(p->al[i].pattern, d->modalias, 0))
+			continue;
+		if (in_tree(p, p->al[i].name)) {
 			r = resolve(p, p->al[i].name);
+			found = true;
+		} else {
+			missing = p->al[i].name;
+		}
+	}
+	/* the aliases name a module the tree does not hold */
+	if (matched && !found && r == 0)
+		return err_set(p->e, EXIT_USAGE, "this machine's device %s "
+			       "(driver %s) needs module %s, which the "
+			       "kernel's aliases name but no file under %s "
+			       "is: the stub would not reach the disk",
+			       d->modalias, d->driver, missing, moddir);
+	if (missing && p->out)
+		fprintf(p->out, "earlyfs: warning: the kernel's aliases name "
+			"module %s for this machine's device %s, and no file "
+			"under %s is; the stub has the others that match\n",
+			missing, d->modalias, moddir);
 	if (matched || r < 0)
 		return r;
 	if (d->module[0])
@@ -348,7 +391,7 @@ static void entry(FILE *f, const char *name, mode_t mode, const char *data,
 
 int stub_build(const char *moddir, const char *const *names, size_t n,
 	       const struct disk_driver *host, size_t n_host, char **ret,
-	       size_t *ret_len, char *ret_names, size_t names_cap,
+	       size_t *ret_len, char *ret_names, size_t names_cap, FILE *out,
 	       struct err *e)
 {
 	struct plan *p = calloc(1, sizeof(*p));
@@ -361,18 +404,18 @@ int stub_build(const char *moddir, const char *const *names, size_t n,
 	if (!p)
 		return err_set(e, EXIT_FAILED, "out of memory");
 	p->e = e;
+	p->out = out;
 	p->ix.name = calloc(MODULES_MAX, sizeof(*p->ix.name));
 	p->ix.path = calloc(MODULES_MAX, sizeof(*p->ix.path));
 	if (!p->ix.name || !p->ix.path) {
 		r = err_set(e, EXIT_FAILED, "out of memory");
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/kernel", moddir);
-	walking = &p->ix;
-	if (nftw(path, visit, 16, FTW_PHYS) != 0 || !p->ix.n) {
+	walk_tree(&p->ix, moddir);
+	if (!p->ix.n) {
 		r = err_set(e, EXIT_USAGE, "no kernel modules under %s (give "
 			    "the kernel's module tree, /lib/modules/VERSION)",
-			    path);
+			    moddir);
 		goto out;
 	}
 	load_builtin(p, moddir);
@@ -381,7 +424,7 @@ int stub_build(const char *moddir, const char *const *names, size_t n,
 	if (r == 0 && n_host)
 		r = load_aliases(p, moddir);
 	for (i = 0; i < n_host && r == 0; i++)
-		r = host_device(p, &host[i]);
+		r = host_device(p, &host[i], moddir);
 	if (r < 0)
 		goto out;
 	f = open_memstream(&cpio, &clen);

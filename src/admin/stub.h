@@ -11,6 +11,7 @@
 #ifndef EARLYFS_STUB_H
 #define EARLYFS_STUB_H
 #include <stddef.h>
+#include <stdio.h>
 #include "err.h"
 #include "kernelcheck.h"
 #include "layout.h"
@@ -18,10 +19,13 @@
 /* moddir: the kernel's module tree (/lib/modules/VERSION); names: modules
  * to hold (each in the tree or built in); host: the devices under the
  * boot partition (kernelcheck.h), each giving the modules its modalias
- * matches.  Every module's dependencies come along.  0 with the image
- * in *ret and the modules' names, in load order, in ret_names. */
+ * matches.  Every module's dependencies come along.  The tree is read as
+ * depmod reads it: updates/ first, then every other directory (kernel/,
+ * extra/ ...).  0 with the image in *ret and the modules' names, in load
+ * order, in ret_names; a module the aliases name for a device that has
+ * another is a warning on out, one it has none of an error. */
 int stub_build(const char *moddir, const char *const *names, size_t n,
 	       const struct disk_driver *host, size_t n_host, char **ret,
-	       size_t *ret_len, char *ret_names, size_t names_cap,
+	       size_t *ret_len, char *ret_names, size_t names_cap, FILE *out,
 	       struct err *e);
 #endif

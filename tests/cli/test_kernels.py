@@ -379,6 +379,38 @@ def stock_kernel_stubs_carry_feature_modules_not_built_ins(work):
                              capture_output=True, check=True).stdout
     check(raw.count(b'\x7fELF\x02\x01') >= len(mods) + 1,
           'the stub does not hold the modules as ELF files')
+    # a driver outside kernel/ (DKMS and vendors: extra/, updates/) is
+    # found as depmod finds it, updates/ first
+    tree = work('vendor')
+    for part in STUB_TREE:
+        dst = os.path.join(tree, part)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        subprocess.run(['cp', '-a', os.path.join(modules_of(STOCK_CLOUD, v),
+                                                 part), dst], check=True)
+    os.makedirs(os.path.join(tree, 'extra'))
+    os.makedirs(os.path.join(tree, 'updates', 'dkms'))
+    os.rename(os.path.join(tree, 'kernel/drivers/block/virtio_blk.ko'),
+              os.path.join(tree, 'extra/virtio_blk.ko'))
+    with open(os.path.join(tree, 'extra/virtio_blk.ko'), 'rb') as f:
+        vendor = f.read() + b'\0' * 16      # told apart by its length
+    with open(os.path.join(tree, 'updates/dkms/virtio_blk.ko'), 'wb') as f:
+        f.write(vendor)
+    p = run('kernel', 'add', os.path.join(STOCK_CLOUD, sk), '--modules', tree,
+            '--driver', 'virtio_blk,virtio_pci', *t)
+    expect(p, 0)
+    check(sorted(stub_modules(p.out)) == sorted(mods), p.out)
+    with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
+        raw = subprocess.run(['zcat', os.path.join(m, 'stub-%s.img' % v)],
+                             capture_output=True, check=True).stdout
+    os.makedirs(work('unpacked'))
+    subprocess.run(['cpio', '-i', '-d', '--quiet'], input=raw,
+                   cwd=work('unpacked'), check=True)
+    with open(work('unpacked', 'm', 'virtio_blk.ko'), 'rb') as f:
+        check(f.read() == vendor, 'not the updates/ virtio_blk')
+    # named and not in the tree: said
+    p = run('kernel', 'add', os.path.join(STOCK_CLOUD, sk), '--modules', tree,
+            '--driver', 'virtio_blk,no_such_driver', *t)
+    expect(p, 4, 'no_such_driver: no such module')
     # the cloud kernel with its disk drivers not known (an image): said
     sk = stock(STOCK_CLOUD)[-1]
     p = run('kernel', 'add', os.path.join(STOCK_CLOUD, sk), '--modules',
@@ -453,23 +485,52 @@ def qemu_stub_from_the_devices_modaliases(work):
     # 'scan': as the package unpacks it; 'dep': after depmod (as dpkg
     # leaves it when the hook runs), with one more alias line to show that
     # modules.alias is what is read there
-    img, sk, v = network_machine(work, ('scan', 'dep'))
+    # 'extra': the IDE driver where DKMS and vendors put theirs (it was
+    # left out, and the boot waited forever); 'gone': modules.alias names
+    # a module for the disk that no file is (refused, and said)
+    img, sk, v = network_machine(work, ('scan', 'dep', 'extra', 'gone'))
     tree = work('stock')
-    subprocess.run(['depmod', '-b', os.path.join(tree, 'dep'), v], check=True)
+    for sub in ('dep', 'gone'):
+        subprocess.run(['depmod', '-b', os.path.join(tree, sub), v],
+                       check=True)
     with open(os.path.join(tree, 'dep', 'lib', 'modules', v,
                            'modules.alias'), 'a') as f:
         f.write('alias scsi:t-0x00* sr_mod\n')
-    harness.mkfs(tree, work('stock.ext4'), 96)
+    extra = os.path.join(tree, 'extra', 'lib', 'modules', v)
+    os.makedirs(os.path.join(extra, 'extra'))
+    os.rename(os.path.join(extra, 'kernel/drivers/ata/ata_piix.ko'),
+              os.path.join(extra, 'extra/ata_piix.ko'))
+    gone = os.path.join(tree, 'gone', 'lib', 'modules', v)
+    with open(os.path.join(gone, 'modules.alias')) as f:
+        aliases = f.read()
+    with open(os.path.join(gone, 'modules.alias'), 'w') as f:
+        f.write(aliases.replace(' ata_piix\n', ' ata_piix_gone\n')
+                .replace(' ata_generic\n', ' ata_generic_gone\n'))
+    harness.mkfs(tree, work('stock.ext4'), 160)
     add = ('earlyfs kernel add /s/%s --modules /s/%%s/lib/modules/%s '
            '--default --boot /b\n' % (sk, v))
+    # both IDE modules gone: refused; ata_generic back: a warning
     out = guest.run(work, 'mkdir /b /s\nmount /dev/sda1 /b\n'
-                    'mount -o ro /dev/sdb /s\n' + add % 'scan' + add % 'dep' +
-                    'umount /b\n', [img, work('stock.ext4')], earlyfs=True,
-                    iface='ide', extra=NIC)
+                    'mount /dev/sdb /s\n' +
+                    (add % 'gone').rstrip() + ' || echo "GONE-EXIT $?"\n' +
+                    'sed -i s/ata_generic_gone/ata_generic/ /s/gone/lib/'
+                    'modules/%s/modules.alias\n' % v + add % 'gone' +
+                    add % 'extra' + add % 'scan' +
+                    add % 'dep' + 'umount /b\n', [img, work('stock.ext4')],
+                    earlyfs=True, iface='ide', extra=NIC)
+    check(re.search(r'needs module ata_\w+_gone, which the kernel\'s '
+                    r'aliases name but no file under \S+ is', out) and
+          'GONE-EXIT 4' in out, 'a missing module was not named:\n' +
+          out[-3000:])
+    check(re.search(r'warning: the kernel\'s aliases name module '
+                    r'ata_piix_gone for this machine\'s device', out),
+          'no warning for a missing module:\n' + out[-3000:])
     lists = re.findall(r'boots through its module stub \(\d+ KiB\): (.*)',
                        out)
-    check(len(lists) == 2, 'two stubs made:\n' + out[-3000:])
-    mods, dep = lists[0].split(), lists[1].split()
+    check(len(lists) == 4, 'four stubs made:\n' + out[-3000:])
+    extra_mods, mods, dep = (x.split() for x in lists[1:])
+    check(sorted(extra_mods) == sorted(mods),
+          'from extra/: %s; from kernel/: %s' % (extra_mods, mods))
     for m in ('sd_mod', 'ata_piix', 'libata', 'scsi_mod', 'virtio_net',
               'virtio_pci'):
         check(m in mods, '%s not in the stub: %s' % (m, mods))
