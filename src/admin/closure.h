@@ -29,7 +29,10 @@ struct entry {
 	char target[PATH_MAX];	/* a link's */
 	struct stat st;		/* a file's, on the host */
 	bool seen;		/* an ELF file whose needs were added */
-	bool write;		/* differs from the tree's (install.c) */
+	bool write;		/* differs from the current set's
+				 * (installset.c) */
+	bool kept;		/* an image's, carried as it is: its path
+				 * is never looked up on the host */
 };
 
 struct plan {

@@ -21,6 +21,7 @@
 #include "atomic.h"
 #include "beneath.h"
 #include "generation.h"
+#include "installset.h"
 #include "kernels.h"
 #include "kv.h"
 #include "layout.h"
@@ -353,6 +354,8 @@ static size_t leftovers(struct boot *b, bool dry, FILE *out)
 	/* a kernel add killed while copying; a stub whose kernel a package
 	 * removed before the hook ran */
 	n += kernels_leftovers(b->fd, !dry, out, NULL);
+	/* an install killed before or after its switch */
+	n += installset_leftovers(b->fd, dry, out);
 	return n;
 }
 

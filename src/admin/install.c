@@ -13,6 +13,7 @@
 #include "closure.h"
 #include "elfdeps.h"
 #include "install.h"
+#include "installset.h"
 #include "tree.h"
 #include "layout.h"
 #include "text.h"
@@ -21,15 +22,40 @@
 #define MANIFEST_HEAD "# earlyfs install: what was copied from the host " \
 	"(earlyfs install --refresh copies it again)\n"
 
-static bool dropped(const char *path, const struct install_req *q)
+/* The name q drops that path's file name is, or NULL. */
+static const char *dropped(const char *path, const struct install_req *q)
 {
 	const char *base = strrchr(path, '/');
 	size_t i;
 
 	for (i = 0; i < q->n_drop; i++)
 		if (!strcmp(base ? base + 1 : path, q->drop[i]))
-			return true;
-	return false;
+			return q->drop[i];
+	return NULL;
+}
+
+/* The path of a manifest's "file PATH ..." or "link PATH TARGET" line
+ * into kept, when the current set holds it: a path of the partition,
+ * carried from that set, never looked up on the host.  Whether it was. */
+static bool kept_path(int dir, struct plan *kept, const char *line)
+{
+	const char *path = strchr(line, ' ');
+	size_t n = path ? strcspn(path + 1, " ") : 0;
+	struct entry *x;
+
+	if (!n || path[1] != '/' || n >= PATH_MAX || kept->n == ENTRIES_MAX ||
+	    (strncmp(line, "file ", 5) && strncmp(line, "link ", 5)))
+		return false;
+	x = &kept->v[kept->n];
+	memset(x, 0, sizeof(*x));
+	memcpy(x->path, path + 1, n);
+	x->path[n] = '\0';
+	x->link = line[0] == 'l';
+	x->kept = true;
+	if (!installset_has(dir, x->path))
+		return false;
+	kept->n++;
+	return true;
 }
 
 /* The binaries the manifest lists ("binary PATH" lines) into pl, those
@@ -41,7 +67,7 @@ static bool dropped(const char *path, const struct install_req *q)
  * manifest, 0 if not, or -errno. */
 static int manifest_bins(struct boot *b, struct plan *pl, struct plan *gone,
 			 const struct install_req *q, FILE *kept,
-			 size_t *ret_kept)
+			 struct plan *kept_plan, size_t *ret_kept)
 {
 	char *text, *line, *save = NULL;
 	size_t len, i;
@@ -63,14 +89,19 @@ static int manifest_bins(struct boot *b, struct plan *pl, struct plan *gone,
 
 		if (boot_is_target(b) && line[0] != '#') {
 			/* kept lines: what manifest() writes skips those its
-			 * own entries give again */
+			 * own entries give again; their paths stay in the set
+			 * as they are */
 			if (strncmp(line, "binary ", 7)) {
-				fprintf(kept, "%s\n", line);
+				if (kept_path(b->fd, kept_plan, line))
+					fprintf(kept, "%s\n", line);
 				continue;
 			}
 			for (i = 0; i < pl->n_bins && !named; i++)
 				named = !strcmp(pl->bins[i], line + 7);
-			if (!named && !dropped(line + 7, q)) {
+			if (dropped(line + 7, q))	/* the feature's name */
+				closure_bin_arg(gone, dropped(line + 7, q),
+						false);
+			else if (!named) {
 				fprintf(kept, "%s\n", line);
 				(*ret_kept)++;
 			}
@@ -87,194 +118,35 @@ static int manifest_bins(struct boot *b, struct plan *pl, struct plan *gone,
 	return r < 0 ? r : 1;
 }
 
-/* Whether the tree already holds what entry x would write. */
-static bool tree_has(int dir, const struct entry *x)
-{
-	const char *rel = x->path + 1;
-	char t[PATH_MAX], *mine = NULL, *theirs = NULL;
-	size_t l1 = 0, l2 = 0;
-	struct stat st;
-	bool same;
-
-	if (beneath_lstat(dir, rel, &st) < 0)
-		return false;
-	if (x->link)
-		return S_ISDIR(st.st_mode) ||	/* the tree's own directory */
-		       (S_ISLNK(st.st_mode) &&
-			beneath_readlink(dir, rel, t, sizeof(t)) == 0 &&
-			!strcmp(t, x->target));
-	if (!S_ISREG(st.st_mode) || st.st_size != x->st.st_size ||
-	    (st.st_mode & 0755) != (x->st.st_mode & 0755))
-		return false;
-	same = beneath_read(dir, rel, (size_t)st.st_size, &mine, &l1) == 0 &&
-	       read_file(x->path, (size_t)st.st_size, &theirs, &l2) == 0 &&
-	       l1 == l2 && !memcmp(mine, theirs, l1);
-	free(mine);
-	free(theirs);
-	return same;
-}
-
-/* Directories of rel that the tree lacks, made 0755. */
-static int make_parents(int dir, const char *rel)
-{
-	char p[PATH_MAX];
-	struct stat st;
-	size_t i;
-	int r;
-
-	snprintf(p, sizeof(p), "%s", rel);
-	for (i = 1; p[i]; i++) {
-		if (p[i] != '/')
-			continue;
-		p[i] = '\0';
-		if (beneath_lstat(dir, p, &st) < 0) {
-			r = beneath_mkdir(dir, p, 0755);
-			if (r < 0)
-				return r;
-		} else if (!S_ISDIR(st.st_mode)) {
-			return -ENOTDIR;
-		}
-		p[i] = '/';
-	}
-	return 0;
-}
-
-/* Copies the host file into a new temp file beside rel: its name in tmp. */
-static int write_temp(int dir, const struct entry *x, const char *rel,
-		      char *tmp, size_t cap)
-{
-	char buf[65536];
-	ssize_t n;
-	int in, out, r = 0;
-
-	out = beneath_tmpfile(dir, rel, tmp, cap);
-	if (out < 0)
-		return out;
-	in = open(x->path, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		r = -errno;
-	while (r == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
-		if (n < 0 || write(out, buf, (size_t)n) != n)
-			r = n < 0 ? -errno : -ENOSPC;
-	}
-	if (in >= 0)
-		close(in);
-	if (r == 0 && fchmod(out, x->st.st_mode & 0755) < 0)
-		r = -errno;
-	close(out);
-	if (r < 0)
-		beneath_unlink(dir, tmp, false);
-	return r;
-}
-
 struct job {
 	struct plan *pl;
 	char desc[512];
 	struct plan *gone;	/* the closure of the dropped binaries */
+	struct plan *kept;	/* an image's files of binaries not named */
 	size_t n_removed;
 };
 
 /* After the change: the files of the dropped binaries' closure that no
- * kept binary needs.  The names come from the host's closure, never from
- * the partition's manifest, which is data. */
+ * kept binary needs leave the set and the tree.  The names come from the
+ * host's closure, never from the partition's manifest, which is data. */
 static void remove_orphans(struct boot *b, void *ctx, FILE *out)
 {
 	struct job *j = ctx;
-	size_t i;
 
-	for (i = 0; i < j->gone->n; i++)
-		if (!closure_find(j->pl, j->gone->v[i].path) &&
-		    beneath_unlink(b->fd, j->gone->v[i].path + 1, false) == 0)
-			j->n_removed++;
+	j->n_removed = installset_drop(b, j->pl, j->gone);
 	if (j->n_removed)
 		fprintf(out, "earlyfs: removed %zu installed file%s no longer "
 			"needed\n", j->n_removed, j->n_removed == 1 ? "" : "s");
 }
 
-/* Under the lock, the partition writable, before the generation: every
- * file written beside its place first, then all renamed at once, so an
- * interrupted install leaves either the old or the new copy of each and
- * a failed one leaves no temp file. */
+/* Under the lock, the partition writable, before the generation: the
+ * binaries' closures become the current set at once (installset.h). */
 static int copy_files(struct boot *b, void *ctx, struct err *e)
 {
 	struct job *j = ctx;
-	struct plan *pl = j->pl;
-	char (*tmp)[PATH_MAX] = calloc(pl->n, PATH_MAX);
-	unsigned long long need = 0;
-	struct statvfs v;
-	size_t i;
-	int r = 0;
+	const struct plan *carry[2] = { j->gone, j->kept };
 
-	if (!tmp)
-		return err_set(e, EXIT_FAILED, "out of memory");
-	for (i = 0; i < pl->n; i++) {
-		struct entry *x = &pl->v[i];
-
-		x->write = !tree_has(b->fd, x);
-		if (x->write && !x->link)
-			need += ((unsigned long long)x->st.st_size + 4095) /
-				4096 * 4096 + 4096;
-	}
-	if (fstatvfs(b->fd, &v) == 0 &&
-	    (unsigned long long)v.f_bavail * v.f_frsize < need + 65536) {
-		free(tmp);
-		return err_setr(e, -ENOSPC, EXIT_FAILED, "the binaries need "
-				"%llu KiB, the boot partition %s has %llu KiB "
-				"free; nothing was installed", need / 1024,
-				b->dir, (unsigned long long)v.f_bavail *
-				v.f_frsize / 1024);
-	}
-	/* what an install killed in these directories left: its temp files */
-	for (i = 0; i < pl->n; i++) {
-		char parent[PATH_MAX], *slash;
-
-		snprintf(parent, sizeof(parent), "%s", pl->v[i].path + 1);
-		slash = strrchr(parent, '/');
-		if (slash) {
-			*slash = '\0';
-			tree_remove_temps(b->fd, parent, 8, false);
-		}
-	}
-	for (i = 0; i < pl->n && r == 0; i++) {
-		struct entry *x = &pl->v[i];
-		const char *rel = x->path + 1;
-
-		if (!x->write)
-			continue;
-		r = make_parents(b->fd, rel);
-		if (r == 0 && x->link) {
-			r = beneath_tmpfile(b->fd, rel, tmp[i], PATH_MAX);
-			if (r >= 0) {
-				close(r);
-				beneath_unlink(b->fd, tmp[i], false);
-				r = beneath_symlink(x->target, b->fd, tmp[i]);
-			}
-		} else if (r == 0) {
-			r = write_temp(b->fd, x, rel, tmp[i], PATH_MAX);
-		}
-		if (r < 0) {
-			tmp[i][0] = '\0';
-			err_setr(e, r, EXIT_FAILED, "cannot install %s: %s%s",
-				 x->path, strerror(-r), r == -ENOTDIR ?
-				 " (the boot partition has a file or a link "
-				 "where a directory is needed)" : "");
-		}
-	}
-	if (r == 0)
-		r = boot_sync(b);
-	for (i = 0; i < pl->n; i++) {
-		if (!tmp[i][0])
-			continue;
-		if (r == 0)
-			r = beneath_rename(b->fd, tmp[i], pl->v[i].path + 1);
-		else
-			beneath_unlink(b->fd, tmp[i], false);
-		if (r < 0 && !e->msg[0])
-			err_setr(e, r, EXIT_FAILED, "cannot install %s: %s",
-				 pl->v[i].path, strerror(-r));
-	}
-	free(tmp);
-	return r;
+	return installset_update(b, j->pl, carry, 2, e);
 }
 
 /* Whether the plan writes path (as a file or a link). */
@@ -292,8 +164,8 @@ static bool plan_writes(const struct plan *pl, const char *path, size_t n)
  * host file's size and time for 'earlyfs check'; then the lines kept
  * from an image's manifest (binary lines, and file and link lines of
  * paths this plan does not write). */
-static char *manifest(const struct plan *pl, const char *kept,
-		      size_t kept_len, size_t *ret_len)
+static char *manifest(const struct plan *pl, struct plan *gone,
+		      const char *kept, size_t kept_len, size_t *ret_len)
 {
 	char *text = NULL;
 	size_t len = 0, i, pos = 0, l;
@@ -322,7 +194,8 @@ static char *manifest(const struct plan *pl, const char *kept,
 		if (l > 7 && !memcmp(line, "binary ", 7))
 			fprintf(f, "%.*s\n", (int)l, line);
 		else if (path && path + 1 + n <= line + l &&
-			 !plan_writes(pl, path + 1, n))
+			 !plan_writes(pl, path + 1, n) &&
+			 !plan_writes(gone, path + 1, n))
 			fprintf(f, "%.*s\n", (int)l, line);
 	}
 	if (fclose(f) != 0) {
@@ -337,7 +210,8 @@ int install_apply(struct boot *b, const struct install_req *q, FILE *out,
 		  struct err *e)
 {
 	struct plan *pl = calloc(1, sizeof(*pl)), *gone = calloc(1, sizeof(*gone));
-	struct job j = { pl, "", gone, 0 };
+	struct plan *kplan = calloc(1, sizeof(*kplan));
+	struct job j = { pl, "", gone, kplan, 0 };
 	struct change c = { .op = CHANGE_INSTALL };
 	struct err ignored = { "", 0 };
 	size_t i, n_old, len = 0, used, n_kept = 0, kept_len = 0;
@@ -348,7 +222,8 @@ int install_apply(struct boot *b, const struct install_req *q, FILE *out,
 
 	if (!pl || !gone || !kf ||
 	    !(pl->v = calloc(ENTRIES_MAX, sizeof(*pl->v))) ||
-	    !(gone->v = calloc(ENTRIES_MAX, sizeof(*gone->v)))) {
+	    !(gone->v = calloc(ENTRIES_MAX, sizeof(*gone->v))) || !kplan ||
+	    !(kplan->v = calloc(ENTRIES_MAX, sizeof(*kplan->v)))) {
 		r = err_set(e, EXIT_FAILED, "out of memory");
 		goto out;
 	}
@@ -362,7 +237,7 @@ int install_apply(struct boot *b, const struct install_req *q, FILE *out,
 	for (i = 0; i < q->n && r == 0; i++)
 		r = closure_bin_arg(pl, q->bins[i], false);
 	n_old = pl->n_bins;
-	if (r == 0 && (r = manifest_bins(b, pl, gone, q, kf, &n_kept)) >= 0) {
+	if (r == 0 && (r = manifest_bins(b, pl, gone, q, kf, kplan, &n_kept)) >= 0) {
 		had = r == 1;
 		r = 0;
 	}
@@ -395,7 +270,7 @@ int install_apply(struct boot *b, const struct install_req *q, FILE *out,
 			"ies", n_kept == 1 ? "is" : "are",
 			n_kept == 1 ? "its" : "their");
 	if (pl->n_bins || had) {
-		text = manifest(pl, kept, kept_len, &len);
+		text = manifest(pl, gone, kept, kept_len, &len);
 		if (!text) {
 			r = err_set(e, EXIT_FAILED, "out of memory");
 			goto out;
@@ -428,8 +303,11 @@ out:
 		free(pl->v);
 	if (gone)
 		free(gone->v);
+	if (kplan)
+		free(kplan->v);
 	free(pl);
 	free(gone);
+	free(kplan);
 	return r;
 }
 
@@ -457,8 +335,7 @@ void install_check(int root, struct problems *p)
 		if (sscanf(line, "file %4095s %lld %lld", path, &size,
 			   &mtime) != 3 || path[0] != '/')
 			continue;
-		if (beneath_lstat(root, path + 1, &st) < 0 ||
-		    !S_ISREG(st.st_mode))
+		if (installset_stat(root, path, &st) < 0)
 			problem(p, "%s: installed from the host, missing from "
 				"the boot partition; run 'earlyfs install "
 				"--refresh'", path);

@@ -72,12 +72,30 @@ static bool in_tree(int root, const char *path)
 	return tree_file(root, path) == 1;
 }
 
-/* Whether what an ELF file needs (d) is on the partition. */
-static void check_elf_deps(int root, struct elf_deps *d, const char *shown,
-			   struct problems *p)
+/* A DT_RUNPATH directory as ld.so reads it: $ORIGIN (or ${ORIGIN}) is
+ * the directory of the file (origin, from the partition's root). */
+static void runpath_dir(const char *tok, const char *origin, char *ret,
+			size_t cap)
 {
-	char dir[PATH_MAX];
+	if (!strncmp(tok, "$ORIGIN", 7) && (!tok[7] || tok[7] == '/'))
+		snprintf(ret, cap, "%s%s", origin, tok + 7);
+	else if (!strncmp(tok, "${ORIGIN}", 9) && (!tok[9] || tok[9] == '/'))
+		snprintf(ret, cap, "%s%s", origin, tok + 9);
+	else
+		snprintf(ret, cap, "%s", tok);
+}
+
+/* Whether what an ELF file needs (d) is on the partition; rel: where the
+ * file is (beneath root), for $ORIGIN. */
+static void check_elf_deps(int root, struct elf_deps *d, const char *rel,
+			   const char *shown, struct problems *p)
+{
+	char dir[PATH_MAX], origin[PATH_MAX], rp_dir[PATH_MAX];
+	const char *slash = strrchr(rel, '/');
 	size_t i, j;
+
+	snprintf(origin, sizeof(origin), "/%.*s",
+		 slash ? (int)(slash - rel) : 0, rel);
 
 	if (d->interp[0] && !in_tree(root, d->interp))
 		problem(p, "%s: its loader %s is not on the boot partition",
@@ -96,7 +114,8 @@ static void check_elf_deps(int root, struct elf_deps *d, const char *shown,
 
 			for (tok = rp ? strtok_r(rp, ":", &save) : NULL;
 			     tok && !found; tok = strtok_r(NULL, ":", &save)) {
-				snprintf(dir, sizeof(dir), "%s/%s", tok,
+				runpath_dir(tok, origin, rp_dir, sizeof(rp_dir));
+				snprintf(dir, sizeof(dir), "%s/%s", rp_dir,
 					 d->needed[i]);
 				found = in_tree(root, dir);
 			}
@@ -134,7 +153,7 @@ void validate_elf(int root, const char *rel, const char *shown,
 	if (fd >= 0)
 		close(fd);
 	if (r == 0)
-		check_elf_deps(root, d, shown, p);
+		check_elf_deps(root, d, rel, shown, p);
 	else if (r != -ENOEXEC)
 		elf_problem(r, shown, p);
 	free(d);
@@ -231,8 +250,8 @@ void validate_fragment_bytes(int root, const char *buf, size_t len,
 		struct elf_deps *ed = malloc(sizeof(*ed));
 		int r = ed ? elf_deps_parse(buf, len, ed) : -ENOMEM;
 
-		if (r == 0)
-			check_elf_deps(root, ed, shown, p);
+		if (r == 0)	/* it will be in init.d */
+			check_elf_deps(root, ed, LAYOUT_INITD "/x", shown, p);
 		else
 			elf_problem(r, shown, p);
 		free(ed);

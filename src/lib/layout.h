@@ -22,6 +22,8 @@
 #define LAYOUT_DISABLED		".disabled"		/* init.d/NN-name.disabled */
 #define LAYOUT_SHELL		"bin/sh"
 #define LAYOUT_INSTALLED	"etc/earlyfs.installed"	/* earlyfs install */
+/* the installed files: installed -> installed.N (src/admin/installset.h) */
+#define LAYOUT_INSTALLED_SET	"installed"
 #define LAYOUT_FEATURES		"etc/earlyfs.features"	/* earlyfs feature */
 #define LAYOUT_CRYPTTAB		"etc/crypttab"		/* luks feature */
 #define LAYOUT_MDADM_CONF	"etc/mdadm.conf"	/* mdraid feature */

@@ -1,7 +1,7 @@
 """earlyfs install: host binaries with their libraries and loader."""
 import os, re, shutil, subprocess, tempfile
 from tests.harness import test
-from tests.cli.clilib import check, expect, partition_mounted, run
+from tests.cli.clilib import EARLYFS, check, expect, partition_mounted, run
 from tests.cli.test_edit import gens, provisioned, tgt
 
 
@@ -45,21 +45,28 @@ def install_copies_a_closure_that_runs_and_check_follows_it(work):
         manifest = open(os.path.join(m, 'etc/earlyfs.installed')).read()
         check('binary %s\n' % host in manifest, manifest)
         # links on the way are made as links (libcryptsetup.so.12 ->
-        # libcryptsetup.so.12.x on Debian)
+        # libcryptsetup.so.12.x on Debian), in the set of installed files;
+        # the path the loader looks up is a link into that set
         links = re.findall(r'^link (\S+) (\S+)$', manifest, re.M)
         lib = [x for x in links if 'libcryptsetup.so' in x[0]]
-        check(lib and os.path.islink(m + lib[0][0]) and
-              os.readlink(m + lib[0][0]) == lib[0][1], 'links: %s' % links)
+        inset = os.path.join(m, 'installed') + lib[0][0] if lib else ''
+        check(lib and os.path.islink(inset) and
+              os.readlink(inset) == lib[0][1], 'links: %s' % links)
+        check(os.readlink(m + lib[0][0]) == '../../installed' + lib[0][0],
+              'the tree\'s %s is not a link into the set' % lib[0][0])
+        check(os.readlink(os.path.join(m, 'installed')) == 'installed.1',
+              'the current set is not installed.1')
     expect(run('check', *t), 0, '0 problems')
     # a library removed from the tree: check names it and what needs it;
     # and the temp file an install killed mid-copy would leave beside it
     with partition_mounted(img, 1, work('m')) as m:
         libs = real_libs(m, 'libcryptsetup.so')
-        check(len(libs) == 1, 'one libcryptsetup: %s' % libs)
+        check(len(libs) == 1 and '/installed.1/' in libs[0],
+              'one libcryptsetup, in the set: %s' % libs)
         os.unlink(libs[0])
-        leftover = os.path.join(os.path.dirname(libs[0]),
-                                '.libcryptsetup.so.12.tmpAbC123')
-        open(leftover, 'w').close()
+        leftover = m + os.path.dirname(libs[0][len(m) + 12:]) + \
+            '/.libcryptsetup.so.12.tmpAbC123'
+        os.symlink('../../installed/x', leftover)
     p = run('check', *t)
     expect(p, 1, 'needs libcryptsetup.so.12', 'missing from the boot '
            'partition', "run 'earlyfs install --refresh'")
@@ -68,17 +75,27 @@ def install_copies_a_closure_that_runs_and_check_follows_it(work):
     with partition_mounted(img, 1, work('m')) as m:
         expect(run('install', '--refresh', '--boot', m), 0,
                'refresh 1 installed binary')
-        check(not os.path.exists(leftover) and
-              not [f for f in os.listdir(os.path.dirname(libs[0]))
+        check(not os.path.lexists(leftover) and
+              not [f for f in os.listdir(os.path.dirname(leftover))
                    if '.tmp' in f], 'temp files left after --refresh')
+        check(os.readlink(os.path.join(m, 'installed')) == 'installed.2' and
+              not os.path.exists(os.path.join(m, 'installed.1')),
+              'the refresh did not switch to a new set')
         n = len(gens(['--boot', m]))
         expect(run('install', '--refresh', '--boot', m), 0, 'nothing changed')
         check(len(gens(['--boot', m])) == n,
               'a refresh with nothing to do made a generation')
     expect(run('check', *t), 0, '0 problems')
     # a second binary joins the first; both stay listed
+    # (on an image the first is not named, so not copied again: its files
+    # are carried into the new set as they were, and it still runs)
     expect(run('install', '/usr/sbin/e2fsck', *t), 0, 'install /usr/sbin/e2fsck')
     with partition_mounted(img, 1, work('m')) as m:
+        for b in (host, '/usr/sbin/e2fsck'):
+            p = subprocess.run(['chroot', m, b, '-V' if 'e2fsck' in b else
+                                '--version'], capture_output=True, text=True)
+            check(p.returncode == 0 and p.stdout + p.stderr,
+                  'chroot %s: %r %r' % (b, p.stdout, p.stderr))
         manifest = open(os.path.join(m, 'etc/earlyfs.installed')).read()
         check('binary %s\n' % host in manifest and
               'binary /usr/sbin/e2fsck\n' in manifest, manifest)
@@ -159,9 +176,162 @@ def install_on_an_image_never_copies_what_its_manifest_names(work):
                   'a host file the image named was copied into it')
             check(os.path.exists(m + '/usr/sbin/e2fsck'), 'e2fsck missing')
             manifest = open(os.path.join(m, 'etc/earlyfs.installed')).read()
+        # its binary line stays; a file line naming what the image's set
+        # of installed files does not hold goes
         check('binary %s\n' % tool in manifest and
               'binary /usr/sbin/e2fsck\n' in manifest and
-              'file %s 1 1\n' % tool in manifest,
-              'the image\'s lines are not kept: %s' % manifest)
+              'file %s 1 1\n' % tool not in manifest,
+              'the image\'s lines: %s' % manifest)
     finally:
         shutil.rmtree(secret)
+
+
+TOOL_C = r'''
+#include <stdio.h>
+const char *version(void);
+int main(void) { puts(version()); return 0; }
+'''
+LIB_C = r'''
+const char *version(void) { return "VERSION-%s"; }
+'''
+
+
+def host_tool(top, version):
+    """A root-owned tool and its library on the host (bin/tool, its
+    RUNPATH $ORIGIN/../lib/libv.so): version is in both."""
+    for d in ('bin', 'lib'):
+        os.makedirs(os.path.join(top, d), exist_ok=True)
+    with open(os.path.join(top, 'lib.c'), 'w') as f:
+        f.write(LIB_C % version)
+    with open(os.path.join(top, 'tool.c'), 'w') as f:
+        f.write(TOOL_C + '/* %s */\nconst char *tag = "TOOL-%s";\n'
+                % (version, version))
+    lib, tool = os.path.join(top, 'lib', 'libv.so'), os.path.join(top, 'bin',
+                                                                  'tool')
+    subprocess.run(['gcc', '-shared', '-fPIC', '-o', lib + '.new',
+                    os.path.join(top, 'lib.c')], check=True)
+    os.rename(lib + '.new', lib)
+    subprocess.run(['gcc', '-o', tool + '.new', os.path.join(top, 'tool.c'),
+                    '-L' + os.path.dirname(lib), '-lv',
+                    '-Wl,-rpath,$ORIGIN/../lib'], check=True)
+    os.rename(tool + '.new', tool)
+    return tool, lib
+
+
+def installed_versions(work, img, tool, lib):
+    """Which version the partition boots: the tool's and the library's,
+    as the booted system resolves their paths."""
+    out = []
+    with partition_mounted(img, 1, work('m'), 'ro') as m:
+        for path in (tool, lib):
+            p = m + path
+            seen = set()
+            while os.path.islink(p) and p not in seen:    # inside m only
+                seen.add(p)
+                t = os.readlink(p)
+                p = os.path.normpath(os.path.join(os.path.dirname(p), t)
+                                     if not t.startswith('/') else m + t)
+            data = open(p, 'rb').read() if os.path.isfile(p) else b''
+            found = re.findall(rb'(?:TOOL|VERSION)-([AB])', data)
+            out.append(found[0].decode() if found else None)
+    return out
+
+
+@test
+def install_is_whole_at_every_kill(work):
+    """A new version of a binary and its library, installed over the old
+    one, is killed at each rename it makes (strace's fault injection): the
+    partition boots the old pair or the new pair, never one of each; the
+    next command finishes or cleans up."""
+    img = provisioned(work)
+    t = tgt(img)
+    top = tempfile.mkdtemp(prefix='earlyfs-tool-', dir='/tmp')
+    try:
+        tool, lib = host_tool(top, 'A')
+        expect(run('install', tool, *t), 0, 'install %s' % tool)
+        check(installed_versions(work, img, tool, lib) == ['A', 'A'],
+              'version A not installed')
+        # how many renames and links an uninterrupted install makes (each
+        # call counts on its own: when=K kills at the K-th of any)
+        calls = 'rename,renameat,renameat2,symlinkat,linkat'
+        host_tool(top, 'B')
+        p = subprocess.run(['strace', '-f', '-c', '-e', 'trace=' + calls,
+                            EARLYFS, 'install', tool] + t,
+                           capture_output=True, text=True)
+        check(p.returncode == 0, p.stderr)
+        n = max([int(m.group(1)) for m in re.finditer(
+            r'^\s*\S+\s+\S+\s+\S+\s+(\d+)\s+(?:\d+\s+)?(?:rename|'
+            r'symlink|link)', p.stderr, re.M)] or [0])
+        check(n >= 1, 'calls counted: %d\n%s' % (n, p.stderr))
+        want = 'A'
+        for k in range(1, n + 1):
+            host_tool(top, want)
+            have = installed_versions(work, img, tool, lib)
+            subprocess.run(['strace', '-f', '-o', '/dev/null', '-e',
+                            'inject=%s:signal=KILL:when=%d' % (calls, k),
+                            EARLYFS, 'install', tool] + t,
+                           capture_output=True)
+            got = installed_versions(work, img, tool, lib)
+            check(got in (have, [want, want]),
+                  'killed at rename %d of %d: the partition boots the tool '
+                  '%s with the library %s' % (k, n, got[0], got[1]))
+            p = run('install', tool, *t)
+            check(p.returncode == 0, 'after the kill at %d of %d: %s'
+                  % (k, n, p.out))
+            check(installed_versions(work, img, tool, lib) == [want, want],
+                  'after the kill at %d, install did not finish' % k)
+            want = 'B' if want == 'A' else 'A'
+        expect(run('check', *t), 0, '0 problems')
+        with partition_mounted(img, 1, work('m'), 'ro') as m:
+            sets = [f for f in os.listdir(m) if f.startswith('installed')]
+        check(len(sets) == 2, 'sets left: %s' % sets)
+        # a partition from before sets: the files at their paths; taken
+        # into a set as they are, then updated, whole at every kill too
+        from_before(work, img)
+        host_tool(top, 'B' if want == 'A' else 'A')
+        p = subprocess.run(['strace', '-f', '-c', '-e', 'trace=' + calls,
+                            EARLYFS, 'install', tool] + t,
+                           capture_output=True, text=True)
+        n = max([int(m.group(1)) for m in re.finditer(
+            r'^\s*\S+\s+\S+\s+\S+\s+(\d+)\s+(?:\d+\s+)?(?:rename|'
+            r'symlink|link)', p.stderr, re.M)] or [0])
+        check(p.returncode == 0 and n >= 4, 'adopting: %d calls\n%s'
+              % (n, p.stderr))
+        for k in range(1, n + 1):
+            from_before(work, img)
+            host_tool(top, want)
+            have = installed_versions(work, img, tool, lib)
+            subprocess.run(['strace', '-f', '-o', '/dev/null', '-e',
+                            'inject=%s:signal=KILL:when=%d' % (calls, k),
+                            EARLYFS, 'install', tool] + t,
+                           capture_output=True)
+            got = installed_versions(work, img, tool, lib)
+            check(got in (have, [want, want]),
+                  'from before, killed at call %d: the tool %s with the '
+                  'library %s' % (k, got[0], got[1]))
+            expect(run('install', tool, *t), 0)
+            check(installed_versions(work, img, tool, lib) == [want, want],
+                  'from before, after the kill at %d: not finished' % k)
+            want = 'B' if want == 'A' else 'A'
+        expect(run('check', *t), 0, '0 problems')
+    finally:
+        shutil.rmtree(top)
+
+
+def from_before(work, img):
+    """The partition as an earlier earlyfs left it: each installed path a
+    copy of its file (or link), no set."""
+    with partition_mounted(img, 1, work('m')) as m:
+        cur = os.path.join(m, os.readlink(os.path.join(m, 'installed')))
+        for d, dirs, files in os.walk(cur):
+            for f in files:
+                src = os.path.join(d, f)
+                dst = m + src[len(cur):]
+                if os.path.islink(dst) and not os.path.isdir(dst):
+                    os.unlink(dst)
+                    if os.path.islink(src):
+                        os.symlink(os.readlink(src), dst)
+                    else:
+                        shutil.copy2(src, dst)
+        os.unlink(os.path.join(m, 'installed'))
+        shutil.rmtree(cur)
