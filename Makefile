@@ -45,7 +45,7 @@ DEPS := build-essential musl-tools libblkid-dev libfdisk-dev libext2fs-dev \
 	extlinux user-mode-linux qemu-system-x86 qemu-utils linux-source-6.1 \
 	flex bison bc libelf-dev libssl-dev xz-utils python3 cpio kmod \
 	clang libclang-rt-14-dev debootstrap cryptsetup-bin mdadm \
-	dropbear-bin openssh-client zstd
+	dropbear-bin openssh-client zstd strace
 
 .PHONY: all deps check check-unit check-boot check-cli check-fuzz fuzz bench bench-trace kernel stock-kernel clean demo install
 
