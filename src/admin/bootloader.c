@@ -8,15 +8,17 @@
 #include "atomic.h"
 #include "bootloader.h"
 #include "layout.h"
+#include "extlinux.h"
 #include "template.h"
 #include "util.h"
 
 #define MBR_DIR "/usr/lib/syslinux/mbr"
 
 int extlinux_write_conf(const char *mnt, const struct template_var *vars,
-			size_t n, struct err *e)
+			size_t n, const char *version, const char *initrd,
+			struct err *e)
 {
-	char path[PATH_MAX], unknown[32], *tpl, *out;
+	char path[PATH_MAX], unknown[32], *tpl, *out, *with;
 	size_t len;
 	int r;
 
@@ -32,6 +34,20 @@ int extlinux_write_conf(const char *mnt, const struct template_var *vars,
 			       "value (or a value has a newline)", path, unknown);
 	if (r < 0)
 		return err_set(e, EXIT_FAILED, "cannot render %s", path);
+	if (initrd) {
+		len = strlen(out) + 4096;
+		with = malloc(len);
+		r = with ? extlinux_set_kernels(out, strlen(out), version, initrd,
+						NULL, NULL, 0, with, len)
+			 : -ENOMEM;
+		free(out);
+		if (r < 0) {
+			free(with);
+			return err_set(e, EXIT_FAILED, "%s: no 'earlyfs' label "
+				       "for the module stub", path);
+		}
+		out = with;
+	}
 	snprintf(path, sizeof(path), "%s/extlinux/extlinux.conf", mnt);
 	r = write_text(path, out, 0644);
 	free(out);

@@ -15,6 +15,7 @@
 #include "tree.h"
 #include "util.h"
 #include "feature.h"
+#include "kernelfiles.h"
 #include "kernels.h"
 #include "install.h"
 #include "validate.h"
@@ -172,7 +173,7 @@ int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)
 	install_check(b->fd, &p);
 	feature_check(b->fd, &p);
 	kernels_check(b, &p);
-	kernels_leftovers(b->fd, false, NULL, &p);
+	kernelfiles_leftovers(b->fd, false, NULL, &p);
 	validate_fstab(b->fd, LAYOUT_FSTAB, LAYOUT_FSTAB, &p);
 	if (validate_extlinux(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_CONF,
 			      c, &p) == 0 || c->n)

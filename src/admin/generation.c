@@ -22,7 +22,7 @@
 #include "beneath.h"
 #include "generation.h"
 #include "installset.h"
-#include "kernels.h"
+#include "kernelfiles.h"
 #include "kv.h"
 #include "layout.h"
 #include "text.h"
@@ -353,7 +353,7 @@ static size_t leftovers(struct boot *b, bool dry, FILE *out)
 	n += tree_remove_temps(b->fd, LAYOUT_EXTLINUX_DIR, 8, dry);
 	/* a kernel add killed while copying; a stub whose kernel a package
 	 * removed before the hook ran */
-	n += kernels_leftovers(b->fd, !dry, out, NULL);
+	n += kernelfiles_leftovers(b->fd, !dry, out, NULL);
 	/* an install killed before or after its switch */
 	n += installset_leftovers(b->fd, dry, out);
 	return n;

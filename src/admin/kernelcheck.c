@@ -215,6 +215,30 @@ static const struct {
 	{ "xen_blkfront", "XEN_BLKDEV_FRONTEND" },
 };
 
+const struct generic_disk kernel_generic_disks[] = {
+	{ "virtio_pci", "virtio_pci" },
+	{ "virtio_blk", "virtio_blk" },
+	{ "virtio_scsi", "virtio_scsi" },
+	{ "nvme", "nvme" },
+	{ "ahci", "ahci" },
+	{ "ata_piix", "ata_piix" },
+	{ "sd", "sd_mod" },
+};
+const size_t n_kernel_generic_disks = sizeof(kernel_generic_disks) /
+				      sizeof(kernel_generic_disks[0]);
+
+const char *kernel_driver_config(const struct kernel_info *k,
+				 const char *driver)
+{
+	size_t j;
+
+	for (j = 0; j < sizeof(drivers) / sizeof(drivers[0]); j++)
+		if (!strcmp(drivers[j].driver, driver))
+			return k->config ? config_value(k->config,
+							drivers[j].sym) : NULL;
+	return NULL;
+}
+
 static const struct {
 	const char *fstype;
 	const char *sym;

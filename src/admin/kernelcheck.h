@@ -41,6 +41,18 @@ struct kernel_needs {
 /* Returns 0 if every need is built in; else EXIT_KERNEL with the list. */
 int kernel_check(const struct kernel_info *k, const struct kernel_needs *n,
 		 FILE *out, struct err *e);
+/* The disk drivers a VM or a PC boots from (virtio, NVMe, AHCI, IDE, SCSI
+ * disks; dracut's no-hostonly set is the anchor), for an image whose
+ * disk is not known: as sysfs names them, and their modules. */
+struct generic_disk {
+	const char *driver, *module;
+};
+extern const struct generic_disk kernel_generic_disks[];
+extern const size_t n_kernel_generic_disks;
+/* How the kernel has a disk driver (as sysfs names it): "y", "m", "",
+ * or NULL when earlyfs does not know the driver or the configuration. */
+const char *kernel_driver_config(const struct kernel_info *k,
+				 const char *driver);
 /* A device between a block device and the bus that a driver is bound to,
  * from sysfs. */
 struct disk_driver {

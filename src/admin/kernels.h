@@ -17,15 +17,8 @@
 #include <stdio.h>
 #include "boot.h"
 #include "err.h"
+#include "kernelplan.h"
 #include "validate.h"
-
-/* Where a kernel's module stub comes from: its module tree (default
- * /lib/modules/VERSION) and the disk drivers that reach the partition. */
-struct kernels_opts {
-	const char *modules;
-	const char *drivers[16];
-	size_t n_drivers;
-};
 
 int kernels_list(struct boot *b, FILE *out, struct err *e);
 /* 0; EXIT_KERNEL (after recording why) for a kernel that fails the check
@@ -37,11 +30,6 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 /* check: each kept kernel's file is there, and a kernel with a module
  * stub has one at least as new as the kernel (else: add it again). */
 void kernels_check(const struct boot *b, struct problems *p);
-/* What an interrupted kernel add or a package's removal of a kernel left
- * at the partition's top: temp copies (LAYOUT_KERNEL_TMP) and module
- * stubs whose vmlinuz-VERSION is gone.  Counted; removed (and said on
- * out) when remove; one problem each on p when p is not NULL. */
-size_t kernels_leftovers(int dir, bool remove, FILE *out, struct problems *p);
 /* Refuses the only kernel that boots. */
 int kernels_rm(struct boot *b, const char *version, FILE *out,
 	       struct err *e);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "atomic.h"
 #include "blkid.h"
 #include "boot.h"
 #include "bootloader.h"
@@ -18,6 +19,9 @@
 #include "fdisk.h"
 #include "feature.h"
 #include "kernelcheck.h"
+#include "kernelplan.h"
+#include "kernlist.h"
+#include "text.h"
 #include "layout.h"
 #include "populate.h"
 #include "provision.h"
@@ -149,6 +153,7 @@ struct prov {
 	struct target t;
 	char root[512], roottype[64], kpath[PATH_MAX];
 	struct kernel_info k;
+	struct kernel_plan plan;	/* its module stub, if it needs one */
 	char stage[PATH_MAX], mnt[PATH_MAX];
 	bool mounted;
 	unsigned features;	/* feature.h bits */
@@ -286,7 +291,13 @@ static int check_root(struct prov *p, FILE *out, struct err *e)
 
 static int check_kernel(struct prov *p, FILE *out, struct err *e)
 {
-	struct kernel_needs kn = { .boot_fstype = "ext4" };
+	struct kernels_opts ko = { .modules = p->o->modules };
+	struct kernel_site s = { .features = p->features,
+				 .image = p->t.is_image,
+				 .root_fstype = p->roottype,
+				 .table = p->t.table, .name = p->o->target,
+				 .list = true };
+	struct stat st;
 	size_t i;
 	int r;
 
@@ -304,22 +315,22 @@ static int check_kernel(struct prov *p, FILE *out, struct err *e)
 	}
 	fprintf(out, "%s (%s), config from %s\n", p->k.version, p->kpath,
 		p->k.config_from);
-	kn.root_fstype = p->roottype;
-	kn.table = p->t.table;
-	feature_needs(p->features, &kn);
+	if (!kernlist_version_ok(p->k.version, strlen(p->k.version)))
+		return err_set(e, EXIT_USAGE, "%s: its version '%s' is not one "
+			       "earlyfs can name a file after", p->kpath,
+			       text_printable(p->k.version));
 	for (i = 0; i < p->o->n_drivers; i++)
-		kn.drivers[kn.n_drivers++] = p->o->drivers[i];
-	if (!p->o->n_drivers && !p->t.is_image)
-		kn.n_drivers = disk_drivers(p->t.dev, kn.drivers, 16);
-	if (!kn.n_drivers)
-		fprintf(out, "  note: disk driver not checked for an image; "
-			"give --driver NAME to check one\n");
-	r = kernel_check(&p->k, &kn, out, e);
-	if (r < 0) {
-		if (!p->o->force)
-			return r;
-		fprintf(out, "  warning: --force: %s\n", e->msg);
-	}
+		ko.drivers[ko.n_drivers++] = p->o->drivers[i];
+	if (!s.image && stat(p->t.dev, &st) == 0)
+		s.dev = st.st_rdev;
+	else
+		s.image = true;
+	/* what kernel add would decide: built in, a module stub, or no */
+	r = kernel_plan_make(&p->k, &ko, &s, p->o->force, &p->plan, out, e);
+	if (r < 0)
+		return r;
+	if (p->plan.refused)
+		return err_set(e, EXIT_KERNEL, "%s", p->plan.why.msg);
 	fprintf(out, "  %-10s", "");
 	return 0;
 }
@@ -457,7 +468,28 @@ static void say_kernel(const struct prov *p, char *buf, size_t cap)
 
 static int do_kernel(struct prov *p, FILE *out, struct err *e)
 {
-	return install_kernel(p->mnt, &p->k, e);
+	char path[PATH_MAX], list[256];
+	int r = install_kernel(p->mnt, &p->k, e);
+
+	/* its configuration beside it, for later checks of the features */
+	snprintf(path, sizeof(path), "%s/" LAYOUT_KERNEL_CONFIG, p->mnt,
+		 p->k.version);
+	if (r == 0 && p->k.config && access(path, F_OK) < 0 &&
+	    (r = write_text(path, p->k.config, 0644)) < 0)
+		return err_set(e, EXIT_FAILED, "cannot write %s: %s", path,
+			       strerror(-r));
+	if (r < 0 || !p->plan.stub)
+		return r;
+	snprintf(path, sizeof(path), "%s/" LAYOUT_STUB, p->mnt, p->k.version);
+	r = atomic_write_file(path, p->plan.stub, p->plan.stub_len, 0644);
+	snprintf(list, sizeof(list), "# kernels kept here (earlyfs kernel "
+		 "add|rm changes this)\nok %s stub\n", p->k.version);
+	if (r == 0) {
+		snprintf(path, sizeof(path), "%s/" LAYOUT_KERNELS, p->mnt);
+		r = write_text(path, list, 0644);
+	}
+	return r < 0 ? err_set(e, EXIT_FAILED, "cannot write %s: %s", path,
+			       strerror(-r)) : 0;
 }
 
 static void say_config(const struct prov *p, char *buf, size_t cap)
@@ -479,10 +511,14 @@ static int do_config(struct prov *p, FILE *out, struct err *e)
 		{ "KERNEL", p->k.version },
 	};
 
+	char initrd[128];
+
+	snprintf(initrd, sizeof(initrd), "/" LAYOUT_STUB, p->k.version);
 	snprintf(timeout, sizeof(timeout), "%u", p->o->timeout);
 	snprintf(partuuid, sizeof(partuuid), "%s", p->t.partuuid);
 	snprintf(root, sizeof(root), "%s", p->root);
-	return extlinux_write_conf(p->mnt, vars, 6, e);
+	return extlinux_write_conf(p->mnt, vars, 6, p->k.version,
+				   p->plan.stub ? initrd : NULL, e);
 }
 
 static void say_extlinux(const struct prov *p, char *buf, size_t cap)
@@ -663,5 +699,6 @@ int provision(const struct provision_opts *o, FILE *out, struct err *e)
 	if (p.stage[0])
 		rm_rf(p.stage);
 	kernel_info_free(&p.k);
+	kernel_plan_free(&p.plan);
 	return r;
 }

@@ -16,6 +16,7 @@ struct provision_opts {
 	const char *label;
 	const char *drivers[16];
 	size_t n_drivers;
+	const char *modules;	/* a stock kernel's module tree */
 	bool force, dry_run, no_mbr;
 	unsigned timeout;	/* extlinux menu, tenths of a second */
 	const char *append;	/* extra kernel command line */

@@ -102,6 +102,7 @@ static int cmd_provision(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "label", required_argument, NULL, 'L' },
 		{ "driver", required_argument, NULL, 'd' },
+		{ "modules", required_argument, NULL, 'O' },
 		{ "menu-timeout", required_argument, NULL, 't' },
 		{ "append", required_argument, NULL, 'a' },
 		{ "force", no_argument, NULL, 'f' },
@@ -141,6 +142,7 @@ static int cmd_provision(int argc, char **argv)
 			o.label = optarg;
 			break;
 		case 'd': add_drivers(o.drivers, &o.n_drivers, optarg); break;
+		case 'O': o.modules = optarg; break;
 		case 't':
 			if (atoi(optarg) < 1 || atoi(optarg) > 600)
 				return usage_error("provision", "--menu-timeout "
@@ -499,8 +501,8 @@ static const struct command {
 	{ "provision", cmd_provision,
 	  "provision TARGET [--partition N] [--root SPEC] [--kernel FILE]\n"
 	  "          [--config FILE] [--label L] [--driver NAME[,NAME]]\n"
-	  "          [--menu-timeout SECONDS] [--append ARGS] [--force]\n"
-	  "          [--dry-run] [--no-mbr] [--with FEATURE[,FEATURE]]\n"
+	  "          [--modules DIR] [--menu-timeout SECONDS] [--append ARGS]\n"
+	  "          [--force] [--dry-run] [--no-mbr] [--with FEATURE[,FEATURE]]\n"
 	  "          [--crypttab FILE] [--mdadm-conf FILE]\n"
 	  "          [--authorized-keys FILE] [--ssh-host-keys system|DIR]\n"
 	  "          [--ssh-port PORT]\n"

@@ -31,6 +31,7 @@
 #define STUB_MARKER		"/earlyfs-stub"	/* in a module stub: its modules */
 #define LAYOUT_STUB		"stub-%s.img"	/* a kernel's module stub, by version */
 #define LAYOUT_KERNEL		"vmlinuz-%s"	/* a kept kernel, by version */
+#define LAYOUT_KERNEL_CONFIG	"config-%s"	/* its configuration */
 /* a kernel, stub or the /vmlinuz link being written beside its place */
 #define LAYOUT_KERNEL_TMP	".%s.tmp"
 #define LAYOUT_ROOT_HOME	"root"			/* root's home, 0700 */

@@ -30,6 +30,7 @@ def scrub(text, work):
         (r'UUID=[0-9a-f-]{36}', 'UUID=X'),
         (r'vmlinuz-[0-9][^ \n,)]*', 'vmlinuz-VERSION'),
         (r'version=\S+', 'version=VERSION'),
+        (r'\(an image\): \d+\.\d+\S*', '(an image): VERSION'),
     ]
     for rx, to in subs:
         text = re.sub(rx, to, text)

@@ -411,11 +411,49 @@ def stock_kernel_stubs_carry_feature_modules_not_built_ins(work):
     p = run('kernel', 'add', os.path.join(STOCK_CLOUD, sk), '--modules', tree,
             '--driver', 'virtio_blk,no_such_driver', *t)
     expect(p, 4, 'no_such_driver: no such module')
-    # the cloud kernel with its disk drivers not known (an image): said
+    # the disk not known (an image) and no module tree: refused, said
     sk = stock(STOCK_CLOUD)[-1]
-    p = run('kernel', 'add', os.path.join(STOCK_CLOUD, sk), '--modules',
-            modules_of(STOCK_CLOUD, sk[8:]), *t)
-    expect(p, 4, 'disk drivers under', 'not known here', '--driver')
+    p = run('kernel', 'add', os.path.join(STOCK_CLOUD, sk), *t)
+    expect(p, 4, 'is not known here (an image)',
+           'no kernel modules under /lib/modules/%s' % sk[8:])
+
+
+@test
+def qemu_cloud_kernel_on_an_image_boots_through_a_generic_stub(work):
+    """Debian's cloud kernel added to an image with no --driver: the disk
+    is not known, so its default stub carries the drivers a VM or a PC
+    boots from that the kernel has as modules (it hung at 'Waiting for
+    root device' with no stub before); it boots from a virtio disk and
+    from an IDE one.  The generic kernel's stub is measured too."""
+    img = provisioned(work)
+    t = ('--target', img, '--partition', 1)
+    sizes = {}
+    for d in (STOCK, STOCK_CLOUD):
+        sk = stock(d)[-1]
+        v = sk[8:]
+        p = run('kernel', 'add', os.path.join(d, sk), '--modules',
+                modules_of(d, v), '--default', *t)
+        expect(p, 0, 'is not known here (an image)',
+               '%s boots through its module stub' % v)
+        mods = stub_modules(p.out)
+        for m in ('virtio_pci', 'virtio_blk', 'virtio_scsi', 'ata_piix',
+                  'sd_mod'):
+            check(m in mods, '%s: %s not in the generic stub: %s'
+                  % (v, m, mods))
+        with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
+            sizes[d] = os.path.getsize(os.path.join(m, 'stub-%s.img' % v))
+        if d == STOCK:
+            expect(run('kernel', 'rm', v, *t), 0)
+    print('generic stubs: generic kernel %d KiB, cloud kernel %d KiB'
+          % (sizes[STOCK] // 1024, sizes[STOCK_CLOUD] // 1024))
+    check(sizes[STOCK_CLOUD] <= 1 << 20, 'the cloud kernel\'s generic stub '
+          'is %d bytes (target <= 1 MiB)' % sizes[STOCK_CLOUD])
+    for iface in ('virtio', 'ide'):
+        work.name = work.name.split('+')[0] + '+' + iface
+        with harness.qemu(work, img, iface=iface) as c:
+            c.expect(r'Loading /stub-%s\.img' % re.escape(v), 60)
+            harness.reached_real_root(c)
+            check(v in c.text(), 'not the cloud kernel')
 
 
 # modalias discovery: the cloud kernel's disk modules and what a module
@@ -604,3 +642,37 @@ def feature_added_after_a_stub_kernel_names_the_way(work):
     expect(p, 0)
     mods = stub_modules(p.out)
     check('md_mod' in mods and 'raid1' in mods, mods)
+
+
+@test
+def qemu_provision_with_a_stock_kernel_boots_or_is_refused(work):
+    """provision --kernel with Debian's cloud kernel on an image decides
+    as kernel add does: without its module tree it is refused before
+    anything is written; with it, the partition gets the generic module
+    stub, its labels load it, and it boots."""
+    img = image(work)
+    sk = stock(STOCK_CLOUD)[-1]
+    v = sk[8:]
+    args = ('provision', img, '--partition', 1, '--root',
+            'PARTUUID=' + partuuid(img, 2), '--kernel',
+            os.path.join(STOCK_CLOUD, sk), '--menu-timeout', '1',
+            '--append', 'panic=1')
+    before = part_sha(img, 1)
+    expect(run(*args), 4, 'no kernel modules under /lib/modules/%s' % v)
+    check(part_sha(img, 1) == before, 'a refused provision wrote')
+    expect(run(*(args + ('--modules', modules_of(STOCK_CLOUD, v)))), 0,
+           '%s boots through its module stub' % v)
+    lab, files = labels(work, img)
+    check(lab['earlyfs'] == lab['rescue'] == '/vmlinuz-' + v, lab)
+    with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
+        conf = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
+        kept = open(os.path.join(m, 'etc/earlyfs.kernels')).read()
+        check(os.path.exists(os.path.join(m, 'config-' + v)),
+              'the kernel\'s configuration is not kept beside it')
+    check(conf.count('INITRD /stub-%s.img' % v) == 3, conf)   # previous too
+    check('ok %s stub' % v in kept, kept)
+    t = ('--target', img, '--partition', 1)
+    expect(run('check', *t), 0, '0 problems')
+    with harness.qemu(work, img) as c:
+        c.expect(r'Loading /stub-%s\.img' % re.escape(v), 60)
+        harness.reached_real_root(c)
