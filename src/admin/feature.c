@@ -313,68 +313,6 @@ int feature_check_opts(unsigned mask, const struct feature_opts *o,
 	return 0;
 }
 
-/* The partition's kernel checked for what the features need; a kernel
- * whose configuration cannot be found is named and let through. */
-static int check_kernel(struct boot *b, unsigned mask, bool force, FILE *out,
-			struct err *e)
-{
-	struct kernel_needs kn = { .only_extra = true };
-	struct kernel_info k = { .config = NULL };
-	char name[256], path[PATH_MAX];
-	struct err ignore;
-	struct stat st;
-	bool stub = false;
-	int r;
-
-	feature_needs(mask, &kn);
-	if (!kn.n_extra)
-		return 0;
-	if (boot_conf_get(b->fd, "kernel", name, sizeof(name)) < 0 ||
-	    strncmp(name, "vmlinuz-", 8) || strchr(name, '/') ||
-	    beneath_lstat(b->fd, name, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fprintf(out, "earlyfs: note: the partition's kernel is not "
-			"known (" LAYOUT_CONF " kernel=): its options for "
-			"these features were not checked\n");
-		return 0;
-	}
-	snprintf(path, sizeof(path), "%s/%s", b->dir, name);
-	if (kernel_inspect(path, NULL, &k, &ignore) < 0) {
-		fprintf(out, "earlyfs: note: no configuration found for %s: "
-			"its options for these features were not checked\n",
-			name);
-		kernel_info_free(&k);
-		return 0;
-	}
-	r = kernel_check(&k, &kn, NULL, e);
-	snprintf(path, sizeof(path), LAYOUT_STUB, k.version);
-	if (r < 0 && beneath_lstat(b->fd, path, &st) == 0) {
-		/* what is missing may be modules its stub can carry */
-		struct kernel_needs sn = kn;
-
-		sn.stub = true;
-		stub = kernel_check(&k, &sn, NULL, &ignore) == 0;
-	}
-	if (r < 0 && stub && !force) {
-		size_t l = strlen(e->msg);
-
-		snprintf(e->msg + l, sizeof(e->msg) - l, ". %s boots through "
-			 "its module stub %s, which can carry them: add the "
-			 "feature with --force, then run 'earlyfs kernel add' "
-			 "of that kernel again (/boot/%s) to remake the stub",
-			 k.version, path, name);
-	}
-	if (r < 0 && force) {
-		fprintf(out, "earlyfs: warning: --force: %s\n", e->msg);
-		if (stub)
-			fprintf(out, "earlyfs: now run 'earlyfs kernel add' of "
-				"%s again (/boot/%s): its module stub %s will "
-				"carry these modules\n", k.version, name, path);
-		r = 0;
-	}
-	kernel_info_free(&k);
-	return r;
-}
-
 #define FILES_MAX 32
 
 /* A shipped fragment's content as a file of the change. */
@@ -470,7 +408,8 @@ static int generate_mdadm_conf(struct boot *b, const struct feature_opts *o,
 }
 
 int feature_change(struct boot *b, bool add, unsigned mask,
-		   const struct feature_opts *o, FILE *out, struct err *e)
+		   const struct feature_opts *o, const struct feature_extra *x,
+		   FILE *out, struct err *e)
 {
 	struct change_file files[FILES_MAX];
 	const char *bins[8], *drop[8];
@@ -499,8 +438,6 @@ int feature_change(struct boot *b, bool add, unsigned mask,
 	r = root_needs(b, want, o->force, e);
 	if (r == 0 && add)
 		r = feature_check_opts(mask, o, e);
-	if (r == 0 && add)
-		r = check_kernel(b, mask, o->force, out, e);
 	if (r < 0)
 		return r;
 	used = (size_t)snprintf(desc, sizeof(desc), "feature %s", add ? "add"
@@ -575,12 +512,18 @@ int feature_change(struct boot *b, bool add, unsigned mask,
 		files[nf].data = text;
 		files[nf].len = len;
 		files[nf++].mode = 0644;
+		for (i = 0; x && i < x->n_files && nf < FILES_MAX; i++)
+			files[nf++] = x->files[i];
+		if (x) {
+			q.prepare = x->prepare;
+			q.ctx = x->ctx;
+		}
 		for (i = 0; i < nb; i++)
 			bin_args[i] = (char *)bins[i];
 		q.bins = bin_args;
 		q.n_files = nf;
 		r = install_apply(b, &q, out, e);
-		nf--;
+		nf -= 1 + (x ? x->n_files : 0);
 	}
 	free(text);
 	for (i = 0; i < nf; i++) {

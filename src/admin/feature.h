@@ -73,10 +73,20 @@ void feature_needs(unsigned mask, struct kernel_needs *kn);
  * is written: 0 or -errno with e filled. */
 int feature_check_opts(unsigned mask, const struct feature_opts *o,
 		       struct err *e);
-/* feature list | add | rm, as a change. */
+/* What else a feature change writes, in the same generation: files of
+ * it, and a step before it (kernels' remade module stubs). */
+struct change_file;
+struct feature_extra {
+	const struct change_file *files;
+	size_t n_files;
+	int (*prepare)(struct boot *b, void *ctx, struct err *e);
+	void *ctx;
+};
+/* feature list | add | rm, as a change (x: NULL, or more of it). */
 int feature_list(struct boot *b, FILE *out, struct err *e);
 int feature_change(struct boot *b, bool add, unsigned mask,
-		   const struct feature_opts *o, FILE *out, struct err *e);
+		   const struct feature_opts *o, const struct feature_extra *x,
+		   FILE *out, struct err *e);
 /* check: every installed feature's fragments, binaries and configuration
  * are on the partition. */
 void feature_check(int root, struct problems *p);

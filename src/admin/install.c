@@ -119,6 +119,7 @@ static int manifest_bins(struct boot *b, struct plan *pl, struct plan *gone,
 }
 
 struct job {
+	const struct install_req *q;
 	struct plan *pl;
 	char desc[512];
 	struct plan *gone;	/* the closure of the dropped binaries */
@@ -145,8 +146,11 @@ static int copy_files(struct boot *b, void *ctx, struct err *e)
 {
 	struct job *j = ctx;
 	const struct plan *carry[2] = { j->gone, j->kept };
+	int r = installset_update(b, j->pl, carry, 2, e);
 
-	return installset_update(b, j->pl, carry, 2, e);
+	if (r == 0 && j->q->prepare)
+		r = j->q->prepare(b, j->q->ctx, e);
+	return r;
 }
 
 /* Whether the plan writes path (as a file or a link). */
@@ -211,7 +215,7 @@ int install_apply(struct boot *b, const struct install_req *q, FILE *out,
 {
 	struct plan *pl = calloc(1, sizeof(*pl)), *gone = calloc(1, sizeof(*gone));
 	struct plan *kplan = calloc(1, sizeof(*kplan));
-	struct job j = { pl, "", gone, kplan, 0 };
+	struct job j = { q, pl, "", gone, kplan, 0 };
 	struct change c = { .op = CHANGE_INSTALL };
 	struct err ignored = { "", 0 };
 	size_t i, n_old, len = 0, used, n_kept = 0, kept_len = 0;

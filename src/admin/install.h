@@ -39,6 +39,10 @@ struct install_req {
 	const struct change_file *files;
 	size_t n_files;
 	const char *desc;	/* the generation's; NULL: "install ..." */
+	/* a step of its own after the files are installed, before the
+	 * generation (kernels' module stubs), or NULL */
+	int (*prepare)(struct boot *b, void *ctx, struct err *e);
+	void *ctx;
 };
 int install_apply(struct boot *b, const struct install_req *q, FILE *out,
 		  struct err *e);

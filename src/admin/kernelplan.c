@@ -81,8 +81,8 @@ static int make_stub(struct kernel_plan *p, const struct kernels_opts *o,
 		snprintf(moddir, sizeof(moddir), "%s", o->modules);
 	else
 		snprintf(moddir, sizeof(moddir), "/lib/modules/%s", k->version);
-	r = stub_build(moddir, names, n, host, n_host, &p->stub, &p->stub_len,
-		       p->mods, sizeof(p->mods), out, e);
+	r = stub_build(moddir, k->version, names, n, host, n_host, &p->stub,
+		       &p->stub_len, p->mods, sizeof(p->mods), out, e);
 	if (r == 0 && optional && !p->mods[0])
 		r = 1;			/* all built in: no stub */
 	else if (r == 0) {

@@ -18,6 +18,7 @@
 #include "kernels.h"
 #include "kernlist.h"
 #include "kv.h"
+#include "stub.h"
 #include "layout.h"
 #include "text.h"
 #include "util.h"
@@ -73,58 +74,91 @@ static const char *stubname(const char *version, char *buf, size_t cap)
 	return buf;
 }
 
-/* The list, extlinux.conf and earlyfs.conf's kernel= as one change. */
-static int commit(struct boot *b, struct kernlist *kl, struct kernel_job *j,
-		  const char *desc, FILE *out, struct err *e)
+/* The files a change of kernels writes: extlinux.conf's kernel labels,
+ * the list, earlyfs.conf's kernel= (files[0..3), their data malloc'ed),
+ * and j->def.  The kept ok versions, newest first, in ret_versions. */
+static int kernel_files(struct boot *b, struct kernlist *kl,
+			struct kernel_job *j, struct change_file files[3],
+			const char *ret_versions[KERNLIST_MAX], size_t *ret_n,
+			struct err *e)
 {
 	const struct kernlist_entry *def = kernlist_default(kl);
 	const struct kernlist_entry *sorted[KERNLIST_MAX];
-	const char *versions[KERNLIST_MAX], *initrds[KERNLIST_MAX];
+	const char *initrds[KERNLIST_MAX];
 	char rd[KERNLIST_MAX][KERNLIST_VERSION_MAX + 16], defrd[96];
-	struct change_file files[3];
-	char list[4096], kname[128], *conf = NULL, *ext = NULL, *newext = NULL;
+	char kname[128], *list = malloc(4096), *ext = NULL, *newext = NULL;
+	char *conf = NULL;
 	size_t n = 0, i, len, conf_len = 0;
 	int r, nl, ne;
 
-	if (!def)
+	if (!def) {
+		free(list);
 		return err_set(e, EXIT_REFUSED, "no kernel here passed the "
 			       "check: nothing would boot; nothing written");
+	}
 	snprintf(j->def, sizeof(j->def), "%s", def->version);
 	for (i = 0; i < kl->n; i++)
 		if (kl->v[i].ok)
 			sorted[n++] = &kl->v[i];
 	qsort(sorted, n, sizeof(sorted[0]), by_version_desc);
 	for (i = 0; i < n; i++) {
-		versions[i] = sorted[i]->version;
-		initrds[i] = sorted[i]->stub ? stubname(versions[i], rd[i],
-							sizeof(rd[i])) : NULL;
+		ret_versions[i] = sorted[i]->version;
+		initrds[i] = sorted[i]->stub ? stubname(sorted[i]->version,
+							rd[i], sizeof(rd[i]))
+					     : NULL;
 	}
-	nl = kernlist_format(kl, list, sizeof(list));
+	*ret_n = n;
+	nl = list ? kernlist_format(kl, list, 4096) : -ENOMEM;
 	r = beneath_read(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX, &ext,
 			 &len);
-	if (r < 0)
+	if (r < 0) {
+		free(list);
 		return err_setr(e, r, EXIT_FAILED, "cannot read %s/%s: %s",
 				b->dir, LAYOUT_EXTLINUX_CONF, strerror(-r));
+	}
 	newext = malloc(len + 8192);
 	ne = newext ? extlinux_set_kernels(ext, len, def->version,
 					   def->stub ? stubname(def->version,
 					   defrd, sizeof(defrd)) : NULL,
-					   versions, initrds, n, newext,
+					   ret_versions, initrds, n, newext,
 					   len + 8192) : -ENOMEM;
+	free(ext);
 	snprintf(kname, sizeof(kname), "vmlinuz-%s", def->version);
 	conf = boot_conf_with(b->fd, "kernel", kname, &conf_len);
 	if (nl < 0 || ne < 0 || !conf) {
-		r = err_set(e, EXIT_FAILED, ne == -EINVAL ? "%s/%s has no "
-			    "'earlyfs' label to take the kernel's command line "
-			    "from" : "%s/%s: out of memory or too long", b->dir,
-			    LAYOUT_EXTLINUX_CONF);
-		goto out;
+		free(list);
+		free(newext);
+		free(conf);
+		return err_set(e, EXIT_FAILED, ne == -EINVAL ? "%s/%s has no "
+			       "'earlyfs' label to take the kernel's command "
+			       "line from" : "%s/%s: out of memory or too long",
+			       b->dir, LAYOUT_EXTLINUX_CONF);
 	}
 	files[0] = (struct change_file){ LAYOUT_EXTLINUX_CONF, newext,
 					 (size_t)ne, 0644 };
 	files[1] = (struct change_file){ LAYOUT_KERNELS, list, (size_t)nl,
 					 0644 };
 	files[2] = (struct change_file){ LAYOUT_CONF, conf, conf_len, 0644 };
+	return 0;
+}
+
+static void files_free(struct change_file *files, size_t n)
+{
+	while (n--)
+		free((char *)files[n].data);
+}
+
+/* The list, extlinux.conf and earlyfs.conf's kernel= as one change. */
+static int commit(struct boot *b, struct kernlist *kl, struct kernel_job *j,
+		  const char *desc, FILE *out, struct err *e)
+{
+	const char *versions[KERNLIST_MAX];
+	struct change_file files[3];
+	size_t n = 0, i;
+	int r = kernel_files(b, kl, j, files, versions, &n, e);
+
+	if (r < 0)
+		return r;
 	{
 		struct change c = { .op = CHANGE_INSTALL, .name = desc,
 				    .prepare = kernelfiles_copy,
@@ -135,15 +169,12 @@ static int commit(struct boot *b, struct kernlist *kl, struct kernel_job *j,
 	}
 	if (r == 0)
 		fprintf(out, "earlyfs: the default label boots %s; kept: ",
-			def->version);
+			j->def);
 	for (i = 0; r == 0 && i < n; i++)
 		fprintf(out, "%s%s", i ? ", " : "", versions[i]);
 	if (r == 0)
 		fprintf(out, "\n");
-out:
-	free(ext);
-	free(newext);
-	free(conf);
+	files_free(files, 3);
 	return r;
 }
 
@@ -298,6 +329,119 @@ out:
 	free(j);
 	kernel_info_free(&k);
 	return r;
+}
+
+int kernels_restub(struct boot *b, unsigned added,
+		   const struct kernels_opts *o, bool force,
+		   struct kernel_job *j, struct change_file *files,
+		   FILE *out, struct err *e)
+{
+	struct kernel_needs kn;
+	struct kernel_site site;
+	struct kernlist kl;
+	const char *versions[KERNLIST_MAX];
+	bool relabel = false;
+	size_t i, n;
+	int r;
+
+	memset(&kn, 0, sizeof(kn));
+	feature_needs(feature_with_needs(added), &kn);
+	if (!kn.n_extra)
+		return 0;	/* nothing of the kernel's changes */
+	r = load(b, &kl, e);
+	if (r < 0)
+		return r;
+	j->before = kl;
+	site_of(b, &site);
+	site.features |= feature_with_needs(added);
+	for (i = 0; i < kl.n && r == 0; i++) {
+		struct kernlist_entry *v = &kl.v[i];
+		struct kernel_info k = { .config = NULL };
+		struct kernel_plan plan = { .stub = NULL };
+		char path[PATH_MAX], rel[128], cfg[64], *cur = NULL;
+		char built[128];
+		struct kernels_opts ko;
+		struct err why = { "", 0 };
+		struct stat st;
+		size_t len = 0;
+		int cfd;
+
+		snprintf(rel, sizeof(rel), LAYOUT_KERNEL, v->version);
+		if (!v->ok || beneath_lstat(b->fd, rel, &st) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;	/* check names a missing one */
+		snprintf(path, sizeof(path), "%s/%s", b->dir, rel);
+		/* its configuration as the partition keeps it, read with no
+		 * link followed */
+		snprintf(rel, sizeof(rel), LAYOUT_KERNEL_CONFIG, v->version);
+		cfd = beneath_open(b->fd, rel, O_RDONLY, 0);
+		snprintf(cfg, sizeof(cfg), "/proc/self/fd/%d", cfd);
+		if (kernel_inspect(path, cfd >= 0 ? cfg : NULL, &k, &why) < 0) {
+			fprintf(out, "earlyfs: note: no configuration found for "
+				"%s: its options for these features were not "
+				"checked\n", v->version);
+			goto next;
+		}
+		/* --modules is the tree of the kernel it was built for */
+		ko = *o;
+		if (o->modules && (stub_tree_version(o->modules, built,
+						     sizeof(built)) < 0 ||
+				   strcmp(built, v->version)))
+			ko.modules = NULL;
+		r = kernel_plan_make(&k, &ko, &site, false, &plan, out, e);
+		if (r < 0)
+			goto next;
+		if (plan.refused && force) {
+			fprintf(out, "earlyfs: warning: --force: kernel %s: "
+				"%s\n", v->version, plan.why.msg);
+			goto next;
+		}
+		if (plan.refused) {
+			r = err_set(e, EXIT_KERNEL, "kernel %s cannot boot with "
+				    "these features: %s; nothing written (give "
+				    "--modules DIR, its module tree, if it is "
+				    "not in /lib/modules/%s here; or --force)",
+				    v->version, plan.why.msg, v->version);
+			goto next;
+		}
+		if (!plan.stub)
+			goto next;
+		snprintf(rel, sizeof(rel), LAYOUT_STUB, v->version);
+		if (v->stub && beneath_read(b->fd, rel, 64 << 20, &cur,
+					    &len) == 0 &&
+		    len == plan.stub_len && !memcmp(cur, plan.stub, len))
+			goto next;	/* the same modules */
+		if (j->n_remade == KERNEL_STUBS_MAX)
+			goto next;
+		fprintf(out, "earlyfs: %s's module stub %s with what these "
+			"features need\n", v->version, v->stub ? "is made again"
+			: "is made");
+		relabel |= !v->stub;
+		v->stub = true;
+		snprintf(j->remade[j->n_remade].version,
+			 sizeof(j->remade[0].version), "%s", v->version);
+		j->remade[j->n_remade].data = plan.stub;
+		j->remade[j->n_remade++].len = plan.stub_len;
+		plan.stub = NULL;
+next:
+		free(cur);
+		if (cfd >= 0)
+			close(cfd);
+		kernel_plan_free(&plan);
+		kernel_info_free(&k);
+	}
+	if (r < 0)
+		return r;
+	/* a kernel with a stub now: its labels load it, the list says so */
+	if (!relabel)
+		return 0;
+	r = kernel_files(b, &kl, j, files, versions, &n, e);
+	return r < 0 ? r : 3;
+}
+
+void kernels_files_free(struct change_file *files, size_t n)
+{
+	files_free(files, n);
 }
 
 int kernels_rm(struct boot *b, const char *version, FILE *out,

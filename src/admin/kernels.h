@@ -30,6 +30,20 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 /* check: each kept kernel's file is there, and a kernel with a module
  * stub has one at least as new as the kernel (else: add it again). */
 void kernels_check(const struct boot *b, struct problems *p);
+struct change_file;
+struct kernel_job;
+/* Before a feature add of added: each kept kernel checked with what the
+ * features then need; where that is modules, its module stub is made
+ * (again) with them: into j->remade, for kernelfiles_copy() in the same
+ * change, and when a kernel gains a stub, its labels and the list in
+ * files.  The number of files (0 or 3, freed with kernels_files_free()),
+ * or -errno with e: a kernel that cannot boot with them (unless force)
+ * refuses the change, nothing written. */
+int kernels_restub(struct boot *b, unsigned added,
+		   const struct kernels_opts *o, bool force,
+		   struct kernel_job *j, struct change_file *files,
+		   FILE *out, struct err *e);
+void kernels_files_free(struct change_file *files, size_t n);
 /* Refuses the only kernel that boots. */
 int kernels_rm(struct boot *b, const char *version, FILE *out,
 	       struct err *e);

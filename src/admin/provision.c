@@ -571,7 +571,7 @@ static int do_features(struct prov *p, FILE *out, struct err *e)
 		return err_set(e, EXIT_FAILED, "cannot open /dev/null");
 	r = boot_open(p->mnt, NULL, 0, true, &b, e);
 	if (r == 0) {
-		r = feature_change(&b, true, p->features, &fo, quiet, e);
+		r = feature_change(&b, true, p->features, &fo, NULL, quiet, e);
 		boot_close(&b);
 	}
 	fclose(quiet);

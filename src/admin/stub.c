@@ -141,9 +141,24 @@ struct plan {
 	char order[STUB_MODULES_MAX][MODINFO_NAME_MAX + 1];
 	char paths[STUB_MODULES_MAX][PATH_MAX];
 	size_t n, depth;
+	const char *version;	/* the kernel's: each module's vermagic */
 	struct err *e;
 	FILE *out;		/* warnings */
 };
+
+/* The first word of a module's vermagic= (the kernel release it was built
+ * for) into ret: 0, or -ENOENT without one. */
+static int vermagic(const struct modinfo *m, char *ret, size_t cap)
+{
+	const char *v;
+	size_t at = 0, l;
+
+	if (!modinfo_next(m, "vermagic", &at, &v, &l))
+		return -ENOENT;
+	snprintf(ret, cap, "%.*s", (int)strcspn(v, " "), v);
+	(void)l;
+	return 0;
+}
 
 /* The tree's module of that name, or ix.n. */
 static size_t tree_index(const struct plan *p, const char *name)
@@ -183,6 +198,18 @@ static int resolve(struct plan *p, const char *name)
 		return err_setr(p->e, r, EXIT_FAILED, "%s: not a kernel module "
 				"this earlyfs can read (%s)", p->ix.path[i],
 				strerror(-r));
+	}
+	{
+		char built[128];
+
+		if (p->version && vermagic(&m, built, sizeof(built)) == 0 &&
+		    strcmp(built, p->version)) {
+			free(buf);
+			return err_set(p->e, EXIT_USAGE, "%s is built for kernel "
+				       "%s, not %s: give %s's module tree",
+				       p->ix.path[i], built, p->version,
+				       p->version);
+		}
 	}
 	for (size_t k = 0; k < m.n_depends && r == 0; k++)
 		r = resolve(p, m.depends[k]);
@@ -389,7 +416,33 @@ static void entry(FILE *f, const char *name, mode_t mode, const char *data,
 		fputc(0, f);
 }
 
-int stub_build(const char *moddir, const char *const *names, size_t n,
+int stub_tree_version(const char *moddir, char *ret, size_t cap)
+{
+	struct index ix = { NULL, NULL, 0 };
+	struct modinfo m;
+	struct err ignore;
+	char *buf = NULL;
+	size_t len, i;
+	int r = -ENOENT;
+
+	ix.name = calloc(MODULES_MAX, sizeof(*ix.name));
+	ix.path = calloc(MODULES_MAX, sizeof(*ix.path));
+	if (ix.name && ix.path)
+		walk_tree(&ix, moddir);
+	for (i = 0; i < ix.n && r < 0 && i < 8; i++) {
+		if (read_module(ix.path[i], &buf, &len, &ignore) < 0)
+			continue;
+		if (modinfo_parse(buf, len, &m) == 0)
+			r = vermagic(&m, ret, cap);
+		free(buf);
+	}
+	free(ix.name);
+	free(ix.path);
+	return r;
+}
+
+int stub_build(const char *moddir, const char *version,
+	       const char *const *names, size_t n,
 	       const struct disk_driver *host, size_t n_host, char **ret,
 	       size_t *ret_len, char *ret_names, size_t names_cap, FILE *out,
 	       struct err *e)
@@ -405,6 +458,7 @@ int stub_build(const char *moddir, const char *const *names, size_t n,
 		return err_set(e, EXIT_FAILED, "out of memory");
 	p->e = e;
 	p->out = out;
+	p->version = version;
 	p->ix.name = calloc(MODULES_MAX, sizeof(*p->ix.name));
 	p->ix.path = calloc(MODULES_MAX, sizeof(*p->ix.path));
 	if (!p->ix.name || !p->ix.path) {

@@ -23,9 +23,14 @@
  * depmod reads it: updates/ first, then every other directory (kernel/,
  * extra/ ...).  0 with the image in *ret and the modules' names, in load
  * order, in ret_names; a module the aliases name for a device that has
- * another is a warning on out, one it has none of an error. */
-int stub_build(const char *moddir, const char *const *names, size_t n,
+ * another is a warning on out, one it has none of an error; a module
+ * built for another kernel than version (vermagic) is an error. */
+int stub_build(const char *moddir, const char *version,
+	       const char *const *names, size_t n,
 	       const struct disk_driver *host, size_t n_host, char **ret,
 	       size_t *ret_len, char *ret_names, size_t names_cap, FILE *out,
 	       struct err *e);
+/* The kernel release a module tree's modules were built for (their
+ * vermagic): 0 with it in ret, or -ENOENT. */
+int stub_tree_version(const char *moddir, char *ret, size_t cap);
 #endif

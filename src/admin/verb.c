@@ -19,6 +19,7 @@
 #include "install.h"
 #include "editor.h"
 #include "feature.h"
+#include "kernelfiles.h"
 #include "kernels.h"
 #include "inspect.h"
 #include "layout.h"
@@ -259,6 +260,29 @@ static int run_install(struct boot *b, const struct verb *v,
 	return install_run(b, c->args, c->n_args, out, e);
 }
 
+/* feature add: the kept kernels' module stubs made again with what the
+ * features need, in the same generation. */
+static int feature_add(struct boot *b, unsigned mask,
+		       const struct verb_call *c, FILE *out, struct err *e)
+{
+	struct kernel_job *j = calloc(1, sizeof(*j));
+	struct change_file files[3];
+	struct feature_extra x = { files, 0, kernelfiles_copy, j };
+	int r;
+
+	if (!j)
+		return err_set(e, EXIT_FAILED, "out of memory");
+	r = kernels_restub(b, mask, &c->ko, c->fo.force, j, files, out, e);
+	if (r >= 0) {
+		x.n_files = (size_t)r;
+		r = feature_change(b, true, mask, &c->fo, &x, out, e);
+	}
+	kernels_files_free(files, x.n_files);
+	kernel_job_free(j);
+	free(j);
+	return r;
+}
+
 static int run_feature(struct boot *b, const struct verb *v,
 		       const struct verb_call *c, FILE *out, struct err *e)
 {
@@ -275,10 +299,15 @@ static int run_feature(struct boot *b, const struct verb *v,
 	r = feature_parse(c->args + 1, c->n_args - 1, &mask, e);
 	if (r < 0)
 		return r;
-	if (!strcmp(what, "rm") && feature_opts_given(o))
+	if (!strcmp(what, "rm") && (feature_opts_given(o) || c->ko.modules ||
+				    c->ko.n_drivers))
 		return err_set(e, EXIT_USAGE, "--%s is an option of 'feature "
-			       "add'", feature_opts_given(o));
-	return feature_change(b, !strcmp(what, "add"), mask, o, out, e);
+			       "add'", feature_opts_given(o) ?
+			       feature_opts_given(o) : c->ko.modules ?
+			       "modules" : "driver");
+	if (!strcmp(what, "rm"))
+		return feature_change(b, false, mask, o, NULL, out, e);
+	return feature_add(b, mask, c, out, e);
 }
 
 static int run_kernel(struct boot *b, const struct verb *v,
@@ -350,10 +379,11 @@ const struct verb verbs[] = {
 	  "feature list | add FEATURE... | rm FEATURE...\n"
 	  "          [--crypttab FILE] [--mdadm-conf FILE] [--force]\n"
 	  "          [--authorized-keys FILE] [--ssh-host-keys system|DIR]\n"
-	  "          [--ssh-port PORT]\n"
+	  "          [--ssh-port PORT] [--modules DIR] [--driver NAME[,NAME]]\n"
 	  "      what early userspace does: luks, mdraid, fsck, pause,\n"
 	  "      network, ssh; each with its fragments, binaries and\n"
-	  "      configuration" },
+	  "      configuration; kernels' module stubs made again with\n"
+	  "      what they need" },
 	{ "kernel", VERB_CLI | VERB_KERNEL, 1, 2, -1,
 	  run_kernel, "change kernels",
 	  "kernel list | add FILE [--default] [--force] | rm VERSION\n"

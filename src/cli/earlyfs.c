@@ -374,10 +374,13 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 			a->refresh = true;
 			break;
 		case 'E': case 'O': case 'V':
-			if (!(v->flags & VERB_KERNEL))
+			if (!(v->flags & VERB_KERNEL) &&
+			    (c == 'E' || !(v->flags & VERB_FEATURE)))
 				return usage_error(v->name, "%s", "--default, "
 						   "--modules and --driver are "
-						   "options of 'kernel add'");
+						   "options of 'kernel add' "
+						   "(the last two also of "
+						   "'feature add')");
 			if (c == 'E')
 				a->make_default = true;
 			else if (c == 'O')

@@ -7,6 +7,7 @@ from tests import guest, harness
 from tests.harness import check, test
 from tests.cli.clilib import (expect, image, part_sha, partuuid, run, STOCK,
                               STOCK_CLOUD, tree_digest)
+from tests.cli.test_edit import gens
 
 HOOK = os.path.join(harness.TOP, 'bootloader', 'earlyfs-kernel-hook')
 
@@ -411,6 +412,13 @@ def stock_kernel_stubs_carry_feature_modules_not_built_ins(work):
     p = run('kernel', 'add', os.path.join(STOCK_CLOUD, sk), '--modules', tree,
             '--driver', 'virtio_blk,no_such_driver', *t)
     expect(p, 4, 'no_such_driver: no such module')
+    # another kernel's tree (its modules' vermagic): refused, not a stub
+    # that would not load
+    gk = stock()[-1]
+    p = run('kernel', 'add', os.path.join(STOCK_CLOUD, sk), '--modules',
+            modules_of(STOCK, gk[8:]), '--driver', 'virtio_blk,virtio_pci',
+            *t)
+    expect(p, 4, 'is built for kernel %s, not %s' % (gk[8:], v))
     # the disk not known (an image) and no module tree: refused, said
     sk = stock(STOCK_CLOUD)[-1]
     p = run('kernel', 'add', os.path.join(STOCK_CLOUD, sk), *t)
@@ -607,41 +615,66 @@ def qemu_stub_for_network_interfaces_only(work):
 
 
 @test
-def feature_added_after_a_stub_kernel_names_the_way(work):
-    """A feature whose needs are modules of the default kernel, added after
-    that kernel got its stub: refused with the way (nothing written);
-    with --force added, and kernel add of the same kernel remakes the stub
-    with the feature's modules."""
+def feature_added_after_a_stub_kernel_remakes_its_stub(work):
+    """A feature whose needs are modules of a kept kernel remakes that
+    kernel's module stub with them, in the same generation (it was refused,
+    with the way, before): Debian's cloud kernel (nvme and ext4 built in,
+    no stub) gains one with luks' dm_crypt, and its labels load it; the
+    generic kernel's stub is made again with mdraid's md_mod and raid1.
+    Without a kernel's module tree here: refused with the way, nothing
+    written."""
     img = provisioned(work)
     t = ('--target', img, '--partition', 1)
+    sc = stock(STOCK_CLOUD)[-1]
+    vc = sc[8:]
+    cdir = modules_of(STOCK_CLOUD, vc)
+    p = run('kernel', 'add', os.path.join(STOCK_CLOUD, sc), '--modules', cdir,
+            '--driver', 'nvme', '--default', *t)
+    expect(p, 0)
+    check('stub' not in p.out, 'nvme and ext4 are built into the cloud '
+          'kernel: no stub: ' + p.out)
+    harness.write(work('crypttab'), 'root /dev/nvme0n1p3 none luks\n')
+    before = tree_digest(work, img)
+    expect(run('feature', 'add', 'luks', '--crypttab', work('crypttab'), *t),
+           4, 'kernel %s cannot boot with these features' % vc,
+           'no kernel modules under /lib/modules/%s' % vc, '--modules DIR',
+           'nothing written')
+    check(tree_digest(work, img) == before, 'the refusal wrote')
+    n = len(gens(t))
+    p = run('feature', 'add', 'luks', '--crypttab', work('crypttab'),
+            '--modules', cdir, '--driver', 'nvme', *t)
+    expect(p, 0, "%s's module stub is made with what these features need"
+           % vc)
+    check('dm_crypt' in stub_modules(p.out), p.out)
+    check(len(gens(t)) == n + 1, 'not one generation')
+    with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
+        conf = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
+        kept = open(os.path.join(m, 'etc/earlyfs.kernels')).read()
+    check(re.search(r'LABEL earlyfs\n\s*KERNEL /vmlinuz-%s\n\s*INITRD '
+                    r'/stub-%s\.img\n' % (re.escape(vc), re.escape(vc)),
+                    conf), conf)
+    check('ok %s stub' % vc in kept, kept)
+    check(sorted(stub_members(work, img, vc)) ==
+          sorted(stub_modules(p.out)), 'the stub on the partition is not '
+          'the one made')
+    expect(run('check', *t), 0, '0 problems')
+    # the generic kernel, with its stub: mdraid's modules join it
     sk = stock()[-1]
     v = sk[8:]
-    add = ('kernel', 'add', os.path.join(STOCK, sk), '--modules',
-           modules_of(STOCK, v), '--driver', 'virtio_blk,virtio_pci',
-           '--default') + t
-    p = run(*add)
+    moddir = modules_of(STOCK, v)
+    p = run('kernel', 'add', os.path.join(STOCK, sk), '--modules', moddir,
+            '--driver', 'virtio_blk,virtio_pci', '--default', *t)
     expect(p, 0)
     check('md_mod' not in stub_modules(p.out), p.out)
-    # the package's config beside its kernel, as in a real /boot
-    with harness.partition_mounted(img, 1, work('m')) as m:
-        subprocess.run(['cp', os.path.join(STOCK, 'config-' + v), m],
-                       check=True)
     harness.write(work('mdadm.conf'), 'ARRAY /dev/md0 metadata=1.2 UUID='
                   '0123abcd:4567ef01:89abcdef:01234567\n')
-    before = tree_digest(work, img)
-    expect(run('feature', 'add', 'mdraid', '--mdadm-conf',
-               work('mdadm.conf'), *t), 4, 'CONFIG_BLK_DEV_MD=m',
-           'boots through its module stub stub-%s.img' % v, '--force',
-           "'earlyfs kernel add' of that kernel again (/boot/vmlinuz-%s)"
-           % v)
-    check(tree_digest(work, img) == before, 'the refusal wrote')
-    expect(run('feature', 'add', 'mdraid', '--mdadm-conf',
-               work('mdadm.conf'), '--force', *t), 0,
-           "now run 'earlyfs kernel add' of %s again" % v)
-    p = run(*add)
-    expect(p, 0)
-    mods = stub_modules(p.out)
-    check('md_mod' in mods and 'raid1' in mods, mods)
+    p = run('feature', 'add', 'mdraid', '--mdadm-conf', work('mdadm.conf'),
+            '--modules', moddir, '--driver', 'virtio_blk,virtio_pci', *t)
+    expect(p, 0, "%s's module stub is made again" % v)
+    check(sorted(stub_members(work, img, v)) ==
+          sorted(stub_modules(p.out)) and 'raid1' in stub_members(work, img, v),
+          'the generic kernel\'s stub lacks raid1: %s' % p.out)
+    expect(run('check', *t), 0, '0 problems')
 
 
 @test
