@@ -7,27 +7,19 @@
 # initramfs-tools) makes a generic image.  Nothing runs on the host but
 # debootstrap and chroot'ed package scripts; the chroot is deleted.  Kept:
 # vmlinuz, config, lib/modules/VERSION, initrd-tools.img, initrd-tools-list.img,
-# initrd-dracut.img, version.  Cached, keyed by a hash of this script; the
-# directory is printed on stdout.
+# initrd-dracut.img, version.  Cached, keyed by a hash of this script
+# (tests/lib/cached.sh); the directory is printed on stdout.
 set -eu
-cache=${EARLYFS_CACHE:-/var/cache/earlyfs}
-key=$(sha256sum "$0" | cut -c1-16)
-out=$cache/distro-initrds/$key
-if [ -f "$out/version" ]; then
-	echo "$out"
-	exit 0
-fi
-command -v debootstrap >/dev/null ||
-	{ echo "distro-initrds.sh: debootstrap missing; run 'make deps'" >&2; exit 1; }
-work=$cache/distro-initrds/build-$key
+cached_lib=$(dirname "$0")/../tests/lib/cached.sh
+. "$cached_lib"
+cached_where distro-initrds version
 root=$work/root
 cleanup() {
 	umount "$root/proc" 2>/dev/null || :
 	umount "$root/sys" 2>/dev/null || :
 }
 trap cleanup EXIT
-rm -rf "$work"
-mkdir -p "$work"
+cached_build
 echo "distro-initrds.sh: debootstrap in $work (a few minutes)" >&2
 debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >&2
 # no service starts in the chroot
@@ -54,8 +46,4 @@ in_root dracut --no-hostonly --force /tmp/initrd-dracut.img "$version"
 cp "$root/tmp/initrd-dracut.img" "$work/out/initrd-dracut.img"
 echo "$version" > "$work/out/version"
 cleanup
-rm -rf "$out"
-mkdir -p "$(dirname "$out")"
-mv "$work/out" "$out"
-rm -rf "$work"
-echo "$out"
+cached_keep "$work/out"

@@ -3,22 +3,15 @@
 # for the test that the init earlyfs-init hands over to works: a getty on the
 # serial console, and a boot script that reports init's signal mask and, a
 # minute later, the zombies init has left.  Cached outside the work tree,
-# keyed by a hash of this script; its path is printed on stdout.
+# keyed by a hash of this script (tests/lib/cached.sh); its path is printed
+# on stdout.
 # Usage: sysvinit.sh [--print-path]
 set -eu
-cache=${EARLYFS_CACHE:-/var/cache/earlyfs}
-key=$(sha256sum "$0" | cut -c1-16)
-out=$cache/sysvinit-root/$key
-if [ -x "$out/sbin/init" ]; then
-	echo "$out"
-	exit 0
-fi
+cached_lib=$(dirname "$0")/../lib/cached.sh
+. "$cached_lib"
+cached_where sysvinit-root sbin/init
 [ "${1:-}" = --print-path ] && { echo "$out"; exit 0; }
-command -v debootstrap >/dev/null ||
-	{ echo "sysvinit.sh: debootstrap missing; run 'make deps'" >&2; exit 1; }
-work=$cache/sysvinit-root/build-$key
-rm -rf "$work"
-mkdir -p "$work"
+cached_build
 echo "sysvinit.sh: debootstrap of a sysvinit root in $work (about a minute)" >&2
 debootstrap --variant=minbase --include=sysvinit-core,procps bookworm \
 	"$work" http://deb.debian.org/debian >&2
@@ -47,7 +40,4 @@ PROBE
 chmod 755 "$work/etc/init.d/earlyfs-probe"
 # registered as Debian does (insserv orders it, startpar starts it)
 chroot "$work" /usr/sbin/update-rc.d earlyfs-probe defaults >&2
-mkdir -p "$(dirname "$out")"
-rm -rf "$out"
-mv "$work" "$out"
-echo "$out"
+cached_keep "$work"
