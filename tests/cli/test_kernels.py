@@ -450,6 +450,10 @@ def qemu_cloud_kernel_on_an_image_boots_through_a_generic_stub(work):
                   % (v, m, mods))
         with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
             sizes[d] = os.path.getsize(os.path.join(m, 'stub-%s.img' % v))
+            # its configuration kept beside it, for later feature checks
+            check(open(os.path.join(m, 'config-' + v)).read() ==
+                  open(os.path.join(d, 'config-' + v)).read(),
+                  'config-%s not kept on the partition' % v)
         if d == STOCK:
             expect(run('kernel', 'rm', v, *t), 0)
     print('generic stubs: generic kernel %d KiB, cloud kernel %d KiB'
