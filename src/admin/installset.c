@@ -269,6 +269,23 @@ static int place(int dir, const struct entry *x)
 	return r < 0 ? r : put_link(dir, target, rel);
 }
 
+/* Set n, built (r == 0), made current; or (r < 0, or the switch failed)
+ * removed.  r, or the switch's error. */
+static int finish_set(struct boot *b, unsigned n, int r, const char **ret_what)
+{
+	char rel[64];
+
+	if (r == 0) {
+		*ret_what = SET;
+		r = switch_to(b, n);
+	}
+	if (r < 0) {
+		set_path(rel, sizeof(rel), n, NULL);
+		beneath_remove(b->fd, rel);
+	}
+	return r;
+}
+
 /* Builds set n from keep and extra and switches the link to it. */
 static int build_and_switch(struct boot *b, unsigned cur, unsigned n,
 			    struct plan *keep, const struct plan *const *carry,
@@ -297,15 +314,7 @@ static int build_and_switch(struct boot *b, unsigned cur, unsigned n,
 			if (!beneath_exists(b->fd, rel))
 				r = carry_node(b->fd, from, rel);
 		}
-	if (r == 0) {
-		*ret_what = SET;
-		r = switch_to(b, n);
-	}
-	if (r < 0) {
-		set_path(rel, sizeof(rel), n, NULL);
-		beneath_remove(b->fd, rel);
-	}
-	return r;
+	return finish_set(b, n, r, ret_what);
 }
 
 /* A file a partition holds from before sets existed: the path's bytes
@@ -359,15 +368,9 @@ static int adopt(struct boot *b, unsigned *cur, struct plan *keep,
 				continue;
 			r = carry_node(b->fd, from, rel);
 		}
-	if (r == 0) {
-		*ret_what = SET;
-		r = switch_to(b, n);
-	}
-	if (r < 0) {
-		set_path(rel, sizeof(rel), n, NULL);
-		beneath_remove(b->fd, rel);
+	r = finish_set(b, n, r, ret_what);
+	if (r < 0)
 		return r;
-	}
 	if (*cur) {
 		set_path(rel, sizeof(rel), *cur, NULL);
 		beneath_remove(b->fd, rel);

@@ -252,70 +252,60 @@ def install_is_whole_at_every_kill(work):
         check(installed_versions(work, img, tool, lib) == ['A', 'A'],
               'version A not installed')
         # how many renames and links an uninterrupted install makes (each
-        # call counts on its own: when=K kills at the K-th of any)
-        calls = 'rename,renameat,renameat2,symlinkat,linkat'
-        host_tool(top, 'B')
-        p = subprocess.run(['strace', '-f', '-c', '-e', 'trace=' + calls,
-                            EARLYFS, 'install', tool] + t,
-                           capture_output=True, text=True)
-        check(p.returncode == 0, p.stderr)
-        n = max([int(m.group(1)) for m in re.finditer(
-            r'^\s*\S+\s+\S+\s+\S+\s+(\d+)\s+(?:\d+\s+)?(?:rename|'
-            r'symlink|link)', p.stderr, re.M)] or [0])
-        check(n >= 1, 'calls counted: %d\n%s' % (n, p.stderr))
+        # call counts on its own: when=K kills at the K-th of any), then a
+        # kill at each, from a set and from a partition from before sets
+        # (the files at their paths; taken into a set as they are)
         want = 'A'
-        for k in range(1, n + 1):
-            host_tool(top, want)
-            have = installed_versions(work, img, tool, lib)
-            subprocess.run(['strace', '-f', '-o', '/dev/null', '-e',
-                            'inject=%s:signal=KILL:when=%d' % (calls, k),
-                            EARLYFS, 'install', tool] + t,
-                           capture_output=True)
-            got = installed_versions(work, img, tool, lib)
-            check(got in (have, [want, want]),
-                  'killed at rename %d of %d: the partition boots the tool '
-                  '%s with the library %s' % (k, n, got[0], got[1]))
-            p = run('install', tool, *t)
-            check(p.returncode == 0, 'after the kill at %d of %d: %s'
-                  % (k, n, p.out))
-            check(installed_versions(work, img, tool, lib) == [want, want],
-                  'after the kill at %d, install did not finish' % k)
-            want = 'B' if want == 'A' else 'A'
-        expect(run('check', *t), 0, '0 problems')
+        for before in (None, from_before):
+            host_tool(top, 'B' if want == 'A' else 'A')
+            if before:
+                before(work, img)
+            n = calls_made(tool, t)
+            for k in range(1, n + 1):
+                if before:
+                    before(work, img)
+                host_tool(top, want)
+                killed_then_finished(work, img, t, tool, lib, want, k, n)
+                want = 'B' if want == 'A' else 'A'
+            expect(run('check', *t), 0, '0 problems')
         with partition_mounted(img, 1, work('m'), 'ro') as m:
             sets = [f for f in os.listdir(m) if f.startswith('installed')]
         check(len(sets) == 2, 'sets left: %s' % sets)
-        # a partition from before sets: the files at their paths; taken
-        # into a set as they are, then updated, whole at every kill too
-        from_before(work, img)
-        host_tool(top, 'B' if want == 'A' else 'A')
-        p = subprocess.run(['strace', '-f', '-c', '-e', 'trace=' + calls,
-                            EARLYFS, 'install', tool] + t,
-                           capture_output=True, text=True)
-        n = max([int(m.group(1)) for m in re.finditer(
-            r'^\s*\S+\s+\S+\s+\S+\s+(\d+)\s+(?:\d+\s+)?(?:rename|'
-            r'symlink|link)', p.stderr, re.M)] or [0])
-        check(p.returncode == 0 and n >= 4, 'adopting: %d calls\n%s'
-              % (n, p.stderr))
-        for k in range(1, n + 1):
-            from_before(work, img)
-            host_tool(top, want)
-            have = installed_versions(work, img, tool, lib)
-            subprocess.run(['strace', '-f', '-o', '/dev/null', '-e',
-                            'inject=%s:signal=KILL:when=%d' % (calls, k),
-                            EARLYFS, 'install', tool] + t,
-                           capture_output=True)
-            got = installed_versions(work, img, tool, lib)
-            check(got in (have, [want, want]),
-                  'from before, killed at call %d: the tool %s with the '
-                  'library %s' % (k, got[0], got[1]))
-            expect(run('install', tool, *t), 0)
-            check(installed_versions(work, img, tool, lib) == [want, want],
-                  'from before, after the kill at %d: not finished' % k)
-            want = 'B' if want == 'A' else 'A'
-        expect(run('check', *t), 0, '0 problems')
     finally:
         shutil.rmtree(top)
+
+
+CALLS = 'rename,renameat,renameat2,symlinkat,linkat'
+
+
+def calls_made(tool, t):
+    """The most calls of one kind of CALLS an install makes."""
+    p = subprocess.run(['strace', '-f', '-c', '-e', 'trace=' + CALLS,
+                        EARLYFS, 'install', tool] + t, capture_output=True,
+                       text=True)
+    n = max([int(m.group(1)) for m in re.finditer(
+        r'^\s*\S+\s+\S+\s+\S+\s+(\d+)\s+(?:\d+\s+)?(?:rename|symlink|'
+        r'link)', p.stderr, re.M)] or [0])
+    check(p.returncode == 0 and n >= 1, 'calls counted: %d\n%s'
+          % (n, p.stderr))
+    return n
+
+
+def killed_then_finished(work, img, t, tool, lib, want, k, n):
+    """An install of version want killed at its k-th call of a kind: the
+    old pair or the new one boots; the next install finishes it."""
+    have = installed_versions(work, img, tool, lib)
+    subprocess.run(['strace', '-f', '-o', '/dev/null', '-e',
+                    'inject=%s:signal=KILL:when=%d' % (CALLS, k), EARLYFS,
+                    'install', tool] + t, capture_output=True)
+    got = installed_versions(work, img, tool, lib)
+    check(got in (have, [want, want]),
+          'killed at call %d of %d: the partition boots the tool %s with '
+          'the library %s' % (k, n, got[0], got[1]))
+    p = run('install', tool, *t)
+    check(p.returncode == 0, 'after the kill at %d of %d: %s' % (k, n, p.out))
+    check(installed_versions(work, img, tool, lib) == [want, want],
+          'after the kill at %d, install did not finish' % k)
 
 
 def from_before(work, img):

@@ -359,11 +359,7 @@ def stock_kernel_stubs_carry_feature_modules_not_built_ins(work):
     sk = stock(STOCK_CLOUD)[-1]
     v = sk[8:]
     tree = work('packed')
-    for part in STUB_TREE:
-        dst = os.path.join(tree, part)
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        subprocess.run(['cp', '-a', os.path.join(modules_of(STOCK_CLOUD, v),
-                                                 part), dst], check=True)
+    stub_tree(tree, v)
     for i, ko in enumerate(subprocess.run(
             ['find', tree, '-name', '*.ko'], capture_output=True, text=True,
             check=True).stdout.split()):
@@ -383,11 +379,7 @@ def stock_kernel_stubs_carry_feature_modules_not_built_ins(work):
     # a driver outside kernel/ (DKMS and vendors: extra/, updates/) is
     # found as depmod finds it, updates/ first
     tree = work('vendor')
-    for part in STUB_TREE:
-        dst = os.path.join(tree, part)
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        subprocess.run(['cp', '-a', os.path.join(modules_of(STOCK_CLOUD, v),
-                                                 part), dst], check=True)
+    stub_tree(tree, v)
     os.makedirs(os.path.join(tree, 'extra'))
     os.makedirs(os.path.join(tree, 'updates', 'dkms'))
     os.rename(os.path.join(tree, 'kernel/drivers/block/virtio_blk.ko'),
@@ -478,6 +470,16 @@ STUB_TREE = ('kernel/drivers/block', 'kernel/drivers/virtio',
              'modules.order')
 
 
+def stub_tree(tree, v):
+    """The part of the cloud kernel v's module tree STUB_TREE names, copied
+    to tree."""
+    for part in STUB_TREE:
+        dst = os.path.join(tree, part)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        subprocess.run(['cp', '-a', os.path.join(modules_of(STOCK_CLOUD, v),
+                                                 part), dst], check=True)
+
+
 NIC = ['-netdev', 'user,id=n0,restrict=on', '-device',
        'virtio-net-pci,netdev=n0']
 
@@ -499,13 +501,7 @@ def network_machine(work, subs=('',)):
     for f in (sk, 'config-' + v):
         subprocess.run(['cp', os.path.join(STOCK_CLOUD, f), tree], check=True)
     for sub in subs:
-        mods = os.path.join(tree, sub, 'lib', 'modules', v)
-        os.makedirs(mods)
-        for part in STUB_TREE:
-            dst = os.path.join(mods, part)
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            subprocess.run(['cp', '-a', os.path.join(
-                modules_of(STOCK_CLOUD, v), part), dst], check=True)
+        stub_tree(os.path.join(tree, sub, 'lib', 'modules', v), v)
     return img, sk, v
 
 
