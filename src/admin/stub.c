@@ -397,15 +397,15 @@ static int host_device(struct plan *p, const struct disk_driver *d,
 	return 0;
 }
 
-/* One newc cpio entry. */
-static void entry(FILE *f, const char *name, mode_t mode, const char *data,
-		  size_t len)
+/* One newc cpio entry; *ino counts them (the same stub, the same
+ * bytes). */
+static void entry(FILE *f, unsigned *ino, const char *name, mode_t mode,
+		  const char *data, size_t len)
 {
-	static unsigned ino = 1;
 	size_t nl = strlen(name) + 1;
 
 	fprintf(f, "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X"
-		"%08zX%08X", ino++, (unsigned)mode, 0u, 0u, 1u, 0u, len, 0u, 0u,
+		"%08zX%08X", (*ino)++, (unsigned)mode, 0u, 0u, 1u, 0u, len, 0u, 0u,
 		0u, 0u, nl, 0u);
 	fwrite(name, 1, nl, f);
 	for (size_t pad = (4 - (110 + nl) % 4) % 4; pad; pad--)
@@ -451,6 +451,7 @@ int stub_build(const char *moddir, const char *version,
 	char *cpio = NULL, *list = NULL, *buf, path[PATH_MAX + 16];
 	size_t clen = 0, llen = 0, len, i;
 	FILE *f = NULL, *lf = NULL;
+	unsigned ino = 1;
 	int r = 0, in = -1;
 
 	*ret = NULL;
@@ -493,15 +494,15 @@ int stub_build(const char *moddir, const char *version,
 			     strerror(-r));
 		goto out;
 	}
-	entry(f, "init", S_IFREG | 0755, buf, len);
+	entry(f, &ino, "init", S_IFREG | 0755, buf, len);
 	free(buf);
-	entry(f, "m", S_IFDIR | 0755, NULL, 0);
+	entry(f, &ino, "m", S_IFDIR | 0755, NULL, 0);
 	for (i = 0; i < p->n && r == 0; i++) {
 		r = read_module(p->paths[i], &buf, &len, e);
 		if (r < 0)
 			break;
 		snprintf(path, sizeof(path), "m/%s.ko", p->order[i]);
-		entry(f, path, S_IFREG | 0644, buf, len);
+		entry(f, &ino, path, S_IFREG | 0644, buf, len);
 		fprintf(lf, "module /%s\n", path);
 		free(buf);
 	}
@@ -509,8 +510,8 @@ int stub_build(const char *moddir, const char *version,
 		goto out;
 	fclose(lf);
 	lf = NULL;
-	entry(f, &STUB_MARKER[1], S_IFREG | 0644, list, llen);
-	entry(f, "TRAILER!!!", 0, NULL, 0);
+	entry(f, &ino, &STUB_MARKER[1], S_IFREG | 0644, list, llen);
+	entry(f, &ino, "TRAILER!!!", 0, NULL, 0);
 	fclose(f);
 	f = NULL;
 	/* gzip -9n, which every kernel with an initramfs can read */

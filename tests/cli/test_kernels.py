@@ -658,6 +658,12 @@ def feature_added_after_a_stub_kernel_remakes_its_stub(work):
           sorted(stub_modules(p.out)), 'the stub on the partition is not '
           'the one made')
     expect(run('check', *t), 0, '0 problems')
+    # the same again: the stub it would make is the one there (the same
+    # bytes): not made again
+    p = run('feature', 'add', 'luks', '--crypttab', work('crypttab'),
+            '--modules', cdir, '--driver', 'nvme', *t)
+    expect(p, 0)
+    check('module stub is made' not in p.out, p.out)
     # the generic kernel, with its stub: mdraid's modules join it
     sk = stock()[-1]
     v = sk[8:]
