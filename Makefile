@@ -22,8 +22,8 @@ LIB_SRC := $(wildcard src/lib/*.c)
 LIB_HDR := $(wildcard src/lib/*.h)
 INIT_SRC := $(wildcard src/init/*.c)
 INIT_HDR := $(wildcard src/init/*.h)
-ADMIN_SRC := $(wildcard src/admin/*.c)
-ADMIN_HDR := $(wildcard src/admin/*.h)
+ADMIN_SRC := $(wildcard src/admin/*.c src/admin/*/*.c)
+ADMIN_HDR := $(wildcard src/admin/*.h src/admin/*/*.h)
 CLI_SRC := $(wildcard src/cli/*.c)
 DAEMON_SRC := $(wildcard src/daemon/*.c)
 ADMIN_LIBS := -lblkid -lfdisk -lext2fs -lcom_err
@@ -159,6 +159,7 @@ kernel:
 	tests/kernel/build.sh
 
 check-unit: $(UNIT_BIN)
+	python3 -m tests.layering
 	tests/unit/run.sh $(UNIT_BIN)
 
 check-boot: $(B)/earlyfs-init kernel

@@ -1,7 +1,11 @@
 """make bench, part 3: commit latency of a one-fragment edit on an
 image-backed loop device, fsyncs included: through earlyfsd (socket round
-trip, and the CLI process) and in-process (the CLI with --no-daemon)."""
-import os, socket, statistics, subprocess, sys, time
+trip, and the CLI process) and in-process (the CLI with --no-daemon); then
+in-process on a slow disk and a fast one (the partition mounted -o sync;
+its image on tmpfs), and what one in-process edit asks of the kernel
+(strace -c: directory reads, opens, stats, fsyncs: the same on any
+machine)."""
+import os, re, socket, statistics, subprocess, sys, tempfile, time
 from tests import harness
 
 EDITS = int(os.environ.get('BENCH_EDITS', '200'))
@@ -86,7 +90,56 @@ def main():
           % ('met' if pct(via_socket, 99) <= 20 else 'NOT met'))
     print('ratio in-process / daemon round trip (p50): %.2f'
           % (statistics.median(in_proc) / statistics.median(via_socket)))
+    for what, opts, where in (('disk, mounted -o sync', 'rw,sync', None),
+                              ('image on tmpfs', 'rw', '/dev/shm')):
+        line('in-process, ' + what, backing(work, img, opts, where))
+    calls(work, img)
     work.cleanup()
+
+
+def in_process(m, n, name):
+    times = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        subprocess.run([E, 'add', '--replace', name, '-', '--boot', m,
+                        '--no-daemon'], check=True,
+                       input=b'echo "%s %d"\n' % (name.encode(), i),
+                       stdout=subprocess.DEVNULL)
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def backing(work, img, opts, where):
+    """One-fragment edits on img mounted with opts (a copy of it in where
+    when given)."""
+    n = max(EDITS // 4, 10)
+    if where:
+        copy = tempfile.mkdtemp(prefix='earlyfs-bench-', dir=where)
+        subprocess.run(['cp', img, copy], check=True)
+        img = os.path.join(copy, os.path.basename(img))
+    try:
+        with harness.partition_mounted(img, 1, work('m'), opts) as m:
+            return in_process(m, n, '63-bench')
+    finally:
+        if where:
+            subprocess.run(['rm', '-rf', copy], check=True)
+
+
+def calls(work, img):
+    """The system calls of one in-process edit, by kind."""
+    with harness.partition_mounted(img, 1, work('m')) as m:
+        in_process(m, 1, '64-bench')
+        p = subprocess.run(['strace', '-f', '-c', '-e', 'trace=getdents64,'
+                            'openat,newfstatat,statx,fstat,lstat,readlinkat,'
+                            'read,write,fsync,syncfs,renameat,linkat,'
+                            'unlinkat,mkdirat', E, 'add', '--replace',
+                            '64-bench', '-', '--boot', m, '--no-daemon'],
+                           input=b'echo "traced"\n', capture_output=True)
+    counts = {m.group(2): int(m.group(1)) for m in re.finditer(
+        rb'^\s*\S+\s+\S+\s+\S+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$',
+        p.stderr, re.M) if m.group(2) != b'total'}
+    print('one in-process edit, system calls: ' + ', '.join(
+        '%s %d' % (k.decode(), v) for k, v in sorted(counts.items())))
 
 
 if __name__ == '__main__':

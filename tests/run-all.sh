@@ -5,12 +5,13 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 # the suites' own closing lines decide: a pipeline's status is tee's
+python3 -m tests.layering | tee -a "$log"
 tests/unit/run.sh "$@" | tee -a "$log"
 tests/fuzz/run.sh replay build/fuzz/fuzz_* | tee -a "$log"
 python3 -m tests.boot.run | tee -a "$log"
 python3 -m tests.cli.run | tee -a "$log"
 passed=0 failed=0
-for suite in unit fuzz boot cli; do
+for suite in layering unit fuzz boot cli; do
 	line=$(grep "^$suite: [0-9]* passed, [0-9]* failed" "$log" | tail -n 1)
 	[ -n "$line" ] || { echo "$suite: no closing line"; failed=$((failed + 1)); status=1; continue; }
 	set -- $line

@@ -10,9 +10,9 @@
 #include "atomic.h"
 #include "elfdeps.h"
 #include "fragment.h"
-#include "feature.h"
+#include "features/feature.h"
 #include "populate.h"
-#include "util.h"
+#include "base/util.h"
 
 #define BUSYBOX "/bin/busybox"
 

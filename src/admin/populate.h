@@ -1,8 +1,8 @@
 /* populate.h: the tree and the kernel a boot partition starts with */
 #ifndef EARLYFS_POPULATE_H
 #define EARLYFS_POPULATE_H
-#include "err.h"
-#include "kernelcheck.h"
+#include "base/err.h"
+#include "kernel/kernelcheck.h"
 
 /* The FHS tree, busybox, earlyfs-init, templates and fragments, staged
  * in root (an empty directory) for mke2fs -d. */

@@ -1,5 +1,4 @@
 /* provision: checks first, then staged writes, each step timed and named */
-#include <blkid/blkid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,23 +10,22 @@
 #include <time.h>
 #include <unistd.h>
 #include "atomic.h"
-#include "blkid.h"
-#include "boot.h"
-#include "bootloader.h"
-#include "change.h"
+#include "target/blkid.h"
+#include "target/boot.h"
+#include "loader/bootloader.h"
+#include "change/change.h"
 #include "devspec.h"
-#include "fdisk.h"
-#include "feature.h"
-#include "kernelcheck.h"
-#include "kernelplan.h"
+#include "features/feature.h"
+#include "kernel/kernelcheck.h"
+#include "kernel/kernelplan.h"
 #include "kernlist.h"
 #include "text.h"
 #include "layout.h"
 #include "populate.h"
 #include "provision.h"
-#include "target.h"
+#include "target/target.h"
 #include "template.h"
-#include "util.h"
+#include "base/util.h"
 
 /* syslinux reads no 64bit ext4 and replays no journal; a boot partition is
  * not grown online (resize_inode) and holds few files (an inode per 32 KiB:
@@ -52,7 +50,7 @@ static int image_root(const struct target *t, const char *spec,
 		bool match;
 
 		p.partno = i;
-		if (disk_read_partition(&p, &ignore) < 0)
+		if (target_read_partition(&p, &ignore) < 0)
 			continue;
 		if (probe_signature(p.disk, p.offset, p.size, &sig) <= 0)
 			memset(&sig, 0, sizeof(sig));
@@ -66,43 +64,6 @@ static int image_root(const struct target *t, const char *spec,
 		}
 	}
 	return -ENOENT;
-}
-
-static int wipe_signatures(const char *dev, struct err *e)
-{
-	blkid_probe pr;
-	/* exclusive: a mount, md or dm taking it since the check fails here
-	 * (EBUSY) instead of being written under */
-	int fd = open(dev, O_RDWR | O_EXCL | O_CLOEXEC), r = 0;
-
-	if (fd < 0 && errno == EBUSY)
-		return err_set(e, EXIT_REFUSED, "%s is in use (busy); stop what "
-			       "uses it first; nothing written", dev);
-	if (fd < 0)
-		return err_set(e, EXIT_FAILED, "cannot open %s: %s", dev,
-			       strerror(errno));
-	pr = blkid_new_probe();
-	if (!pr || blkid_probe_set_device(pr, fd, 0, 0) < 0) {
-		r = err_set(e, EXIT_FAILED, "cannot probe %s", dev);
-		goto out;
-	}
-	blkid_probe_enable_superblocks(pr, 1);
-	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_MAGIC);
-	blkid_probe_enable_partitions(pr, 1);
-	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
-	while (blkid_do_probe(pr) == 0)
-		if (blkid_do_wipe(pr, 0) < 0) {
-			r = err_set(e, EXIT_FAILED, "cannot wipe a signature "
-				    "on %s", dev);
-			break;
-		}
-	if (r == 0 && fsync(fd) < 0)
-		r = err_set(e, EXIT_FAILED, "fsync %s: %s", dev, strerror(errno));
-out:
-	if (pr)
-		blkid_free_probe(pr);
-	close(fd);
-	return r;
 }
 
 static int write_record(const char *mnt, const struct provision_opts *o,
@@ -416,7 +377,7 @@ static void say_wipe(const struct prov *p, char *buf, size_t cap)
 
 static int do_wipe(struct prov *p, FILE *out, struct err *e)
 {
-	return wipe_signatures(p->t.dev, e);
+	return blkid_wipe(p->t.dev, e);
 }
 
 static void say_mkfs(const struct prov *p, char *buf, size_t cap)
@@ -559,24 +520,35 @@ static void say_features(const struct prov *p, char *buf, size_t cap)
 static int do_features(struct prov *p, FILE *out, struct err *e)
 {
 	struct feature_opts fo = p->o->fo;
-	FILE *quiet;
+	char *said = NULL, *line, *save = NULL;
+	size_t len = 0, shown = 0;
 	struct boot b;
+	FILE *f;
 	int r;
 
 	fo.force = p->o->force;
 	if (!p->features)
 		return 0;
-	quiet = fopen("/dev/null", "we");
-	if (!quiet)
-		return err_set(e, EXIT_FAILED, "cannot open /dev/null");
+	f = open_memstream(&said, &len);
+	if (!f)
+		return err_set(e, EXIT_FAILED, "out of memory");
 	r = boot_open(p->mnt, NULL, 0, true, &b, e);
 	if (r == 0) {
-		r = feature_change(&b, true, p->features, &fo, NULL, quiet, e);
+		r = feature_change(&b, true, p->features, &fo, NULL, f, e);
 		boot_close(&b);
 	}
-	fclose(quiet);
+	fclose(f);
+	/* what it said (host key fingerprints, warnings) but its
+	 * generation line, under the step's */
+	for (line = said ? strtok_r(said, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!strstr(line, " (generation ")) {
+			fprintf(out, "\n  %-10s %s", "", line);
+			shown++;
+		}
+	free(said);
 	if (r == 0)
-		fprintf(out, ": generation 2");
+		fprintf(out, "%s: generation 2", shown ? "\n             " : "");
 	return r;
 }
 
@@ -612,7 +584,7 @@ static void say_bootflag(const struct prov *p, char *buf, size_t cap)
 
 static int do_bootflag(struct prov *p, FILE *out, struct err *e)
 {
-	return disk_set_boot_flag(&p->t, e);
+	return target_set_boot_flag(&p->t, e);
 }
 
 static void say_flush(const struct prov *p, char *buf, size_t cap)

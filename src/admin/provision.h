@@ -4,8 +4,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
-#include "err.h"
-#include "feature.h"
+#include "base/err.h"
+#include "features/feature.h"
 
 struct provision_opts {
 	const char *target;

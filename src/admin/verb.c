@@ -14,17 +14,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "atomic.h"
-#include "bootconf.h"
-#include "change.h"
-#include "install.h"
-#include "editor.h"
-#include "feature.h"
-#include "kernelfiles.h"
-#include "kernels.h"
-#include "inspect.h"
+#include "loader/bootconf.h"
+#include "change/change.h"
+#include "features/install.h"
+#include "view/editor.h"
+#include "features/feature.h"
+#include "change/kernelfiles.h"
+#include "kernel/kernels.h"
+#include "view/inspect.h"
 #include "layout.h"
 #include "request.h"
-#include "validate.h"
+#include "change/validate.h"
 #include "verb.h"
 
 /*
@@ -214,10 +214,25 @@ static int run_ping(struct boot *b, const struct verb *v,
 	return 0;
 }
 
+/* An edit's bytes as a put (an add, for a new fragment), through
+ * earlyfsd when it listens at the socket ctx. */
+static int edit_submit(struct boot *b, const struct editor_edit *ed,
+		       void *ctx, FILE *out, struct err *e)
+{
+	char *args[1] = { (char *)ed->name };
+	struct verb_call call = { .args = args, .n_args = 1, .socket = ctx,
+				  .data = ed->data, .len = ed->len,
+				  .has_base = ed->exists, .base = ed->base };
+
+	return verb_run(b, verb_find(ed->exists ? "put" : "add", VERB_SERVED),
+			&call, out, e);
+}
+
 static int run_edit(struct boot *b, const struct verb *v,
 		    const struct verb_call *c, FILE *out, struct err *e)
 {
-	return fragment_edit(b, c->socket, c->args[0], out, e);
+	return editor_run(b, c->args[0], edit_submit, (void *)c->socket, out,
+			  e);
 }
 
 static int run_fragments(struct boot *b, const struct verb *v,

@@ -6,10 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "boot.h"
-#include "err.h"
-#include "feature.h"
-#include "kernels.h"
+#include "target/boot.h"
+#include "base/err.h"
+#include "features/feature.h"
+#include "kernel/kernels.h"
 
 #define SOCKET_DEFAULT "/run/earlyfs/earlyfsd.sock"
 

@@ -6,14 +6,14 @@
 #include <string.h>
 #include <unistd.h>
 #include "atomic.h"
-#include "change.h"
-#include "err.h"
-#include "fdisk.h"
-#include "kernelcheck.h"
+#include "change/change.h"
+#include "base/err.h"
+#include "target/image.h"
+#include "kernel/kernelcheck.h"
 #include "layout.h"
 #include "provision.h"
 #include "report.h"
-#include "status.h"
+#include "view/status.h"
 #include "verb.h"
 
 static int parse_size(const char *s, uint64_t *ret)

@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "atomic.h"
-#include "boot.h"
-#include "change.h"
-#include "err.h"
+#include "target/boot.h"
+#include "change/change.h"
+#include "base/err.h"
 #include "kv.h"
 #include "listen.h"
 #include "verb.h"

@@ -6,8 +6,8 @@
 #include <unistd.h>
 #include "extlinux.h"
 #include "fuzz.h"
-#include "sshkeys.h"
-#include "validate.h"
+#include "features/sshkeys.h"
+#include "change/validate.h"
 
 static char top[] = "/tmp/earlyfs-fuzz-validate-XXXXXX";
 static int root = -1;

@@ -1,0 +1,238 @@
+/* kernelfiles: see kernelfiles.h */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "base/beneath.h"
+#include "extlinux.h"
+#include "change/kernelfiles.h"
+#include "layout.h"
+
+int kernelfiles_put(struct boot *b, const char *dst, const char *src,
+		    const char *data, size_t len, struct err *e)
+{
+	char tmp[160], buf[1 << 16];
+	int in = -1, out, r = 0;
+	ssize_t n;
+
+	snprintf(tmp, sizeof(tmp), LAYOUT_KERNEL_TMP, dst);
+	beneath_unlink(b->fd, tmp, false);
+	if (src && (in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		return err_setr(e, -errno, EXIT_FAILED, "%s: %s", src,
+				strerror(errno));
+	out = beneath_open(b->fd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (out < 0) {
+		if (in >= 0)
+			close(in);
+		return err_setr(e, out, EXIT_FAILED, "cannot create %s/%s: %s",
+				b->dir, tmp, strerror(-out));
+	}
+	while (in >= 0 && r == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0)
+			r = errno == EINTR ? 0 : -errno;
+		else if (write(out, buf, (size_t)n) != n)
+			r = errno ? -errno : -EIO;
+	}
+	if (in < 0 && write(out, data, len) != (ssize_t)len)
+		r = errno ? -errno : -EIO;
+	if (r == 0 && fsync(out) < 0)
+		r = -errno;
+	if (in >= 0)
+		close(in);
+	if (close(out) < 0 && r == 0)
+		r = -errno;
+	if (r == 0)
+		r = beneath_rename(b->fd, tmp, dst);
+	if (r < 0) {
+		beneath_unlink(b->fd, tmp, false);
+		return err_setr(e, r, EXIT_FAILED, "cannot write %s/%s: %s",
+				b->dir, dst, strerror(-r));
+	}
+	return 0;
+}
+
+int kernelfiles_copy(struct boot *b, void *ctx, struct err *e)
+{
+	const struct kernel_job *j = ctx;
+	char dst[128];
+	struct stat st;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < j->n_remade && r == 0; i++) {
+		snprintf(dst, sizeof(dst), LAYOUT_STUB, j->remade[i].version);
+		r = kernelfiles_put(b, dst, NULL, j->remade[i].data,
+				    j->remade[i].len, e);
+	}
+	if (!j->src)
+		goto sync;
+	snprintf(dst, sizeof(dst), LAYOUT_KERNEL, j->version);
+	if (r == 0)
+		r = kernelfiles_put(b, dst, j->src, NULL, 0, e);
+	if (r == 0 && j->stub) {
+		snprintf(dst, sizeof(dst), LAYOUT_STUB, j->version);
+		r = kernelfiles_put(b, dst, NULL, j->stub, j->stub_len, e);
+	}
+	/* the partition's own (a package's, in /boot) is left as it is */
+	snprintf(dst, sizeof(dst), LAYOUT_KERNEL_CONFIG, j->version);
+	if (r == 0 && j->config && beneath_lstat(b->fd, dst, &st) < 0)
+		r = kernelfiles_put(b, dst, NULL, j->config, j->config_len, e);
+sync:
+	if (r == 0 && (r = boot_sync(b)) < 0)
+		err_setr(e, r, EXIT_FAILED, "cannot sync %s: %s", b->dir,
+			 strerror(-r));
+	return r;
+}
+
+/* Other vmlinuz-* files are not earlyfs's (a package's, in /boot): they
+ * stay. */
+void kernelfiles_prune(struct boot *b, void *ctx, FILE *out)
+{
+	const struct kernel_job *j = ctx;
+	struct extlinux_conf *c = malloc(sizeof(*c));
+	char link[128], tmp[32], *buf = NULL;
+	const char *what;
+	size_t len, line, i;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	snprintf(link, sizeof(link), "vmlinuz-%s", j->def);
+	snprintf(tmp, sizeof(tmp), LAYOUT_KERNEL_TMP, "vmlinuz");
+	beneath_unlink(b->fd, tmp, false);
+	if (beneath_symlink(link, b->fd, tmp) == 0 &&
+	    beneath_rename(b->fd, tmp, "vmlinuz") < 0)
+		fprintf(out, "earlyfs: warning: cannot point %s/vmlinuz at "
+			"%s\n", b->dir, link);
+	if (!c || beneath_read(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX,
+			       &buf, &len) < 0 ||
+	    extlinux_parse(buf, len, c, &line, &what) < 0)
+		goto out;	/* keep everything */
+	fd = beneath_open(b->fd, ".", O_RDONLY | O_DIRECTORY, 0);
+	d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+		bool used = false;
+
+		const struct kernlist_entry *was;
+
+		if (strncmp(de->d_name, "vmlinuz-", 8) ||
+		    beneath_lstat(b->fd, de->d_name, &st) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		was = kernlist_find((struct kernlist *)&j->before,
+				    de->d_name + 8);
+		if (!was || !was->ok)
+			continue;
+		for (i = 0; i < c->n && !used; i++)
+			used = c->labels[i].kernel[0] == '/' &&
+			       !strcmp(c->labels[i].kernel + 1, de->d_name);
+		used |= !strcmp(de->d_name, link);
+		/* labels that still name /vmlinuz boot the default */
+		if (!used && beneath_unlink(b->fd, de->d_name, false) == 0) {
+			char other[128];
+
+			fprintf(out, "earlyfs: removed %s (no label boots it)\n",
+				de->d_name);
+			snprintf(other, sizeof(other), LAYOUT_STUB,
+				 de->d_name + 8);
+			beneath_unlink(b->fd, other, false);
+			snprintf(other, sizeof(other), LAYOUT_KERNEL_CONFIG,
+				 de->d_name + 8);
+			beneath_unlink(b->fd, other, false);
+		}
+	}
+	closedir(d);
+	boot_sync(b);
+out:
+	free(buf);
+	free(c);
+}
+
+void kernel_job_free(struct kernel_job *j)
+{
+	size_t i;
+
+	free(j->stub);
+	j->stub = NULL;
+	for (i = 0; i < j->n_remade; i++)
+		free(j->remade[i].data);
+	j->n_remade = 0;
+}
+
+/* Whether name is one of LAYOUT_KERNEL_TMP's: ".vmlinuz.tmp", or
+ * ".vmlinuz-V.tmp", ".stub-V.img.tmp" for a version V. */
+static bool kernel_temp(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 6 || name[0] != '.' || strcmp(name + n - 4, ".tmp"))
+		return false;
+	if (n == 12 && !memcmp(name + 1, "vmlinuz", 7))
+		return true;
+	if (!memcmp(name + 1, "vmlinuz-", 8))
+		return kernlist_version_ok(name + 9, n - 13);
+	return n > 14 && !memcmp(name + 1, "stub-", 5) &&
+	       !memcmp(name + n - 8, ".img", 4) &&
+	       kernlist_version_ok(name + 6, n - 14);
+}
+
+size_t kernelfiles_leftovers(int dir, bool remove, FILE *out,
+			     struct problems *p)
+{
+	char kernel[128];
+	struct dirent *de;
+	struct stat st;
+	size_t n = 0, l;
+	int fd = beneath_open(dir, ".", O_RDONLY | O_DIRECTORY, 0);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		const char *name = de->d_name;
+		bool orphan = false;
+
+		l = strlen(name);
+		if (!kernel_temp(name)) {
+			/* stub-V.img, a regular file, without vmlinuz-V */
+			if (l < 10 || memcmp(name, "stub-", 5) ||
+			    strcmp(name + l - 4, ".img") ||
+			    !kernlist_version_ok(name + 5, l - 9) ||
+			    beneath_lstat(dir, name, &st) < 0 ||
+			    !S_ISREG(st.st_mode))
+				continue;
+			snprintf(kernel, sizeof(kernel), "vmlinuz-%.*s",
+				 (int)(l - 9), name + 5);
+			if (beneath_lstat(dir, kernel, &st) == 0)
+				continue;
+			orphan = true;
+		}
+		n++;
+		if (p && orphan)
+			problem(p, "%s: a module stub whose kernel %s is gone "
+				"(removed by a package?); the next earlyfs "
+				"change removes it", name, kernel);
+		else if (p)
+			problem(p, "%s: left by an interrupted kernel add; the "
+				"next earlyfs change removes it", name);
+		if (remove && beneath_unlink(dir, name, false) == 0 && out &&
+		    orphan)
+			fprintf(out, "earlyfs: removed %s: its kernel %s is "
+				"gone\n", name, kernel);
+	}
+	closedir(d);
+	return n;
+}

@@ -1,0 +1,98 @@
+/* bootloader: extlinux.conf from its template, extlinux, syslinux's MBR code */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "atomic.h"
+#include "loader/bootloader.h"
+#include "layout.h"
+#include "extlinux.h"
+#include "template.h"
+#include "base/util.h"
+
+#define MBR_DIR "/usr/lib/syslinux/mbr"
+
+int extlinux_write_conf(const char *mnt, const struct template_var *vars,
+			size_t n, const char *version, const char *initrd,
+			struct err *e)
+{
+	char path[PATH_MAX], unknown[32], *tpl, *out, *with;
+	size_t len;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/templates/extlinux.conf", data_dir());
+	r = read_file(path, LAYOUT_EXTLINUX_MAX, &tpl, &len);
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot read %s: %s", path,
+				strerror(-r));
+	r = template_render(tpl, vars, n, &out, unknown);
+	free(tpl);
+	if (r == -EINVAL)
+		return err_set(e, EXIT_FAILED, "%s: placeholder @%s@ has no "
+			       "value (or a value has a newline)", path, unknown);
+	if (r < 0)
+		return err_set(e, EXIT_FAILED, "cannot render %s", path);
+	if (initrd) {
+		len = strlen(out) + 4096;
+		with = malloc(len);
+		r = with ? extlinux_set_kernels(out, strlen(out), version, initrd,
+						NULL, NULL, 0, with, len)
+			 : -ENOMEM;
+		free(out);
+		if (r < 0) {
+			free(with);
+			return err_set(e, EXIT_FAILED, "%s: no 'earlyfs' label "
+				       "for the module stub", path);
+		}
+		out = with;
+	}
+	snprintf(path, sizeof(path), "%s/extlinux/extlinux.conf", mnt);
+	r = write_text(path, out, 0644);
+	free(out);
+	return r < 0 ? err_set(e, EXIT_FAILED, "cannot write %s: %s", path,
+			       strerror(-r)) : 0;
+}
+
+int extlinux_install(const char *mnt, struct err *e)
+{
+	char dir[PATH_MAX], errbuf[1024];
+	char *const argv[] = { "extlinux", "--install", dir, NULL };
+	int r;
+
+	snprintf(dir, sizeof(dir), "%s/extlinux", mnt);
+	r = run_cmd(argv, errbuf, sizeof(errbuf));
+	if (r != 0)
+		return err_set(e, EXIT_FAILED, "extlinux --install failed (%d): "
+			       "%s", r, errbuf);
+	return 0;
+}
+
+/* 440 bytes of boot code, never the disk signature or the table. */
+int mbr_write(const char *disk, enum table_type table, struct err *e)
+{
+	char path[PATH_MAX], code[440];
+	ssize_t n;
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", MBR_DIR,
+		 table == TABLE_GPT ? "gptmbr.bin" : "mbr.bin");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(e, EXIT_FAILED, "cannot read %s: %s (install "
+			       "syslinux-common)", path, strerror(errno));
+	n = read(fd, code, sizeof(code));
+	close(fd);
+	if (n <= 0)
+		return err_set(e, EXIT_FAILED, "%s is empty", path);
+	fd = open(disk, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(e, EXIT_FAILED, "cannot open %s for the MBR: %s",
+			       disk, strerror(errno));
+	if (pwrite(fd, code, (size_t)n, 0) != n || fsync(fd) < 0)
+		r = err_set(e, EXIT_FAILED, "cannot write the MBR of %s: %s",
+			    disk, strerror(errno));
+	close(fd);
+	return r;
+}

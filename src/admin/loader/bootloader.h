@@ -1,0 +1,17 @@
+/* bootloader.h: syslinux: extlinux.conf from its template, extlinux, the MBR */
+#ifndef EARLYFS_BOOTLOADER_H
+#define EARLYFS_BOOTLOADER_H
+#include <stddef.h>
+#include "base/err.h"
+#include "target/target.h"
+
+struct template_var;
+/* extlinux.conf from its template; with a kernel version and its module
+ * stub (initrd, a path on the partition), the 'earlyfs' and 'rescue'
+ * labels load the stub too. */
+int extlinux_write_conf(const char *mnt, const struct template_var *vars,
+			size_t n, const char *version, const char *initrd,
+			struct err *e);
+int extlinux_install(const char *mnt, struct err *e);
+int mbr_write(const char *disk, enum table_type table, struct err *e);
+#endif

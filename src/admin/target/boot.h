@@ -1,0 +1,50 @@
+/* boot.h: an opened boot partition, and the lock every writer takes */
+#ifndef EARLYFS_BOOT_H
+#define EARLYFS_BOOT_H
+#include <stdbool.h>
+#include <stdio.h>
+#include "base/err.h"
+#include "target/target.h"
+
+#define BOOT_DEFAULT "/boot"
+/* Where the locks are: root's alone (0700), on the host. */
+#define BOOT_LOCK_DIR "/run/earlyfs-locks"
+/* How long a command waits for another one's lock, in seconds
+ * ($EARLYFS_LOCK_TIMEOUT changes it). */
+#define BOOT_LOCK_TIMEOUT 60
+
+struct boot {
+	char dir[4096];		/* the mounted boot partition */
+	char name[4096];	/* what the user gave, for messages */
+	int fd;			/* its root directory */
+	int lock_fd;		/* the lock (BOOT_LOCK_DIR), while held */
+	bool write, locked, remounted;
+	unsigned keep;		/* generations kept (keep_generations=) */
+	/* --target: attached and mounted here by us */
+	struct target t;
+	char tmpmnt[4096];
+	bool mounted;
+};
+
+/* Whether b is a --target (an image or a device we attached and
+ * mounted): a partition from elsewhere, whose files name nothing on the
+ * host that earlyfs would read. */
+static inline bool boot_is_target(const struct boot *b)
+{
+	return b->mounted;
+}
+
+/* dir (default /boot), or target/partno attached and mounted privately. */
+int boot_open(const char *dir, const char *target, unsigned partno,
+	      bool write, struct boot *b, struct err *e);
+void boot_close(struct boot *b);
+/* Takes the lock every writer shares (change_lock() also finishes what
+ * an interrupted change left). */
+int boot_lock(struct boot *b, FILE *out, struct err *e);
+/* Remounts a read-only partition read-write until boot_unlock(); before
+ * the first write of a change, never for one that is refused. */
+int boot_writable(struct boot *b, struct err *e);
+void boot_unlock(struct boot *b, FILE *out);
+/* syncfs(2) of the partition: 0 or -errno. */
+int boot_sync(const struct boot *b);
+#endif

@@ -1,0 +1,193 @@
+/* check: the whole boot partition, as the runner and syslinux will see it */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "base/beneath.h"
+#include "target/blkid.h"
+#include "extlinux.h"
+#include "fragment.h"
+#include "layout.h"
+#include "change/tree.h"
+#include "base/util.h"
+#include "features/feature.h"
+#include "change/kernelfiles.h"
+#include "kernel/kernels.h"
+#include "features/install.h"
+#include "change/validate.h"
+
+struct walk {
+	int root;
+	struct problems *p;
+	size_t n_elf;
+};
+
+/* Where syslinux modules (ELF, resolved by syslinux), generations and the
+ * kernel's file systems live: not ld.so's business. */
+static bool skipped_dir(const char *rel)
+{
+	static const char *const skip[] = { LAYOUT_GENERATIONS,
+					     LAYOUT_EXTLINUX_DIR,
+					     "lost+found", "proc", "sys",
+					     "dev", "run", "tmp", "mnt" };
+	size_t i;
+
+	for (i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+		if (!strcmp(rel, skip[i]))
+			return true;
+	return false;
+}
+
+/* Every ELF file of the partition, links not followed, no mount crossed */
+static void walk_elf(struct walk *w, const char *rel, int depth)
+{
+	char sub[PATH_MAX], magic[4];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	fd = beneath_open(w->root, rel, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		if (fd != -EXDEV)	/* a mount point: not the partition */
+			problem(w->p, "%s: cannot walk the tree: %s",
+				*rel ? rel : ".", strerror(fd < 0 ? -fd : ENOMEM));
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (tree_join(sub, sizeof(sub), rel, de->d_name) < 0 ||
+		    beneath_lstat(w->root, sub, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if ((depth == 0 && skipped_dir(sub)) || depth > 32)
+				continue;
+			walk_elf(w, sub, depth + 1);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode) || st.st_size < 52)
+			continue;
+		fd = beneath_open(w->root, sub, O_RDONLY | O_NONBLOCK, 0);
+		if (fd < 0)
+			continue;
+		if (pread(fd, magic, 4, 0) == 4 && !memcmp(magic, "\177ELF", 4)) {
+			w->n_elf++;
+			validate_elf(w->root, sub, sub, w->p);
+		}
+		close(fd);
+	}
+	closedir(d);
+}
+
+static void check_fragments(int root, struct problems *p, size_t *n)
+{
+	char rel[PATH_MAX], shown[PATH_MAX];
+	struct dirent *de;
+	DIR *d = NULL;
+	int fd;
+
+	fd = beneath_open(root, LAYOUT_INITD, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		problem(p, "init.d: %s", fd == -ELOOP || fd == -ENOTDIR ?
+			"not a directory (a symbolic link?): the runner needs "
+			"one" : strerror(fd < 0 ? -fd : ENOMEM));
+		return;
+	}
+	while ((de = readdir(d))) {
+		enum fragment_class c = fragment_name_classify(de->d_name);
+
+		snprintf(rel, sizeof(rel), LAYOUT_INITD "/%s", de->d_name);
+		snprintf(shown, sizeof(shown), LAYOUT_INITD "/%s", de->d_name);
+		if (c == FRAGMENT_INVALID && strcmp(de->d_name, "README"))
+			problem(p, "%s: never runs: its name breaks the rule "
+				"(" FRAGMENT_RULE ")", shown);
+		if (c != FRAGMENT_RUN && c != FRAGMENT_DISABLED)
+			continue;
+		(*n)++;
+		validate_fragment(root, rel, shown, p);
+	}
+	closedir(d);
+}
+
+static void check_previous(int root, const struct extlinux_conf *c,
+			   struct problems *p)
+{
+	const struct extlinux_label *l = extlinux_find(c, EXTLINUX_PREVIOUS);
+	const char *g = l ? strstr(l->append, "earlyfs.generation=") : NULL;
+	char path[PATH_MAX];
+	unsigned n;
+
+	if (!l)
+		return;
+	if (!g) {
+		problem(p, LAYOUT_EXTLINUX_CONF ": label previous has no "
+			"earlyfs.generation=");
+		return;
+	}
+	g += 19;
+	if (layout_parse_generation(g, strcspn(g, " \t"), &n) < 0) {
+		problem(p, LAYOUT_EXTLINUX_CONF ": label previous: "
+			"earlyfs.generation=%.*s is not a generation number",
+			(int)strcspn(g, " \t"), g);
+		return;
+	}
+	layout_generation_path("", n, LAYOUT_INITD, path, sizeof(path));
+	if (!beneath_exists(root, path))
+		problem(p, LAYOUT_EXTLINUX_CONF ": label previous boots "
+			"generation %u, which is not in " LAYOUT_GENERATIONS
+			"/", n);
+}
+
+static void check_root(int root, struct problems *p)
+{
+	char spec[512], dev[512], type[64];
+	struct err e;
+
+	if (boot_conf_get(root, "root", spec, sizeof(spec)) < 0)
+		problem(p, LAYOUT_CONF ": no root= line");
+	else if (root_resolve(spec, dev, sizeof(dev), type, sizeof(type),
+			      &e) < 0)
+		problem(p, "root %s: no such device on this machine", spec);
+}
+
+int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)
+{
+	struct extlinux_conf *c = malloc(sizeof(*c));
+	struct problems p = { out, 0 };
+	struct walk w = { b->fd, &p, 0 };
+	size_t n_frag = 0;
+
+	if (!c)
+		return err_set(e, EXIT_FAILED, "out of memory");
+	check_fragments(b->fd, &p, &n_frag);
+	walk_elf(&w, "", 0);
+	install_check(b->fd, &p);
+	feature_check(b->fd, &p);
+	kernels_check(b, &p);
+	kernelfiles_leftovers(b->fd, false, NULL, &p);
+	validate_fstab(b->fd, LAYOUT_FSTAB, LAYOUT_FSTAB, &p);
+	if (validate_extlinux(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_CONF,
+			      c, &p) == 0 || c->n)
+		check_previous(b->fd, c, &p);
+	if (running)
+		check_root(b->fd, &p);
+	fprintf(out, "%s: %zu fragment%s, %zu ELF file%s, etc/fstab, "
+		"extlinux.conf (%zu label%s)%s: %zu problem%s\n", b->name,
+		n_frag, n_frag == 1 ? "" : "s", w.n_elf, w.n_elf == 1 ? "" : "s",
+		c->n, c->n == 1 ? "" : "s", running ? ", root device" : "", p.n,
+		p.n == 1 ? "" : "s");
+	free(c);
+	if (p.n)
+		return err_set(e, EXIT_FAILED, "%zu problem%s in %s", p.n,
+			       p.n == 1 ? "" : "s", b->name);
+	return 0;
+}
