@@ -12,7 +12,7 @@ ROOMS = ['base', 'target', 'change', 'loader', 'features', 'kernel', 'view',
 # the one file that may include each library's headers
 WRAPPERS = {'blkid/': 'admin/target/blkid.c',
             'libfdisk/': 'admin/target/fdisk.c',
-            'ext2fs/': 'admin/target/ext2fs.c'}
+            'ext2fs/': 'admin/target/fs.c'}
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
 

@@ -12,7 +12,8 @@
 #include "fragment.h"
 #include "features/feature.h"
 #include "populate.h"
-#include "base/util.h"
+#include "base/run.h"
+#include "base/host.h"
 
 #define BUSYBOX "/bin/busybox"
 
@@ -21,7 +22,7 @@ static bool is_static_elf(const char *path)
 {
 	struct elf_deps d;
 
-	return elf_read_deps(path, &d) == 0 && !d.interp[0] && !d.n_needed;
+	return elf_deps_read(path, &d) == 0 && !d.interp[0] && !d.n_needed;
 }
 
 static int mk(const char *root, const char *rel, mode_t mode)
@@ -48,7 +49,7 @@ static int copy_to(const char *src, const char *root, const char *rel,
 	char p[PATH_MAX];
 
 	snprintf(p, sizeof(p), "%s/%s", root, rel);
-	return copy_file_dense(src, p, mode);
+	return host_copy_dense(src, p, mode);
 }
 
 static int busybox_links(const char *root, struct err *e)
@@ -78,7 +79,7 @@ static int busybox_links(const char *root, struct err *e)
 			       "%s", strerror(-r)) : 0;
 }
 
-int stage_tree(const char *root, struct err *e)
+int populate_stage(const char *root, struct err *e)
 {
 	static const struct {
 		const char *rel;
@@ -105,9 +106,9 @@ int stage_tree(const char *root, struct err *e)
 	if (!is_static_elf(BUSYBOX))
 		return err_set(e, EXIT_FAILED, "%s is missing or not a static "
 			       "binary; install busybox-static", BUSYBOX);
-	if (access(init_binary(), R_OK) < 0)
+	if (access(host_init_binary(), R_OK) < 0)
 		return err_set(e, EXIT_FAILED, "%s is missing; build it with "
-			       "make", init_binary());
+			       "make", host_init_binary());
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && r == 0; i++)
 		r = mk(root, dirs[i].rel, dirs[i].mode);
 	if (r == 0)
@@ -116,20 +117,20 @@ int stage_tree(const char *root, struct err *e)
 		r = link_to(root, "/tmp", "var/tmp");
 	for (i = 0; i < sizeof(templates) / sizeof(templates[0]) && r == 0;
 	     i++) {
-		snprintf(src, sizeof(src), "%s/templates/%s", data_dir(),
+		snprintf(src, sizeof(src), "%s/templates/%s", host_data_dir(),
 			 templates[i]);
 		snprintf(rel, sizeof(rel), "etc/%s", templates[i]);
 		r = copy_to(src, root, rel, 0644);
 	}
 	if (r < 0)
 		return err_set(e, EXIT_FAILED, "cannot stage the tree in %s "
-			       "(templates in %s): %s", root, data_dir(),
+			       "(templates in %s): %s", root, host_data_dir(),
 			       strerror(-r));
 	r = copy_to(BUSYBOX, root, "bin/busybox", 0755);
 	if (r == 0)
 		r = link_to(root, "../bin/busybox", "sbin/init");
 	if (r == 0)
-		r = copy_to(init_binary(), root, "sbin/earlyfs-init", 0755);
+		r = copy_to(host_init_binary(), root, "sbin/earlyfs-init", 0755);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]) && r == 0; i++)
 		r = link_to(root, "earlyfs-init", names[i]);
 	if (r == 0)	/* the network feature writes it; etc may be read-only */
@@ -142,7 +143,7 @@ int stage_tree(const char *root, struct err *e)
 		return r;
 	/* the shipped fragments that belong to no feature: exactly the
 	 * names the runner will run */
-	snprintf(src, sizeof(src), "%s/init.d", data_dir());
+	snprintf(src, sizeof(src), "%s/init.d", host_data_dir());
 	d = opendir(src);
 	if (!d)
 		return err_set(e, EXIT_FAILED, "cannot read %s", src);
@@ -164,7 +165,7 @@ int stage_tree(const char *root, struct err *e)
 
 /* /vmlinuz-VERSION, every block written (syslinux reads no holes), and
  * /vmlinuz pointing at it. */
-int install_kernel(const char *mnt, const struct kernel_info *k,
+int populate_kernel(const char *mnt, const struct kernel_info *k,
 		   struct err *e)
 {
 	char name[300], path[PATH_MAX], tmp[PATH_MAX];
@@ -172,7 +173,7 @@ int install_kernel(const char *mnt, const struct kernel_info *k,
 
 	snprintf(name, sizeof(name), "vmlinuz-%s", k->version);
 	snprintf(path, sizeof(path), "%s/%s", mnt, name);
-	r = copy_file_dense(k->path, path, 0644);
+	r = host_copy_dense(k->path, path, 0644);
 	if (r == 0) {
 		snprintf(tmp, sizeof(tmp), "%s/.vmlinuz.tmp", mnt);
 		unlink(tmp);

@@ -6,7 +6,7 @@
 
 /* The FHS tree, busybox, earlyfs-init, templates and fragments, staged
  * in root (an empty directory) for mke2fs -d. */
-int stage_tree(const char *root, struct err *e);
-int install_kernel(const char *mnt, const struct kernel_info *k,
+int populate_stage(const char *root, struct err *e);
+int populate_kernel(const char *mnt, const struct kernel_info *k,
 		   struct err *e);
 #endif

@@ -25,7 +25,9 @@
 #include "provision.h"
 #include "target/target.h"
 #include "template.h"
-#include "base/util.h"
+#include "base/run.h"
+#include "base/mounts.h"
+#include "base/host.h"
 
 /* syslinux reads no 64bit ext4 and replays no journal; a boot partition is
  * not grown online (resize_inode) and holds few files (an inode per 32 KiB:
@@ -52,7 +54,7 @@ static int image_root(const struct target *t, const char *spec,
 		p.partno = i;
 		if (target_read_partition(&p, &ignore) < 0)
 			continue;
-		if (probe_signature(p.disk, p.offset, p.size, &sig) <= 0)
+		if (blkid_signature(p.disk, p.offset, p.size, &sig) <= 0)
 			memset(&sig, 0, sizeof(sig));
 		match = ds.kind == DEVSPEC_PARTUUID ? devspec_matches(&ds, p.partuuid)
 		      : ds.kind == DEVSPEC_UUID ? devspec_matches(&ds, sig.uuid)
@@ -84,7 +86,7 @@ static int write_record(const char *mnt, const struct provision_opts *o,
 		 EARLYFS_VERSION, when, root, t->partuuid, k->version,
 		 k->path, o->label);
 	snprintf(path, sizeof(path), "%s/" LAYOUT_CONF, mnt);
-	r = write_text(path, text, 0644);
+	r = host_write_text(path, text, 0644);
 	return r < 0 ? err_set(e, EXIT_FAILED, "cannot write %s: %s", path,
 			       strerror(-r)) : 0;
 }
@@ -171,7 +173,7 @@ static int check_contents(struct prov *p, FILE *out, struct err *e)
 {
 	struct signature sig;
 	char ids[512];
-	int r = probe_signature(p->t.disk, p->t.offset, p->t.size, &sig);
+	int r = blkid_signature(p->t.disk, p->t.offset, p->t.size, &sig);
 
 	if (r > 0 && !p->o->force) {
 		snprintf(ids, sizeof(ids), "%s%s%s%s%s",
@@ -213,7 +215,7 @@ static int check_root(struct prov *p, FILE *out, struct err *e)
 
 	if (p->o->root)
 		snprintf(p->root, sizeof(p->root), "%s", p->o->root);
-	else if ((r = root_current(p->root, sizeof(p->root), e)) < 0)
+	else if ((r = blkid_root_current(p->root, sizeof(p->root), e)) < 0)
 		return r;
 	if (devspec_parse(p->root, &ds, &what) < 0)
 		return err_set(e, EXIT_USAGE, "--root %s: %s", p->root, what);
@@ -239,7 +241,7 @@ static int check_root(struct prov *p, FILE *out, struct err *e)
 				       "--force if it will exist where this "
 				       "image boots", p->root, p->t.disk);
 	} else {
-		r = root_resolve(p->root, rootdev, sizeof(rootdev), p->roottype,
+		r = blkid_root_resolve(p->root, rootdev, sizeof(rootdev), p->roottype,
 				 sizeof(p->roottype), e);
 		if (r < 0 && (!p->o->force || e->code == EXIT_USAGE))
 			return r;
@@ -287,7 +289,7 @@ static int check_kernel(struct prov *p, FILE *out, struct err *e)
 	else
 		s.image = true;
 	/* what kernel add would decide: built in, a module stub, or no */
-	r = kernel_plan_make(&p->k, &ko, &s, p->o->force, &p->plan, out, e);
+	r = kernelplan_make(&p->k, &ko, &s, p->o->force, &p->plan, out, e);
 	if (r < 0)
 		return r;
 	if (p->plan.refused)
@@ -330,21 +332,21 @@ static int check_stage(struct prov *p, FILE *out, struct err *e)
 	uint64_t need;
 	int r;
 
-	r = mkdtemp_in("earlyfs-stage", p->stage, sizeof(p->stage));
+	r = mounts_mkdtemp("earlyfs-stage", p->stage, sizeof(p->stage));
 	if (r < 0) {
 		p->stage[0] = '\0';
 		return err_setr(e, r, EXIT_FAILED, "cannot make a temporary "
 				"directory: %s", strerror(-r));
 	}
-	r = stage_tree(p->stage, e);
+	r = populate_stage(p->stage, e);
 	if (r < 0)
 		return r;
 	if (stat(p->kpath, &st) < 0)
 		return err_setr(e, -errno, EXIT_FAILED, "%s: %s", p->kpath,
 				strerror(errno));
-	need = tree_bytes(p->stage) + (uint64_t)st.st_size + (4u << 20);
+	need = host_tree_bytes(p->stage) + (uint64_t)st.st_size + (4u << 20);
 	fprintf(out, "tree of %llu KiB + kernel %llu KiB",
-		(unsigned long long)(tree_bytes(p->stage) >> 10),
+		(unsigned long long)(host_tree_bytes(p->stage) >> 10),
 		(unsigned long long)(st.st_size >> 10));
 	if (p->t.size < need)
 		return err_set(e, EXIT_REFUSED, "partition %u is %llu MiB; "
@@ -406,11 +408,11 @@ static void say_fs(const struct prov *p, char *buf, size_t cap)
 
 static int do_mount(struct prov *p, FILE *out, struct err *e)
 {
-	int r = private_mounts();
+	int r = mounts_private();
 
 	/* our mount goes with us, even if we are killed */
 	if (r == 0)
-		r = mkdtemp_in("earlyfs-mnt", p->mnt, sizeof(p->mnt));
+		r = mounts_mkdtemp("earlyfs-mnt", p->mnt, sizeof(p->mnt));
 	if (r == 0 && mount(p->t.dev, p->mnt, "ext4",
 				 MS_NOATIME | MS_NOSUID | MS_NODEV, NULL) < 0)
 		r = -errno;
@@ -430,13 +432,13 @@ static void say_kernel(const struct prov *p, char *buf, size_t cap)
 static int do_kernel(struct prov *p, FILE *out, struct err *e)
 {
 	char path[PATH_MAX], list[256];
-	int r = install_kernel(p->mnt, &p->k, e);
+	int r = populate_kernel(p->mnt, &p->k, e);
 
 	/* its configuration beside it, for later checks of the features */
 	snprintf(path, sizeof(path), "%s/" LAYOUT_KERNEL_CONFIG, p->mnt,
 		 p->k.version);
 	if (r == 0 && p->k.config && access(path, F_OK) < 0 &&
-	    (r = write_text(path, p->k.config, 0644)) < 0)
+	    (r = host_write_text(path, p->k.config, 0644)) < 0)
 		return err_set(e, EXIT_FAILED, "cannot write %s: %s", path,
 			       strerror(-r));
 	if (r < 0 || !p->plan.stub)
@@ -447,7 +449,7 @@ static int do_kernel(struct prov *p, FILE *out, struct err *e)
 		 "add|rm changes this)\nok %s stub\n", p->k.version);
 	if (r == 0) {
 		snprintf(path, sizeof(path), "%s/" LAYOUT_KERNELS, p->mnt);
-		r = write_text(path, list, 0644);
+		r = host_write_text(path, list, 0644);
 	}
 	return r < 0 ? err_set(e, EXIT_FAILED, "cannot write %s: %s", path,
 			       strerror(-r)) : 0;
@@ -478,7 +480,7 @@ static int do_config(struct prov *p, FILE *out, struct err *e)
 	snprintf(timeout, sizeof(timeout), "%u", p->o->timeout);
 	snprintf(partuuid, sizeof(partuuid), "%s", p->t.partuuid);
 	snprintf(root, sizeof(root), "%s", p->root);
-	return extlinux_write_conf(p->mnt, vars, 6, p->k.version,
+	return bootloader_write_conf(p->mnt, vars, 6, p->k.version,
 				   p->plan.stub ? initrd : NULL, e);
 }
 
@@ -489,7 +491,7 @@ static void say_extlinux(const struct prov *p, char *buf, size_t cap)
 
 static int do_extlinux(struct prov *p, FILE *out, struct err *e)
 {
-	return extlinux_install(p->mnt, e);
+	return bootloader_install(p->mnt, e);
 }
 
 static void say_record(const struct prov *p, char *buf, size_t cap)
@@ -574,7 +576,7 @@ static void say_mbr(const struct prov *p, char *buf, size_t cap)
 
 static int do_mbr(struct prov *p, FILE *out, struct err *e)
 {
-	return p->o->no_mbr ? 0 : mbr_write(p->t.disk, p->t.table, e);
+	return p->o->no_mbr ? 0 : bootloader_write_mbr(p->t.disk, p->t.table, e);
 }
 
 static void say_bootflag(const struct prov *p, char *buf, size_t cap)
@@ -657,7 +659,7 @@ int provision(const struct provision_opts *o, FILE *out, struct err *e)
 			err_prefix(e, say);
 			break;
 		}
-		fprintf(out, " (%.2f s)\n", elapsed_s(&t0));
+		fprintf(out, " (%.2f s)\n", host_elapsed_s(&t0));
 	}
 	if (r == 0 && !o->dry_run)
 		fprintf(out, "earlyfs: %s is an earlyfs boot partition "
@@ -669,8 +671,8 @@ int provision(const struct provision_opts *o, FILE *out, struct err *e)
 		rmdir(p.mnt);
 	target_detach(&p.t);
 	if (p.stage[0])
-		rm_rf(p.stage);
+		host_rm_rf(p.stage);
 	kernel_info_free(&p.k);
-	kernel_plan_free(&p.plan);
+	kernelplan_free(&p.plan);
 	return r;
 }

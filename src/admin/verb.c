@@ -17,6 +17,7 @@
 #include "loader/bootconf.h"
 #include "change/change.h"
 #include "features/install.h"
+#include "view/check.h"
 #include "view/editor.h"
 #include "features/feature.h"
 #include "change/kernelfiles.h"
@@ -238,13 +239,13 @@ static int run_edit(struct boot *b, const struct verb *v,
 static int run_fragments(struct boot *b, const struct verb *v,
 			 const struct verb_call *c, FILE *out, struct err *e)
 {
-	return fragments_print(b, c->report, out, e);
+	return inspect_fragments(b, c->report, out, e);
 }
 
 static int run_show(struct boot *b, const struct verb *v,
 		    const struct verb_call *c, FILE *out, struct err *e)
 {
-	return fragment_show(b, c->args[0], out, e);
+	return inspect_show(b, c->args[0], out, e);
 }
 
 static int run_check(struct boot *b, const struct verb *v,
@@ -256,14 +257,14 @@ static int run_check(struct boot *b, const struct verb *v,
 static int run_log(struct boot *b, const struct verb *v,
 		   const struct verb_call *c, FILE *out, struct err *e)
 {
-	return log_print(c->report, out, e);
+	return inspect_log(c->report, out, e);
 }
 
 static int run_generations(struct boot *b, const struct verb *v,
 			   const struct verb_call *c, FILE *out,
 			   struct err *e)
 {
-	return generations_print(b, out, e);
+	return inspect_generations(b, out, e);
 }
 
 static int run_install(struct boot *b, const struct verb *v,
@@ -293,7 +294,7 @@ static int feature_add(struct boot *b, unsigned mask,
 		r = feature_change(b, true, mask, &c->fo, &x, out, e);
 	}
 	kernels_files_free(files, x.n_files);
-	kernel_job_free(j);
+	kernelfiles_job_free(j);
 	free(j);
 	return r;
 }

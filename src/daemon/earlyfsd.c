@@ -316,7 +316,7 @@ static void record_direct_edits(void)
 	size_t len = 0;
 	FILE *out;
 
-	if (!direct_edits(&d.boot, list, sizeof(list)))
+	if (!change_direct_edits(&d.boot, list, sizeof(list)))
 		return;
 	out = open_memstream(&text, &len);
 	if (!out)

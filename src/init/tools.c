@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+#include "exitcode.h"
 #include "atomic.h"
 #include "crypttab.h"
 #include "init.h"
@@ -18,7 +19,6 @@
 /* Runs argv (found in PATH) on the console; its exit status, or -errno. */
 static int run(char *const argv[])
 {
-	int status;
 	pid_t pid = fork();
 
 	if (pid < 0)
@@ -30,18 +30,14 @@ static int run(char *const argv[])
 			strerror(errno));
 		_exit(127);
 	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status)
-				 : 128 + WTERMSIG(status);
+	return exitcode_wait(pid);
 }
 
 /* cryptsetup with the passphrase on its standard input (a pipe: never a
  * file); its exit status, or -errno. */
 static int run_with_key(char *const argv[], const char *key, size_t len)
 {
-	int p[2], status;
+	int p[2];
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -65,11 +61,7 @@ static int run_with_key(char *const argv[], const char *key, size_t len)
 	if (write(p[1], key, len) != (ssize_t)len)
 		log_warn("cannot pass the passphrase to cryptsetup: %m");
 	close(p[1]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status)
-				 : 128 + WTERMSIG(status);
+	return exitcode_wait(pid);
 }
 
 /* Asks for the passphrase of v (on the console and over SSH) until it

@@ -27,7 +27,7 @@ const struct bootcfg_key bootcfg_keys[] = {
 	{ NULL, NULL },
 };
 
-int parse_seconds(const char *s, size_t len, unsigned *ret)
+int bootcfg_parse_seconds(const char *s, size_t len, unsigned *ret)
 {
 	unsigned long v;
 	int r = text_parse_uint(s, len, 86400, &v);
@@ -101,7 +101,7 @@ static int timeout_item(struct boot_config *cfg, const char *s, size_t len)
 	const char *n = colon ? colon + 1 : s;
 	size_t nlen = colon ? len - (size_t)(colon - s) - 1 : len;
 
-	if (parse_seconds(n, nlen, &sec) < 0)
+	if (bootcfg_parse_seconds(n, nlen, &sec) < 0)
 		return -EINVAL;
 	if (!colon) {
 		cfg->has_timeout_all = true;
@@ -150,7 +150,7 @@ void bootcfg_from_cmdline(const struct cmdline *c, struct boot_config *cfg)
 	if (v && *v)
 		cfg->rootflags = v;
 	v = cmdline_get(c, "earlyfs.rootwait");
-	if (v && parse_seconds(v, strlen(v), &cfg->rootwait) < 0) {
+	if (v && bootcfg_parse_seconds(v, strlen(v), &cfg->rootwait) < 0) {
 		cfg->rootwait = 30;
 		cfg_problem(cfg, "earlyfs.rootwait", v,
 			"not a number of seconds (0-86400); using 30");

@@ -64,5 +64,5 @@ bool bootcfg_skips(const struct boot_config *cfg, const char *fragment);
 long bootcfg_timeout_for(const struct boot_config *cfg, const char *fragment);
 
 /* A decimal number of seconds, 0..86400: -EINVAL, -ERANGE. */
-int parse_seconds(const char *s, size_t len, unsigned *ret);
+int bootcfg_parse_seconds(const char *s, size_t len, unsigned *ret);
 #endif

@@ -1,7 +1,11 @@
 /* elfdeps: what an ELF file needs at run time (loader, libraries), read purely */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "elfdeps.h"
 #include "text.h"
 
@@ -186,4 +190,35 @@ int elf_deps_parse(const void *buf, size_t len, struct elf_deps *ret)
 			return rc;
 	}
 	return 0;
+}
+
+int elf_deps_read_fd(int fd, struct elf_deps *ret)
+{
+	struct stat st;
+	char magic[4];
+	void *p;
+	int r;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    pread(fd, magic, 4, 0) != 4 || !elf_is_elf(magic, 4))
+		return -ENOEXEC;
+	if (st.st_size > ELF_SIZE_MAX)
+		return -EFBIG;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	r = elf_deps_parse(p, (size_t)st.st_size, ret);
+	munmap(p, (size_t)st.st_size);
+	return r;
+}
+
+int elf_deps_read(const char *path, struct elf_deps *ret)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -errno;
+	r = elf_deps_read_fd(fd, ret);
+	close(fd);
+	return r;
 }

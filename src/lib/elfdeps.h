@@ -27,4 +27,9 @@ bool elf_is_elf(const void *buf, size_t len);
  * string is unterminated, -E2BIG past ELF_NEEDED_MAX libraries.
  */
 int elf_deps_parse(const void *buf, size_t len, struct elf_deps *ret);
+#define ELF_SIZE_MAX (1LL << 30)
+/* The same read from a file (mapped, never loaded): 0, -ENOEXEC if it is
+ * not ELF, -EFBIG above ELF_SIZE_MAX, -errno. */
+int elf_deps_read(const char *path, struct elf_deps *ret);
+int elf_deps_read_fd(int fd, struct elf_deps *ret);
 #endif

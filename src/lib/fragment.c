@@ -114,7 +114,7 @@ static int directive_word(const char *w, size_t len,
 		return 0;
 	}
 	if (len > 8 && memcmp(w, "timeout=", 8) == 0) {
-		if (parse_seconds(w + 8, len - 8, &ret->timeout) < 0)
+		if (bootcfg_parse_seconds(w + 8, len - 8, &ret->timeout) < 0)
 			return -EINVAL;
 		ret->has_timeout = true;
 		return 0;

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < c.n; i++)
 			cmdline_env_name(c.params[i].key, name, sizeof(name));
 	}
-	parse_seconds(buf, size, &secs);
+	bootcfg_parse_seconds(buf, size, &secs);
 	free(buf);
 	return 0;
 }

@@ -172,11 +172,11 @@ static void test_numbers(void)
 	/* overflowing digits stop at max, never wrap */
 	CHECK_INT(text_parse_uint("99999999999999999999999", 23, 100, &v),
 		  -ERANGE);
-	CHECK_INT(parse_seconds("86400", 5, &sec), 0);
+	CHECK_INT(bootcfg_parse_seconds("86400", 5, &sec), 0);
 	CHECK_INT(sec, 86400);
-	CHECK_INT(parse_seconds("86401", 5, &sec), -ERANGE);
+	CHECK_INT(bootcfg_parse_seconds("86401", 5, &sec), -ERANGE);
 	/* the length bounds the number: "120,5" read as 3 bytes is 120 */
-	CHECK_INT(parse_seconds("120,5", 3, &sec), 0);
+	CHECK_INT(bootcfg_parse_seconds("120,5", 3, &sec), 0);
 	CHECK_INT(sec, 120);
 }
 

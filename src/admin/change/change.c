@@ -225,10 +225,10 @@ static int check_mv(struct boot *b, const struct change *c, struct plan *p,
 	bool ignored;
 	int r;
 
-	r = fragment_name_arg(c->newname, newname, sizeof(newname), e);
+	r = tree_fragment_name_arg(c->newname, newname, sizeof(newname), e);
 	if (r < 0)
 		return r;
-	if (fragment_find(b, newname, p->to, sizeof(p->to), &ignored) == 0)
+	if (tree_fragment_find(b, newname, p->to, sizeof(p->to), &ignored) == 0)
 		return err_set(e, EXIT_REFUSED, "init.d/%s already exists; "
 			       "remove it or choose another name", p->to);
 	snprintf(p->to, sizeof(p->to), "%s%s", newname,
@@ -358,10 +358,10 @@ static int change_plan(struct boot *b, const struct change *c, unsigned from,
 	p->src[0] = '\0';
 	p->from = from;
 	if (t->fragment) {
-		r = fragment_name_arg(c->name, p->name, sizeof(p->name), e);
+		r = tree_fragment_name_arg(c->name, p->name, sizeof(p->name), e);
 		if (r < 0)
 			return r;
-		p->exists = fragment_find(b, p->name, p->file, sizeof(p->file),
+		p->exists = tree_fragment_find(b, p->name, p->file, sizeof(p->file),
 					  &p->disabled) == 0;
 		if (!p->exists && t->must_exist)
 			return err_set(e, EXIT_FAILED, "there is no fragment "
@@ -433,7 +433,7 @@ static int review_tree(struct boot *b, const char *new, const char *old,
 			continue;
 		base = base ? base + 1 : rel;
 		if (S_ISLNK(t.v[i].mode) && !strchr(rel, '/'))
-			problem(pr, "%s: a symbolic link; the runner and "
+			validate_problem(pr, "%s: a symbolic link; the runner and "
 				"earlyfs need a directory here", rel);
 		else if (!strncmp(rel, "init.d/", 7) && !strchr(rel + 7, '/') &&
 			 fragment_name_classify(base) <= FRAGMENT_DISABLED)
@@ -610,7 +610,7 @@ int change_commit(struct boot *b, const struct change *c, FILE *out,
 	return r;
 }
 
-size_t direct_edits(struct boot *b, char *list, size_t cap)
+size_t change_direct_edits(struct boot *b, char *list, size_t cap)
 {
 	unsigned latest = gen_latest(b, NULL);
 

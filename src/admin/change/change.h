@@ -58,5 +58,5 @@ int change_commit(struct boot *b, const struct change *c, FILE *out,
 		  struct err *e);
 /* Files edited without earlyfs since the last generation (a list for
  * messages in list); 0 when there are none.  Takes no lock. */
-size_t direct_edits(struct boot *b, char *list, size_t cap);
+size_t change_direct_edits(struct boot *b, char *list, size_t cap);
 #endif

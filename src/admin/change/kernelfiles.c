@@ -158,7 +158,7 @@ out:
 	free(c);
 }
 
-void kernel_job_free(struct kernel_job *j)
+void kernelfiles_job_free(struct kernel_job *j)
 {
 	size_t i;
 
@@ -222,11 +222,11 @@ size_t kernelfiles_leftovers(int dir, bool remove, FILE *out,
 		}
 		n++;
 		if (p && orphan)
-			problem(p, "%s: a module stub whose kernel %s is gone "
+			validate_problem(p, "%s: a module stub whose kernel %s is gone "
 				"(removed by a package?); the next earlyfs "
 				"change removes it", name, kernel);
 		else if (p)
-			problem(p, "%s: left by an interrupted kernel add; the "
+			validate_problem(p, "%s: left by an interrupted kernel add; the "
 				"next earlyfs change removes it", name);
 		if (remove && beneath_unlink(dir, name, false) == 0 && out &&
 		    orphan)

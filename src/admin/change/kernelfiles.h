@@ -50,7 +50,7 @@ int kernelfiles_copy(struct boot *b, void *ctx, struct err *e);
  * earlyfs kept before that no label of the live extlinux.conf boots (the
  * 'previous' label counts) are removed. */
 void kernelfiles_prune(struct boot *b, void *ctx, FILE *out);
-void kernel_job_free(struct kernel_job *j);
+void kernelfiles_job_free(struct kernel_job *j);
 /* What an interrupted kernel add or a package's removal of a kernel left
  * at the partition's top: temp copies (LAYOUT_KERNEL_TMP) and module
  * stubs whose vmlinuz-VERSION is gone.  Counted; removed (and said on

@@ -292,7 +292,7 @@ size_t tree_remove_temps(int dir, const char *rel, int depth, bool dry)
 	return n;
 }
 
-int fragment_find(const struct boot *b, const char *name, char *ret_file,
+int tree_fragment_find(const struct boot *b, const char *name, char *ret_file,
 		  size_t cap, bool *ret_disabled)
 {
 	char path[PATH_MAX];
@@ -312,7 +312,7 @@ int fragment_find(const struct boot *b, const char *name, char *ret_file,
 	return -ENOENT;
 }
 
-int fragment_name_arg(const char *arg, char *ret, size_t cap, struct err *e)
+int tree_fragment_name_arg(const char *arg, char *ret, size_t cap, struct err *e)
 {
 	size_t n = strlen(arg), sl = strlen(LAYOUT_DISABLED);
 

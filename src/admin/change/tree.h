@@ -49,8 +49,8 @@ int tree_remove(int dir, const char *rel);
 size_t tree_remove_temps(int dir, const char *rel, int depth, bool dry);
 
 /* NAME or NAME.disabled in init.d: 0 with the file name, or -ENOENT. */
-int fragment_find(const struct boot *b, const char *name, char *ret_file,
+int tree_fragment_find(const struct boot *b, const char *name, char *ret_file,
 		  size_t cap, bool *ret_disabled);
 /* A user's NAME (".disabled" dropped) checked against the naming rule. */
-int fragment_name_arg(const char *arg, char *ret, size_t cap, struct err *e);
+int tree_fragment_name_arg(const char *arg, char *ret, size_t cap, struct err *e);
 #endif

@@ -17,10 +17,11 @@
 #include "layout.h"
 #include "request.h"
 #include "text.h"
-#include "base/util.h"
+#include "base/run.h"
+#include "base/host.h"
 #include "change/validate.h"
 
-void problem(struct problems *p, const char *fmt, ...)
+void validate_problem(struct problems *p, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -97,7 +98,7 @@ static void check_elf_deps(int root, struct elf_deps *d, const char *rel,
 		 slash ? (int)(slash - rel) : 0, rel);
 
 	if (d->interp[0] && !in_tree(root, d->interp))
-		problem(p, "%s: its loader %s is not on the boot partition",
+		validate_problem(p, "%s: its loader %s is not on the boot partition",
 			shown, d->interp);
 	for (i = 0; i < d->n_needed; i++) {
 		bool found = false;
@@ -121,7 +122,7 @@ static void check_elf_deps(int root, struct elf_deps *d, const char *rel,
 			free(rp);
 		}
 		if (!found)
-			problem(p, "%s: needs %s, which is not in the boot "
+			validate_problem(p, "%s: needs %s, which is not in the boot "
 				"partition's /lib, /lib64, /usr/lib or their "
 				"multiarch directories", shown, d->needed[i]);
 	}
@@ -130,10 +131,10 @@ static void check_elf_deps(int root, struct elf_deps *d, const char *rel,
 static void elf_problem(int r, const char *shown, struct problems *p)
 {
 	if (r == -E2BIG)
-		problem(p, "%s: needs more than %d libraries (DT_NEEDED), more "
+		validate_problem(p, "%s: needs more than %d libraries (DT_NEEDED), more "
 			"than earlyfs checks", shown, ELF_NEEDED_MAX);
 	else
-		problem(p, "%s: cannot read its ELF headers: %s", shown,
+		validate_problem(p, "%s: cannot read its ELF headers: %s", shown,
 			r == -EFBIG ? "larger than 1 GiB" : strerror(-r));
 }
 
@@ -144,11 +145,11 @@ void validate_elf(int root, const char *rel, const char *shown,
 	int r, fd;
 
 	if (!d) {
-		problem(p, "%s: out of memory", shown);
+		validate_problem(p, "%s: out of memory", shown);
 		return;
 	}
 	fd = beneath_open(root, rel, O_RDONLY | O_NONBLOCK, 0);
-	r = fd < 0 ? fd : elf_read_deps_fd(fd, d);
+	r = fd < 0 ? fd : elf_deps_read_fd(fd, d);
 	if (fd >= 0)
 		close(fd);
 	if (r == 0)
@@ -180,9 +181,9 @@ static void check_sh_syntax(const char *buf, size_t len, const char *shown,
 	char *const argv[] = { HOST_BUSYBOX, "sh", "-n", tmp, NULL };
 	int fd, r;
 
-	fd = mkstemp_in("earlyfs-sh", tmp, sizeof(tmp));
+	fd = host_mkstemp("earlyfs-sh", tmp, sizeof(tmp));
 	if (fd < 0) {
-		problem(p, "%s: cannot check its shell syntax: %s", shown,
+		validate_problem(p, "%s: cannot check its shell syntax: %s", shown,
 			strerror(-fd));
 		return;
 	}
@@ -192,10 +193,10 @@ static void check_sh_syntax(const char *buf, size_t len, const char *shown,
 		r = run_cmd(argv, errbuf, sizeof(errbuf));
 	unlink(tmp);
 	if (r < 0)
-		problem(p, "%s: cannot check its shell syntax with %s: %s",
+		validate_problem(p, "%s: cannot check its shell syntax with %s: %s",
 			shown, HOST_BUSYBOX, strerror(-r));
 	else if (r != 0)
-		problem(p, "%s: %s", shown, errbuf[0] ? sh_message(errbuf)
+		validate_problem(p, "%s: %s", shown, errbuf[0] ? sh_message(errbuf)
 						       : "shell syntax error");
 }
 
@@ -209,16 +210,16 @@ void validate_fragment(int root, const char *rel, const char *shown,
 
 	r = beneath_lstat(root, rel, &st);
 	if (r < 0) {
-		problem(p, "%s: %s", shown, strerror(-r));
+		validate_problem(p, "%s: %s", shown, strerror(-r));
 		return;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		problem(p, "%s: not a regular file", shown);
+		validate_problem(p, "%s: not a regular file", shown);
 		return;
 	}
 	r = beneath_read(root, rel, LAYOUT_FRAGMENT_MAX, &buf, &len);
 	if (r < 0) {
-		problem(p, "%s: %s", shown, r == -EFBIG ?
+		validate_problem(p, "%s: %s", shown, r == -EFBIG ?
 			"larger than 1 MiB" : read_error(r));
 		return;
 	}
@@ -235,15 +236,15 @@ void validate_fragment_bytes(int root, const char *buf, size_t len,
 	bool use_sh = true;
 
 	if (len > LAYOUT_FRAGMENT_MAX) {
-		problem(p, "%s: larger than 1 MiB", shown);
+		validate_problem(p, "%s: larger than 1 MiB", shown);
 		return;
 	}
 	if (fragment_directives_parse(buf, len, &d, &line) < 0)
-		problem(p, "%s: line %zu: unknown '# earlyfs:' directive "
+		validate_problem(p, "%s: line %zu: unknown '# earlyfs:' directive "
 			"(known: optional, timeout=SECONDS)", shown, line);
 	if (elf_is_elf(buf, len)) {
 		if (!exec)
-			problem(p, "%s: an ELF binary without the executable "
+			validate_problem(p, "%s: an ELF binary without the executable "
 				"bit: the runner would give it to /bin/sh",
 				shown);
 		struct elf_deps *ed = malloc(sizeof(*ed));
@@ -261,21 +262,21 @@ void validate_fragment_bytes(int root, const char *buf, size_t len,
 
 		b = b ? b + 1 : interp;
 		if (n < 0)
-			problem(p, "%s: its '#!' line names an interpreter "
+			validate_problem(p, "%s: its '#!' line names an interpreter "
 				"longer than %zu bytes, which the kernel cuts",
 				shown, sizeof(interp) - 1);
 		else if (n && interp[n - 1] == '\r')
-			problem(p, "%s: its '#!' line ends in a carriage "
+			validate_problem(p, "%s: its '#!' line ends in a carriage "
 				"return (DOS line ends): the kernel would look "
 				"for the interpreter '%s'", shown, interp);
 		else if (interp[0] != '/')
-			problem(p, "%s: '#!%s': the interpreter must be an "
+			validate_problem(p, "%s: '#!%s': the interpreter must be an "
 				"absolute path", shown, interp);
 		else if ((n = tree_file(root, interp)) == 0)
-			problem(p, "%s: its interpreter %s is not a file",
+			validate_problem(p, "%s: its interpreter %s is not a file",
 				shown, interp);
 		else if (n < 0)
-			problem(p, "%s: its interpreter %s is not on the boot "
+			validate_problem(p, "%s: its interpreter %s is not on the boot "
 				"partition", shown, interp);
 		use_sh = !strcmp(b, "sh") || !strcmp(b, "ash") ||
 			 !strcmp(b, "busybox");
@@ -283,7 +284,7 @@ void validate_fragment_bytes(int root, const char *buf, size_t len,
 	if (use_sh && !memchr(buf, '\0', len))
 		check_sh_syntax(buf, len, shown, p);
 	else if (use_sh)
-		problem(p, "%s: a shell script with a NUL byte", shown);
+		validate_problem(p, "%s: a shell script with a NUL byte", shown);
 }
 
 void validate_fstab(int root, const char *rel, const char *shown,
@@ -295,7 +296,7 @@ void validate_fstab(int root, const char *rel, const char *shown,
 	int r;
 
 	if (!t) {
-		problem(p, "%s: out of memory", shown);
+		validate_problem(p, "%s: out of memory", shown);
 		return;
 	}
 	r = beneath_read(root, rel, LAYOUT_FSTAB_MAX, &buf, &len);
@@ -304,15 +305,15 @@ void validate_fstab(int root, const char *rel, const char *shown,
 		goto out;
 	}
 	if (r < 0) {
-		problem(p, "%s: %s", shown, r == -EFBIG ?
+		validate_problem(p, "%s: %s", shown, r == -EFBIG ?
 			"larger than 64 KiB" : read_error(r));
 		goto out;
 	}
 	r = fstab_parse(buf, len, t);
 	if (r == -E2BIG)
-		problem(p, "%s: more than %d entries", shown, FSTAB_ENTRIES_MAX);
+		validate_problem(p, "%s: more than %d entries", shown, FSTAB_ENTRIES_MAX);
 	for (i = 0; i < t->n_errors; i++)
-		problem(p, "%s: line %zu: %s", shown, t->errors[i].line,
+		validate_problem(p, "%s: line %zu: %s", shown, t->errors[i].line,
 			t->errors[i].what);
 out:
 	free(buf);
@@ -329,15 +330,15 @@ void validate_crypttab_bytes(const char *buf, size_t len, const char *shown,
 
 	n = crypttab_parse(buf, len, v, &line, &what);
 	if (n < 0) {
-		problem(p, "%s: line %zu: %s", shown, line, what);
+		validate_problem(p, "%s: line %zu: %s", shown, line, what);
 		return;
 	}
 	if (n == 0)
-		problem(p, "%s: no volume (NAME DEVICE [KEYFILE [OPTIONS]])",
+		validate_problem(p, "%s: no volume (NAME DEVICE [KEYFILE [OPTIONS]])",
 			shown);
 	for (i = 0; i < n; i++)
 		if (v[i].keyfile[0] && strncmp(v[i].keyfile, "/dev/", 5))
-			problem(p, "%s: line %zu: key file %s would be read "
+			validate_problem(p, "%s: line %zu: key file %s would be read "
 				"from the boot partition, which is not "
 				"encrypted: anyone who reads the disk could "
 				"open %s.  Use none (a passphrase) or a key "
@@ -355,7 +356,7 @@ void validate_crypttab(int root, const char *rel, const char *shown,
 	if (r == -ENOENT)
 		return;
 	if (r < 0)
-		problem(p, "%s: %s", shown, r == -EFBIG ?
+		validate_problem(p, "%s: %s", shown, r == -EFBIG ?
 			"larger than 64 KiB" : read_error(r));
 	else
 		validate_crypttab_bytes(buf, len, shown, p);
@@ -379,10 +380,10 @@ void validate_mdadm_conf_bytes(const char *buf, size_t len,
 			dev_dm += dm;
 	}
 	if (!arrays)
-		problem(p, "%s: no 'ARRAY /dev/NAME ... UUID=...' line (mdadm "
+		validate_problem(p, "%s: no 'ARRAY /dev/NAME ... UUID=...' line (mdadm "
 			"--detail --scan prints them)", shown);
 	if (on_dm && !dev_dm)
-		problem(p, "%s: an ARRAY line names /dev/mapper/ members, "
+		validate_problem(p, "%s: an ARRAY line names /dev/mapper/ members, "
 			"which mdadm finds only with a DEVICE line naming them: "
 			"add '" MDCONF_DEVICE_DM "'", shown);
 }
@@ -417,31 +418,31 @@ int validate_extlinux(int root, const char *rel, const char *shown,
 	int r;
 
 	if (!c) {
-		problem(p, "%s: out of memory", shown);
+		validate_problem(p, "%s: out of memory", shown);
 		return -ENOMEM;
 	}
 	r = beneath_read(root, rel, LAYOUT_EXTLINUX_MAX, &buf, &len);
 	if (r < 0) {
-		problem(p, "%s: %s", shown, r == -EFBIG ?
+		validate_problem(p, "%s: %s", shown, r == -EFBIG ?
 			"larger than 64 KiB" : read_error(r));
 		goto out;
 	}
 	r = extlinux_parse(buf, len, c, &line, &what);
 	if (r < 0) {
 		if (line)
-			problem(p, "%s: line %zu: %s", shown, line, what);
+			validate_problem(p, "%s: line %zu: %s", shown, line, what);
 		else
-			problem(p, "%s: %s", shown, what);
+			validate_problem(p, "%s: %s", shown, what);
 		goto out;
 	}
 	if (!c->n)
-		problem(p, "%s: no LABEL: nothing to boot", shown);
+		validate_problem(p, "%s: no LABEL: nothing to boot", shown);
 	for (i = 0; i < c->n; i++) {
 		const struct extlinux_label *l = &c->labels[i];
 		char rd[sizeof(l->initrd)], *one, *save = NULL;
 
 		if (!kernel_found(root, l->kernel))
-			problem(p, "%s: line %zu: label %s: kernel %s is not "
+			validate_problem(p, "%s: line %zu: label %s: kernel %s is not "
 				"on the boot partition", shown, l->line,
 				l->name, l->kernel);
 		/* INITRD a,b: each is loaded (a module stub, here) */
@@ -449,7 +450,7 @@ int validate_extlinux(int root, const char *rel, const char *shown,
 		for (one = strtok_r(rd, ",", &save); one;
 		     one = strtok_r(NULL, ",", &save))
 			if (!kernel_found(root, one))
-				problem(p, "%s: line %zu: label %s: initrd %s "
+				validate_problem(p, "%s: line %zu: label %s: initrd %s "
 					"is not on the boot partition", shown,
 					l->line, l->name, one);
 	}

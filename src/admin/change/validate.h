@@ -13,7 +13,7 @@ struct problems {
 	FILE *out;
 	size_t n;
 };
-void problem(struct problems *p, const char *fmt, ...)
+void validate_problem(struct problems *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* root: the partition's directory fd (where interpreters, libraries and
  * kernels are looked up, as the booted system would); rel: the file to
@@ -47,7 +47,4 @@ struct extlinux_conf;
 int validate_extlinux(int root, const char *rel, const char *shown,
 		      struct extlinux_conf *ret, struct problems *p);
 
-/* check.c: the whole partition, one line per problem on out; -EIO with
- * e filled if any.  running: the root spec must resolve on this machine. */
-int check_tree(const struct boot *b, bool running, FILE *out, struct err *e);
 #endif

@@ -14,7 +14,7 @@
 #include "elfdeps.h"
 #include "layout.h"
 #include "text.h"
-#include "base/util.h"
+#include "base/host.h"
 
 #define LINK_HOPS_MAX 40
 
@@ -244,7 +244,7 @@ static bool elf_matches(struct plan *pl, const char *path)
 {
 	struct elf_deps d;
 
-	return elf_read_deps(path, &d) == 0 && d.elf_class == pl->elf_class &&
+	return elf_deps_read(path, &d) == 0 && d.elf_class == pl->elf_class &&
 	       d.machine == pl->machine;
 }
 
@@ -377,7 +377,7 @@ int closure_add_elf(struct plan *pl, const char *path, const char *shown,
 	d = malloc(sizeof(*d));
 	if (!d)
 		return err_set(pl->e, EXIT_FAILED, "out of memory");
-	r = elf_read_deps(canon, d);
+	r = elf_deps_read(canon, d);
 	if (r < 0) {
 		free(d);
 		return err_set(pl->e, r == -ENOEXEC ? EXIT_REFUSED : EXIT_FAILED,

@@ -16,7 +16,7 @@
 #include "features/mdconf.h"
 #include "features/sshkeys.h"
 #include "text.h"
-#include "base/util.h"
+#include "base/host.h"
 
 const struct feature features[] = {
 	{ "luks", "open the LUKS volumes of " LAYOUT_CRYPTTAB ", asking for "
@@ -324,7 +324,7 @@ static int shipped(const char *name, struct change_file *f, struct err *e)
 	size_t len;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/init.d/%s", data_dir(), name);
+	snprintf(path, sizeof(path), "%s/init.d/%s", host_data_dir(), name);
 	r = read_file(path, LAYOUT_FRAGMENT_MAX, &buf, &len);
 	if (r < 0)
 		return err_setr(e, r, EXIT_FAILED, "cannot read the shipped "
@@ -543,7 +543,7 @@ void feature_check(int root, struct problems *p)
 	size_t i, k;
 
 	if (feature_installed(root, &have, &e) < 0) {
-		problem(p, "%s", e.msg);
+		validate_problem(p, "%s", e.msg);
 		return;
 	}
 	for (i = 0; i < n_features; i++) {
@@ -555,12 +555,12 @@ void feature_check(int root, struct problems *p)
 			snprintf(rel, sizeof(rel), LAYOUT_INITD "/%s",
 				 f->fragments[k]);
 			if (!beneath_exists(root, rel))
-				problem(p, "feature %s: %s is missing (or "
+				validate_problem(p, "feature %s: %s is missing (or "
 					"disabled); 'earlyfs feature add %s' "
 					"restores it", f->name, rel, f->name);
 		}
 		if (f->config && !beneath_exists(root, f->config))
-			problem(p, "feature %s: %s is missing; 'earlyfs feature "
+			validate_problem(p, "feature %s: %s is missing; 'earlyfs feature "
 				"add %s %s FILE' writes it", f->name, f->config,
 				f->name, f->option);
 	}

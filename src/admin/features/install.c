@@ -17,7 +17,6 @@
 #include "change/tree.h"
 #include "layout.h"
 #include "text.h"
-#include "base/util.h"
 
 #define MANIFEST_HEAD "# earlyfs install: what was copied from the host " \
 	"(earlyfs install --refresh copies it again)\n"
@@ -346,15 +345,15 @@ void install_check(int root, struct problems *p)
 			   &mtime) != 3 || path[0] != '/')
 			continue;
 		if (installset_stat(root, path, &st) < 0)
-			problem(p, "%s: installed from the host, missing from "
+			validate_problem(p, "%s: installed from the host, missing from "
 				"the boot partition; run 'earlyfs install "
 				"--refresh'", path);
 		else if (lstat(path, &host) < 0)
-			problem(p, "%s: installed from the host, which no "
+			validate_problem(p, "%s: installed from the host, which no "
 				"longer has it", path);
 		else if ((long long)host.st_mtime != mtime ||
 			 (long long)host.st_size != size)
-			problem(p, "%s: the host's copy changed since it was "
+			validate_problem(p, "%s: the host's copy changed since it was "
 				"installed (upgraded?); run 'earlyfs install "
 				"--refresh'", path);
 	}

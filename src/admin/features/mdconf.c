@@ -13,7 +13,8 @@
 #include "crypttab.h"
 #include "features/mdconf.h"
 #include "text.h"
-#include "base/util.h"
+#include "base/run.h"
+#include "base/host.h"
 
 #define ARRAYS_MAX (CRYPTTAB_MAX + 1)
 #define DETAIL_MAX 4096		/* mdadm --detail --brief: one line */
@@ -197,7 +198,7 @@ int mdconf_generate(const char *root, const char *crypttab, size_t ct_len,
 	for (i = 0; nv > 0 && i < (size_t)nv && n < ARRAYS_MAX; i++) {
 		if (strcmp(v[i].name, root + 12))
 			continue;
-		if (root_resolve(v[i].device, resolved[n], PATH_MAX, type,
+		if (blkid_root_resolve(v[i].device, resolved[n], PATH_MAX, type,
 				 sizeof(type), &ignore) < 0)
 			snprintf(resolved[n], PATH_MAX, "%s", v[i].device);
 		if (is_md(resolved[n])) {

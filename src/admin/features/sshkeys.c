@@ -12,7 +12,9 @@
 #include "layout.h"
 #include "features/sshkeys.h"
 #include "text.h"
-#include "base/util.h"
+#include "base/run.h"
+#include "base/mounts.h"
+#include "base/host.h"
 
 static const char *const types[SSH_KEY_TYPES] = { "ed25519", "ecdsa", "rsa" };
 #define KEY_MAX (16 * 1024)
@@ -130,7 +132,7 @@ size_t ssh_validate_keys(const char *buf, size_t len, const char *shown,
 
 		lineno++;
 		if (r < 0) {
-			problem(p, "%s:%zu: longer than %d bytes", shown, lineno,
+			validate_problem(p, "%s:%zu: longer than %d bytes", shown, lineno,
 				TEXT_LINE_MAX);
 			continue;
 		}
@@ -160,11 +162,11 @@ size_t ssh_validate_keys(const char *buf, size_t len, const char *shown,
 		if (found)
 			keys++;
 		else
-			problem(p, "%s:%zu: no public key (TYPE BASE64, such as "
+			validate_problem(p, "%s:%zu: no public key (TYPE BASE64, such as "
 				"ssh-ed25519 AAAA...)", shown, lineno);
 	}
 	if (!keys && !p->n)
-		problem(p, "%s: no key at all: no one could log in", shown);
+		validate_problem(p, "%s: no key at all: no one could log in", shown);
 	return keys;
 }
 
@@ -276,11 +278,11 @@ static int make_host_keys(const char *from, struct change_file *files,
 	 * namespace: killed at any point, nothing of them stays on a disk
 	 * (the empty directory goes with tmp_clean_dead) */
 	tmp[0] = '\0';
-	r = mkdtemp_in("earlyfs-mnt", tmp, sizeof(tmp));
+	r = mounts_mkdtemp("earlyfs-mnt", tmp, sizeof(tmp));
 	if (r < 0)
 		tmp[0] = '\0';
 	if (r == 0)
-		r = private_mounts();
+		r = mounts_private();
 	if (r == 0 && mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV |
 			    MS_NOEXEC, "mode=0700,size=1m") < 0)
 		r = -errno;
@@ -390,12 +392,12 @@ void ssh_check(int root, struct problems *p)
 			 LAYOUT_AUTHORIZED_KEYS_MAX, &buf, &len);
 	if (r == 0) {
 		if (memchr(buf, '\0', len))
-			problem(p, LAYOUT_AUTHORIZED_KEYS ": not a text file");
+			validate_problem(p, LAYOUT_AUTHORIZED_KEYS ": not a text file");
 		else
 			ssh_validate_keys(buf, len, LAYOUT_AUTHORIZED_KEYS, p);
 		free(buf);
 	} else if (r != -ENOENT) {	/* missing: feature_check says it */
-		problem(p, LAYOUT_AUTHORIZED_KEYS ": %s", r == -EFBIG ?
+		validate_problem(p, LAYOUT_AUTHORIZED_KEYS ": %s", r == -EFBIG ?
 			"larger than 64 KiB" : strerror(-r));
 	}
 	for (i = 0; i < SSH_KEY_TYPES; i++) {
@@ -404,6 +406,6 @@ void ssh_check(int root, struct problems *p)
 		if (beneath_exists(root, rel))
 			return;
 	}
-	problem(p, "feature ssh: no host key in " LAYOUT_DROPBEAR_DIR "; "
+	validate_problem(p, "feature ssh: no host key in " LAYOUT_DROPBEAR_DIR "; "
 		"'earlyfs feature add ssh' makes them");
 }

@@ -12,7 +12,8 @@
 #include <unistd.h>
 #include "atomic.h"
 #include "kernel/kernelcheck.h"
-#include "base/util.h"
+#include "base/run.h"
+#include "base/host.h"
 
 void kernel_info_free(struct kernel_info *k)
 {
@@ -61,7 +62,7 @@ static char *ikconfig_blob(const char *vmlinux, size_t len)
 	ed = st ? memmem(st, len - (size_t)(st - vmlinux), "IKCFG_ED", 8) : NULL;
 	if (!ed)
 		return NULL;
-	fd = memfd_of("ikconfig", st + 8, (size_t)(ed - st - 8));
+	fd = run_memfd("ikconfig", st + 8, (size_t)(ed - st - 8));
 	if (fd < 0)
 		return NULL;
 	r = run_capture(gunzip, fd, 0, CONFIG_MAX, &config, &clen, NULL, 0);
@@ -381,101 +382,4 @@ extra:
 			       "features" : "mount the boot partition",
 			       missing);
 	return 0;
-}
-
-/* The last component of a link's target, "" if not a link. */
-static void link_base(const char *dir, const char *name, char *ret,
-		      size_t cap)
-{
-	char path[PATH_MAX + 32], link[PATH_MAX], *slash;
-	ssize_t l;
-
-	ret[0] = '\0';
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	l = readlink(path, link, sizeof(link) - 1);
-	if (l <= 0)
-		return;
-	link[l] = '\0';
-	slash = strrchr(link, '/');
-	snprintf(ret, cap, "%s", slash ? slash + 1 : link);
-}
-
-/* The devices from sys (a device's directory) up to /sys/devices that a
- * driver is bound to. */
-static size_t walk_devices(char *sys, struct disk_driver *ret, size_t max)
-{
-	char path[PATH_MAX + 16], *slash;
-	size_t n = 0;
-
-	while (n < max && strlen(sys) > strlen("/sys/devices")) {
-		struct disk_driver *d = &ret[n];
-
-		link_base(sys, "driver", d->driver, sizeof(d->driver));
-		if (d->driver[0] && strcmp(d->driver, "loop")) {
-			link_base(sys, "driver/module", d->module,
-				  sizeof(d->module));
-			snprintf(path, sizeof(path), "%s/modalias", sys);
-			if (sysfs_read(path, d->modalias,
-				       sizeof(d->modalias)) < 0)
-				d->modalias[0] = '\0';
-			n++;
-		}
-		slash = strrchr(sys, '/');
-		if (!slash)
-			break;
-		*slash = '\0';
-	}
-	return n;
-}
-
-size_t disk_drivers_of(dev_t dev, struct disk_driver *ret, size_t max)
-{
-	char sys[PATH_MAX], path[PATH_MAX + 32];
-
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(dev),
-		 minor(dev));
-	snprintf(path, sizeof(path), "%s/partition", sys);
-	snprintf(path, sizeof(path), access(path, F_OK) == 0 ?
-		 "%s/../device" : "%s/device", sys);
-	if (!realpath(path, sys))
-		return 0;
-	return walk_devices(sys, ret, max);
-}
-
-size_t net_drivers(struct disk_driver *ret, size_t max)
-{
-	char sys[PATH_MAX], path[PATH_MAX + 32];
-	struct dirent *de;
-	DIR *d = opendir("/sys/class/net");
-	size_t n = 0;
-
-	while (d && n < max && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/class/net/%s/device",
-			 de->d_name);
-		if (realpath(path, sys))	/* virtual ones have none */
-			n += walk_devices(sys, ret + n, max - n);
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
-size_t disk_drivers(const char *dev, const char **ret, size_t max)
-{
-	static struct disk_driver found[16];
-	struct stat st;
-	size_t n, i, k, out = 0;
-
-	if (stat(dev, &st) < 0 || !S_ISBLK(st.st_mode))
-		return 0;
-	n = disk_drivers_of(st.st_rdev, found, 16);
-	for (i = 0; i < n && out < max; i++) {
-		for (k = 0; k < out && strcmp(ret[k], found[i].driver); k++)
-			;
-		if (k == out)
-			ret[out++] = found[i].driver;
-	}
-	return out;
 }

@@ -53,19 +53,4 @@ extern const size_t n_kernel_generic_disks;
  * or NULL when earlyfs does not know the driver or the configuration. */
 const char *kernel_driver_config(const struct kernel_info *k,
 				 const char *driver);
-/* A device between a block device and the bus that a driver is bound to,
- * from sysfs. */
-struct disk_driver {
-	char driver[64];	/* its driver's name: sd, virtio-pci */
-	char module[64];	/* the driver's module, "" if built in */
-	char modalias[256];	/* the device's, "" if it has none */
-};
-/* Those of block device dev (a partition: its disk's), nearest first;
- * a loop device's own driver left out.  The number found. */
-size_t disk_drivers_of(dev_t dev, struct disk_driver *ret, size_t max);
-/* The same for each network interface that has a device (the NICs). */
-size_t net_drivers(struct disk_driver *ret, size_t max);
-/* Their drivers' names, each once (pointers to static storage). */
-size_t disk_drivers(const char *dev, const char **ret, size_t max);
-
 #endif

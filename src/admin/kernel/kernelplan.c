@@ -5,6 +5,7 @@
 #include <string.h>
 #include "features/feature.h"
 #include "kernel/kernelplan.h"
+#include "target/devices.h"
 #include "kernel/stub.h"
 
 #define HOST_MAX 32
@@ -97,7 +98,7 @@ static int make_stub(struct kernel_plan *p, const struct kernels_opts *o,
 		r = kernel_check(k, kn, NULL, e);
 	}
 	if (r != 0) {
-		kernel_plan_free(p);
+		kernelplan_free(p);
 		return r < 0 ? r : 0;
 	}
 	fprintf(out, "earlyfs: %s boots through its module stub (%zu KiB): "
@@ -166,7 +167,7 @@ static int interfaces_stub(struct kernel_plan *p, const struct kernels_opts *o,
 			 d->n_stub_host - d->n_host, true, k, kn, out, e);
 }
 
-int kernel_plan_make(const struct kernel_info *k, const struct kernels_opts *o,
+int kernelplan_make(const struct kernel_info *k, const struct kernels_opts *o,
 		     const struct kernel_site *s, bool force,
 		     struct kernel_plan *ret, FILE *out, struct err *e)
 {
@@ -178,12 +179,12 @@ int kernel_plan_make(const struct kernel_info *k, const struct kernels_opts *o,
 	if (!d)
 		return err_set(e, EXIT_FAILED, "out of memory");
 	if (!s->image)
-		d->n_host = disk_drivers_of(s->dev, d->host, 16);
+		d->n_host = devices_of_disk(s->dev, d->host, 16);
 	/* a stub also carries the network feature's interface drivers (not
 	 * a reason to make one: the check knows disks only) */
 	d->n_stub_host = d->n_host;
 	if ((s->features & FEATURE_NETWORK) && d->n_host)
-		d->n_stub_host += net_drivers(d->host + d->n_host,
+		d->n_stub_host += devices_nics(d->host + d->n_host,
 					      HOST_MAX - d->n_host);
 	if (needs(k, o, s, d, &kn, out, &ret->why) < 0) {
 		ret->refused = true;	/* not even the generic set */
@@ -225,7 +226,7 @@ forced:
 	return 0;
 }
 
-void kernel_plan_free(struct kernel_plan *p)
+void kernelplan_free(struct kernel_plan *p)
 {
 	free(p->stub);
 	p->stub = NULL;

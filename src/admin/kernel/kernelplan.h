@@ -51,8 +51,8 @@ struct kernel_plan {
  * what is decided is said on out.  force: a refused kernel is taken as
  * it is (no stub tried).  -errno with e only when the site cannot be
  * read. */
-int kernel_plan_make(const struct kernel_info *k, const struct kernels_opts *o,
+int kernelplan_make(const struct kernel_info *k, const struct kernels_opts *o,
 		     const struct kernel_site *s, bool force,
 		     struct kernel_plan *ret, FILE *out, struct err *e);
-void kernel_plan_free(struct kernel_plan *p);
+void kernelplan_free(struct kernel_plan *p);
 #endif

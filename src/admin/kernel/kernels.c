@@ -21,7 +21,6 @@
 #include "kernel/stub.h"
 #include "layout.h"
 #include "text.h"
-#include "base/util.h"
 
 #define KEEP_DEFAULT 2
 
@@ -237,7 +236,7 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 		goto out;
 	j->before = kl;
 	site_of(b, &site);
-	r = kernel_plan_make(&k, o, &site, force, &plan, out, e);
+	r = kernelplan_make(&k, o, &site, force, &plan, out, e);
 	if (r < 0)
 		goto out;
 	ent = kernlist_find(&kl, k.version);
@@ -324,8 +323,8 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 	snprintf(desc, sizeof(desc), "kernel add %s", k.version);
 	r = commit(b, &kl, j, desc, out, e);
 out:
-	kernel_plan_free(&plan);
-	kernel_job_free(j);
+	kernelplan_free(&plan);
+	kernelfiles_job_free(j);
 	free(j);
 	kernel_info_free(&k);
 	return r;
@@ -386,7 +385,7 @@ int kernels_restub(struct boot *b, unsigned added,
 						     sizeof(built)) < 0 ||
 				   strcmp(built, v->version)))
 			ko.modules = NULL;
-		r = kernel_plan_make(&k, &ko, &site, false, &plan, out, e);
+		r = kernelplan_make(&k, &ko, &site, false, &plan, out, e);
 		if (r < 0)
 			goto next;
 		if (plan.refused && force) {
@@ -425,7 +424,7 @@ next:
 		free(cur);
 		if (cfd >= 0)
 			close(cfd);
-		kernel_plan_free(&plan);
+		kernelplan_free(&plan);
 		kernel_info_free(&k);
 	}
 	if (r < 0)
@@ -539,7 +538,7 @@ void kernels_check(const struct boot *b, struct problems *p)
 	size_t i;
 
 	if (load(b, &kl, &e) < 0) {
-		problem(p, "%s", e.msg);
+		validate_problem(p, "%s", e.msg);
 		return;
 	}
 	for (i = 0; i < kl.n; i++) {
@@ -547,7 +546,7 @@ void kernels_check(const struct boot *b, struct problems *p)
 			continue;
 		snprintf(name, sizeof(name), "vmlinuz-%s", kl.v[i].version);
 		if (beneath_lstat(b->fd, name, &k) < 0 || !S_ISREG(k.st_mode)) {
-			problem(p, "kernel %s: %s is missing; 'earlyfs kernel "
+			validate_problem(p, "kernel %s: %s is missing; 'earlyfs kernel "
 				"rm %s' or add it again", kl.v[i].version, name,
 				kl.v[i].version);
 			continue;
@@ -556,11 +555,11 @@ void kernels_check(const struct boot *b, struct problems *p)
 			continue;
 		snprintf(name, sizeof(name), LAYOUT_STUB, kl.v[i].version);
 		if (beneath_lstat(b->fd, name, &s) < 0 || !S_ISREG(s.st_mode))
-			problem(p, "kernel %s: its module stub %s is missing; "
+			validate_problem(p, "kernel %s: its module stub %s is missing; "
 				"'earlyfs kernel add' it again", kl.v[i].version,
 				name);
 		else if (s.st_mtime < k.st_mtime)
-			problem(p, "kernel %s: its module stub %s is older than "
+			validate_problem(p, "kernel %s: its module stub %s is older than "
 				"the kernel and may not match it; 'earlyfs kernel "
 				"add' it again", kl.v[i].version, name);
 	}

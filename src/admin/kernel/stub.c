@@ -13,7 +13,8 @@
 #include "modinfo.h"
 #include "kernel/stub.h"
 #include "text.h"
-#include "base/util.h"
+#include "base/run.h"
+#include "base/host.h"
 
 #define MODULES_MAX 16384
 #define MODULE_SIZE_MAX (32 << 20)
@@ -488,9 +489,9 @@ int stub_build(const char *moddir, const char *version,
 		r = err_set(e, EXIT_FAILED, "out of memory");
 		goto out;
 	}
-	r = read_file(init_binary(), 4 << 20, &buf, &len);
+	r = read_file(host_init_binary(), 4 << 20, &buf, &len);
 	if (r < 0) {
-		r = err_setr(e, r, EXIT_FAILED, "%s: %s", init_binary(),
+		r = err_setr(e, r, EXIT_FAILED, "%s: %s", host_init_binary(),
 			     strerror(-r));
 		goto out;
 	}
@@ -515,7 +516,7 @@ int stub_build(const char *moddir, const char *version,
 	fclose(f);
 	f = NULL;
 	/* gzip -9n, which every kernel with an initramfs can read */
-	in = memfd_of("stub-cpio", cpio, clen);
+	in = run_memfd("stub-cpio", cpio, clen);
 	if (in < 0) {
 		r = err_setr(e, in, EXIT_FAILED, "memfd: %s", strerror(-in));
 		goto out;

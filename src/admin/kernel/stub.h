@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include "base/err.h"
 #include "kernel/kernelcheck.h"
+#include "target/devices.h"
 #include "layout.h"
 
 /* moddir: the kernel's module tree (/lib/modules/VERSION); names: modules

@@ -15,7 +15,7 @@
 #include "change/generation.h"
 #include "layout.h"
 #include "change/tree.h"
-#include "base/util.h"
+#include "base/run.h"
 #include "change/validate.h"
 
 int bootconf_once(struct boot *b, const char *label, FILE *out, struct err *e)

@@ -1,4 +1,5 @@
 /* bootloader: extlinux.conf from its template, extlinux, syslinux's MBR code */
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,11 +11,12 @@
 #include "layout.h"
 #include "extlinux.h"
 #include "template.h"
-#include "base/util.h"
+#include "base/run.h"
+#include "base/host.h"
 
 #define MBR_DIR "/usr/lib/syslinux/mbr"
 
-int extlinux_write_conf(const char *mnt, const struct template_var *vars,
+int bootloader_write_conf(const char *mnt, const struct template_var *vars,
 			size_t n, const char *version, const char *initrd,
 			struct err *e)
 {
@@ -22,7 +24,7 @@ int extlinux_write_conf(const char *mnt, const struct template_var *vars,
 	size_t len;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/templates/extlinux.conf", data_dir());
+	snprintf(path, sizeof(path), "%s/templates/extlinux.conf", host_data_dir());
 	r = read_file(path, LAYOUT_EXTLINUX_MAX, &tpl, &len);
 	if (r < 0)
 		return err_setr(e, r, EXIT_FAILED, "cannot read %s: %s", path,
@@ -49,13 +51,13 @@ int extlinux_write_conf(const char *mnt, const struct template_var *vars,
 		out = with;
 	}
 	snprintf(path, sizeof(path), "%s/extlinux/extlinux.conf", mnt);
-	r = write_text(path, out, 0644);
+	r = host_write_text(path, out, 0644);
 	free(out);
 	return r < 0 ? err_set(e, EXIT_FAILED, "cannot write %s: %s", path,
 			       strerror(-r)) : 0;
 }
 
-int extlinux_install(const char *mnt, struct err *e)
+int bootloader_install(const char *mnt, struct err *e)
 {
 	char dir[PATH_MAX], errbuf[1024];
 	char *const argv[] = { "extlinux", "--install", dir, NULL };
@@ -70,7 +72,7 @@ int extlinux_install(const char *mnt, struct err *e)
 }
 
 /* 440 bytes of boot code, never the disk signature or the table. */
-int mbr_write(const char *disk, enum table_type table, struct err *e)
+int bootloader_write_mbr(const char *disk, enum table_type table, struct err *e)
 {
 	char path[PATH_MAX], code[440];
 	ssize_t n;

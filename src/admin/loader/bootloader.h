@@ -9,9 +9,9 @@ struct template_var;
 /* extlinux.conf from its template; with a kernel version and its module
  * stub (initrd, a path on the partition), the 'earlyfs' and 'rescue'
  * labels load the stub too. */
-int extlinux_write_conf(const char *mnt, const struct template_var *vars,
+int bootloader_write_conf(const char *mnt, const struct template_var *vars,
 			size_t n, const char *version, const char *initrd,
 			struct err *e);
-int extlinux_install(const char *mnt, struct err *e);
-int mbr_write(const char *disk, enum table_type table, struct err *e);
+int bootloader_install(const char *mnt, struct err *e);
+int bootloader_write_mbr(const char *disk, enum table_type table, struct err *e);
 #endif

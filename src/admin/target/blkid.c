@@ -1,4 +1,5 @@
 /* probe: signatures and root specs through libblkid */
+#include <stdio.h>
 #include <blkid/blkid.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,6 @@
 #include "devspec.h"
 #include "mountinfo.h"
 #include "text.h"
-#include "base/util.h"
 
 static void value(blkid_probe pr, const char *name, char *ret, size_t cap)
 {
@@ -23,7 +23,7 @@ static void value(blkid_probe pr, const char *name, char *ret, size_t cap)
 		text_copy(ret, cap, v, strlen(v));
 }
 
-int probe_signature(const char *path, uint64_t offset, uint64_t size,
+int blkid_signature(const char *path, uint64_t offset, uint64_t size,
 		    struct signature *ret)
 {
 	blkid_probe pr;
@@ -70,7 +70,7 @@ int probe_signature(const char *path, uint64_t offset, uint64_t size,
 }
 
 /* Resolves a spec with the blkid cache (sees what /dev shows). */
-int root_resolve(const char *spec, char *ret_dev, size_t cap,
+int blkid_root_resolve(const char *spec, char *ret_dev, size_t cap,
 		 char *ret_type, size_t tcap, struct err *e)
 {
 	struct devspec ds;
@@ -97,12 +97,12 @@ int root_resolve(const char *spec, char *ret_dev, size_t cap,
 	snprintf(ret_dev, cap, "%s", dev);
 	free(dev);
 	ret_type[0] = '\0';
-	if (probe_signature(ret_dev, 0, 0, &sig) > 0)
+	if (blkid_signature(ret_dev, 0, 0, &sig) > 0)
 		snprintf(ret_type, tcap, "%s", sig.type);
 	return 0;
 }
 
-int root_current(char *ret_spec, size_t cap, struct err *e)
+int blkid_root_current(char *ret_spec, size_t cap, struct err *e)
 {
 	char *mi = NULL;
 	struct mountinfo_entry m;

@@ -10,13 +10,13 @@ struct signature {
 };
 /* 1 with the first signature found in [offset, offset+size) of path,
  * 0 if none, -errno. */
-int probe_signature(const char *path, uint64_t offset, uint64_t size,
+int blkid_signature(const char *path, uint64_t offset, uint64_t size,
 		    struct signature *ret);
 /* Checks a root spec resolves here; fills the device and its fs type. */
-int root_resolve(const char *spec, char *ret_dev, size_t cap,
+int blkid_root_resolve(const char *spec, char *ret_dev, size_t cap,
 		 char *ret_type, size_t tcap, struct err *e);
 /* The spec of the device mounted at / now (PARTUUID= if it has one). */
-int root_current(char *ret_spec, size_t cap, struct err *e);
+int blkid_root_current(char *ret_spec, size_t cap, struct err *e);
 
 /* Wipes every signature (file system, RAID, partition table) on dev,
  * opened O_EXCL (a mount or holder that took it since: refused). */

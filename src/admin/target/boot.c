@@ -14,9 +14,10 @@
 #include "base/beneath.h"
 #include "target/boot.h"
 #include "atomic.h"
+#include "kv.h"
 #include "layout.h"
 #include "text.h"
-#include "base/util.h"
+#include "base/mounts.h"
 
 static unsigned conf_keep(int dir)
 {
@@ -165,8 +166,8 @@ int boot_open(const char *dir, const char *target, unsigned partno,
 		if (r < 0)
 			goto fail;
 		b->locked = true;
-		tmp_clean_dead();
-		r = private_mounts();
+		mounts_clean_dead();
+		r = mounts_private();
 		if (r < 0) {
 			r = err_setr(e, r, EXIT_FAILED, "cannot make a private "
 				     "mount namespace: %s", strerror(-r));
@@ -177,7 +178,7 @@ int boot_open(const char *dir, const char *target, unsigned partno,
 			r = target_attach(&b->t, e);
 		if (r < 0)
 			goto fail;
-		if (mkdtemp_in("earlyfs-edit", b->tmpmnt, sizeof(b->tmpmnt)) < 0 ||
+		if (mounts_mkdtemp("earlyfs-edit", b->tmpmnt, sizeof(b->tmpmnt)) < 0 ||
 		    mount(b->t.dev, b->tmpmnt, "ext4",
 			  MS_NOATIME | MS_NOSUID | MS_NODEV | MS_NOEXEC |
 				  (write ? 0 : MS_RDONLY), NULL) < 0) {
@@ -311,4 +312,54 @@ void boot_unlock(struct boot *b, FILE *out)
 int boot_sync(const struct boot *b)
 {
 	return syncfs(b->fd) < 0 ? -errno : 0;
+}
+
+int boot_conf_get(int dir, const char *key, char *ret, size_t cap)
+{
+	char *conf;
+	size_t len;
+	int r;
+
+	r = beneath_read(dir, LAYOUT_CONF, LAYOUT_CONF_MAX, &conf, &len);
+	if (r < 0)
+		return r;
+	r = kv_get(conf, len, key, ret, cap);
+	free(conf);
+	return r;
+}
+
+char *boot_conf_with(int dir, const char *key, const char *value,
+		     size_t *ret_len)
+{
+	size_t len = 0, pos = 0, l, kl, vl, klen = strlen(key);
+	const char *line, *k, *v;
+	char *buf = NULL, *text = NULL;
+	bool done = false;
+	FILE *f;
+
+	if (beneath_read(dir, LAYOUT_CONF, LAYOUT_CONF_MAX, &buf, &len) < 0)
+		len = 0;
+	f = open_memstream(&text, ret_len);
+	if (!f) {
+		free(buf);
+		return NULL;
+	}
+	while (buf && text_next_line(buf, len, &pos, &line, &l) != 0) {
+		if (kv_parse_line(line, l, &k, &kl, &v, &vl) == 1 &&
+		    kl == klen && !memcmp(k, key, kl)) {
+			if (!done)
+				fprintf(f, "%s=%s\n", key, value);
+			done = true;
+			continue;
+		}
+		fprintf(f, "%.*s\n", (int)l, line);
+	}
+	if (!done)
+		fprintf(f, "%s=%s\n", key, value);
+	free(buf);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }

@@ -47,4 +47,12 @@ int boot_writable(struct boot *b, struct err *e);
 void boot_unlock(struct boot *b, FILE *out);
 /* syncfs(2) of the partition: 0 or -errno. */
 int boot_sync(const struct boot *b);
+/* KEY=value from etc/earlyfs.conf beneath the boot partition's fd dir:
+ * 0, -ENOENT, -E2BIG, -errno. */
+int boot_conf_get(int dir, const char *key, char *ret, size_t cap);
+/* The text of LAYOUT_CONF with KEY=value set: its line (the first with
+ * that key, as boot_conf_get() reads it) replaced, the others with the
+ * key dropped, or the line added; malloc'ed, or NULL. */
+char *boot_conf_with(int dir, const char *key, const char *value,
+		     size_t *ret_len);
 #endif

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "target/fdisk.h"
-#include "base/util.h"
 
 /* fdisk_partition_is_bootable() is DOS's active flag only: for GPT the
  * legacy BIOS bootable attribute shows in the attribute string. */

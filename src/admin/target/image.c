@@ -1,10 +1,11 @@
 /* image: see image.h */
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "base/util.h"
+#include "base/run.h"
 #include "target/image.h"
 #include "target/target.h"
 

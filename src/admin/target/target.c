@@ -1,4 +1,5 @@
 /* target: the partition to provision, and whether anything uses it */
+#include <stdio.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +14,8 @@
 #include "mountinfo.h"
 #include "target/target.h"
 #include "text.h"
-#include "base/util.h"
+#include "base/mounts.h"
+#include "base/host.h"
 
 int target_resolve(const char *arg, unsigned partno, struct target *t,
 		   struct err *e)
@@ -44,7 +46,7 @@ int target_resolve(const char *arg, unsigned partno, struct target *t,
 			       "give the partition device itself");
 	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/partition",
 		 major(st.st_rdev), minor(st.st_rdev));
-	if (sysfs_read(sys, buf, sizeof(buf)) < 0)
+	if (host_sysfs_read(sys, buf, sizeof(buf)) < 0)
 		return err_set(e, EXIT_REFUSED, "%s is a whole disk; give a "
 			       "partition (such as %s1), or an image file with "
 			       "--partition N", arg, arg);
@@ -181,17 +183,17 @@ static int check_loops(const struct target *t, struct err *e)
 			continue;
 		snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file",
 			 de->d_name);
-		if (sysfs_read(path, back, sizeof(back)) < 0)
+		if (host_sysfs_read(path, back, sizeof(back)) < 0)
 			continue;
 		if (strcmp(back, t->disk) != 0)
 			continue;
 		snprintf(path, sizeof(path), "/sys/block/%s/loop/offset",
 			 de->d_name);
-		off = sysfs_read(path, buf, sizeof(buf)) == 0 ?
+		off = host_sysfs_read(path, buf, sizeof(buf)) == 0 ?
 			      strtoull(buf, NULL, 10) : 0;
 		snprintf(path, sizeof(path), "/sys/block/%s/loop/sizelimit",
 			 de->d_name);
-		lim = sysfs_read(path, buf, sizeof(buf)) == 0 ?
+		lim = host_sysfs_read(path, buf, sizeof(buf)) == 0 ?
 			      strtoull(buf, NULL, 10) : 0;
 		if (lim == 0)
 			lim = UINT64_MAX - off;
@@ -228,7 +230,7 @@ int target_image_unused(const char *path, struct err *e)
 			continue;
 		snprintf(p, sizeof(p), "/sys/block/%s/loop/backing_file",
 			 de->d_name);
-		if (sysfs_read(p, back, sizeof(back)) < 0 || strcmp(back, real))
+		if (host_sysfs_read(p, back, sizeof(back)) < 0 || strcmp(back, real))
 			continue;
 		snprintf(p, sizeof(p), "/dev/%s", de->d_name);
 		mp[0] = '\0';
@@ -257,7 +259,7 @@ int target_attach(struct target *t, struct err *e)
 
 	if (!t->is_image)
 		return 0;
-	r = loop_attach(t->disk, t->offset, t->size, false, t->dev,
+	r = mounts_loop_attach(t->disk, t->offset, t->size, false, t->dev,
 			sizeof(t->dev));
 	if (r < 0)
 		return err_set(e, EXIT_FAILED, "cannot attach a loop device to "
@@ -272,7 +274,7 @@ void target_detach(struct target *t)
 {
 	if (!t->loop_attached)
 		return;
-	loop_detach(t->dev);	/* at once if unused, else when it is */
+	mounts_loop_detach(t->dev);	/* at once if unused, else when it is */
 	close(t->loop_fd);
 	t->loop_attached = false;
 }

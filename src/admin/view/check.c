@@ -13,12 +13,12 @@
 #include "fragment.h"
 #include "layout.h"
 #include "change/tree.h"
-#include "base/util.h"
 #include "features/feature.h"
 #include "change/kernelfiles.h"
 #include "kernel/kernels.h"
 #include "features/install.h"
 #include "change/validate.h"
+#include "view/check.h"
 
 struct walk {
 	int root;
@@ -56,7 +56,7 @@ static void walk_elf(struct walk *w, const char *rel, int depth)
 		if (fd >= 0)
 			close(fd);
 		if (fd != -EXDEV)	/* a mount point: not the partition */
-			problem(w->p, "%s: cannot walk the tree: %s",
+			validate_problem(w->p, "%s: cannot walk the tree: %s",
 				*rel ? rel : ".", strerror(fd < 0 ? -fd : ENOMEM));
 		return;
 	}
@@ -97,7 +97,7 @@ static void check_fragments(int root, struct problems *p, size_t *n)
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
-		problem(p, "init.d: %s", fd == -ELOOP || fd == -ENOTDIR ?
+		validate_problem(p, "init.d: %s", fd == -ELOOP || fd == -ENOTDIR ?
 			"not a directory (a symbolic link?): the runner needs "
 			"one" : strerror(fd < 0 ? -fd : ENOMEM));
 		return;
@@ -108,7 +108,7 @@ static void check_fragments(int root, struct problems *p, size_t *n)
 		snprintf(rel, sizeof(rel), LAYOUT_INITD "/%s", de->d_name);
 		snprintf(shown, sizeof(shown), LAYOUT_INITD "/%s", de->d_name);
 		if (c == FRAGMENT_INVALID && strcmp(de->d_name, "README"))
-			problem(p, "%s: never runs: its name breaks the rule "
+			validate_problem(p, "%s: never runs: its name breaks the rule "
 				"(" FRAGMENT_RULE ")", shown);
 		if (c != FRAGMENT_RUN && c != FRAGMENT_DISABLED)
 			continue;
@@ -129,20 +129,20 @@ static void check_previous(int root, const struct extlinux_conf *c,
 	if (!l)
 		return;
 	if (!g) {
-		problem(p, LAYOUT_EXTLINUX_CONF ": label previous has no "
+		validate_problem(p, LAYOUT_EXTLINUX_CONF ": label previous has no "
 			"earlyfs.generation=");
 		return;
 	}
 	g += 19;
 	if (layout_parse_generation(g, strcspn(g, " \t"), &n) < 0) {
-		problem(p, LAYOUT_EXTLINUX_CONF ": label previous: "
+		validate_problem(p, LAYOUT_EXTLINUX_CONF ": label previous: "
 			"earlyfs.generation=%.*s is not a generation number",
 			(int)strcspn(g, " \t"), g);
 		return;
 	}
 	layout_generation_path("", n, LAYOUT_INITD, path, sizeof(path));
 	if (!beneath_exists(root, path))
-		problem(p, LAYOUT_EXTLINUX_CONF ": label previous boots "
+		validate_problem(p, LAYOUT_EXTLINUX_CONF ": label previous boots "
 			"generation %u, which is not in " LAYOUT_GENERATIONS
 			"/", n);
 }
@@ -153,10 +153,10 @@ static void check_root(int root, struct problems *p)
 	struct err e;
 
 	if (boot_conf_get(root, "root", spec, sizeof(spec)) < 0)
-		problem(p, LAYOUT_CONF ": no root= line");
-	else if (root_resolve(spec, dev, sizeof(dev), type, sizeof(type),
+		validate_problem(p, LAYOUT_CONF ": no root= line");
+	else if (blkid_root_resolve(spec, dev, sizeof(dev), type, sizeof(type),
 			      &e) < 0)
-		problem(p, "root %s: no such device on this machine", spec);
+		validate_problem(p, "root %s: no such device on this machine", spec);
 }
 
 int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "exitcode.h"
 #include "atomic.h"
 #include "base/beneath.h"
 #include "view/editor.h"
@@ -18,7 +19,6 @@ static int run_editor(const char *file)
 	const char *ed = getenv("VISUAL");
 	char cmd[4096];
 	pid_t pid;
-	int status;
 
 	if (!ed || !*ed)
 		ed = getenv("EDITOR");
@@ -34,10 +34,7 @@ static int run_editor(const char *file)
 		execl("/bin/sh", "sh", "-c", cmd, "sh", file, (char *)NULL);
 		_exit(127);
 	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return exitcode_wait(pid);
 }
 
 int editor_run(struct boot *b, const char *arg, editor_submit_fn *submit,
@@ -52,10 +49,10 @@ int editor_run(struct boot *b, const char *arg, editor_submit_fn *submit,
 	bool disabled, exists;
 	int fd, r, rc;
 
-	r = fragment_name_arg(arg, name, sizeof(name), e);
+	r = tree_fragment_name_arg(arg, name, sizeof(name), e);
 	if (r < 0)
 		return r;
-	exists = fragment_find(b, name, file, sizeof(file), &disabled) == 0;
+	exists = tree_fragment_find(b, name, file, sizeof(file), &disabled) == 0;
 	if (exists) {
 		snprintf(path, sizeof(path), LAYOUT_INITD "/%s", file);
 		rc = beneath_read(b->fd, path, LAYOUT_FRAGMENT_MAX, &old,

@@ -19,7 +19,7 @@
 #include "text.h"
 #include "change/tree.h"
 
-struct boot_report *report_load(const char *path, char *why, size_t cap)
+struct boot_report *inspect_report_load(const char *path, char *why, size_t cap)
 {
 	struct boot_report *r = malloc(sizeof(*r));
 	char *text = NULL;
@@ -62,11 +62,11 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int fragments_print(const struct boot *b, const char *report, FILE *out,
+int inspect_fragments(const struct boot *b, const char *report, FILE *out,
 		    struct err *e)
 {
 	char path[PATH_MAX], why[512], base[FRAGMENT_NAME_MAX + 1];
-	struct boot_report *r = report_load(report, why, sizeof(why));
+	struct boot_report *r = inspect_report_load(report, why, sizeof(why));
 	char *names[FRAGMENTS_MAX * 2];
 	size_t n = 0, i;
 	struct dirent *de;
@@ -125,10 +125,10 @@ int fragments_print(const struct boot *b, const char *report, FILE *out,
 	return 0;
 }
 
-int log_print(const char *report, FILE *out, struct err *e)
+int inspect_log(const char *report, FILE *out, struct err *e)
 {
 	char why[512];
-	struct boot_report *r = report_load(report, why, sizeof(why));
+	struct boot_report *r = inspect_report_load(report, why, sizeof(why));
 	size_t i;
 
 	if (!r)
@@ -173,7 +173,7 @@ int log_print(const char *report, FILE *out, struct err *e)
 	return 0;
 }
 
-int generations_print(const struct boot *b, FILE *out, struct err *e)
+int inspect_generations(const struct boot *b, FILE *out, struct err *e)
 {
 	struct generation *v;
 	char when[64];
@@ -204,7 +204,7 @@ int generations_print(const struct boot *b, FILE *out, struct err *e)
 	return 0;
 }
 
-int fragment_show(const struct boot *b, const char *arg, FILE *out,
+int inspect_show(const struct boot *b, const char *arg, FILE *out,
 		  struct err *e)
 {
 	char name[FRAGMENT_NAME_MAX + 1], file[FRAGMENT_NAME_MAX + 16];
@@ -213,10 +213,10 @@ int fragment_show(const struct boot *b, const char *arg, FILE *out,
 	bool disabled;
 	int r;
 
-	r = fragment_name_arg(arg, name, sizeof(name), e);
+	r = tree_fragment_name_arg(arg, name, sizeof(name), e);
 	if (r < 0)
 		return r;
-	if (fragment_find(b, name, file, sizeof(file), &disabled) < 0)
+	if (tree_fragment_find(b, name, file, sizeof(file), &disabled) < 0)
 		return err_set(e, EXIT_FAILED, "there is no fragment %s in "
 			       "init.d; see 'earlyfs fragments'", name);
 	snprintf(path, sizeof(path), LAYOUT_INITD "/%s", file);

@@ -8,11 +8,11 @@
 
 struct boot_report;
 /* The boot report at path (malloc'ed), or NULL with why there is none. */
-struct boot_report *report_load(const char *path, char *why, size_t cap);
-int fragments_print(const struct boot *b, const char *report, FILE *out,
+struct boot_report *inspect_report_load(const char *path, char *why, size_t cap);
+int inspect_fragments(const struct boot *b, const char *report, FILE *out,
 		    struct err *e);
-int log_print(const char *report, FILE *out, struct err *e);
-int generations_print(const struct boot *b, FILE *out, struct err *e);
-int fragment_show(const struct boot *b, const char *arg, FILE *out,
+int inspect_log(const char *report, FILE *out, struct err *e);
+int inspect_generations(const struct boot *b, FILE *out, struct err *e);
+int inspect_show(const struct boot *b, const char *arg, FILE *out,
 		  struct err *e);
 #endif

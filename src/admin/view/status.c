@@ -9,13 +9,12 @@
 #include "fragment.h"
 #include "atomic.h"
 #include "target/boot.h"
-#include "target/ext2fs.h"
+#include "target/fs.h"
 #include "view/inspect.h"
 #include "layout.h"
 #include "target/target.h"
 #include "report.h"
 #include "view/status.h"
-#include "base/util.h"
 
 static int cmp(const void *a, const void *b)
 {
@@ -135,7 +134,7 @@ int status_running(FILE *out, struct err *e)
 		print_labels(text, out);
 		free(text);
 	}
-	rep = report_load(REPORT_PATH, why, sizeof(why));
+	rep = inspect_report_load(REPORT_PATH, why, sizeof(why));
 	if (!rep) {
 		fprintf(out, "last boot: %s\n", why);
 		return 0;

@@ -1,10 +1,11 @@
-/* ext2fs: libext2fs, where its errcode_t becomes -errno */
+/* fs: a partition's ext4 read without mounting it, through libext2fs
+ * (where its errcode_t becomes -errno) */
 #include <errno.h>
 #include <ext2fs/ext2fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "target/ext2fs.h"
+#include "target/fs.h"
 
 struct fs {
 	ext2_filsys fs;

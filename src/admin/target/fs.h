@@ -1,6 +1,6 @@
-/* ext2fs.h: libext2fs: reading a boot partition without mounting it */
-#ifndef EARLYFS_EXT2FS_H
-#define EARLYFS_EXT2FS_H
+/* fs.h: libext2fs: reading a boot partition without mounting it */
+#ifndef EARLYFS_FS_H
+#define EARLYFS_FS_H
 #include <stddef.h>
 #include <stdint.h>
 #include "base/err.h"
