@@ -346,14 +346,18 @@ static void record_direct_edits(void)
 	free(text);
 }
 
+/* A directory that is not there (root/.ssh without the ssh feature) is
+ * not watched: what is made there later is recorded at the next change. */
 static int watch(int ifd, const char *rel)
 {
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/%s", d.boot.dir, rel);
-	return inotify_add_watch(ifd, path, IN_CLOSE_WRITE | IN_MOVED_TO |
-				 IN_MOVED_FROM | IN_DELETE | IN_CREATE |
-				 IN_ATTRIB);
+	if (inotify_add_watch(ifd, path, IN_CLOSE_WRITE | IN_MOVED_TO |
+			      IN_MOVED_FROM | IN_DELETE | IN_CREATE |
+			      IN_ATTRIB) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 /* KEY=value lines (kv.c): boot=, socket=, group= */
@@ -522,7 +526,7 @@ int main(int argc, char **argv)
 	const char *config = CONFIG_DEFAULT, *boot = NULL, *sock = NULL;
 	const char *group = NULL, *o_boot = NULL, *o_sock = NULL;
 	const char *o_group = NULL;
-	bool fg = false, config_given = false;
+	bool fg = false, config_given = false, unwatched = false;
 	struct listen_access access;
 	struct err e = { "", 0 };
 	struct stat st;
@@ -586,8 +590,12 @@ int main(int argc, char **argv)
 	    (lfd = listen_socket(d.socket, &access)) < 0)
 		return EXIT_FAILED;
 	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (ifd < 0 || watch(ifd, "init.d") < 0 || watch(ifd, "etc") < 0 ||
-	    watch(ifd, "extlinux") < 0)
+	/* the directories of what a generation holds */
+	for (i = 0; ifd >= 0 && i < n_layout_tracked && !unwatched; i++)
+		unwatched = watch(ifd, layout_tracked[i].dir ?
+				  layout_tracked[i].path :
+				  layout_tracked[i].in) < 0;
+	if (ifd < 0 || unwatched)
 		syslog(LOG_WARNING, "cannot watch %s with inotify: %m; direct "
 		       "edits are recorded at the next change", d.boot.dir);
 	if (!fg) {

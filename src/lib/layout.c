@@ -5,6 +5,15 @@
 #include "layout.h"
 #include "text.h"
 
+const struct layout_tracked layout_tracked[] = {
+	{ LAYOUT_INITD, true, "", 0755 },
+	{ LAYOUT_ETC, true, "", 0755 },
+	{ LAYOUT_SSH_DIR, true, LAYOUT_ROOT_HOME, 0700 },
+	{ LAYOUT_EXTLINUX_CONF, false, LAYOUT_EXTLINUX_DIR, 0755 },
+};
+const size_t n_layout_tracked = sizeof(layout_tracked) /
+				sizeof(layout_tracked[0]);
+
 int layout_generation_path(const char *root, unsigned n, const char *rel,
 			   char *ret, size_t cap)
 {

@@ -6,6 +6,7 @@
  */
 #ifndef EARLYFS_LAYOUT_H
 #define EARLYFS_LAYOUT_H
+#include <stdbool.h>
 #include <stddef.h>
 
 #define LAYOUT_INITD		"init.d"
@@ -54,6 +55,18 @@
 #define LAYOUT_KERNELS_MAX	4096
 #define LAYOUT_GEN_MAX		(1u << 30)	/* largest generation number */
 #define LAYOUT_KEEP_DEFAULT	10		/* generations kept */
+
+/* What a generation holds (tracked by its changes, watched by earlyfsd):
+ * each a directory (held whole) or a file, and the directory it is in,
+ * with that directory's mode. */
+struct layout_tracked {
+	const char *path;
+	bool dir;
+	const char *in;		/* "" : the partition's top */
+	unsigned in_mode;
+};
+extern const struct layout_tracked layout_tracked[];
+extern const size_t n_layout_tracked;
 
 /*
  * root "/" or a mount point, generation n, rel NULL or a path inside it:

@@ -150,12 +150,15 @@ int gen_stage(struct boot *b, const char *src, unsigned from,
 		r = -EEXIST;
 	if (r == 0)
 		r = beneath_mkdir(b->fd, LAYOUT_STAGING, 0755);
-	if (r == 0)
-		r = beneath_mkdir(b->fd, LAYOUT_STAGING "/" LAYOUT_EXTLINUX_DIR,
-				  0755);
-	if (r == 0)
-		r = beneath_mkdir(b->fd, LAYOUT_STAGING "/" LAYOUT_ROOT_HOME,
-				  0700);
+	/* the directories the tracked files are in (the files and
+	 * directories held whole come with the scan) */
+	for (i = 0; i < n_layout_tracked && r == 0; i++) {
+		if (!layout_tracked[i].in[0])
+			continue;
+		snprintf(d, sizeof(d), LAYOUT_STAGING "/%s",
+			 layout_tracked[i].in);
+		r = beneath_mkdir(b->fd, d, layout_tracked[i].in_mode);
+	}
 	if (r < 0)
 		goto fail;
 	if (from)
@@ -323,7 +326,7 @@ static size_t leftovers(struct boot *b, bool dry, FILE *out)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
-	size_t n = 0;
+	size_t n = 0, i;
 	DIR *d = NULL;
 	int fd, r;
 
@@ -348,9 +351,11 @@ static size_t leftovers(struct boot *b, bool dry, FILE *out)
 	}
 	if (d)
 		closedir(d);
-	n += tree_remove_temps(b->fd, LAYOUT_INITD, 0, dry);
-	n += tree_remove_temps(b->fd, LAYOUT_ETC, 0, dry);
-	n += tree_remove_temps(b->fd, LAYOUT_EXTLINUX_DIR, 8, dry);
+	/* our temp files beside the tracked ones */
+	for (i = 0; i < n_layout_tracked; i++)
+		n += tree_remove_temps(b->fd, layout_tracked[i].dir ?
+				       layout_tracked[i].path :
+				       layout_tracked[i].in, 0, dry);
 	/* a kernel add killed while copying; a stub whose kernel a package
 	 * removed before the hook ran */
 	n += kernelfiles_leftovers(b->fd, !dry, out, NULL);

@@ -123,14 +123,11 @@ int tree_scan(int dir, const char *root, struct tree *t)
 {
 	int r;
 
+	size_t i;
+
 	memset(t, 0, sizeof(*t));
-	r = walk(dir, root, LAYOUT_INITD, 0, t);
-	if (r == 0)
-		r = walk(dir, root, LAYOUT_ETC, 0, t);
-	if (r == 0)
-		r = walk(dir, root, LAYOUT_SSH_DIR, 0, t);
-	if (r == 0)
-		r = walk(dir, root, LAYOUT_EXTLINUX_CONF, 0, t);
+	for (i = 0, r = 0; i < n_layout_tracked && r == 0; i++)
+		r = walk(dir, root, layout_tracked[i].path, 0, t);
 	if (r < 0)
 		tree_free(t);
 	return r;
