@@ -290,57 +290,123 @@ static void pivot_and_exec(char **argv, char **envp)
 	}
 }
 
+static int tool_mount_root(int argc, char **argv)
+{
+	/* it mounts /proc, /sys and /run where they are not: never on a
+	 * running system by mistake */
+	if (!getenv("EARLYFS_ENV")) {
+		fprintf(stderr, "earlyfs-init mount-root: run it from a "
+			"fragment or the rescue shell of early userspace "
+			"($EARLYFS_ENV is not set here); nothing mounted\n");
+		return 2;
+	}
+	mounts_ensure_api();
+	load_cmdline();
+	if (argc == 3 && !cfg.root)
+		return 0;	/* the runner says it is missing */
+	if (is_mountpoint(NEWROOT)) {
+		log_info("%s is already mounted", NEWROOT);
+		return 0;
+	}
+	return rootdev_mount(&cfg, &rep) < 0 ? 1 : 0;
+}
+
+static int tool_unlock_cmd(int argc, char **argv)
+{
+	load_cmdline();
+	return tool_unlock(&cfg);
+}
+
+static int tool_pause_cmd(int argc, char **argv)
+{
+	return tool_pause();
+}
+
+static int tool_root_device_cmd(int argc, char **argv)
+{
+	load_cmdline();
+	return tool_root_device(&cfg);
+}
+
+static int tool_version(int argc, char **argv)
+{
+	printf("earlyfs-init %s\n", EARLYFS_VERSION);
+	return 0;
+}
+
+static int client_shell_cmd(int argc, char **argv)
+{
+	return client_shell(argc, argv);
+}
+
+static int client_unlock_cmd(int argc, char **argv)
+{
+	return client_unlock();
+}
+
+static int client_continue_cmd(int argc, char **argv)
+{
+	return client_continue();
+}
+
+/*
+ * What earlyfs-init does when it is not PID 1: by the name it is run as
+ * (a link: name), or by its first argument (arg; at most max_args
+ * arguments, the second a path when path is set: "#!/sbin/earlyfs-init
+ * mount-root" runs a fragment as earlyfs-init mount-root FRAGMENT).
+ */
+static const struct tool {
+	const char *name, *arg;
+	int max_args;
+	bool path;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+} tools[] = {
+	{ "earlyfs-shell", NULL, -1, false, client_shell_cmd,
+	  "earlyfs-shell [-c CMD]     (root's login shell: the prompt waiting, "
+	  "else sh)" },
+	{ NULL, "mount-root", 2, true, tool_mount_root,
+	  "earlyfs-init mount-root    (from a fragment: mount earlyfs.root= on "
+	  NEWROOT ")" },
+	{ NULL, "root-device", 1, false, tool_root_device_cmd,
+	  "earlyfs-init root-device   (print earlyfs.root='s device and type)" },
+	{ NULL, "unlock", 1, false, tool_unlock_cmd,
+	  "earlyfs-init unlock        (open the LUKS volumes of /"
+	  LAYOUT_CRYPTTAB ")" },
+	{ NULL, "pause", 1, false, tool_pause_cmd,
+	  "earlyfs-init pause         (wait for Enter on the console or "
+	  "earlyfs-continue)" },
+	{ "earlyfs-unlock", NULL, 0, false, client_unlock_cmd,
+	  "earlyfs-unlock < FILE      (over SSH: answer the passphrase prompt)" },
+	{ "earlyfs-continue", NULL, 0, false, client_continue_cmd,
+	  "earlyfs-continue           (over SSH: end a pause)" },
+	{ NULL, "--version", 1, false, tool_version,
+	  "earlyfs-init --version" },
+};
+
 static int tool_main(int argc, char **argv)
 {
 	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1
 						  : argv[0];
+	size_t i;
 
 	if (name[0] == '-')		/* a login shell */
 		name++;
-	if (strcmp(name, "earlyfs-shell") == 0)
-		return client_shell(argc, argv);
-	/* also as the interpreter of a fragment: "#!/sbin/earlyfs-init
-	 * mount-root" runs it as earlyfs-init mount-root FRAGMENT */
-	if ((argc == 2 || (argc == 3 && argv[2][0] == '/')) &&
-	    strcmp(argv[1], "mount-root") == 0) {
-		mounts_ensure_api();
-		load_cmdline();
-		if (argc == 3 && !cfg.root)
-			return 0;	/* the runner says it is missing */
-		if (is_mountpoint(NEWROOT)) {
-			log_info("%s is already mounted", NEWROOT);
-			return 0;
-		}
-		return rootdev_mount(&cfg, &rep) < 0 ? 1 : 0;
+	for (i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		const struct tool *t = &tools[i];
+
+		if (t->name && !strcmp(name, t->name) &&
+		    (t->max_args < 0 || argc - 1 <= t->max_args))
+			return t->run(argc, argv);
+		if (t->arg && argc >= 2 && !strcmp(argv[1], t->arg) &&
+		    (argc == 2 || (t->path && argc - 1 <= t->max_args &&
+				   argv[2][0] == '/')))
+			return t->run(argc, argv);
 	}
-	if (argc == 2 && strcmp(argv[1], "unlock") == 0) {
-		load_cmdline();
-		return tool_unlock(&cfg);
-	}
-	if (argc == 2 && strcmp(argv[1], "pause") == 0)
-		return tool_pause();
-	if (argc == 2 && strcmp(argv[1], "root-device") == 0) {
-		load_cmdline();
-		return tool_root_device(&cfg);
-	}
-	if (argc == 1 && strcmp(name, "earlyfs-unlock") == 0)
-		return client_unlock();
-	if (argc == 1 && strcmp(name, "earlyfs-continue") == 0)
-		return client_continue();
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("earlyfs-init %s\n", EARLYFS_VERSION);
-		return 0;
-	}
-	fprintf(stderr,
-		"usage: earlyfs-init               (as PID 1, from the kernel's init=)\n"
-		"       earlyfs-init mount-root    (from a fragment: mount earlyfs.root= on %s)\n"
-		"       earlyfs-init root-device   (print earlyfs.root='s device and type)\n"
-		"       earlyfs-init unlock        (open the LUKS volumes of /" LAYOUT_CRYPTTAB ")\n"
-		"       earlyfs-init pause         (wait for Enter on the console or earlyfs-continue)\n"
-		"       earlyfs-unlock < FILE      (over SSH: answer the passphrase prompt)\n"
-		"       earlyfs-continue           (over SSH: end a pause)\n"
-		"       earlyfs-shell [-c CMD]     (root's login shell: the prompt waiting, else sh)\n"
-		"       earlyfs-init --version\n", NEWROOT);
+	fprintf(stderr, "usage: earlyfs-init               (as PID 1, from "
+		"the kernel's init=)\n");
+	for (i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
+		fprintf(stderr, "       %s\n", tools[i].usage);
 	return 2;
 }
 

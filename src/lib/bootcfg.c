@@ -6,27 +6,6 @@
 #include "layout.h"
 #include "text.h"
 
-const struct bootcfg_key bootcfg_keys[] = {
-	{ "earlyfs.root", "real root: /dev/PATH, UUID=, LABEL=, PARTUUID=, PARTLABEL=" },
-	{ "earlyfs.rootfstype", "file system type of the real root (default: try all)" },
-	{ "earlyfs.rootflags", "mount options for the real root" },
-	{ "earlyfs.rootwait", "seconds to wait for the root device (default 30)" },
-	{ "earlyfs.init", "the real init (default /sbin/init)" },
-	{ "earlyfs.break", "NN|pivot[,...]: rescue shell before fragment NN or the pivot" },
-	{ "earlyfs.skip", "NN[,NN...]: fragments not to run" },
-	{ "earlyfs.shell", "on-failure|never: whether failures open a rescue shell" },
-	{ "earlyfs.timeout", "SECONDS and/or NN:SECONDS[,...]: fragment time limits" },
-	{ "earlyfs.generation", "N: run generation N's fragments and fstab" },
-	{ "earlyfs.debug", "verbose runner messages" },
-	{ "earlyfs.pause", "wait for Enter on the console before the root is mounted, once" },
-	{ "earlyfs.fsck", "1|force: check the root with e2fsck first (fsck feature)" },
-	{ "earlyfs.net", "IFACE|MAC: the interface to bring up (network feature)" },
-	{ "earlyfs.net.keep", "keep the network up after the pivot (network feature)" },
-	{ "earlyfs.net.clientid", "HEX: DHCP client id, option 61 (network feature)" },
-	{ "earlyfs.ssh", "off: no SSH server on this boot (ssh feature)" },
-	{ NULL, NULL },
-};
-
 int bootcfg_parse_seconds(const char *s, size_t len, unsigned *ret)
 {
 	unsigned long v;
@@ -118,8 +97,126 @@ static int timeout_item(struct boot_config *cfg, const char *s, size_t len)
 	return 0;
 }
 
+/* Each key's value into cfg: NULL, or what is wrong with it (the default
+ * is kept).  v is NULL for a key given without '='. */
+static const char *parse_root(struct boot_config *cfg, const char *v)
+{
+	if (!v || !*v)
+		return "empty; give a device spec";
+	cfg->root = v;
+	return NULL;
+}
+
+static const char *parse_rootfstype(struct boot_config *cfg, const char *v)
+{
+	if (v && *v)
+		cfg->rootfstype = v;
+	return NULL;
+}
+
+static const char *parse_rootflags(struct boot_config *cfg, const char *v)
+{
+	if (v && *v)
+		cfg->rootflags = v;
+	return NULL;
+}
+
+static const char *parse_rootwait(struct boot_config *cfg, const char *v)
+{
+	if (v && bootcfg_parse_seconds(v, strlen(v), &cfg->rootwait) < 0) {
+		cfg->rootwait = 30;
+		return "not a number of seconds (0-86400); using 30";
+	}
+	return NULL;
+}
+
+static const char *parse_init(struct boot_config *cfg, const char *v)
+{
+	if (!v)
+		return NULL;
+	if (v[0] != '/')
+		return "not an absolute path; using /sbin/init";
+	cfg->init = v;
+	return NULL;
+}
+
+static const char *parse_break(struct boot_config *cfg, const char *v)
+{
+	return v && each_item(v, break_item, cfg) < 0 ?
+		"takes NN or pivot, comma-separated; rest ignored" : NULL;
+}
+
+static const char *parse_skip(struct boot_config *cfg, const char *v)
+{
+	return v && each_item(v, skip_item, cfg) < 0 ?
+		"takes NN, comma-separated; rest ignored" : NULL;
+}
+
+static const char *parse_timeout(struct boot_config *cfg, const char *v)
+{
+	return v && each_item(v, timeout_item, cfg) < 0 ?
+		"takes SECONDS or NN:SECONDS, comma-separated; rest ignored" :
+		NULL;
+}
+
+static const char *parse_shell(struct boot_config *cfg, const char *v)
+{
+	if (!v)
+		return NULL;
+	if (strcmp(v, "never") == 0)
+		cfg->shell = SHELL_NEVER;
+	else if (strcmp(v, "on-failure") != 0)
+		return "takes on-failure or never; using on-failure";
+	return NULL;
+}
+
+static const char *parse_generation(struct boot_config *cfg, const char *v)
+{
+	if (v && layout_parse_generation(v, strlen(v), &cfg->generation) < 0) {
+		cfg->generation = 0;
+		return "not a generation number; using the current set";
+	}
+	return NULL;
+}
+
+static const char *parse_debug(struct boot_config *cfg, const char *v)
+{
+	cfg->debug = true;
+	return NULL;
+}
+
+static const char *parse_pause(struct boot_config *cfg, const char *v)
+{
+	cfg->pause = !v || (strcmp(v, "0") && strcmp(v, "no"));
+	return NULL;
+}
+
+/* The keys: what the runner reads (parse), and what fragments read
+ * (no parse; known, so not reported as unknown). */
+const struct bootcfg_key bootcfg_keys[] = {
+	{ "earlyfs.root", parse_root, "real root: /dev/PATH, UUID=, LABEL=, PARTUUID=, PARTLABEL=" },
+	{ "earlyfs.rootfstype", parse_rootfstype, "file system type of the real root (default: try all)" },
+	{ "earlyfs.rootflags", parse_rootflags, "mount options for the real root" },
+	{ "earlyfs.rootwait", parse_rootwait, "seconds to wait for the root device (default 30)" },
+	{ "earlyfs.init", parse_init, "the real init (default /sbin/init)" },
+	{ "earlyfs.break", parse_break, "NN|pivot[,...]: rescue shell before fragment NN or the pivot" },
+	{ "earlyfs.skip", parse_skip, "NN[,NN...]: fragments not to run" },
+	{ "earlyfs.shell", parse_shell, "on-failure|never: whether failures open a rescue shell" },
+	{ "earlyfs.timeout", parse_timeout, "SECONDS and/or NN:SECONDS[,...]: fragment time limits" },
+	{ "earlyfs.generation", parse_generation, "N: run generation N's fragments and fstab" },
+	{ "earlyfs.debug", parse_debug, "verbose runner messages" },
+	{ "earlyfs.pause", parse_pause, "wait for Enter on the console before the root is mounted, once" },
+	{ "earlyfs.fsck", NULL, "1|force: check the root with e2fsck first (fsck feature)" },
+	{ "earlyfs.net", NULL, "IFACE|MAC: the interface to bring up (network feature)" },
+	{ "earlyfs.net.keep", NULL, "keep the network up after the pivot (network feature)" },
+	{ "earlyfs.net.clientid", NULL, "HEX: DHCP client id, option 61 (network feature)" },
+	{ "earlyfs.ssh", NULL, "off: no SSH server on this boot (ssh feature)" },
+	{ NULL, NULL, NULL },
+};
+
 void bootcfg_from_cmdline(const struct cmdline *c, struct boot_config *cfg)
 {
+	const struct bootcfg_key *k;
 	const char *v;
 	size_t i;
 
@@ -138,65 +235,18 @@ void bootcfg_from_cmdline(const struct cmdline *c, struct boot_config *cfg)
 			cfg->root_rw = false;
 	}
 
-	v = cmdline_get(c, "earlyfs.root");
-	if (v && *v)
-		cfg->root = v;
-	else if (cmdline_has(c, "earlyfs.root"))
-		cfg_problem(cfg, "earlyfs.root", v, "empty; give a device spec");
-	v = cmdline_get(c, "earlyfs.rootfstype");
-	if (v && *v)
-		cfg->rootfstype = v;
-	v = cmdline_get(c, "earlyfs.rootflags");
-	if (v && *v)
-		cfg->rootflags = v;
-	v = cmdline_get(c, "earlyfs.rootwait");
-	if (v && bootcfg_parse_seconds(v, strlen(v), &cfg->rootwait) < 0) {
-		cfg->rootwait = 30;
-		cfg_problem(cfg, "earlyfs.rootwait", v,
-			"not a number of seconds (0-86400); using 30");
+	for (k = bootcfg_keys; k->key; k++) {
+		const char *why;
+
+		if (!k->parse || !cmdline_has(c, k->key))
+			continue;
+		v = cmdline_get(c, k->key);
+		why = k->parse(cfg, v);
+		if (why)
+			cfg_problem(cfg, k->key, v, why);
 	}
-	v = cmdline_get(c, "earlyfs.init");
-	if (v) {
-		if (v[0] == '/')
-			cfg->init = v;
-		else
-			cfg_problem(cfg, "earlyfs.init", v,
-				"not an absolute path; using /sbin/init");
-	}
-	v = cmdline_get(c, "earlyfs.break");
-	if (v && each_item(v, break_item, cfg) < 0)
-		cfg_problem(cfg, "earlyfs.break", v,
-			"takes NN or pivot, comma-separated; rest ignored");
-	v = cmdline_get(c, "earlyfs.skip");
-	if (v && each_item(v, skip_item, cfg) < 0)
-		cfg_problem(cfg, "earlyfs.skip", v,
-			"takes NN, comma-separated; rest ignored");
-	v = cmdline_get(c, "earlyfs.timeout");
-	if (v && each_item(v, timeout_item, cfg) < 0)
-		cfg_problem(cfg, "earlyfs.timeout", v,
-			"takes SECONDS or NN:SECONDS, comma-separated; rest ignored");
-	v = cmdline_get(c, "earlyfs.shell");
-	if (v) {
-		if (strcmp(v, "never") == 0)
-			cfg->shell = SHELL_NEVER;
-		else if (strcmp(v, "on-failure") != 0)
-			cfg_problem(cfg, "earlyfs.shell", v,
-				"takes on-failure or never; using on-failure");
-	}
-	v = cmdline_get(c, "earlyfs.generation");
-	if (v && layout_parse_generation(v, strlen(v), &cfg->generation) < 0) {
-		cfg->generation = 0;
-		cfg_problem(cfg, "earlyfs.generation", v,
-			"not a generation number; using the current set");
-	}
-	cfg->debug = cmdline_has(c, "earlyfs.debug");
-	v = cmdline_get(c, "earlyfs.pause");
-	cfg->pause = cmdline_has(c, "earlyfs.pause") &&
-		     (!v || (strcmp(v, "0") && strcmp(v, "no")));
 
 	for (i = 0; i < c->n; i++) {
-		const struct bootcfg_key *k;
-
 		if (strncmp(c->params[i].key, "earlyfs.", 8) != 0)
 			continue;
 		for (k = bootcfg_keys; k->key; k++)

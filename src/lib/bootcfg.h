@@ -43,12 +43,15 @@ struct boot_config {
 	size_t n_problems;
 };
 
+/* A key of the command line: how its value goes into a boot_config
+ * (NULL: fragments read it, the runner does not), and its help text. */
 struct bootcfg_key {
 	const char *key;
+	const char *(*parse)(struct boot_config *cfg, const char *value);
 	const char *help;
 };
 
-/* The known keys with their help text, NULL-terminated. */
+/* The known keys, NULL-terminated. */
 extern const struct bootcfg_key bootcfg_keys[];
 
 /*

@@ -192,6 +192,21 @@ int beneath_readlink(int dir, const char *rel, char *buf, size_t cap)
 	return 0;
 }
 
+int beneath_opendir(int dir, const char *rel, DIR **ret)
+{
+	int fd = beneath_open(dir, rel, O_RDONLY | O_DIRECTORY, 0), r;
+
+	*ret = NULL;
+	if (fd < 0)
+		return fd;
+	*ret = fdopendir(fd);
+	if (*ret)
+		return 0;
+	r = -errno;
+	close(fd);
+	return r;
+}
+
 int beneath_read(int dir, const char *rel, size_t max, char **ret_buf,
 		 size_t *ret_len)
 {
@@ -211,7 +226,7 @@ static int remove_at(int dir, const char *rel, int depth)
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
-	int fd, r;
+	int r;
 
 	r = beneath_lstat(dir, rel, &st);
 	if (r < 0)
@@ -220,15 +235,9 @@ static int remove_at(int dir, const char *rel, int depth)
 		return beneath_unlink(dir, rel, false);
 	if (depth > TREE_DEPTH_MAX)
 		return -ELOOP;
-	fd = beneath_open(dir, rel, O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0)
-		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		r = -errno;
-		close(fd);
+	r = beneath_opendir(dir, rel, &d);
+	if (r < 0)
 		return r;
-	}
 	while (r == 0 && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;

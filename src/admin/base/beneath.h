@@ -14,6 +14,7 @@
  */
 #ifndef EARLYFS_BENEATH_H
 #define EARLYFS_BENEATH_H
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
@@ -39,6 +40,9 @@ int beneath_readlink(int dir, const char *rel, char *buf, size_t cap);
  * (FIFO, device, directory, link) is -EINVAL, and never blocks. */
 int beneath_read(int dir, const char *rel, size_t max, char **ret_buf,
 		 size_t *ret_len);
+/* The directory rel, opened for readdir(): 0 with *ret, or -errno (a
+ * link, -ELOOP or -ENOTDIR; a mount point, -EXDEV; -ENOMEM). */
+int beneath_opendir(int dir, const char *rel, DIR **ret);
 /* rm -r of rel: links removed as links, no mount crossed; 0 if absent. */
 int beneath_remove(int dir, const char *rel);
 /* A new empty file ".BASE.tmpXXXXXX" beside rel (mode 0600): its fd, its

@@ -52,14 +52,9 @@ int generations_list(const struct boot *b, struct generation **ret,
 
 	*ret = NULL;
 	*ret_n = 0;
-	fd = beneath_open(b->fd, LAYOUT_GENERATIONS, O_RDONLY | O_DIRECTORY, 0);
+	fd = beneath_opendir(b->fd, LAYOUT_GENERATIONS, &d);
 	if (fd < 0)
 		return fd == -ENOENT ? 0 : fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -ENOMEM;
-	}
 	while ((de = readdir(d))) {
 		struct generation *g;
 		unsigned num;
@@ -328,11 +323,9 @@ static size_t leftovers(struct boot *b, bool dry, FILE *out)
 	struct dirent *de;
 	size_t n = 0, i;
 	DIR *d = NULL;
-	int fd, r;
+	int r;
 
-	fd = beneath_open(b->fd, LAYOUT_GENERATIONS, O_RDONLY | O_DIRECTORY, 0);
-	if (fd >= 0 && !(d = fdopendir(fd)))
-		close(fd);
+	beneath_opendir(b->fd, LAYOUT_GENERATIONS, &d);
 	while (d && (de = readdir(d))) {
 		if (strcmp(de->d_name, ".new") &&
 		    strncmp(de->d_name, LAYOUT_PRUNED_PREFIX,

@@ -503,18 +503,13 @@ size_t installset_leftovers(int dir, bool dry, FILE *out)
 	struct dirent *de;
 	unsigned cur = 0, n;
 	size_t found = 0;
-	int fd, r;
+	int r;
 	DIR *d;
 
 	if (current(dir, &cur) < 0)
 		return 0;	/* not ours: the next install says so */
-	fd = beneath_open(dir, ".", O_RDONLY | O_DIRECTORY, 0);
-	d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (beneath_opendir(dir, ".", &d) < 0)
 		return 0;
-	}
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, "." SET ".tmp")) {
 			found++;	/* a switch killed half-way */

@@ -99,7 +99,6 @@ void kernelfiles_prune(struct boot *b, void *ctx, FILE *out)
 	size_t len, line, i;
 	struct dirent *de;
 	DIR *d;
-	int fd;
 
 	snprintf(link, sizeof(link), "vmlinuz-%s", j->def);
 	snprintf(tmp, sizeof(tmp), LAYOUT_KERNEL_TMP, "vmlinuz");
@@ -112,13 +111,8 @@ void kernelfiles_prune(struct boot *b, void *ctx, FILE *out)
 			       &buf, &len) < 0 ||
 	    extlinux_parse(buf, len, c, &line, &what) < 0)
 		goto out;	/* keep everything */
-	fd = beneath_open(b->fd, ".", O_RDONLY | O_DIRECTORY, 0);
-	d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (beneath_opendir(b->fd, ".", &d) < 0)
 		goto out;
-	}
 	while ((de = readdir(d))) {
 		struct stat st;
 		bool used = false;
@@ -193,14 +187,10 @@ size_t kernelfiles_leftovers(int dir, bool remove, FILE *out,
 	struct dirent *de;
 	struct stat st;
 	size_t n = 0, l;
-	int fd = beneath_open(dir, ".", O_RDONLY | O_DIRECTORY, 0);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	DIR *d;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (beneath_opendir(dir, ".", &d) < 0)
 		return 0;
-	}
 	while ((de = readdir(d))) {
 		const char *name = de->d_name;
 		bool orphan = false;

@@ -83,7 +83,7 @@ static int walk(int dir, const char *root, const char *rel, int depth,
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
-	int r, fd;
+	int r;
 
 	r = tree_join(path, sizeof(path), root, rel);
 	if (r == 0)
@@ -98,14 +98,9 @@ static int walk(int dir, const char *root, const char *rel, int depth,
 	r = tree_add(t, rel, st.st_mode);
 	if (r < 0)
 		return r;
-	fd = beneath_open(dir, path, O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0)
-		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -ENOMEM;
-	}
+	r = beneath_opendir(dir, path, &d);
+	if (r < 0)
+		return r;
 	while (r == 0 && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -265,13 +260,9 @@ size_t tree_remove_temps(int dir, const char *rel, int depth, bool dry)
 	struct dirent *de;
 	size_t n = 0;
 	DIR *d;
-	int fd = beneath_open(dir, rel, O_RDONLY | O_DIRECTORY, 0);
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (beneath_opendir(dir, rel, &d) < 0)
 		return 0;
-	}
 	while ((de = readdir(d))) {
 		if (snprintf(path, sizeof(path), "%s/%s", rel, de->d_name) >=
 		    (int)sizeof(path))

@@ -51,13 +51,11 @@ static void walk_elf(struct walk *w, const char *rel, int depth)
 	DIR *d;
 	int fd;
 
-	fd = beneath_open(w->root, rel, O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	fd = beneath_opendir(w->root, rel, &d);
+	if (fd < 0) {
 		if (fd != -EXDEV)	/* a mount point: not the partition */
 			validate_problem(w->p, "%s: cannot walk the tree: %s",
-				*rel ? rel : ".", strerror(fd < 0 ? -fd : ENOMEM));
+				*rel ? rel : ".", strerror(-fd));
 		return;
 	}
 	while ((de = readdir(d))) {
@@ -93,13 +91,11 @@ static void check_fragments(int root, struct problems *p, size_t *n)
 	DIR *d = NULL;
 	int fd;
 
-	fd = beneath_open(root, LAYOUT_INITD, O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	fd = beneath_opendir(root, LAYOUT_INITD, &d);
+	if (fd < 0) {
 		validate_problem(p, "init.d: %s", fd == -ELOOP || fd == -ENOTDIR ?
 			"not a directory (a symbolic link?): the runner needs "
-			"one" : strerror(fd < 0 ? -fd : ENOMEM));
+			"one" : strerror(-fd));
 		return;
 	}
 	while ((de = readdir(d))) {

@@ -73,14 +73,11 @@ int inspect_fragments(const struct boot *b, const char *report, FILE *out,
 	DIR *d;
 	int fd;
 
-	fd = beneath_open(b->fd, LAYOUT_INITD, O_RDONLY | O_DIRECTORY, 0);
-	d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	fd = beneath_opendir(b->fd, LAYOUT_INITD, &d);
+	if (fd < 0) {
 		free(r);
 		return err_set(e, EXIT_FAILED, "cannot read %s/" LAYOUT_INITD
-			       ": %s", b->dir, strerror(fd < 0 ? -fd : ENOMEM));
+			       ": %s", b->dir, strerror(-fd));
 	}
 	while ((de = readdir(d)) && n < FRAGMENTS_MAX * 2) {
 		enum fragment_class c = fragment_name_classify(de->d_name);
