@@ -162,27 +162,3 @@ int populate_stage(const char *root, struct err *e)
 	return r < 0 ? err_set(e, EXIT_FAILED, "cannot stage fragments: %s",
 			       strerror(-r)) : 0;
 }
-
-/* /vmlinuz-VERSION, every block written (syslinux reads no holes), and
- * /vmlinuz pointing at it. */
-int populate_kernel(const char *mnt, const struct kernel_info *k,
-		   struct err *e)
-{
-	char name[300], path[PATH_MAX], tmp[PATH_MAX];
-	int r;
-
-	snprintf(name, sizeof(name), "vmlinuz-%s", k->version);
-	snprintf(path, sizeof(path), "%s/%s", mnt, name);
-	r = host_copy_dense(k->path, path, 0644);
-	if (r == 0) {
-		snprintf(tmp, sizeof(tmp), "%s/.vmlinuz.tmp", mnt);
-		unlink(tmp);
-		if (symlink(name, tmp) < 0)
-			r = -errno;
-		snprintf(path, sizeof(path), "%s/vmlinuz", mnt);
-		if (r == 0 && rename(tmp, path) < 0)
-			r = -errno;
-	}
-	return r < 0 ? err_set(e, EXIT_FAILED, "cannot install the kernel: %s",
-			       strerror(-r)) : 0;
-}

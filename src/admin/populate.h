@@ -1,12 +1,9 @@
-/* populate.h: the tree and the kernel a boot partition starts with */
+/* populate.h: the tree a boot partition starts with */
 #ifndef EARLYFS_POPULATE_H
 #define EARLYFS_POPULATE_H
 #include "base/err.h"
-#include "kernel/kernelcheck.h"
 
 /* The FHS tree, busybox, earlyfs-init, templates and fragments, staged
  * in root (an empty directory) for mke2fs -d. */
 int populate_stage(const char *root, struct err *e);
-int populate_kernel(const char *mnt, const struct kernel_info *k,
-		   struct err *e);
 #endif

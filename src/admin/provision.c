@@ -14,6 +14,7 @@
 #include "target/boot.h"
 #include "loader/bootloader.h"
 #include "change/change.h"
+#include "change/kernelfiles.h"
 #include "devspec.h"
 #include "features/feature.h"
 #include "kernel/kernelcheck.h"
@@ -429,28 +430,32 @@ static void say_kernel(const struct prov *p, char *buf, size_t cap)
 	snprintf(buf, cap, "vmlinuz-%s", p->k.version);
 }
 
+/* The kernel, its stub and configuration as kernel add places them, and
+ * the list that says it boots through its stub. */
 static int do_kernel(struct prov *p, FILE *out, struct err *e)
 {
+	struct kernel_job j = { .src = p->k.path, .config = p->k.config,
+				.stub = p->plan.stub,
+				.stub_len = p->plan.stub_len };
 	char path[PATH_MAX], list[256];
-	int r = populate_kernel(p->mnt, &p->k, e);
+	int dir = open(p->mnt, O_PATH | O_DIRECTORY | O_CLOEXEC), r;
 
-	/* its configuration beside it, for later checks of the features */
-	snprintf(path, sizeof(path), "%s/" LAYOUT_KERNEL_CONFIG, p->mnt,
-		 p->k.version);
-	if (r == 0 && p->k.config && access(path, F_OK) < 0 &&
-	    (r = host_write_text(path, p->k.config, 0644)) < 0)
-		return err_set(e, EXIT_FAILED, "cannot write %s: %s", path,
-			       strerror(-r));
+	if (dir < 0)
+		return err_setr(e, -errno, EXIT_FAILED, "%s: %s", p->mnt,
+				strerror(errno));
+	snprintf(j.version, sizeof(j.version), "%s", p->k.version);
+	j.config_len = p->k.config ? strlen(p->k.config) : 0;
+	r = kernelfiles_place(dir, p->mnt, &j, e);
+	if (r == 0 && (r = kernelfiles_link_default(dir, p->k.version)) < 0)
+		err_setr(e, r, EXIT_FAILED, "cannot link %s/vmlinuz: %s",
+			 p->mnt, strerror(-r));
+	close(dir);
 	if (r < 0 || !p->plan.stub)
 		return r;
-	snprintf(path, sizeof(path), "%s/" LAYOUT_STUB, p->mnt, p->k.version);
-	r = atomic_write_file(path, p->plan.stub, p->plan.stub_len, 0644);
 	snprintf(list, sizeof(list), "# kernels kept here (earlyfs kernel "
 		 "add|rm changes this)\nok %s stub\n", p->k.version);
-	if (r == 0) {
-		snprintf(path, sizeof(path), "%s/" LAYOUT_KERNELS, p->mnt);
-		r = host_write_text(path, list, 0644);
-	}
+	snprintf(path, sizeof(path), "%s/" LAYOUT_KERNELS, p->mnt);
+	r = host_write_text(path, list, 0644);
 	return r < 0 ? err_set(e, EXIT_FAILED, "cannot write %s: %s", path,
 			       strerror(-r)) : 0;
 }

@@ -12,24 +12,25 @@
 #include "change/kernelfiles.h"
 #include "layout.h"
 
-int kernelfiles_put(struct boot *b, const char *dst, const char *src,
-		    const char *data, size_t len, struct err *e)
+int kernelfiles_put(int dir, const char *shown, const char *dst,
+		    const char *src, const char *data, size_t len,
+		    struct err *e)
 {
 	char tmp[160], buf[1 << 16];
 	int in = -1, out, r = 0;
 	ssize_t n;
 
 	snprintf(tmp, sizeof(tmp), LAYOUT_KERNEL_TMP, dst);
-	beneath_unlink(b->fd, tmp, false);
+	beneath_unlink(dir, tmp, false);
 	if (src && (in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		return err_setr(e, -errno, EXIT_FAILED, "%s: %s", src,
 				strerror(errno));
-	out = beneath_open(b->fd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	out = beneath_open(dir, tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (out < 0) {
 		if (in >= 0)
 			close(in);
 		return err_setr(e, out, EXIT_FAILED, "cannot create %s/%s: %s",
-				b->dir, tmp, strerror(-out));
+				shown, tmp, strerror(-out));
 	}
 	while (in >= 0 && r == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
 		if (n < 0)
@@ -46,42 +47,65 @@ int kernelfiles_put(struct boot *b, const char *dst, const char *src,
 	if (close(out) < 0 && r == 0)
 		r = -errno;
 	if (r == 0)
-		r = beneath_rename(b->fd, tmp, dst);
+		r = beneath_rename(dir, tmp, dst);
 	if (r < 0) {
-		beneath_unlink(b->fd, tmp, false);
+		beneath_unlink(dir, tmp, false);
 		return err_setr(e, r, EXIT_FAILED, "cannot write %s/%s: %s",
-				b->dir, dst, strerror(-r));
+				shown, dst, strerror(-r));
 	}
 	return 0;
+}
+
+int kernelfiles_place(int dir, const char *shown,
+		      const struct kernel_job *j, struct err *e)
+{
+	char dst[128];
+	struct stat st;
+	int r;
+
+	snprintf(dst, sizeof(dst), LAYOUT_KERNEL, j->version);
+	r = kernelfiles_put(dir, shown, dst, j->src, NULL, 0, e);
+	if (r == 0 && j->stub) {
+		snprintf(dst, sizeof(dst), LAYOUT_STUB, j->version);
+		r = kernelfiles_put(dir, shown, dst, NULL, j->stub,
+				    j->stub_len, e);
+	}
+	/* the partition's own (a package's, in /boot) is left as it is */
+	snprintf(dst, sizeof(dst), LAYOUT_KERNEL_CONFIG, j->version);
+	if (r == 0 && j->config && beneath_lstat(dir, dst, &st) < 0)
+		r = kernelfiles_put(dir, shown, dst, NULL, j->config,
+				    j->config_len, e);
+	return r;
+}
+
+int kernelfiles_link_default(int dir, const char *version)
+{
+	char link[128], tmp[32];
+	int r;
+
+	snprintf(link, sizeof(link), LAYOUT_KERNEL, version);
+	snprintf(tmp, sizeof(tmp), LAYOUT_KERNEL_TMP, "vmlinuz");
+	beneath_unlink(dir, tmp, false);
+	r = beneath_symlink(link, dir, tmp);
+	if (r == 0)
+		r = beneath_rename(dir, tmp, "vmlinuz");
+	return r;
 }
 
 int kernelfiles_copy(struct boot *b, void *ctx, struct err *e)
 {
 	const struct kernel_job *j = ctx;
 	char dst[128];
-	struct stat st;
 	size_t i;
 	int r = 0;
 
 	for (i = 0; i < j->n_remade && r == 0; i++) {
 		snprintf(dst, sizeof(dst), LAYOUT_STUB, j->remade[i].version);
-		r = kernelfiles_put(b, dst, NULL, j->remade[i].data,
+		r = kernelfiles_put(b->fd, b->dir, dst, NULL, j->remade[i].data,
 				    j->remade[i].len, e);
 	}
-	if (!j->src)
-		goto sync;
-	snprintf(dst, sizeof(dst), LAYOUT_KERNEL, j->version);
-	if (r == 0)
-		r = kernelfiles_put(b, dst, j->src, NULL, 0, e);
-	if (r == 0 && j->stub) {
-		snprintf(dst, sizeof(dst), LAYOUT_STUB, j->version);
-		r = kernelfiles_put(b, dst, NULL, j->stub, j->stub_len, e);
-	}
-	/* the partition's own (a package's, in /boot) is left as it is */
-	snprintf(dst, sizeof(dst), LAYOUT_KERNEL_CONFIG, j->version);
-	if (r == 0 && j->config && beneath_lstat(b->fd, dst, &st) < 0)
-		r = kernelfiles_put(b, dst, NULL, j->config, j->config_len, e);
-sync:
+	if (r == 0 && j->src)
+		r = kernelfiles_place(b->fd, b->dir, j, e);
 	if (r == 0 && (r = boot_sync(b)) < 0)
 		err_setr(e, r, EXIT_FAILED, "cannot sync %s: %s", b->dir,
 			 strerror(-r));
@@ -94,17 +118,14 @@ void kernelfiles_prune(struct boot *b, void *ctx, FILE *out)
 {
 	const struct kernel_job *j = ctx;
 	struct extlinux_conf *c = malloc(sizeof(*c));
-	char link[128], tmp[32], *buf = NULL;
+	char link[128], *buf = NULL;
 	const char *what;
 	size_t len, line, i;
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(link, sizeof(link), "vmlinuz-%s", j->def);
-	snprintf(tmp, sizeof(tmp), LAYOUT_KERNEL_TMP, "vmlinuz");
-	beneath_unlink(b->fd, tmp, false);
-	if (beneath_symlink(link, b->fd, tmp) == 0 &&
-	    beneath_rename(b->fd, tmp, "vmlinuz") < 0)
+	snprintf(link, sizeof(link), LAYOUT_KERNEL, j->def);
+	if (kernelfiles_link_default(b->fd, j->def) < 0)
 		fprintf(out, "earlyfs: warning: cannot point %s/vmlinuz at "
 			"%s\n", b->dir, link);
 	if (!c || beneath_read(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX,

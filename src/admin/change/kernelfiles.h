@@ -38,11 +38,18 @@ struct kernel_job {
 	size_t n_remade;
 };
 
-/* dst at the partition's top, from the file src or from data: written
- * beside its place, synced, renamed; every block written (syslinux reads
- * no holes).  0 or -errno with e filled. */
-int kernelfiles_put(struct boot *b, const char *dst, const char *src,
-		    const char *data, size_t len, struct err *e);
+/* dst at the top of the partition dir (shown in messages), from the file
+ * src or from data: written beside its place, synced, renamed; every
+ * block written (syslinux reads no holes).  0 or -errno with e filled. */
+int kernelfiles_put(int dir, const char *shown, const char *dst,
+		    const char *src, const char *data, size_t len,
+		    struct err *e);
+/* j's kernel (j->src), its stub and its configuration (unless the
+ * partition has one) put there: kernel add and provisioning alike. */
+int kernelfiles_place(int dir, const char *shown,
+		      const struct kernel_job *j, struct err *e);
+/* /vmlinuz -> vmlinuz-VERSION, replaced at once: 0 or -errno. */
+int kernelfiles_link_default(int dir, const char *version);
 /* A change's prepare step (ctx: a struct kernel_job): the new kernel, its
  * stub and configuration, and the remade stubs, in place and synced. */
 int kernelfiles_copy(struct boot *b, void *ctx, struct err *e);
