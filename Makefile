@@ -65,8 +65,12 @@ $(B)/static/lib/%.o: src/lib/%.c $(LIB_HDR)
 $(B)/static/init/%.o: src/init/%.c $(LIB_HDR) $(INIT_HDR)
 	@mkdir -p $(@D)
 	$(INIT_CC) $(CPPFLAGS_ALL) $(CFLAGS) -Os $(WARN) -c $< -o $@
+# from an archive: what PID 1 never calls is left out
+$(B)/static/libearlyfs.a: $(patsubst src/lib/%.c,$(B)/static/lib/%.o,$(LIB_SRC))
+	rm -f $@
+	ar rcs $@ $^
 $(B)/earlyfs-init: $(patsubst src/init/%.c,$(B)/static/init/%.o,$(INIT_SRC)) \
-		$(patsubst src/lib/%.c,$(B)/static/lib/%.o,$(LIB_SRC))
+		$(B)/static/libearlyfs.a
 	$(INIT_CC) -static -o $@ $^
 	cp $@ $@.debug
 	strip $@
@@ -75,8 +79,11 @@ $(B)/earlyfs-init: $(patsubst src/init/%.c,$(B)/static/init/%.o,$(INIT_SRC)) \
 $(B)/profile/%.o: src/%.c $(LIB_HDR) $(INIT_HDR)
 	@mkdir -p $(@D)
 	$(INIT_CC) $(CPPFLAGS_ALL) -DEARLYFS_PROFILE $(CFLAGS) -Os $(WARN) -c $< -o $@
+$(B)/profile/libearlyfs.a: $(patsubst src/lib/%.c,$(B)/profile/lib/%.o,$(LIB_SRC))
+	rm -f $@
+	ar rcs $@ $^
 $(B)/earlyfs-init-profile: $(patsubst src/init/%.c,$(B)/profile/init/%.o,$(INIT_SRC)) \
-		$(patsubst src/lib/%.c,$(B)/profile/lib/%.o,$(LIB_SRC))
+		$(B)/profile/libearlyfs.a
 	$(INIT_CC) -static -o $@ $^
 	strip $@
 
