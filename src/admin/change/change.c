@@ -31,6 +31,7 @@ struct plan {
 	char desc[512];		/* the generation's description */
 	bool nothing;		/* already so: no generation */
 	bool invalid;		/* forced past problems: never 'previous' */
+	struct gen_state *gens;	/* read once for the change */
 };
 
 /*
@@ -93,9 +94,12 @@ static int review_close(struct review *rv, bool force, struct plan *p,
 		       rv->pr.n, rv->pr.n == 1 ? "" : "s", rv->text);
 }
 
-static int review_tree(struct boot *b, const char *new, const char *old,
-		       struct problems *pr, size_t *ret_changed,
-		       uint64_t *ret_bytes, struct err *e);
+static size_t tree_diff(int dir, const char *new_root, const struct tree *nt,
+			const char *old_root, const struct tree *ot,
+			bool *differs);
+static void review_entries(struct boot *b, const char *root,
+			   const struct tree *t, const bool *differs,
+			   struct problems *pr, uint64_t *ret_bytes);
 
 static mode_t new_fragment_mode(const char *data, size_t len)
 {
@@ -242,8 +246,11 @@ static int check_rollback(struct boot *b, const struct change *c,
 			  struct plan *p, FILE *out, struct err *e)
 {
 	unsigned to = c->gen ? c->gen : p->from - 1;
+	const struct tree *live, *last;
+	struct tree t = { 0 };
 	char path[PATH_MAX];
 	struct review rv;
+	bool *differs;
 	int r;
 
 	gen_path(to, LAYOUT_GEN_APPLIED, path, sizeof(path));
@@ -254,13 +261,23 @@ static int check_rollback(struct boot *b, const struct change *c,
 	p->from = to;
 	gen_path(to, NULL, p->src, sizeof(p->src));
 	snprintf(p->desc, sizeof(p->desc), "rollback to generation %u", to);
-	review_open(&rv);
-	r = review_tree(b, p->src, "", &rv.pr, NULL, NULL, e);
-	if (r < 0) {
-		if (rv.f)
-			fclose(rv.f);
-		return r;
+	/* what the rollback would put in place of the live tree, checked */
+	r = gen_state_trees(b, p->gens, &live, &last);
+	if (r == 0)
+		r = tree_scan(b->fd, p->src, &t);
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot read %s/%s: %s",
+				b->dir, p->src, tree_strerror(r));
+	differs = calloc(t.n ? t.n : 1, sizeof(*differs));
+	if (!differs) {
+		tree_free(&t);
+		return err_set(e, EXIT_FAILED, "out of memory");
 	}
+	tree_diff(b->fd, p->src, &t, "", live, differs);
+	review_open(&rv);
+	review_entries(b, p->src, &t, differs, &rv.pr, NULL);
+	free(differs);
+	tree_free(&t);
 	return review_close(&rv, c->force, p, e);
 }
 
@@ -273,7 +290,7 @@ static int check_record(struct boot *b, const struct change *c,
 		snprintf(p->desc, sizeof(p->desc), "initial state");
 		return 0;
 	}
-	if (!gen_live_changes(b, p->from, list, sizeof(list))) {
+	if (!gen_live_changes(b, p->gens, list, sizeof(list))) {
 		p->nothing = true;
 		return 0;
 	}
@@ -379,7 +396,11 @@ static int change_stage(struct boot *b, const struct change *c,
 	char file[PATH_MAX], to[PATH_MAX];
 	int r;
 
-	r = gen_stage(b, p->src, p->from, e);
+	const struct tree *live = NULL, *last;
+
+	if (!p->src[0] && gen_state_trees(b, p->gens, &live, &last) < 0)
+		live = NULL;	/* gen_stage scans it, and says what fails */
+	r = gen_stage(b, p->src, live, p->from, e);
 	if (r < 0 || !t->edit)
 		return r;
 	snprintf(file, sizeof(file), LAYOUT_STAGING "/" LAYOUT_INITD "/%s",
@@ -394,89 +415,60 @@ static int change_stage(struct boot *b, const struct change *c,
 	return 0;
 }
 
-/* Validates what tree `new` has that differs from tree `old` (every
- * file when old is NULL): the files the boot will read differently
- * (pr NULL: only counts them).  Counts them, and the bytes the live tree
- * needs for them. */
-static int review_tree(struct boot *b, const char *new, const char *old,
-		       struct problems *pr, size_t *ret_changed,
-		       uint64_t *ret_bytes, struct err *e)
+/* Which entries of tree nt (rooted at new_root) differ from tree ot
+ * (rooted at old_root; NULL: all of them), in differs; how many changes
+ * that is, files ot has and nt lacks included. */
+static size_t tree_diff(int dir, const char *new_root, const struct tree *nt,
+			const char *old_root, const struct tree *ot,
+			bool *differs)
 {
-	char s[PATH_MAX], l[PATH_MAX];
-	struct tree t = { 0 }, g = { 0 };
+	char a[PATH_MAX], o[PATH_MAX];
 	size_t i, changed = 0;
-	struct stat st;
-	int r;
 
-	r = tree_scan(b->fd, new, &t);
-	if (r == 0 && old)
-		r = tree_scan(b->fd, old, &g);
-	if (r < 0) {
-		tree_free(&t);
-		return err_setr(e, r, EXIT_FAILED, "cannot read %s/%s: %s",
-				b->dir, *new ? new : old, tree_strerror(r));
-	}
-	for (i = 0; i < t.n; i++) {
-		const char *rel = t.v[i].rel, *base = strrchr(rel, '/');
+	for (i = 0; i < nt->n; i++) {
+		const char *rel = nt->v[i].rel;
 
-		tree_join(s, sizeof(s), new, rel);
-		if (ret_bytes && S_ISREG(t.v[i].mode) &&
-		    !tree_same_file(b->fd, s, rel) &&
-		    beneath_lstat(b->fd, s, &st) == 0)
-			*ret_bytes += (uint64_t)st.st_size + 4096;
-		if (old)
-			tree_join(l, sizeof(l), old, rel);
-		if (S_ISDIR(t.v[i].mode) || (old && tree_same_file(b->fd, s, l)))
-			continue;
-		changed++;
-		if (!pr)
-			continue;
-		base = base ? base + 1 : rel;
-		if (S_ISLNK(t.v[i].mode) && !strchr(rel, '/'))
-			validate_problem(pr, "%s: a symbolic link; the runner and "
-				"earlyfs need a directory here", rel);
-		else if (!strncmp(rel, "init.d/", 7) && !strchr(rel + 7, '/') &&
-			 fragment_name_classify(base) <= FRAGMENT_DISABLED)
-			validate_fragment(b->fd, s, rel, pr);
-		else if (!strcmp(rel, LAYOUT_FSTAB))
-			validate_fstab(b->fd, s, rel, pr);
-		else if (!strcmp(rel, LAYOUT_CRYPTTAB))
-			validate_crypttab(b->fd, s, rel, pr);
-		else if (!strcmp(rel, LAYOUT_EXTLINUX_CONF))
-			validate_extlinux(b->fd, s, rel, NULL, pr);
+		tree_join(a, sizeof(a), new_root, rel);
+		if (ot)
+			tree_join(o, sizeof(o), old_root, rel);
+		differs[i] = !S_ISDIR(nt->v[i].mode) &&
+			     (!ot || !tree_same_file(dir, a, o));
+		changed += differs[i];
 	}
-	for (i = 0; i < g.n; i++)
-		if (!tree_find(&t, g.v[i].rel))
+	for (i = 0; ot && i < ot->n; i++)
+		if (!tree_find(nt, ot->v[i].rel))
 			changed++;
-	tree_free(&t);
-	tree_free(&g);
-	if (ret_changed)
-		*ret_changed = changed;
-	return 0;
+	return changed;
 }
 
-/* What differs between .new and generation `latest` is validated; the
- * bytes the live tree will need are counted. */
-static int review(struct boot *b, unsigned latest, struct plan *p,
-		  bool force, size_t *ret_changed, uint64_t *ret_bytes,
-		  struct err *e)
+/* Validates the entries of t (rooted at root) that differ, each with what
+ * checks its path (validate_for()); counts the bytes the live tree needs
+ * for them. */
+static void review_entries(struct boot *b, const char *root,
+			   const struct tree *t, const bool *differs,
+			   struct problems *pr, uint64_t *ret_bytes)
 {
-	char groot[PATH_MAX];
-	struct review rv;
-	int r;
+	char s[PATH_MAX];
+	struct stat st;
+	size_t i;
 
-	*ret_bytes = 0;
-	if (latest)
-		gen_path(latest, NULL, groot, sizeof(groot));
-	review_open(&rv);
-	r = review_tree(b, LAYOUT_STAGING, latest ? groot : NULL, &rv.pr,
-			ret_changed, ret_bytes, e);
-	if (r < 0) {
-		if (rv.f)
-			fclose(rv.f);
-		return r;
+	for (i = 0; i < t->n; i++) {
+		const char *rel = t->v[i].rel;
+		validate_fn *check;
+
+		if (!differs[i])
+			continue;
+		tree_join(s, sizeof(s), root, rel);
+		if (ret_bytes && S_ISREG(t->v[i].mode) &&
+		    beneath_lstat(b->fd, s, &st) == 0)
+			*ret_bytes += (uint64_t)st.st_size + 4096;
+		if (S_ISLNK(t->v[i].mode) && !strchr(rel, '/'))
+			validate_problem(pr, "%s: a symbolic link; the runner "
+					 "and earlyfs need a directory here",
+					 rel);
+		else if ((check = validate_for(rel)))
+			check(b->fd, s, rel, pr);
 	}
-	return review_close(&rv, force, p, e);
 }
 
 static int no_space(struct boot *b, const char *what, struct err *e)
@@ -493,21 +485,24 @@ static int no_space(struct boot *b, const char *what, struct err *e)
 			") and try again", what, b->dir, kib);
 }
 
-static int commit_locked(struct boot *b, const struct change *c, FILE *out,
-			 struct err *e)
+static int commit_locked(struct boot *b, struct gen_state *gs,
+			 const struct change *c, FILE *out, struct err *e)
 {
 	char list[256], final[PATH_MAX];
-	struct plan p = { .nothing = false };
+	struct plan p = { .nothing = false, .gens = gs };
+	const struct tree *live = NULL, *last = NULL;
+	struct tree st = { 0 };
 	struct statvfs v;
+	struct review rv;
 	uint64_t bytes = 0;
-	size_t changed = 0;
+	size_t changed = 0, i;
+	bool pending, *differs = NULL;
 	unsigned latest;
-	bool pending;
 	int r;
 
-	latest = gen_latest(b, NULL);
+	latest = gen_state_latest(gs, NULL);
 	pending = c->op != CHANGE_RECORD &&
-		  (!latest || gen_live_changes(b, latest, list, sizeof(list)));
+		  (!latest || gen_live_changes(b, gs, list, sizeof(list)));
 	r = change_plan(b, c, latest + pending, &p, out, e);
 	if (r < 0 || p.nothing)
 		return r;
@@ -521,10 +516,10 @@ static int commit_locked(struct boot *b, const struct change *c, FILE *out,
 		const struct change first = { .op = CHANGE_RECORD,
 					      .force = true };
 
-		r = commit_locked(b, &first, out, e);
+		r = commit_locked(b, gs, &first, out, e);
 		if (r < 0)
 			return r;
-		latest = gen_latest(b, NULL);
+		latest = gen_state_latest(gs, NULL);
 		if (c->op != CHANGE_ROLLBACK)
 			p.from = latest;
 	}
@@ -535,27 +530,42 @@ static int commit_locked(struct boot *b, const struct change *c, FILE *out,
 		tree_remove(b->fd, LAYOUT_STAGING);
 		return no_space(b, c->name ? c->name : "change", e);
 	}
-	if (r < 0) {
-		tree_remove(b->fd, LAYOUT_STAGING);
-		return r;
+	if (r < 0)
+		goto fail;
+	/* the staged tree, scanned once: what differs from the newest
+	 * generation is what the change changed, and what is checked */
+	if ((r = tree_scan(b->fd, LAYOUT_STAGING, &st)) < 0 ||
+	    (r = gen_state_trees(b, gs, &live, &last)) < 0) {
+		err_setr(e, r, EXIT_FAILED, "cannot read %s/%s: %s", b->dir,
+			 LAYOUT_STAGING, tree_strerror(r));
+		goto fail;
 	}
-	if (latest) {
-		/* what the change itself changed: the 'previous' label staged
-		 * next always differs, and alone it is no change */
+	differs = calloc(st.n ? st.n : 1, sizeof(*differs));
+	if (!differs) {
+		r = err_set(e, EXIT_FAILED, "out of memory");
+		goto fail;
+	}
+	if (latest)
 		gen_path(latest, NULL, final, sizeof(final));
-		r = review_tree(b, LAYOUT_STAGING, final, NULL, &changed, NULL,
-				e);
-	}
-	if (r == 0)
-		r = previous_stage(b, gen_latest_valid(b, latest), e);
-	if (r == 0 && (!latest || changed))
-		r = review(b, latest, &p, c->force, &changed, &bytes, e);
-	if (r == 0 && latest && !changed) {
+	changed = tree_diff(b->fd, LAYOUT_STAGING, &st, latest ? final : NULL,
+			    last, differs);
+	/* the 'previous' label staged now always differs, and alone it is
+	 * no change: it counts for what is checked, not for changed */
+	r = previous_stage(b, gen_state_latest_valid(gs, latest), e);
+	if (r < 0)
+		goto fail;
+	for (i = 0; i < st.n; i++)
+		if (!strcmp(st.v[i].rel, LAYOUT_EXTLINUX_CONF))
+			differs[i] = true;
+	if (latest && !changed) {
 		tree_remove(b->fd, LAYOUT_STAGING);
 		if (c->op != CHANGE_RECORD)
 			fprintf(out, "earlyfs: %s: nothing changed\n", p.desc);
-		return 0;
+		goto out;
 	}
+	review_open(&rv);
+	review_entries(b, LAYOUT_STAGING, &st, differs, &rv.pr, &bytes);
+	r = review_close(&rv, c->force, &p, e);
 	if (r == 0 && (r = gen_write_info(b, p.desc, !p.invalid)) < 0)
 		err_setr(e, r, EXIT_FAILED, "%s: %s", p.desc, tree_strerror(r));
 	if (r == 0 && fstatvfs(b->fd, &v) == 0 &&
@@ -565,58 +575,95 @@ static int commit_locked(struct boot *b, const struct change *c, FILE *out,
 		err_setr(e, r, EXIT_FAILED, "%s: %s", p.desc, tree_strerror(r));
 	if (r == -ENOSPC || r == -EDQUOT) {
 		tree_remove(b->fd, LAYOUT_STAGING);
-		return no_space(b, p.desc, e);
+		r = no_space(b, p.desc, e);
+		goto out;
 	}
-	if (r < 0) {
-		tree_remove(b->fd, LAYOUT_STAGING);
-		return r;
-	}
+	if (r < 0)
+		goto fail;
 	gen_path(latest + 1, NULL, final, sizeof(final));
 	r = beneath_rename(b->fd, LAYOUT_STAGING, final);
 	if (r < 0) {
-		tree_remove(b->fd, LAYOUT_STAGING);
-		return err_setr(e, r, EXIT_FAILED, "cannot record generation "
-				"%u: %s", latest + 1, tree_strerror(r));
+		err_setr(e, r, EXIT_FAILED, "cannot record generation %u: %s",
+			 latest + 1, tree_strerror(r));
+		goto fail;
 	}
-	r = gen_apply(b, latest + 1, e);
+	/* the staged tree is the generation's; the live one is as read */
+	r = gen_apply(b, latest + 1, &st, live, e);
+	if (r == 0)
+		r = gen_state_added(gs, latest + 1, !p.invalid);
 	if (r < 0)
-		return r;
-	gen_prune(b, latest + 1);
+		goto out;
+	gen_prune(b, gs, latest + 1);
 	if (c->finish)
 		c->finish(b, c->ctx, out);
 	fprintf(out, "earlyfs: %s (generation %u)\n", p.desc, latest + 1);
-	return 0;
+	goto out;
+fail:
+	tree_remove(b->fd, LAYOUT_STAGING);
+out:
+	free(differs);
+	tree_free(&st);
+	return r;
+}
+
+/* The lock, and the state read once under it, with what an interrupted
+ * change left finished. */
+static int lock_and_load(struct boot *b, struct gen_state *gs, FILE *out,
+			 struct err *e)
+{
+	int r = boot_lock(b, out, e);
+
+	if (r < 0)
+		return r;
+	r = gen_state_load(b, gs);
+	if (r < 0)
+		r = err_setr(e, r, EXIT_FAILED, "cannot list %s/" LAYOUT_GENERATIONS
+			     ": %s", b->dir, tree_strerror(r));
+	if (r == 0)
+		r = gen_recover(b, gs, out, e);
+	if (r < 0) {
+		gen_state_free(gs);
+		boot_unlock(b, out);
+	}
+	return r;
 }
 
 int change_lock(struct boot *b, FILE *out, struct err *e)
 {
-	int r = boot_lock(b, out, e);
+	struct gen_state gs;
+	int r = lock_and_load(b, &gs, out, e);
 
-	if (r == 0 && (r = gen_recover(b, out, e)) < 0)
-		boot_unlock(b, out);
+	if (r == 0)
+		gen_state_free(&gs);
 	return r;
 }
 
 int change_commit(struct boot *b, const struct change *c, FILE *out,
 		  struct err *e)
 {
+	struct gen_state gs;
 	int r;
 
-	r = change_lock(b, out, e);
+	r = lock_and_load(b, &gs, out, e);
 	if (r < 0)
 		return r;
-	r = commit_locked(b, c, out, e);
+	r = commit_locked(b, &gs, c, out, e);
+	gen_state_free(&gs);
 	boot_unlock(b, out);
 	return r;
 }
 
 size_t change_direct_edits(struct boot *b, char *list, size_t cap)
 {
-	unsigned latest = gen_latest(b, NULL);
+	struct gen_state gs;
+	size_t n;
 
-	if (!latest) {
+	if (gen_state_load(b, &gs) < 0 || !gen_state_latest(&gs, NULL)) {
+		gen_state_free(&gs);
 		snprintf(list, cap, "(no generation yet)");
 		return 1;
 	}
-	return gen_live_changes(b, latest, list, cap);
+	n = gen_live_changes(b, &gs, list, cap);
+	gen_state_free(&gs);
+	return n;
 }

@@ -100,43 +100,81 @@ int generations_list(const struct boot *b, struct generation **ret,
 	return 0;
 }
 
-unsigned gen_latest(const struct boot *b, bool *ret_applied)
+int gen_state_load(const struct boot *b, struct gen_state *s)
 {
-	struct generation *v;
-	unsigned latest = 0;
-	size_t n;
+	memset(s, 0, sizeof(*s));
+	return generations_list(b, &s->v, &s->n);
+}
 
-	if (generations_list(b, &v, &n) == 0 && n) {
-		latest = v[n - 1].n;
-		if (ret_applied)
-			*ret_applied = v[n - 1].applied;
-	}
-	free(v);
+void gen_state_free(struct gen_state *s)
+{
+	free(s->v);
+	tree_free(&s->live);
+	tree_free(&s->last);
+	memset(s, 0, sizeof(*s));
+}
+
+unsigned gen_state_latest(const struct gen_state *s, bool *ret_applied)
+{
+	if (ret_applied)
+		*ret_applied = s->n ? s->v[s->n - 1].applied : true;
+	return s->n ? s->v[s->n - 1].n : 0;
+}
+
+unsigned gen_state_latest_valid(const struct gen_state *s, unsigned latest)
+{
+	size_t i;
+
+	for (i = s->n; i-- > 0;)
+		if (s->v[i].n <= latest && s->v[i].valid && s->v[i].applied)
+			return s->v[i].n;
 	return latest;
 }
 
-unsigned gen_latest_valid(const struct boot *b, unsigned latest)
+int gen_state_trees(const struct boot *b, struct gen_state *s,
+		    const struct tree **ret_live, const struct tree **ret_last)
 {
-	struct generation *v;
-	unsigned best = 0;
-	size_t n, i;
+	char groot[PATH_MAX];
+	unsigned latest = gen_state_latest(s, NULL);
+	int r = 0;
 
-	if (generations_list(b, &v, &n) < 0)
-		return latest;
-	for (i = n; i-- > 0 && !best;)
-		if (v[i].n <= latest && v[i].valid && v[i].applied)
-			best = v[i].n;
-	free(v);
-	return best ? best : latest;
+	if (!s->have_live && (r = tree_scan(b->fd, "", &s->live)) == 0)
+		s->have_live = true;
+	if (r == 0 && !s->have_last && latest) {
+		gen_path(latest, NULL, groot, sizeof(groot));
+		if ((r = tree_scan(b->fd, groot, &s->last)) == 0)
+			s->have_last = true;
+	}
+	*ret_live = &s->live;
+	*ret_last = s->have_last ? &s->last : NULL;
+	return r;
+}
+
+int gen_state_added(struct gen_state *s, unsigned n, bool valid)
+{
+	struct generation *v = realloc(s->v, (s->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	s->v = v;
+	memset(&v[s->n], 0, sizeof(v[0]));
+	v[s->n].n = n;
+	v[s->n].valid = valid;
+	v[s->n++].applied = true;
+	/* the newest generation's tree is another one now */
+	tree_free(&s->last);
+	s->have_last = false;
+	return 0;
 }
 
 /* Builds generations/.new from src (the live tree "", or the generation
  * a rollback restores), linking what is the same in generation `from`. */
-int gen_stage(struct boot *b, const char *src, unsigned from,
-		 struct err *e)
+int gen_stage(struct boot *b, const char *src, const struct tree *src_tree,
+	      unsigned from, struct err *e)
 {
 	char s[PATH_MAX], d[PATH_MAX], l[PATH_MAX], groot[PATH_MAX] = "";
-	struct tree t;
+	struct tree scanned = { 0 };
+	const struct tree *t = src_tree;
 	size_t i;
 	int r;
 
@@ -158,27 +196,30 @@ int gen_stage(struct boot *b, const char *src, unsigned from,
 		goto fail;
 	if (from)
 		gen_path(from, NULL, groot, sizeof(groot));
-	r = tree_scan(b->fd, src, &t);
-	if (r < 0)
-		goto fail;
-	for (i = 0; i < t.n && r == 0; i++) {
-		const char *rel = t.v[i].rel;
+	if (!t) {
+		r = tree_scan(b->fd, src, &scanned);
+		if (r < 0)
+			goto fail;
+		t = &scanned;
+	}
+	for (i = 0; i < t->n && r == 0; i++) {
+		const char *rel = t->v[i].rel;
 
 		if ((r = tree_join(s, sizeof(s), src, rel)) < 0 ||
 		    (r = tree_join(d, sizeof(d), LAYOUT_STAGING, rel)) < 0 ||
 		    (r = tree_join(l, sizeof(l), groot, rel)) < 0)
 			break;
-		if (S_ISDIR(t.v[i].mode)) {
-			r = beneath_mkdir(b->fd, d, t.v[i].mode & 07777);
+		if (S_ISDIR(t->v[i].mode)) {
+			r = beneath_mkdir(b->fd, d, t->v[i].mode & 07777);
 			continue;
 		}
-		if (groot[0] && S_ISREG(t.v[i].mode) &&
+		if (groot[0] && S_ISREG(t->v[i].mode) &&
 		    tree_same_file(b->fd, s, l) &&
 		    beneath_link(b->fd, l, d) == 0)
 			continue;
 		r = tree_copy_node(b->fd, s, d);
 	}
-	tree_free(&t);
+	tree_free(&scanned);
 	if (r == 0)
 		return 0;
 fail:
@@ -209,35 +250,37 @@ int gen_write_info(struct boot *b, const char *desc, bool valid)
 
 /* Makes the live tree equal to generation n: what differs is written
  * beside its target, synced, then renamed over it. */
-int gen_apply(struct boot *b, unsigned n, struct err *e)
+int gen_apply(struct boot *b, unsigned n, const struct tree *gt,
+	      const struct tree *lt, struct err *e)
 {
-	struct tree g = { 0 }, live = { 0 };
+	struct tree gs = { 0 }, ls = { 0 };
 	char groot[PATH_MAX], src[PATH_MAX];
 	char (*tmp)[PATH_MAX] = NULL;
 	size_t i, n_tmp = 0, *which = NULL;
-	int r, fd;
+	int r = 0, fd;
 
 	gen_path(n, NULL, groot, sizeof(groot));
-	r = tree_scan(b->fd, groot, &g);
-	if (r == 0)
-		r = tree_scan(b->fd, "", &live);
+	if (!gt && (r = tree_scan(b->fd, groot, &gs)) == 0)
+		gt = &gs;
+	if (r == 0 && !lt && (r = tree_scan(b->fd, "", &ls)) == 0)
+		lt = &ls;
 	if (r < 0) {
 		err_set(e, EXIT_FAILED, "cannot read generation %u or the live "
 			"tree: %s", n, tree_strerror(r));
 		goto out;
 	}
-	tmp = calloc(g.n ? g.n : 1, sizeof(*tmp));
-	which = calloc(g.n ? g.n : 1, sizeof(*which));
+	tmp = calloc(gt->n ? gt->n : 1, sizeof(*tmp));
+	which = calloc(gt->n ? gt->n : 1, sizeof(*which));
 	if (!tmp || !which) {
 		r = err_set(e, EXIT_FAILED, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < g.n; i++) {
-		const char *rel = g.v[i].rel;
+	for (i = 0; i < gt->n; i++) {
+		const char *rel = gt->v[i].rel;
 
 		tree_join(src, sizeof(src), groot, rel);
-		if (S_ISDIR(g.v[i].mode)) {
-			r = beneath_mkdir(b->fd, rel, g.v[i].mode & 07777);
+		if (S_ISDIR(gt->v[i].mode)) {
+			r = beneath_mkdir(b->fd, rel, gt->v[i].mode & 07777);
 			if (r < 0) {
 				err_set(e, EXIT_FAILED, "cannot create %s/%s: "
 					"%s", b->dir, rel, tree_strerror(r));
@@ -272,27 +315,27 @@ int gen_apply(struct boot *b, unsigned n, struct err *e)
 		goto out;
 	}
 	for (i = 0; i < n_tmp; i++) {
-		r = beneath_rename(b->fd, tmp[i], g.v[which[i]].rel);
+		r = beneath_rename(b->fd, tmp[i], gt->v[which[i]].rel);
 		if (r < 0) {
 			err_set(e, EXIT_FAILED, "cannot rename %s/%s: %s",
-				b->dir, g.v[which[i]].rel, tree_strerror(r));
+				b->dir, gt->v[which[i]].rel, tree_strerror(r));
 			goto out;
 		}
 		tmp[i][0] = '\0';
 	}
 	/* what the generation does not have goes, deepest first */
-	for (i = live.n; i-- > 0;) {
-		if (tree_find(&g, live.v[i].rel))
+	for (i = lt->n; i-- > 0;) {
+		if (tree_find(gt, lt->v[i].rel))
 			continue;
-		if (S_ISDIR(live.v[i].mode)) {
+		if (S_ISDIR(lt->v[i].mode)) {
 			/* kept if something else is in it */
-			beneath_unlink(b->fd, live.v[i].rel, true);
+			beneath_unlink(b->fd, lt->v[i].rel, true);
 			continue;
 		}
-		r = beneath_unlink(b->fd, live.v[i].rel, false);
+		r = beneath_unlink(b->fd, lt->v[i].rel, false);
 		if (r < 0 && r != -ENOENT) {
 			err_set(e, EXIT_FAILED, "cannot remove %s/%s: %s",
-				b->dir, live.v[i].rel, tree_strerror(r));
+				b->dir, lt->v[i].rel, tree_strerror(r));
 			goto out;
 		}
 	}
@@ -310,8 +353,8 @@ out:
 			beneath_unlink(b->fd, tmp[i], false);
 	free(tmp);
 	free(which);
-	tree_free(&g);
-	tree_free(&live);
+	tree_free(&gs);
+	tree_free(&ls);
 	return r < 0 ? r : 0;
 }
 
@@ -359,13 +402,14 @@ static size_t leftovers(struct boot *b, bool dry, FILE *out)
 
 /* Finishes what an interrupted change left; writes only if it left
  * something. */
-int gen_recover(struct boot *b, FILE *out, struct err *e)
+int gen_recover(struct boot *b, struct gen_state *s, FILE *out,
+		struct err *e)
 {
 	bool applied = true;
 	unsigned latest;
 	int r;
 
-	latest = gen_latest(b, &applied);
+	latest = gen_state_latest(s, &applied);
 	if (!leftovers(b, true, out) && (!latest || applied))
 		return 0;
 	r = boot_writable(b, e);
@@ -373,9 +417,10 @@ int gen_recover(struct boot *b, FILE *out, struct err *e)
 		return r;
 	leftovers(b, false, out);
 	if (latest && !applied) {
-		r = gen_apply(b, latest, e);
+		r = gen_apply(b, latest, NULL, NULL, e);
 		if (r < 0)
 			return r;
+		s->v[s->n - 1].applied = true;
 		fprintf(out, "earlyfs: finished generation %u, which an "
 			"interrupted change had recorded but not applied\n",
 			latest);
@@ -383,15 +428,13 @@ int gen_recover(struct boot *b, FILE *out, struct err *e)
 	return 0;
 }
 
-void gen_prune(struct boot *b, unsigned latest)
+void gen_prune(struct boot *b, const struct gen_state *s, unsigned latest)
 {
-	struct generation *v;
+	const struct generation *v = s->v;
 	char from[PATH_MAX], to[PATH_MAX];
-	size_t n, i;
+	size_t i;
 
-	if (generations_list(b, &v, &n) < 0)
-		return;
-	for (i = 0; i + b->keep < n; i++) {
+	for (i = 0; i + b->keep < s->n; i++) {
 		if (v[i].n + 1 >= latest)
 			break;	/* never the current or the previous one */
 		gen_path(v[i].n, NULL, from, sizeof(from));
@@ -402,28 +445,25 @@ void gen_prune(struct boot *b, unsigned latest)
 		if (beneath_rename(b->fd, from, to) == 0)
 			tree_remove(b->fd, to);
 	}
-	free(v);
 }
 
-/* The files where the live tree and generation `latest` differ, as a
+/* The files where the live tree and the newest generation differ, as a
  * list for a description; 0 when none. */
-size_t gen_live_changes(struct boot *b, unsigned latest, char *list,
-			   size_t cap)
+size_t gen_live_changes(const struct boot *b, struct gen_state *st,
+			char *list, size_t cap)
 {
 	char groot[PATH_MAX], g[PATH_MAX];
-	struct tree lt = { 0 }, gt = { 0 };
+	const struct tree *lt, *gt;
 	size_t i, n = 0, len = 0;
 
 	list[0] = '\0';
-	gen_path(latest, NULL, groot, sizeof(groot));
-	if (tree_scan(b->fd, "", &lt) < 0 || tree_scan(b->fd, groot, &gt) < 0) {
-		tree_free(&lt);
+	if (gen_state_trees(b, st, &lt, &gt) < 0 || !gt)
 		return 1;	/* unknown: let the record find out */
-	}
-	for (i = 0; i < lt.n + gt.n; i++) {
-		const struct node *x = i < lt.n ? &lt.v[i] : &gt.v[i - lt.n];
+	gen_path(gen_state_latest(st, NULL), NULL, groot, sizeof(groot));
+	for (i = 0; i < lt->n + gt->n; i++) {
+		const struct node *x = i < lt->n ? &lt->v[i] : &gt->v[i - lt->n];
 
-		if (i >= lt.n && tree_find(&lt, x->rel))
+		if (i >= lt->n && tree_find(lt, x->rel))
 			continue;
 		tree_join(g, sizeof(g), groot, x->rel);
 		if (tree_same_file(b->fd, x->rel, g))
@@ -435,7 +475,5 @@ size_t gen_live_changes(struct boot *b, unsigned latest, char *list,
 		else if (len + 5 < cap && !strstr(list, ", ..."))
 			len += (size_t)snprintf(list + len, cap - len, ", ...");
 	}
-	tree_free(&lt);
-	tree_free(&gt);
 	return n;
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 #include "target/boot.h"
 #include "base/err.h"
+#include "change/tree.h"
 
 struct generation {
 	unsigned n;
@@ -21,26 +22,49 @@ void gen_path(unsigned n, const char *rel, char *ret, size_t cap);
 /* Every generation, oldest first (malloc'ed): 0 or -errno. */
 int generations_list(const struct boot *b, struct generation **ret,
 		     size_t *ret_n);
-/* The newest generation's number, 0 if none. */
-unsigned gen_latest(const struct boot *b, bool *ret_applied);
+/* What one change reads once, under the lock: the generations (listed
+ * once), and the trees it compares, each scanned when first asked for:
+ * the live one, and the newest generation's. */
+struct gen_state {
+	struct generation *v;
+	size_t n;
+	struct tree live, last;
+	bool have_live, have_last;
+};
+/* 0 with the generations listed, or -errno. */
+int gen_state_load(const struct boot *b, struct gen_state *s);
+void gen_state_free(struct gen_state *s);
+/* The newest generation's number (0 if none), whether it was applied. */
+unsigned gen_state_latest(const struct gen_state *s, bool *ret_applied);
+/* The newest generation up to latest that passed validation and was
+ * applied: what 'previous' boots (latest itself when there is none). */
+unsigned gen_state_latest_valid(const struct gen_state *s, unsigned latest);
+/* The live tree and the newest generation's, scanned once: 0 with them,
+ * or -errno. */
+int gen_state_trees(const struct boot *b, struct gen_state *s,
+		    const struct tree **ret_live, const struct tree **ret_last);
+/* Generation n was recorded (applied), valid or not: the newest now. */
+int gen_state_added(struct gen_state *s, unsigned n, bool valid);
 /* Builds generations/.new from src (the live tree "", or generations/N a
- * rollback restores), linking what is the same in generation `from`. */
-int gen_stage(struct boot *b, const char *src, unsigned from, struct err *e);
+ * rollback restores; its scan src_tree, or NULL to scan it), linking what
+ * is the same in generation `from`. */
+int gen_stage(struct boot *b, const char *src, const struct tree *src_tree,
+	      unsigned from, struct err *e);
 /* The description (and whether it passed validation) in
  * generations/.new/info. */
 int gen_write_info(struct boot *b, const char *desc, bool valid);
-/* The newest generation up to `latest` that passed validation and was
- * applied: what 'previous' boots (latest itself when there is none). */
-unsigned gen_latest_valid(const struct boot *b, unsigned latest);
-/* Makes the live tree equal to generation n and marks it applied. */
-int gen_apply(struct boot *b, unsigned n, struct err *e);
+/* Makes the live tree equal to generation n (its scan g, the live one
+ * live; NULL: scanned here) and marks it applied. */
+int gen_apply(struct boot *b, unsigned n, const struct tree *g,
+	      const struct tree *live, struct err *e);
 /* Finishes what an interrupted change left (staging, temps, an
  * unapplied generation). */
-int gen_recover(struct boot *b, FILE *out, struct err *e);
+int gen_recover(struct boot *b, struct gen_state *s, FILE *out,
+		struct err *e);
 /* Keeps b->keep generations, never `latest` or the one before. */
-void gen_prune(struct boot *b, unsigned latest);
-/* The files where the live tree and generation `latest` differ, listed
+void gen_prune(struct boot *b, const struct gen_state *s, unsigned latest);
+/* The files where the live tree and the newest generation differ, listed
  * in list for a description; 0 when none. */
-size_t gen_live_changes(struct boot *b, unsigned latest, char *list,
-			size_t cap);
+size_t gen_live_changes(const struct boot *b, struct gen_state *s,
+			char *list, size_t cap);
 #endif

@@ -1,6 +1,7 @@
 /* validate: what must hold for a fragment, fstab or extlinux.conf to boot */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -459,4 +460,43 @@ out:
 	if (!ret)
 		free(c);
 	return p->n == before ? 0 : -EINVAL;
+}
+
+/* A file of init.d/ is a fragment when its name says it runs (or is
+ * disabled); README and the rest are not read. */
+static void validate_fragment_named(int root, const char *path,
+				    const char *rel, struct problems *p)
+{
+	const char *base = strrchr(rel, '/');
+
+	if (fragment_name_classify(base ? base + 1 : rel) <= FRAGMENT_DISABLED)
+		validate_fragment(root, path, rel, p);
+}
+
+static void validate_extlinux_file(int root, const char *path,
+				   const char *rel, struct problems *p)
+{
+	validate_extlinux(root, path, rel, NULL, p);
+}
+
+/* The tracked files and what checks each (fnmatch patterns: a '*' does
+ * not cross a '/'). */
+static const struct {
+	const char *pattern;
+	validate_fn *check;
+} validators[] = {
+	{ LAYOUT_INITD "/*", validate_fragment_named },
+	{ LAYOUT_FSTAB, validate_fstab },
+	{ LAYOUT_CRYPTTAB, validate_crypttab },
+	{ LAYOUT_EXTLINUX_CONF, validate_extlinux_file },
+};
+
+validate_fn *validate_for(const char *rel)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(validators) / sizeof(validators[0]); i++)
+		if (!fnmatch(validators[i].pattern, rel, FNM_PATHNAME))
+			return validators[i].check;
+	return NULL;
 }

@@ -41,6 +41,12 @@ void validate_crypttab_bytes(const char *buf, size_t len, const char *shown,
  * members. */
 void validate_mdadm_conf_bytes(const char *buf, size_t len,
 			       const char *shown, struct problems *p);
+/* What checks a file of the tracked tree, by its path there (rel):
+ * read at path, named rel; NULL when nothing does (an etc/ file the
+ * runner does not read). */
+typedef void validate_fn(int root, const char *path, const char *rel,
+			 struct problems *p);
+validate_fn *validate_for(const char *rel);
 struct extlinux_conf;
 /* Parses and checks every label's kernel exists on the partition: 0, or
  * -EINVAL when there are problems (counted in p). */
