@@ -12,6 +12,8 @@
 #include "bootcfg.h"
 #include "cmdline.h"
 #include "envfile.h"
+#include "kv.h"
+#include "layout.h"
 #include "mountinfo.h"
 #include "init.h"
 #include "profile.h"
@@ -75,16 +77,62 @@ static unsigned unapplied_generation(void)
 	return latest;
 }
 
+/* earlyfs.generation=previous: the newest valid, applied generation
+ * before the newest (what 'earlyfs generations' marks previous); 0 if
+ * there is none. */
+static unsigned previous_generation(void)
+{
+	static struct layout_gen v[256];
+	char path[64], *info, valid[8];
+	struct dirent *de;
+	size_t n = 0, len;
+	DIR *d = opendir("/" LAYOUT_GENERATIONS);
+
+	while (d && (de = readdir(d)) && n < sizeof(v) / sizeof(v[0])) {
+		struct layout_gen *g = &v[n];
+
+		if (layout_parse_generation(de->d_name, strlen(de->d_name),
+					    &g->n) < 0)
+			continue;
+		layout_generation_path("/", g->n, LAYOUT_GEN_APPLIED, path,
+				       sizeof(path));
+		g->applied = access(path, F_OK) == 0;
+		layout_generation_path("/", g->n, LAYOUT_GEN_INFO, path,
+				       sizeof(path));
+		g->valid = true;
+		if (read_regular(path, LAYOUT_GEN_INFO_MAX, &info, &len) == 0) {
+			g->valid = kv_get(info, len, "valid", valid,
+					  sizeof(valid)) < 0 ||
+				   strcmp(valid, "0");
+			free(info);
+		}
+		n++;
+	}
+	if (d)
+		closedir(d);
+	return layout_previous_generation(v, n);
+}
+
 /* earlyfs.generation=N: that generation's fragments and fstab, which
  * earlyfs keeps in /generations/N (the 'previous' label passes it).
  * Without it, the live ones, unless a change was interrupted before the
  * live tree was complete: then the generation it recorded, which is. */
 static void choose_generation(void)
 {
-	bool given = cfg.generation != 0;
+	bool given = cfg.generation != 0 || cfg.generation_previous;
 	char dir[64];
 	struct stat st;
 
+	if (cfg.generation_previous) {
+		cfg.generation = previous_generation();
+		if (!cfg.generation) {
+			/* the first generation has none before it */
+			log_notice("earlyfs.generation=previous: no valid "
+				   "generation before the newest; running the "
+				   "current fragments and fstab");
+			return;
+		}
+	}
 	if (!given) {
 		cfg.generation = unapplied_generation();
 		if (!cfg.generation)
@@ -106,7 +154,10 @@ static void choose_generation(void)
 	layout_generation_path("/", cfg.generation, LAYOUT_FSTAB, fstab_path,
 			       sizeof(fstab_path));
 	rep.generation = cfg.generation;
-	if (given)
+	if (given && cfg.generation_previous)
+		log_notice("earlyfs.generation=previous: running generation "
+			   "%u's fragments and fstab", cfg.generation);
+	else if (given)
 		log_notice("earlyfs.generation=%u: running generation %u's "
 			   "fragments and fstab", cfg.generation,
 			   cfg.generation);

@@ -172,6 +172,10 @@ static const char *parse_shell(struct boot_config *cfg, const char *v)
 
 static const char *parse_generation(struct boot_config *cfg, const char *v)
 {
+	if (v && !strcmp(v, "previous")) {
+		cfg->generation_previous = true;
+		return NULL;
+	}
 	if (v && layout_parse_generation(v, strlen(v), &cfg->generation) < 0) {
 		cfg->generation = 0;
 		return "not a generation number; using the current set";
@@ -203,7 +207,7 @@ const struct bootcfg_key bootcfg_keys[] = {
 	{ "earlyfs.skip", parse_skip, "NN[,NN...]: fragments not to run" },
 	{ "earlyfs.shell", parse_shell, "on-failure|never: whether failures open a rescue shell" },
 	{ "earlyfs.timeout", parse_timeout, "SECONDS and/or NN:SECONDS[,...]: fragment time limits" },
-	{ "earlyfs.generation", parse_generation, "N: run generation N's fragments and fstab" },
+	{ "earlyfs.generation", parse_generation, "N|previous: run generation N's (or the one before the newest's) fragments and fstab" },
 	{ "earlyfs.debug", parse_debug, "verbose runner messages" },
 	{ "earlyfs.pause", parse_pause, "wait for Enter on the console before the root is mounted, once" },
 	{ "earlyfs.fsck", NULL, "1|force: check the root with e2fsck first (fsck feature)" },

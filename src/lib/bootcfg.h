@@ -26,6 +26,7 @@ struct boot_config {
 	bool pause;			/* earlyfs.pause: wait once, before 50 */
 	enum shell_policy shell;
 	unsigned generation;		/* 0: current */
+	bool generation_previous;	/* earlyfs.generation=previous */
 	/* earlyfs.break=NN|pivot[,...] */
 	char breaks[BOOTCFG_LIST_MAX][3];
 	size_t n_breaks;

@@ -42,3 +42,18 @@ int layout_parse_generation(const char *s, size_t len, unsigned *ret)
 	*ret = (unsigned)v;
 	return 0;
 }
+
+unsigned layout_previous_generation(const struct layout_gen *v, size_t n)
+{
+	unsigned latest = 0, best = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].n > latest)
+			latest = v[i].n;
+	for (i = 0; i < n; i++)
+		if (v[i].n < latest && v[i].valid && v[i].applied &&
+		    v[i].n > best)
+			best = v[i].n;
+	return best;
+}

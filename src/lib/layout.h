@@ -77,4 +77,13 @@ int layout_generation_path(const char *root, unsigned n, const char *rel,
 /* A generation number, 1 to LAYOUT_GEN_MAX, digits only: 0 or -EINVAL,
  * -ERANGE.  Every reader of one (runner, CLI, earlyfsd) uses this. */
 int layout_parse_generation(const char *s, size_t len, unsigned *ret);
+
+/* What earlyfs.generation=previous names: of the generations found (n,
+ * whether its info says valid, whether it was applied), the newest valid,
+ * applied one older than the newest of all; 0 if there is none. */
+struct layout_gen {
+	unsigned n;
+	bool valid, applied;
+};
+unsigned layout_previous_generation(const struct layout_gen *v, size_t n);
 #endif

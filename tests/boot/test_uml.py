@@ -232,8 +232,9 @@ def uml_bad_command_line_values_are_named_and_defaults_kept(work):
         reached_real_root(c)
 
 
-def generation_images(work):
-    """Current fragments and fstab, and generation 3's, which differ."""
+def generation_images(work, more=None):
+    """Current fragments and fstab, and generation 3's, which differ (and
+    what more(boot tree) adds)."""
     # the /proc mounts each saw: one, with the options of its fstab (the
     # runner keeps the /proc it read the command line from only when the
     # fstab asks for that very mount)
@@ -254,6 +255,8 @@ def generation_images(work):
                           '/proc\tproc\tnodev,noexec,nosuid,hidepid=2\t')
     write(g + '/etc/fstab', fstab + 'tmpfs /run/gen3 tmpfs mode=0755 0 0\n')
     write(g + '/init.d/05-mark', 'echo gen3-fstab > /run/gen3/mark\n')
+    if more:
+        more(work('boot'))
     mkfs(work('boot'), work('boot.img'), 16)
     root_tree(work('root'))
     mkfs(work('root'), work('root.img'), 16, uuid=ROOT_UUID)
@@ -276,6 +279,38 @@ def uml_generation_runs_that_generations_fragments_and_fstab(work):
     check(re.search(r'REPORT generation 3\r?$', out, re.M),
           'the report does not name generation 3')
     check(re.search(r'REPORT fragment 05-mark ok', out), 'report: 05-mark')
+
+
+@test
+def uml_previous_generation_is_found_by_the_runner(work):
+    """earlyfs.generation=previous: the newest valid, applied generation
+    older than the newest (3: 4 was forced past problems, 5 is the
+    newest), found at boot, so that a loader's entry need not change
+    with every edit."""
+    from tests.harness import write
+
+    def more(boot):
+        write(boot + '/generations/3/applied', '')
+        write(boot + '/generations/3/info', 'valid=1\ndescription=x\n')
+        for n, valid in ((4, 0), (5, 1)):
+            g = '%s/generations/%d' % (boot, n)
+            write(g + '/init.d/10-which', 'echo "FRAG generation-%d"\n' % n)
+            write(g + '/init.d/50-mountroot',
+                  '/sbin/earlyfs-init mount-root\n')
+            write(g + '/applied', '')
+            write(g + '/info', 'valid=%d\ndescription=x\n' % valid)
+    boot, root = generation_images(work, more)
+    with uml(work, boot, root,
+             'earlyfs.root=/dev/ubdb earlyfs.generation=previous') as c:
+        reached_real_root(c)
+        out = c.text()
+    check('earlyfs.generation=previous: running generation 3' in out,
+          'previous is not generation 3')
+    check('FRAG generation-3 gen3-fstab' in out, 'generation 3 did not run')
+    for other in ('FRAG current', 'FRAG generation-4', 'FRAG generation-5'):
+        check(other not in out, other + ' ran')
+    check(re.search(r'REPORT generation 3\r?$', out, re.M),
+          'the report does not name generation 3')
 
 
 @test

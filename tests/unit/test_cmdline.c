@@ -93,6 +93,9 @@ static void test_defaults_and_keys(void)
 	parse("earlyfs.generation=86401");	/* more changes than seconds a day */
 	CHECK_INT(cfg.generation, 86401);
 	CHECK_INT(cfg.n_problems, 0);
+	parse("earlyfs.generation=previous");
+	CHECK(cfg.generation_previous && cfg.generation == 0);
+	CHECK_INT(cfg.n_problems, 0);
 	parse("earlyfs.generation=0");
 	CHECK_INT(cfg.generation, 0);
 	CHECK_INT(cfg.n_problems, 1);

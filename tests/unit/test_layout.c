@@ -30,5 +30,18 @@ int main(void)
 		CHECK_INT(layout_parse_generation("+3", 2, &g), -EINVAL);
 		CHECK_INT(layout_parse_generation("3 ", 2, &g), -EINVAL);
 	}
+	{
+		/* the newest valid, applied one before the newest of all */
+		const struct layout_gen v[] = {
+			{ 3, true, true }, { 7, true, true }, { 5, true, true },
+			{ 6, false, true }, { 8, true, false }, { 9, true, true },
+		};
+
+		CHECK_INT(layout_previous_generation(v, 6), 7);
+		CHECK_INT(layout_previous_generation(v, 3), 5);	/* 3,7,5 */
+		CHECK_INT(layout_previous_generation(v, 1), 0);
+		CHECK_INT(layout_previous_generation(v + 3, 2), 0);	/* 6,8 */
+		CHECK_INT(layout_previous_generation(NULL, 0), 0);
+	}
 	return check_done("layout");
 }
