@@ -45,7 +45,9 @@ DEPS := build-essential musl-tools libblkid-dev libfdisk-dev libext2fs-dev \
 	extlinux user-mode-linux qemu-system-x86 qemu-utils linux-source-6.1 \
 	flex bison bc libelf-dev libssl-dev xz-utils python3 cpio kmod \
 	clang libclang-rt-14-dev debootstrap cryptsetup-bin mdadm \
-	dropbear-bin openssh-client zstd strace
+	dropbear-bin openssh-client zstd strace \
+	ovmf systemd-boot-efi dosfstools mtools efibootmgr sbsigntool \
+	shim-signed grub-efi-amd64-signed grub-efi-amd64-bin grub-pc-bin
 
 .PHONY: all deps check check-unit check-boot check-cli check-fuzz fuzz bench bench-trace kernel stock-kernel clean demo install
 

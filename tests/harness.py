@@ -337,6 +337,36 @@ def qemu(work, disk, timeout=120, extra=(), iface='virtio'):
     return Console(argv, os.path.join(LOG_DIR, work.name + '.log'), timeout)
 
 
+OVMF_DIR = '/usr/share/OVMF'
+
+
+def qemu_uefi(work, disk, timeout=180, extra=(), iface='virtio',
+              vars_file=None, code='OVMF_CODE_4M.fd',
+              vars_template='OVMF_VARS_4M.fd', secure=False):
+    """A UEFI boot of a disk image under OVMF (q35): the firmware's code
+    read-only, its variables in a private copy (vars_file, made from
+    vars_template when it does not exist yet, kept between boots of one
+    test so that what the last boot set is there); secure: Secure Boot
+    as OVMF's secboot code needs it (SMM, a secure flash)."""
+    os.makedirs(LOG_DIR, exist_ok=True)
+    vars_file = vars_file or work('ovmf-vars.fd')
+    if not os.path.exists(vars_file):
+        shutil.copy(os.path.join(OVMF_DIR, vars_template), vars_file)
+    argv = ['qemu-system-x86_64', '-machine',
+            'q35,smm=on' if secure else 'q35', '-m', '512',
+            '-display', 'none', '-monitor', 'none', '-serial', 'stdio',
+            '-no-reboot']
+    if secure:
+        argv += ['-global', 'driver=cfi.pflash01,property=secure,value=on']
+    argv += ['-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=' +
+             os.path.join(OVMF_DIR, code),
+             '-drive', 'if=pflash,format=raw,unit=1,file=' + vars_file]
+    argv += drive(disk, iface) + list(extra)
+    if '-icount' not in extra and kvm_usable():
+        argv += ['-enable-kvm', '-cpu', 'host']
+    return Console(argv, os.path.join(LOG_DIR, work.name + '.log'), timeout)
+
+
 TESTS = []
 
 

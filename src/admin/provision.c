@@ -13,6 +13,9 @@
 #include "target/blkid.h"
 #include "target/boot.h"
 #include "loader/bootloader.h"
+#include "loader/efivar.h"
+#include "loader/loader.h"
+#include "target/esp.h"
 #include "change/change.h"
 #include "change/kernelfiles.h"
 #include "devspec.h"
@@ -69,49 +72,7 @@ static int image_root(const struct target *t, const char *spec,
 	return -ENOENT;
 }
 
-static int write_record(const char *mnt, const struct provision_opts *o,
-			const struct target *t, const char *root,
-			const struct kernel_info *k, struct err *e)
-{
-	char path[PATH_MAX], text[8192], when[64];
-	time_t now = time(NULL);
-	struct tm tm;
-	int r;
-
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(text, sizeof(text),
-		 "# What 'earlyfs provision' made; earlyfs tools read it.\n"
-		 "version=%s\nprovisioned=%s\nroot=%s\nboot_partuuid=%s\n"
-		 "kernel=vmlinuz-%s\nkernel_source=%s\nlabel=%s\n",
-		 EARLYFS_VERSION, when, root, t->partuuid, k->version,
-		 k->path, o->label);
-	snprintf(path, sizeof(path), "%s/" LAYOUT_CONF, mnt);
-	r = host_write_text(path, text, 0644);
-	return r < 0 ? err_set(e, EXIT_FAILED, "cannot write %s: %s", path,
-			       strerror(-r)) : 0;
-}
-
-/* Generation 1 is what was provisioned; extlinux.conf gains 'previous'. */
-static int record_first_generation(const char *mnt, struct err *e)
-{
-	const struct change c = { .op = CHANGE_RECORD };
-	FILE *quiet = fopen("/dev/null", "we");
-	struct boot b;
-	int r;
-
-	if (!quiet)
-		return err_set(e, EXIT_FAILED, "cannot open /dev/null");
-	r = boot_open(mnt, NULL, 0, true, &b, e);
-	if (r == 0) {
-		r = change_commit(&b, &c, quiet, e);
-		boot_close(&b);
-	}
-	fclose(quiet);
-	return r;
-}
-
-/* What the steps share: found by the checks, used by the writes. */
+/* What steps share: found by the checks, used by the writes. */
 struct prov {
 	const struct provision_opts *o;
 	struct target t;
@@ -121,7 +82,75 @@ struct prov {
 	char stage[PATH_MAX], mnt[PATH_MAX];
 	bool mounted;
 	unsigned features;	/* feature.h bits */
+	const struct loader_ops *loader;
+	char esp_spec[128], esp_shown[4200];
+	/* the default entry's command line, and rescue's */
+	char options[BOOTMENU_OPTIONS_MAX], rescue[BOOTMENU_OPTIONS_MAX];
 };
+
+static int write_record(const char *mnt, const struct prov *p, struct err *e)
+{
+	const struct provision_opts *o = p->o;
+	char path[PATH_MAX], text[8192], when[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	int r, n;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(text, sizeof(text),
+		     "# What 'earlyfs provision' made; earlyfs tools read it.\n"
+		     "version=%s\nprovisioned=%s\nroot=%s\nboot_partuuid=%s\n"
+		     "kernel=vmlinuz-%s\nkernel_source=%s\nlabel=%s\n",
+		     EARLYFS_VERSION, when, p->root, p->t.partuuid,
+		     p->k.version, p->k.path, o->label);
+	/* a loader on the ESP: the entries' command lines are here */
+	if (p->loader->esp)
+		snprintf(text + n, sizeof(text) - (size_t)n,
+			 "bootloader=%s\nesp=%s\nmenu_timeout=%u\n"
+			 "options=%s\nrescue_options=%s\n", p->loader->name,
+			 p->esp_spec, (o->timeout + 9) / 10, p->options,
+			 p->rescue);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_CONF, mnt);
+	r = host_write_text(path, text, 0644);
+	return r < 0 ? err_set(e, EXIT_FAILED, "cannot write %s: %s", path,
+			       strerror(-r)) : 0;
+}
+
+/* The new partition, opened as a partition of its disk (its ESP is
+ * found there). */
+static int open_made(const struct prov *p, struct boot *b, struct err *e)
+{
+	int r = boot_open(p->mnt, NULL, 0, true, b, e);
+
+	if (r == 0) {
+		b->t = p->t;
+		b->t.loop_attached = false;	/* provision's to detach */
+		b->t.loop_fd = -1;
+		b->disk_known = true;
+	}
+	return r;
+}
+
+/* Generation 1 is what was provisioned; extlinux.conf gains 'previous',
+ * the ESP its entries. */
+static int record_first_generation(const struct prov *p, struct err *e)
+{
+	const struct change c = { .op = CHANGE_RECORD };
+	FILE *quiet = fopen("/dev/null", "we");
+	struct boot b;
+	int r;
+
+	if (!quiet)
+		return err_set(e, EXIT_FAILED, "cannot open /dev/null");
+	r = open_made(p, &b, e);
+	if (r == 0) {
+		r = change_commit(&b, &c, quiet, e);
+		boot_close(&b);
+	}
+	fclose(quiet);
+	return r;
+}
 
 /*
  * A step: its name, what it does (for the log line, and what --dry-run
@@ -132,6 +161,7 @@ struct prov {
 struct step {
 	const char *name;
 	bool writes;
+	bool (*when)(const struct prov *p);	/* NULL: always */
 	void (*describe)(const struct prov *p, char *buf, size_t cap);
 	int (*run)(struct prov *p, FILE *out, struct err *e);
 };
@@ -359,6 +389,166 @@ static int check_stage(struct prov *p, FILE *out, struct err *e)
 	return 0;
 }
 
+/* auto: on an image (or a disk of another machine), systemd-boot for a
+ * GPT disk with an ESP, else extlinux; on this machine, what it boots
+ * with now: systemd-boot where its LoaderInfo says so, extlinux where
+ * the firmware is BIOS. */
+static int choose_loader(struct prov *p, bool *has_esp, struct fdisk_part *esp,
+			 unsigned *esp_partno, struct err *e)
+{
+	const char *want = p->o->bootloader;
+	char info[256], all[128] = "";
+	struct err ignore;
+	size_t i, o = 0;
+
+	*has_esp = p->t.table == TABLE_GPT &&
+		   fdisk_find_esp(p->t.disk, NULL, esp_partno, esp,
+				  &ignore) == 0;
+	if (want && strcmp(want, "auto")) {
+		p->loader = loader_by_name(want);
+		for (i = 0; !p->loader && loader_backends[i]; i++)
+			o += (size_t)snprintf(all + o, sizeof(all) - o, "%s%s",
+					      i ? ", " : "",
+					      loader_backends[i]->name);
+		if (!p->loader)
+			return err_set(e, EXIT_USAGE, "--bootloader %s: one of "
+				       "auto, %s", want, all);
+		return 0;
+	}
+	if (p->t.is_image || p->o->esp) {
+		p->loader = loader_by_name(*has_esp || p->o->esp ?
+					   "systemd-boot" : "extlinux");
+		return 0;
+	}
+	if (access("/sys/firmware/efi", F_OK) < 0) {
+		p->loader = loader_by_name("extlinux");
+		return 0;
+	}
+	if (efivar_get("LoaderInfo", EFIVAR_LOADER_GUID, info,
+		       sizeof(info)) == 0 && !strncmp(info, "systemd-boot", 12)) {
+		p->loader = loader_by_name("systemd-boot");
+		return 0;
+	}
+	return err_set(e, EXIT_USAGE, "this machine boots through UEFI with a "
+		       "loader earlyfs cannot tell (not systemd-boot); give "
+		       "--bootloader and --esp");
+}
+
+/* The ESP of an EFI loader: --esp N (a partition of the same disk) or
+ * DIR (where this machine has it mounted), else the disk's first; its
+ * room for the kernel, its stub and the loader checked. */
+static int check_esp(struct prov *p, bool has_esp, struct fdisk_part *esp,
+		     unsigned partno, FILE *out, struct err *e)
+{
+	struct esp fs;
+	struct stat st;
+	uint64_t need, free_bytes = 0;
+	unsigned long n;
+	char shown[4200];
+	int r;
+
+	if (p->o->esp && p->o->esp[0] == '/') {
+		if (p->t.is_image)
+			return err_set(e, EXIT_USAGE, "--esp %s: on an image, "
+				       "give the ESP's partition number",
+				       p->o->esp);
+		r = esp_open_dir(p->o->esp, &fs, e);
+		snprintf(p->esp_spec, sizeof(p->esp_spec), "%s", p->o->esp);
+	} else {
+		if (p->o->esp) {
+			if (text_parse_uint(p->o->esp, strlen(p->o->esp), 128,
+					    &n) < 0 || !n)
+				return err_set(e, EXIT_USAGE, "--esp %s: the "
+					       "ESP's partition number, or the "
+					       "directory it is mounted on",
+					       p->o->esp);
+			partno = (unsigned)n;
+			r = fdisk_read_partition(p->t.disk, partno, esp, e);
+			if (r < 0)
+				return r;
+			has_esp = !strcmp(esp->type, FDISK_ESP_TYPE);
+			if (!has_esp)
+				return err_set(e, EXIT_REFUSED, "--esp %u: "
+					       "partition %u of %s is not an EFI "
+					       "System Partition (GPT type "
+					       FDISK_ESP_TYPE ")", partno,
+					       partno, p->t.disk);
+		}
+		if (!has_esp)
+			return err_set(e, EXIT_REFUSED, "%s boots from an EFI "
+				       "System Partition and %s has none; make "
+				       "one (earlyfs image create --esp-size), "
+				       "or give --bootloader extlinux",
+				       p->loader->name, p->t.disk);
+		if (partno == p->t.partno)
+			return err_set(e, EXIT_USAGE, "the ESP cannot be the "
+				       "boot partition itself (partition %u)",
+				       partno);
+		snprintf(shown, sizeof(shown), "partition %u of %s", partno,
+			 p->t.disk);
+		r = esp_open_at(p->t.disk, esp->offset, esp->size, shown, &fs,
+				e);
+		snprintf(p->esp_spec, sizeof(p->esp_spec), "PARTUUID=%s",
+			 esp->partuuid);
+	}
+	if (r < 0)
+		return r;
+	snprintf(p->esp_shown, sizeof(p->esp_shown), "%s", fs.shown);
+	need = (stat(p->kpath, &st) == 0 ? (uint64_t)st.st_size : 0) +
+	       p->plan.stub_len + (1u << 20);
+	r = esp_free_bytes(&fs, &free_bytes);
+	esp_close(&fs);
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot read the free space "
+				"of the ESP (%s)", p->esp_shown);
+	fprintf(out, ", ESP %s (%llu KiB free)", p->esp_shown,
+		(unsigned long long)(free_bytes >> 10));
+	if (free_bytes < need)
+		return err_set(e, EXIT_REFUSED, "the ESP (%s) has %llu KiB free; "
+			       "the kernel, its stub and %s need %llu KiB; "
+			       "free space on it or give a larger one",
+			       p->esp_shown,
+			       (unsigned long long)(free_bytes >> 10),
+			       p->loader->name,
+			       (unsigned long long)(need >> 10));
+	return 0;
+}
+
+static int check_loader(struct prov *p, FILE *out, struct err *e)
+{
+	const char *console = "console=tty0 console=ttyS0,115200";
+	struct fdisk_part esp;
+	unsigned partno = 0;
+	bool has_esp = false;
+	int r, n;
+
+	r = choose_loader(p, &has_esp, &esp, &partno, e);
+	if (r < 0)
+		return r;
+	fprintf(out, "%s", p->loader->name);
+	if (p->loader->esp) {
+		r = check_esp(p, has_esp, &esp, partno, out, e);
+		if (r < 0)
+			return r;
+	} else if (p->o->esp) {
+		return err_set(e, EXIT_USAGE, "--esp goes with a loader on the "
+			       "ESP; extlinux boots from the partition itself");
+	}
+	n = snprintf(p->options, sizeof(p->options), "root=PARTUUID=%s "
+		     "rootwait init=/sbin/earlyfs-init earlyfs.root=%s %s%s%s",
+		     p->t.partuuid, p->root, console,
+		     p->o->append && p->o->append[0] ? " " : "",
+		     p->o->append ? p->o->append : "");
+	if (n < 0 || (size_t)n >= sizeof(p->options) ||
+	    loader_options_ok(p->options) < 0)
+		return err_set(e, EXIT_USAGE, "--append: the command line is "
+			       "longer than %d bytes, or holds a control "
+			       "character", BOOTMENU_OPTIONS_MAX - 1);
+	snprintf(p->rescue, sizeof(p->rescue), "root=PARTUUID=%s rootwait %s",
+		 p->t.partuuid, console);
+	return 0;
+}
+
 static void say_attach(const struct prov *p, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "partition %u of %s", p->t.partno, p->t.disk);
@@ -466,37 +656,54 @@ static void say_config(const struct prov *p, char *buf, size_t cap)
 		 "earlyfs.root=%s)", p->t.partuuid, p->root);
 }
 
+/* Steps of one loader only. */
+static bool on_extlinux(const struct prov *p)
+{
+	return !p->loader || !p->loader->esp;
+}
+
 static int do_config(struct prov *p, FILE *out, struct err *e)
 {
-	char timeout[16], partuuid[80], root[512];
-	char console[] = "console=tty0 console=ttyS0,115200";
+	char timeout[16];
 	const struct template_var vars[] = {
 		{ "TIMEOUT", timeout },
-		{ "BOOT_PARTUUID", partuuid },
-		{ "ROOT", root },
-		{ "CONSOLE", console },
-		{ "APPEND", p->o->append ? p->o->append : "" },
+		{ "OPTIONS", p->options },
+		{ "RESCUE_OPTIONS", p->rescue },
 		{ "KERNEL", p->k.version },
 	};
-
 	char initrd[128];
 
 	snprintf(initrd, sizeof(initrd), "/" LAYOUT_STUB, p->k.version);
 	snprintf(timeout, sizeof(timeout), "%u", p->o->timeout);
-	snprintf(partuuid, sizeof(partuuid), "%s", p->t.partuuid);
-	snprintf(root, sizeof(root), "%s", p->root);
-	return bootloader_write_conf(p->mnt, vars, 6, p->k.version,
+	return bootloader_write_conf(p->mnt, vars, 4, p->k.version,
 				   p->plan.stub ? initrd : NULL, e);
 }
 
-static void say_extlinux(const struct prov *p, char *buf, size_t cap)
+static void say_loader(const struct prov *p, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "--install");
+	if (p->loader && p->loader->esp)
+		snprintf(buf, cap, "%s", p->loader ? p->loader->name : "");
+	else
+		snprintf(buf, cap, "extlinux --install");
 }
 
-static int do_extlinux(struct prov *p, FILE *out, struct err *e)
+static int do_loader(struct prov *p, FILE *out, struct err *e)
 {
-	return bootloader_install(p->mnt, e);
+	struct loader_site s;
+	struct boot b;
+	int r;
+
+	if (!p->loader->esp)
+		return bootloader_install(p->mnt, e);
+	r = open_made(p, &b, e);
+	if (r < 0)
+		return r;
+	r = loader_site_open(&b, &s, e);
+	if (r == 0)
+		r = s.ops->install(&s, out, e);
+	loader_site_close(&s);
+	boot_close(&b);
+	return r;
 }
 
 static void say_record(const struct prov *p, char *buf, size_t cap)
@@ -506,17 +713,20 @@ static void say_record(const struct prov *p, char *buf, size_t cap)
 
 static int do_record(struct prov *p, FILE *out, struct err *e)
 {
-	return write_record(p->mnt, p->o, &p->t, p->root, &p->k, e);
+	return write_record(p->mnt, p, e);
 }
 
 static void say_generation(const struct prov *p, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "1, with the 'previous' label");
+	if (on_extlinux(p))
+		snprintf(buf, cap, "1, with the 'previous' label");
+	else
+		snprintf(buf, cap, "1, its entries on the ESP");
 }
 
 static int do_generation(struct prov *p, FILE *out, struct err *e)
 {
-	return record_first_generation(p->mnt, e);
+	return record_first_generation(p, e);
 }
 
 static void say_features(const struct prov *p, char *buf, size_t cap)
@@ -539,7 +749,7 @@ static int do_features(struct prov *p, FILE *out, struct err *e)
 	f = open_memstream(&said, &len);
 	if (!f)
 		return err_set(e, EXIT_FAILED, "out of memory");
-	r = boot_open(p->mnt, NULL, 0, true, &b, e);
+	r = open_made(p, &b, e);
 	if (r == 0) {
 		r = feature_change(&b, true, p->features, &fo, NULL, f, e);
 		boot_close(&b);
@@ -614,26 +824,27 @@ static int do_flush(struct prov *p, FILE *out, struct err *e)
 }
 
 static const struct step steps[] = {
-	{ "target", false, say_target, check_target },
-	{ "contents", false, say_nothing, check_contents },
-	{ "features", false, say_nothing, check_features },
-	{ "root", false, say_nothing, check_root },
-	{ "kernel", false, say_nothing, check_kernel },
-	{ "stage", false, say_nothing, check_stage },
-	{ "attach", true, say_attach, do_attach },
-	{ "wipe", true, say_wipe, do_wipe },
-	{ "mkfs", true, say_mkfs, do_mkfs },
-	{ "mount", true, say_fs, do_mount },
-	{ "kernel", true, say_kernel, do_kernel },
-	{ "config", true, say_config, do_config },
-	{ "extlinux", true, say_extlinux, do_extlinux },
-	{ "record", true, say_record, do_record },
-	{ "generation", true, say_generation, do_generation },
-	{ "features", true, say_features, do_features },
-	{ "unmount", true, say_fs, do_unmount },
-	{ "mbr", true, say_mbr, do_mbr },
-	{ "bootflag", true, say_bootflag, do_bootflag },
-	{ "flush", true, say_flush, do_flush },
+	{ "target", false, NULL, say_target, check_target },
+	{ "contents", false, NULL, say_nothing, check_contents },
+	{ "features", false, NULL, say_nothing, check_features },
+	{ "root", false, NULL, say_nothing, check_root },
+	{ "kernel", false, NULL, say_nothing, check_kernel },
+	{ "stage", false, NULL, say_nothing, check_stage },
+	{ "loader", false, NULL, say_nothing, check_loader },
+	{ "attach", true, NULL, say_attach, do_attach },
+	{ "wipe", true, NULL, say_wipe, do_wipe },
+	{ "mkfs", true, NULL, say_mkfs, do_mkfs },
+	{ "mount", true, NULL, say_fs, do_mount },
+	{ "kernel", true, NULL, say_kernel, do_kernel },
+	{ "config", true, on_extlinux, say_config, do_config },
+	{ "record", true, NULL, say_record, do_record },
+	{ "loader", true, NULL, say_loader, do_loader },
+	{ "generation", true, NULL, say_generation, do_generation },
+	{ "features", true, NULL, say_features, do_features },
+	{ "unmount", true, NULL, say_fs, do_unmount },
+	{ "mbr", true, on_extlinux, say_mbr, do_mbr },
+	{ "bootflag", true, on_extlinux, say_bootflag, do_bootflag },
+	{ "flush", true, NULL, say_flush, do_flush },
 };
 
 int provision(const struct provision_opts *o, FILE *out, struct err *e)
@@ -649,6 +860,8 @@ int provision(const struct provision_opts *o, FILE *out, struct err *e)
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && r == 0; i++) {
 		const struct step *s = &steps[i];
 
+		if (s->when && !s->when(&p))
+			continue;
 		s->describe(&p, say, sizeof(say));
 		if (s->writes && o->dry_run) {
 			fprintf(out, "  would: %-10s %s\n", s->name, say);

@@ -20,6 +20,9 @@ struct provision_opts {
 	bool force, dry_run, no_mbr;
 	unsigned timeout;	/* extlinux menu, tenths of a second */
 	const char *append;	/* extra kernel command line */
+	const char *bootloader;	/* NULL or "auto": see loader_choose() */
+	const char *esp;	/* --esp: a partition number of the disk, or
+				 * the directory the ESP is mounted on */
 	const char *with;	/* features: "luks,fsck" */
 	struct feature_opts fo;	/* their configuration (fo.force unused) */
 };

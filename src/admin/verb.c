@@ -14,8 +14,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "atomic.h"
-#include "loader/bootconf.h"
+#include "loader/loader.h"
 #include "change/change.h"
+#include "change/generation.h"
 #include "features/install.h"
 #include "view/check.h"
 #include "view/editor.h"
@@ -205,7 +206,30 @@ static int run_change(struct boot *b, const struct verb *v,
 static int run_once(struct boot *b, const struct verb *v,
 		    const struct verb_call *c, FILE *out, struct err *e)
 {
-	return bootconf_once(b, c->args[0], out, e);
+	int r = change_lock(b, out, e);
+
+	if (r < 0)
+		return r;
+	r = loader_once(b, c->args[0], out, e);
+	boot_unlock(b, out);
+	return r;
+}
+
+static int run_loader(struct boot *b, const struct verb *v,
+		      const struct verb_call *c, FILE *out, struct err *e)
+{
+	struct generation *g = NULL;
+	size_t n = 0;
+	int r = change_lock(b, out, e);
+
+	if (r < 0)
+		return r;
+	if (generations_list(b, &g, &n) < 0)
+		n = 0;
+	r = loader_verb(b, c->args[0], gen_previous(g, n), out, e);
+	free(g);
+	boot_unlock(b, out);
+	return r;
 }
 
 static int run_ping(struct boot *b, const struct verb *v,
@@ -377,7 +401,9 @@ const struct verb verbs[] = {
 	  "      the last boot: each fragment's result and time, root, pivot" },
 	{ "once", CLI_CHANGE | VERB_GROUP, 1, 1, -1, run_once,
 	  "boot once with label",
-	  "once LABEL\n      boot extlinux label LABEL on the next boot only" },
+	  "once ENTRY\n"
+	  "      boot ENTRY (earlyfs, rescue, previous, earlyfs-VERSION; an\n"
+	  "      extlinux label) on the next boot only" },
 	{ "generations", VERB_CLI, 0, 0, -1, run_generations,
 	  "list the generations",
 	  "generations\n      the recorded generations, newest last" },
@@ -409,6 +435,10 @@ const struct verb verbs[] = {
 	  "      newest that passed (or --default); the newest 2 are kept;\n"
 	  "      with --driver, a kernel whose drivers are modules gets a\n"
 	  "      module stub" },
+	{ "loader", VERB_CLI | VERB_CHANGES, 1, 1, -1, run_loader, "loader",
+	  "loader status | sync | remove\n"
+	  "      the boot loader's entries: what it is and where they are;\n"
+	  "      written to the ESP again; earlyfs's taken off the ESP" },
 	{ "ping", VERB_SERVED | VERB_GROUP, 0, 0, -1, run_ping, "ping", NULL },
 };
 const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);

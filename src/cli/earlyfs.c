@@ -109,6 +109,8 @@ static int cmd_provision(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "no-mbr", no_argument, NULL, 'M' },
 		{ "with", required_argument, NULL, 'w' },
+		{ "bootloader", required_argument, NULL, 'B' },
+		{ "esp", required_argument, NULL, 'E' },
 		FEATURE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -154,6 +156,8 @@ static int cmd_provision(int argc, char **argv)
 		case 'n': o.dry_run = true; break;
 		case 'M': o.no_mbr = true; break;
 		case 'w': o.with = optarg; break;
+		case 'B': o.bootloader = optarg; break;
+		case 'E': o.esp = optarg; break;
 		default: return usage_error("provision", "%s", "bad option");
 		}
 	}
@@ -232,6 +236,7 @@ static int cmd_image(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "size", required_argument, NULL, 's' },
 		{ "boot-size", required_argument, NULL, 'b' },
+		{ "esp-size", required_argument, NULL, 'E' },
 		{ "table", required_argument, NULL, 't' },
 		{ "root-from", required_argument, NULL, 'r' },
 		{ "force", no_argument, NULL, 'f' },
@@ -239,7 +244,7 @@ static int cmd_image(int argc, char **argv)
 	};
 	struct image_spec s = { .boot_size = 64ULL << 20, .table = TABLE_DOS };
 	struct err e = { "", 0 };
-	bool force = false;
+	bool force = false, table_given = false;
 	int c;
 
 	if (argc < 2 || strcmp(argv[1], "create") != 0)
@@ -259,7 +264,14 @@ static int cmd_image(int argc, char **argv)
 				return usage_error("image create", "--boot-size "
 						   "%s: a size such as 64M", optarg);
 			break;
+		case 'E':
+			if (parse_size(optarg, &s.esp_size) < 0 || !s.esp_size)
+				return usage_error("image create", "--esp-size "
+						   "%s: a size such as 128M",
+						   optarg);
+			break;
 		case 't':
+			table_given = true;
 			if (!strcmp(optarg, "dos"))
 				s.table = TABLE_DOS;
 			else if (!strcmp(optarg, "gpt"))
@@ -275,12 +287,21 @@ static int cmd_image(int argc, char **argv)
 	}
 	if (optind != argc - 1 || !s.size)
 		return usage_error("image create", "%s", "give FILE and --size");
+	if (s.esp_size && !table_given)
+		s.table = TABLE_GPT;
 	if (image_create(argv[optind], &s, force, &e) < 0)
 		return fail("create", argv[optind], &e);
-	printf("earlyfs: created %s: partition 1 (%llu MiB, bootable) for "
-	       "'earlyfs provision %s --partition 1', partition 2 the root\n",
-	       argv[optind], (unsigned long long)(s.boot_size >> 20),
-	       argv[optind]);
+	if (s.esp_size)
+		printf("earlyfs: created %s: partition 1 the ESP (%llu MiB, "
+		       "FAT), partition 2 (%llu MiB) for 'earlyfs provision %s "
+		       "--partition 2', partition 3 the root\n", argv[optind],
+		       (unsigned long long)(s.esp_size >> 20),
+		       (unsigned long long)(s.boot_size >> 20), argv[optind]);
+	else
+		printf("earlyfs: created %s: partition 1 (%llu MiB, bootable) "
+		       "for 'earlyfs provision %s --partition 1', partition 2 "
+		       "the root\n", argv[optind],
+		       (unsigned long long)(s.boot_size >> 20), argv[optind]);
 	return EXIT_OK;
 }
 
@@ -509,6 +530,7 @@ static const struct command {
 	  "          [--crypttab FILE] [--mdadm-conf FILE]\n"
 	  "          [--authorized-keys FILE] [--ssh-host-keys system|DIR]\n"
 	  "          [--ssh-port PORT]\n"
+	  "          [--bootloader auto|extlinux|systemd-boot] [--esp N|DIR]\n"
 	  "      make TARGET (a partition, or partition N of an image file)\n"
 	  "      a bootable earlyfs boot partition with a 'rescue' label" },
 	{ "check-kernel", cmd_check_kernel,
@@ -517,8 +539,9 @@ static const struct command {
 	  "      can the kernel mount the boot partition with no initramfs?" },
 	{ "image", cmd_image,
 	  "image create FILE --size S [--boot-size S] [--table dos|gpt]\n"
-	  "          [--root-from DIR] [--force]\n"
-	  "      a disk image: a bootable boot partition and a root partition" },
+	  "          [--esp-size S] [--root-from DIR] [--force]\n"
+	  "      a disk image: a bootable boot partition and a root partition;\n"
+	  "      with --esp-size (GPT): 1 the ESP, 2 the boot partition, 3 the root" },
 	{ "status", cmd_status,
 	  "status [TARGET [--partition N]]\n"
 	  "      what a boot partition holds; without TARGET, /boot and the\n"

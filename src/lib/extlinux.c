@@ -283,14 +283,13 @@ int extlinux_set_kernels(const char *buf, size_t len, const char *def,
 }
 
 int extlinux_set_previous(const char *buf, size_t len,
-			  const struct extlinux_label *from, unsigned gen,
-			  char *out, size_t cap)
+			  const struct extlinux_label *from, char *out,
+			  size_t cap)
 {
 	struct sink s = { out, cap, 0, false };
 	size_t pos = 0, start, l;
 	const char *line;
 	bool skipping = false;
-	char num[24];
 	int r;
 
 	if (cap == 0)
@@ -311,11 +310,9 @@ int extlinux_set_previous(const char *buf, size_t len,
 		s.len--;
 	if (s.len)
 		puts_(&s, "\n\n");
-	snprintf(num, sizeof(num), "%u", gen);
 	puts_(&s, "LABEL " EXTLINUX_PREVIOUS "\n"
-		  "\t# written by earlyfs at every change: boots generation ");
-	puts_(&s, num);
-	puts_(&s, "\n\tKERNEL ");
+		  "\t# written by earlyfs: the generation before the newest, "
+		  "with its default label\n\tKERNEL ");
 	puts_(&s, from->kernel);
 	if (from->initrd[0]) {
 		puts_(&s, "\n\tINITRD ");
@@ -323,9 +320,7 @@ int extlinux_set_previous(const char *buf, size_t len,
 	}
 	puts_(&s, "\n\tAPPEND ");
 	put_append(&s, from->append);
-	puts_(&s, "earlyfs.generation=");
-	puts_(&s, num);
-	puts_(&s, "\n");
+	puts_(&s, EXTLINUX_PREVIOUS_WORD "\n");
 	if (s.full)
 		return -E2BIG;
 	s.out[s.len] = '\0';

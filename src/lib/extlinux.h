@@ -34,17 +34,22 @@ const struct extlinux_label *extlinux_find(const struct extlinux_conf *c,
 /* The label that boots the generation before the current one. */
 #define EXTLINUX_PREVIOUS "previous"
 
+/* What makes 'previous' boot the generation before the newest: the
+ * runner finds which one that is at boot, so a change that leaves the
+ * default label as it was leaves this label as it was too. */
+#define EXTLINUX_PREVIOUS_WORD "earlyfs.generation=previous"
+
 /*
  * Rewrites a configuration so that its 'previous' label, wherever it was,
  * is dropped and written again as the last label: from's KERNEL, INITRD
- * (a module stub) and APPEND with earlyfs.generation=gen (any earlier
+ * (a module stub) and APPEND with EXTLINUX_PREVIOUS_WORD (any earlier
  * earlyfs.generation= removed).
  * Everything else is kept byte for byte.  Returns the new length, or
  * -E2BIG if it does not fit in cap.
  */
 int extlinux_set_previous(const char *buf, size_t len,
-			  const struct extlinux_label *from, unsigned gen,
-			  char *out, size_t cap);
+			  const struct extlinux_label *from, char *out,
+			  size_t cap);
 
 /* The label of each kernel kept on the partition: "earlyfs-VERSION". */
 #define EXTLINUX_KERNEL_PREFIX "earlyfs-"

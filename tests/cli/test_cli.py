@@ -177,7 +177,7 @@ def cli_provisioned_partition_is_sound(work):
     p = provision(img)
     expect(p, 0, 'is an earlyfs boot partition')
     for stepname in ('target', 'contents', 'root', 'kernel', 'stage', 'mkfs',
-                     'extlinux', 'record', 'mbr', 'bootflag', 'flush'):
+                     'loader', 'record', 'mbr', 'bootflag', 'flush'):
         check(re.search(r'^  %s +.*\(\d+\.\d\d s\)$' % stepname, p.stdout,
                         re.M), 'no timed step %s:\n%s' % (stepname, p.stdout))
     check(part_sha(img, 2) == root_before, 'the root partition changed')

@@ -207,8 +207,8 @@ def qemu_broken_fragment_fails_default_label_previous_boots(work):
         check('REALINIT' not in c.text(), 'the default label reached root')
     p = cli_ok('once', 'previous', *t)
     with qemu(work, img) as c:
-        c.expect(r'earlyfs.generation=%d: running generation %d'
-                 % (gen - 1, gen - 1), 90)
+        c.expect(r'earlyfs.generation=previous: running generation %d'
+                 % (gen - 1), 90)
         harness.reached_real_root(c)
         out = c.text()
     check('FRAG broken' not in out, 'the broken fragment ran under previous')

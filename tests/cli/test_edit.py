@@ -73,8 +73,12 @@ def edit_fragment_commands_make_numbered_generations(work):
     with partition_mounted(img, 1, work('m')) as m:
         conf = read(os.path.join(m, 'extlinux/extlinux.conf')).decode()
         check(re.search(r'LABEL previous\n.*\n\tKERNEL /vmlinuz-\S+\n\tAPPEND '
-                        r'.*init=/sbin/earlyfs-init.* earlyfs.generation=6\n',
-                        conf), 'previous label: %s' % conf)
+                        r'.*init=/sbin/earlyfs-init.* '
+                        r'earlyfs.generation=previous\n', conf),
+              'previous label: %s' % conf)
+        check(re.search(r'^\s*6 .*\[previous\]', run('generations', '--boot',
+                                                     m).out, re.M),
+              'generation 6 is not the previous one')
         check(os.path.isdir(os.path.join(m, 'generations/6/init.d')), 'gen 6')
     expect(run('check', *t), 0, '0 problems')
     e2fsck_clean(img)
@@ -659,5 +663,8 @@ def edit_keeps_the_last_ten_generations(work):
               sorted(str(n) for n in nums), 'on disk: %r'
               % os.listdir(os.path.join(m, 'generations')))
         conf = read(os.path.join(m, 'extlinux/extlinux.conf')).decode()
-        check('earlyfs.generation=12\n' in conf, 'previous is not 12')
+        check('earlyfs.generation=previous\n' in conf, 'no previous label')
+        check(re.search(r'^\s*12 .*\[previous\]', run('generations',
+                                                      *b).out, re.M),
+              'previous is not 12')
     e2fsck_clean(img)

@@ -1,6 +1,6 @@
 """Hardening (issue 10): nothing on a target runs, is followed or trusted;
 nothing is left behind by a killed command; locks only root can take."""
-import fcntl, hashlib, os, random, shutil, signal, stat, subprocess, time
+import fcntl, hashlib, os, random, re, shutil, signal, stat, subprocess, time
 from tests import harness
 from tests.harness import test
 from tests.cli.clilib import (EARLYFS, check, expect, image,
@@ -406,9 +406,12 @@ def previous_boots_the_newest_valid_generation(work):
     check(len(g) == 2, 'two generations expected: %s' % p.out)
     with partition_mounted(img, 1, work('m')) as m:
         conf = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
-    check('earlyfs.generation=%d' % (g[0] - 1) in conf,
+    listing = run('generations', *t).out
+    check('earlyfs.generation=previous' in conf and
+          re.search(r'^\s*%d .*\[previous\]' % (g[0] - 1), listing,
+                    re.M),
           'previous does not boot generation %d (the last valid one):\n%s'
-          % (g[0] - 1, conf))
+          % (g[0] - 1, listing))
 
 
 @test

@@ -323,7 +323,8 @@ def stock_kernel_stubs_carry_feature_modules_not_built_ins(work):
     nothing the kernel has built in: Debian's generic kernel (ext4 a
     module) and its cloud kernel (ext4 built in: that kernel once passed
     the check with its disk drivers unchecked, and got no stub)."""
-    img = image(work)
+    # two stock kernels and the features' tools: more than 48 MiB
+    img = image(work, size='128M', boot='64M')
     harness.write(work('crypttab'), 'root /dev/md0 none\n')
     harness.write(work('mdadm.conf'), 'ARRAY /dev/md0 metadata=1.2 UUID='
                   '0123abcd:4567ef01:89abcdef:01234567\n')

@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		extlinux_find(&c, "previous");
 		static const char *const v[] = { "6.1.2", "6.1.10" };
 
-		extlinux_set_previous(buf, size, &c.labels[0], 7, out,
+		extlinux_set_previous(buf, size, &c.labels[0], out,
 				      size + 4096);
 		static const char *const rd[] = { "/stub-6.1.2.img", NULL };
 

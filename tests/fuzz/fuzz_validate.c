@@ -25,7 +25,7 @@ static const char *const dirs[] = {
 /* Where the input goes for the validators that read a file. */
 static const char *const inputs[] = {
 	"etc/fstab", "extlinux/extlinux.conf", "init.d/10-x", "bin/tool",
-	"etc/crypttab",
+	"etc/crypttab", "etc/earlyfs.conf",
 };
 
 static void cleanup(void)
@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (size == 0)
 		return 0;
-	pick = data[0] % 10;
+	pick = data[0] % 11;
 	buf = fuzz_exact(data + 1, size - 1);
 	size--;
 	if (!buf)
@@ -134,9 +134,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		put(inputs[3], buf, size);
 		validate_elf(root, inputs[3], "tool", &p);
 		break;
-	default:
+	case 9:
 		put(inputs[4], buf, size);
 		validate_crypttab(root, inputs[4], "crypttab", &p);
+		break;
+	default:	/* the record, and the loader it names */
+		put(inputs[5], buf, size);
+		validate_for(inputs[5])(root, inputs[5], "earlyfs.conf", &p);
 		break;
 	}
 	free(buf);

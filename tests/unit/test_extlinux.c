@@ -95,7 +95,7 @@ static void test_set_previous(void)
 	int n, n2;
 
 	CHECK_INT(extlinux_parse(conf, strlen(conf), &c, &line, &what), 0);
-	n = extlinux_set_previous(conf, strlen(conf), &c.labels[0], 7, out,
+	n = extlinux_set_previous(conf, strlen(conf), &c.labels[0], out,
 				  sizeof(out));
 	CHECK(n > 0);
 	/* everything before is kept byte for byte */
@@ -107,24 +107,30 @@ static void test_set_previous(void)
 	if (p) {
 		CHECK_STR(p->kernel, "/vmlinuz");
 		CHECK_STR(p->append, "root=PARTUUID=x-01 init=/sbin/earlyfs-init "
-				     "earlyfs.generation=7");
+				     "earlyfs.generation=previous");
 	}
-	/* again, from a label that already has a generation: one label, one
-	 * generation word, the rest unchanged */
-	n2 = extlinux_set_previous(out, (size_t)n, p, 8, out2, sizeof(out2));
+	/* again, from the label it wrote: the same bytes (a change that
+	 * keeps the default label rewrites nothing) */
+	n2 = extlinux_set_previous(out, (size_t)n, p, out2, sizeof(out2));
+	CHECK(n2 == n && memcmp(out, out2, (size_t)n) == 0);
+	/* from a label with a number of its own: one generation word */
+	static const char numbered[] =
+		"DEFAULT a\nLABEL a\n KERNEL /k\n APPEND x earlyfs.generation=7 y\n";
+	CHECK_INT(extlinux_parse(numbered, strlen(numbered), &c2, &line,
+				 &what), 0);
+	n2 = extlinux_set_previous(numbered, strlen(numbered), &c2.labels[0],
+				   out2, sizeof(out2));
 	CHECK(n2 > 0);
 	CHECK_INT(extlinux_parse(out2, (size_t)n2, &c2, &line, &what), 0);
-	CHECK_INT(c2.n, 3);
 	p = extlinux_find(&c2, "previous");
-	CHECK(p && strcmp(p->append, "root=PARTUUID=x-01 "
-			  "init=/sbin/earlyfs-init earlyfs.generation=8") == 0);
-	CHECK(strstr(out2, "generation=7") == NULL);
+	CHECK(p && strcmp(p->append, "x y earlyfs.generation=previous") == 0);
+	CHECK(strstr(out2, "generation=7") != NULL);	/* label a's own */
 	/* a previous label in the middle is moved to the end */
 	static const char mid[] =
 		"DEFAULT a\nLABEL a\n KERNEL /k\nlabel previous\n KERNEL /old\n"
 		" APPEND x earlyfs.generation=1\nLABEL b\n KERNEL /k\n";
 	CHECK_INT(extlinux_parse(mid, strlen(mid), &c, &line, &what), 0);
-	n = extlinux_set_previous(mid, strlen(mid), &c.labels[0], 2, out,
+	n = extlinux_set_previous(mid, strlen(mid), &c.labels[0], out,
 				  sizeof(out));
 	CHECK(n > 0);
 	CHECK_INT(extlinux_parse(out, (size_t)n, &c2, &line, &what), 0);
@@ -132,10 +138,10 @@ static void test_set_previous(void)
 	CHECK_STR(c2.labels[1].name, "b");
 	CHECK_STR(c2.labels[2].name, "previous");
 	CHECK_STR(c2.labels[2].kernel, "/k");
-	CHECK_STR(c2.labels[2].append, "earlyfs.generation=2");
+	CHECK_STR(c2.labels[2].append, "earlyfs.generation=previous");
 	CHECK(strstr(out, "/old") == NULL);
 	/* too small an output buffer is an error, not a truncation */
-	CHECK_INT(extlinux_set_previous(conf, strlen(conf), &c.labels[0], 7,
+	CHECK_INT(extlinux_set_previous(conf, strlen(conf), &c.labels[0],
 					out, 40), -E2BIG);
 	/* a default that boots through a module stub: 'previous' keeps it */
 	static const char stub[] =
@@ -143,17 +149,17 @@ static void test_set_previous(void)
 		"\tINITRD /stub-6.1.2.img\n\tAPPEND root=x\n";
 	CHECK_INT(extlinux_parse(stub, strlen(stub), &c, &line, &what), 0);
 	CHECK_STR(c.labels[0].initrd, "/stub-6.1.2.img");
-	n = extlinux_set_previous(stub, strlen(stub), &c.labels[0], 3, out,
+	n = extlinux_set_previous(stub, strlen(stub), &c.labels[0], out,
 				  sizeof(out));
 	CHECK(n > 0);
 	CHECK_INT(extlinux_parse(out, (size_t)n, &c2, &line, &what), 0);
 	p = extlinux_find(&c2, "previous");
 	CHECK(p && !strcmp(p->initrd, "/stub-6.1.2.img") &&
 	      !strcmp(p->kernel, "/vmlinuz-6.1.2"));
-	CHECK(strstr(out, "LABEL previous\n\t# written by earlyfs at every "
-		     "change: boots generation 3\n\tKERNEL /vmlinuz-6.1.2\n"
-		     "\tINITRD /stub-6.1.2.img\n\tAPPEND root=x "
-		     "earlyfs.generation=3\n") != NULL);
+	CHECK(strstr(out, "LABEL previous\n\t# written by earlyfs: the "
+		     "generation before the newest, with its default label\n"
+		     "\tKERNEL /vmlinuz-6.1.2\n\tINITRD /stub-6.1.2.img\n"
+		     "\tAPPEND root=x earlyfs.generation=previous\n") != NULL);
 	CHECK_INT(extlinux_parse("INITRD /x\n", 10, &c, &line, &what),
 		  -EINVAL);
 }

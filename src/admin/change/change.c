@@ -10,8 +10,8 @@
 #include <sys/statvfs.h>
 #include "atomic.h"
 #include "base/beneath.h"
-#include "change/previous.h"
 #include "change/change.h"
+#include "loader/loader.h"
 #include "fragment.h"
 #include "change/generation.h"
 #include "layout.h"
@@ -497,7 +497,7 @@ static int commit_locked(struct boot *b, struct gen_state *gs,
 	uint64_t bytes = 0;
 	size_t changed = 0, i;
 	bool pending, *differs = NULL;
-	unsigned latest;
+	unsigned latest, prev;
 	int r;
 
 	latest = gen_state_latest(gs, NULL);
@@ -549,9 +549,11 @@ static int commit_locked(struct boot *b, struct gen_state *gs,
 		gen_path(latest, NULL, final, sizeof(final));
 	changed = tree_diff(b->fd, LAYOUT_STAGING, &st, latest ? final : NULL,
 			    last, differs);
-	/* the 'previous' label staged now always differs, and alone it is
-	 * no change: it counts for what is checked, not for changed */
-	r = previous_stage(b, gen_state_latest_valid(gs, latest), e);
+	/* the loader's staged files ('previous' of extlinux.conf), and
+	 * room on the ESP for what the commit will export: alone they are
+	 * no change; they count for what is checked, not for changed */
+	prev = gen_state_latest_valid(gs, latest);
+	r = loader_stage(b, prev, e);
 	if (r < 0)
 		goto fail;
 	for (i = 0; i < st.n; i++)
@@ -595,8 +597,10 @@ static int commit_locked(struct boot *b, struct gen_state *gs,
 		goto out;
 	gen_prune(b, gs, latest + 1);
 	if (c->finish)
-		c->finish(b, c->ctx, out);
+		c->finish(b, c->ctx, prev, out);
 	fprintf(out, "earlyfs: %s (generation %u)\n", p.desc, latest + 1);
+	/* after the commit point: the loader's files on the ESP */
+	r = loader_export(b, prev, out, e);
 	goto out;
 fail:
 	tree_remove(b->fd, LAYOUT_STAGING);
@@ -611,6 +615,7 @@ out:
 static int lock_and_load(struct boot *b, struct gen_state *gs, FILE *out,
 			 struct err *e)
 {
+	unsigned latest;
 	int r = boot_lock(b, out, e);
 
 	if (r < 0)
@@ -621,6 +626,9 @@ static int lock_and_load(struct boot *b, struct gen_state *gs, FILE *out,
 			     ": %s", b->dir, tree_strerror(r));
 	if (r == 0)
 		r = gen_recover(b, gs, out, e);
+	if (r == 0 && (latest = gen_state_latest(gs, NULL)))
+		r = loader_recover(b, gen_state_latest_valid(gs, latest - 1),
+				   out, e);
 	if (r < 0) {
 		gen_state_free(gs);
 		boot_unlock(b, out);

@@ -42,8 +42,9 @@ struct change {
 	 * generation is staged; 0 or -errno with e filled */
 	int (*prepare)(struct boot *b, void *ctx, struct err *e);
 	/* install: after the generation is applied, still under the lock
-	 * (files no longer needed removed); its failure is only reported */
-	void (*finish)(struct boot *b, void *ctx, FILE *out);
+	 * (files no longer needed removed; prev: the generation 'previous'
+	 * boots now); its failure is only reported */
+	void (*finish)(struct boot *b, void *ctx, unsigned prev, FILE *out);
 	void *ctx;
 	const struct change_file *files;	/* install: more files */
 	size_t n_files;

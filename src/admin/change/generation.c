@@ -100,6 +100,21 @@ int generations_list(const struct boot *b, struct generation **ret,
 	return 0;
 }
 
+unsigned gen_previous(const struct generation *v, size_t n)
+{
+	struct layout_gen *g = calloc(n ? n : 1, sizeof(*g));
+	unsigned prev;
+	size_t i;
+
+	if (!g)
+		return 0;
+	for (i = 0; i < n; i++)
+		g[i] = (struct layout_gen){ v[i].n, v[i].valid, v[i].applied };
+	prev = layout_previous_generation(g, n);	/* the runner's rule */
+	free(g);
+	return prev;
+}
+
 int gen_state_load(const struct boot *b, struct gen_state *s)
 {
 	memset(s, 0, sizeof(*s));

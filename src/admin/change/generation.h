@@ -22,6 +22,10 @@ void gen_path(unsigned n, const char *rel, char *ret, size_t cap);
 /* Every generation, oldest first (malloc'ed): 0 or -errno. */
 int generations_list(const struct boot *b, struct generation **ret,
 		     size_t *ret_n);
+/* What the 'previous' entry boots (earlyfs.generation=previous, the
+ * runner's rule): the newest valid, applied generation older than the
+ * newest of v[0..n); 0 if none. */
+unsigned gen_previous(const struct generation *v, size_t n);
 /* What one change reads once, under the lock: the generations (listed
  * once), and the trees it compares, each scanned when first asked for:
  * the live one, and the newest generation's. */

@@ -10,6 +10,7 @@
 #include "base/beneath.h"
 #include "extlinux.h"
 #include "change/kernelfiles.h"
+#include "loader/loader.h"
 #include "layout.h"
 
 int kernelfiles_put(int dir, const char *shown, const char *dst,
@@ -113,23 +114,29 @@ int kernelfiles_copy(struct boot *b, void *ctx, struct err *e)
 }
 
 /* Other vmlinuz-* files are not earlyfs's (a package's, in /boot): they
- * stay. */
-void kernelfiles_prune(struct boot *b, void *ctx, FILE *out)
+ * stay.  A kernel stays while an entry of the menu boots it, or a label
+ * of extlinux.conf (one the admin wrote too). */
+void kernelfiles_prune(struct boot *b, void *ctx, unsigned prev, FILE *out)
 {
 	const struct kernel_job *j = ctx;
 	struct extlinux_conf *c = malloc(sizeof(*c));
+	static struct bootmenu m;
 	char link[128], *buf = NULL;
 	const char *what;
 	size_t len, line, i;
 	struct dirent *de;
+	struct err ignore;
 	DIR *d;
 
 	snprintf(link, sizeof(link), LAYOUT_KERNEL, j->def);
 	if (kernelfiles_link_default(b->fd, j->def) < 0)
 		fprintf(out, "earlyfs: warning: cannot point %s/vmlinuz at "
 			"%s\n", b->dir, link);
-	if (!c || beneath_read(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX,
-			       &buf, &len) < 0 ||
+	if (!c || loader_menu(b->fd, "", prev, &m, &ignore) < 0)
+		goto out;	/* keep everything */
+	c->n = 0;
+	if (beneath_read(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX,
+			 &buf, &len) == 0 &&
 	    extlinux_parse(buf, len, c, &line, &what) < 0)
 		goto out;	/* keep everything */
 	if (beneath_opendir(b->fd, ".", &d) < 0)
@@ -151,12 +158,14 @@ void kernelfiles_prune(struct boot *b, void *ctx, FILE *out)
 		for (i = 0; i < c->n && !used; i++)
 			used = c->labels[i].kernel[0] == '/' &&
 			       !strcmp(c->labels[i].kernel + 1, de->d_name);
+		for (i = 0; i < m.n && !used; i++)
+			used = !strcmp(m.v[i].kernel + 1, de->d_name);
 		used |= !strcmp(de->d_name, link);
 		/* labels that still name /vmlinuz boot the default */
 		if (!used && beneath_unlink(b->fd, de->d_name, false) == 0) {
 			char other[128];
 
-			fprintf(out, "earlyfs: removed %s (no label boots it)\n",
+			fprintf(out, "earlyfs: removed %s (no entry boots it)\n",
 				de->d_name);
 			snprintf(other, sizeof(other), LAYOUT_STUB,
 				 de->d_name + 8);

@@ -54,9 +54,10 @@ int kernelfiles_link_default(int dir, const char *version);
  * stub and configuration, and the remade stubs, in place and synced. */
 int kernelfiles_copy(struct boot *b, void *ctx, struct err *e);
 /* A change's finish step: /vmlinuz names j->def; the files of kernels
- * earlyfs kept before that no label of the live extlinux.conf boots (the
- * 'previous' label counts) are removed. */
-void kernelfiles_prune(struct boot *b, void *ctx, FILE *out);
+ * earlyfs kept before that no entry of the live menu boots ('previous',
+ * of generation prev, counts) nor a label of extlinux.conf are
+ * removed. */
+void kernelfiles_prune(struct boot *b, void *ctx, unsigned prev, FILE *out);
 void kernelfiles_job_free(struct kernel_job *j);
 /* What an interrupted kernel add or a package's removal of a kernel left
  * at the partition's top: temp copies (LAYOUT_KERNEL_TMP) and module

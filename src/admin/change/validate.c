@@ -15,7 +15,9 @@
 #include "extlinux.h"
 #include "fragment.h"
 #include "fstab.h"
+#include "kv.h"
 #include "layout.h"
+#include "loader/loader.h"
 #include "request.h"
 #include "text.h"
 #include "base/run.h"
@@ -479,6 +481,50 @@ static void validate_extlinux_file(int root, const char *path,
 	validate_extlinux(root, path, rel, NULL, p);
 }
 
+/* etc/earlyfs.conf: the loader it names, and for one on the ESP, the
+ * command lines its entries are made from. */
+static void validate_conf(int root, const char *path, const char *rel,
+			  struct problems *p)
+{
+	static const char *const lines[] = { "options", "rescue_options" };
+	char v[BOOTMENU_OPTIONS_MAX + 1], *buf = NULL;
+	const struct loader_ops *ops = NULL;
+	size_t len, i;
+	int r;
+
+	r = beneath_read(root, path, LAYOUT_CONF_MAX, &buf, &len);
+	if (r < 0) {
+		validate_problem(p, "%s: %s", rel, r == -EFBIG ?
+				 "larger than 16 KiB" : read_error(r));
+		return;
+	}
+	r = kv_get(buf, len, "bootloader", v, sizeof(v));
+	if (r == 0 && !(ops = loader_by_name(v)))
+		validate_problem(p, "%s: bootloader=%s is none earlyfs knows",
+				 rel, text_printable(v));
+	if (ops && ops->esp) {
+		if (kv_get(buf, len, "esp", v, 128) < 0)
+			validate_problem(p, "%s: bootloader=%s and no esp=", rel,
+					 ops->name);
+		for (i = 0; i < 2; i++) {
+			r = kv_get(buf, len, lines[i], v, sizeof(v));
+			if (r == -ENOENT && i == 0)
+				validate_problem(p, "%s: no options= (the "
+						 "kernel's command line)", rel);
+			else if (r == -E2BIG || (r == 0 &&
+						 loader_options_ok(v) < 0))
+				validate_problem(p, "%s: %s= is longer than %d "
+						 "bytes", rel, lines[i],
+						 BOOTMENU_OPTIONS_MAX - 1);
+			else if (r == 0 && !strstr(v, "root="))
+				validate_problem(p, "%s: %s= has no root=: the "
+						 "kernel would not find the "
+						 "boot partition", rel, lines[i]);
+		}
+	}
+	free(buf);
+}
+
 /* The tracked files and what checks each (fnmatch patterns: a '*' does
  * not cross a '/'). */
 static const struct {
@@ -489,6 +535,7 @@ static const struct {
 	{ LAYOUT_FSTAB, validate_fstab },
 	{ LAYOUT_CRYPTTAB, validate_crypttab },
 	{ LAYOUT_EXTLINUX_CONF, validate_extlinux_file },
+	{ LAYOUT_CONF, validate_conf },
 };
 
 validate_fn *validate_for(const char *rel)

@@ -129,7 +129,8 @@ struct job {
 /* After the change: the files of the dropped binaries' closure that no
  * kept binary needs leave the set and the tree.  The names come from the
  * host's closure, never from the partition's manifest, which is data. */
-static void remove_orphans(struct boot *b, void *ctx, FILE *out)
+static void remove_orphans(struct boot *b, void *ctx, unsigned prev,
+			   FILE *out)
 {
 	struct job *j = ctx;
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include "base/beneath.h"
 #include "change/change.h"
-#include "extlinux.h"
+#include "loader/loader.h"
 #include "features/feature.h"
 #include "kernel/kernelcheck.h"
 #include "change/kernelfiles.h"
@@ -24,39 +24,9 @@
 
 #define KEEP_DEFAULT 2
 
-/* The kept kernels: etc/earlyfs.kernels, or (a partition provisioned
- * before it existed) the one etc/earlyfs.conf names. */
 static int load(const struct boot *b, struct kernlist *kl, struct err *e)
 {
-	char name[256], *buf;
-	const char *what;
-	size_t len, line;
-	int r;
-
-	memset(kl, 0, sizeof(*kl));
-	r = beneath_read(b->fd, LAYOUT_KERNELS, LAYOUT_KERNELS_MAX, &buf, &len);
-	if (r == 0) {
-		r = kernlist_parse(buf, len, kl, &line, &what);
-		free(buf);
-		if (r < 0)
-			return err_setr(e, r, EXIT_FAILED, LAYOUT_KERNELS ":%zu: "
-					"%s; restore it ('earlyfs rollback')",
-					line, what);
-		return 0;
-	}
-	if (r != -ENOENT)
-		return err_setr(e, r, EXIT_FAILED, LAYOUT_KERNELS ": %s",
-				strerror(-r));
-	if (boot_conf_get(b->fd, "kernel", name, sizeof(name)) == 0 &&
-	    !strncmp(name, "vmlinuz-", 8) &&
-	    kernlist_version_ok(name + 8, strlen(name + 8)) &&
-	    beneath_exists(b->fd, name)) {
-		snprintf(kl->v[0].version, sizeof(kl->v[0].version), "%s",
-			 name + 8);
-		kl->v[0].ok = true;
-		kl->n = 1;
-	}
-	return 0;
+	return loader_kernels(b->fd, "", kl, e);
 }
 
 static int by_version_desc(const void *a, const void *b)
@@ -67,77 +37,53 @@ static int by_version_desc(const void *a, const void *b)
 	return strverscmp(y->version, x->version);
 }
 
-static const char *stubname(const char *version, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "/" LAYOUT_STUB, version);
-	return buf;
-}
-
-/* The files a change of kernels writes: extlinux.conf's kernel labels,
- * the list, earlyfs.conf's kernel= (files[0..3), their data malloc'ed),
- * and j->def.  The kept ok versions, newest first, in ret_versions. */
+/* The files a change of kernels writes: the list, earlyfs.conf's
+ * kernel=, and the loader's file if it keeps one on the partition
+ * (files[0..*ret_files), their data malloc'ed), and j->def.  The kept ok
+ * versions, newest first, in ret_versions. */
 static int kernel_files(struct boot *b, struct kernlist *kl,
 			struct kernel_job *j, struct change_file files[3],
-			const char *ret_versions[KERNLIST_MAX], size_t *ret_n,
-			struct err *e)
+			size_t *ret_files, const char *ret_versions[KERNLIST_MAX],
+			size_t *ret_n, struct err *e)
 {
 	const struct kernlist_entry *def = kernlist_default(kl);
 	const struct kernlist_entry *sorted[KERNLIST_MAX];
-	const char *initrds[KERNLIST_MAX];
-	char rd[KERNLIST_MAX][KERNLIST_VERSION_MAX + 16], defrd[96];
-	char kname[128], *list = malloc(4096), *ext = NULL, *newext = NULL;
-	char *conf = NULL;
-	size_t n = 0, i, len, conf_len = 0;
-	int r, nl, ne;
+	char kname[128], *list, *conf, *text = NULL;
+	const char *rel = NULL;
+	size_t n = 0, i, conf_len = 0, len = 0;
+	int r, nl;
 
-	if (!def) {
-		free(list);
+	if (!def)
 		return err_set(e, EXIT_REFUSED, "no kernel here passed the "
 			       "check: nothing would boot; nothing written");
-	}
 	snprintf(j->def, sizeof(j->def), "%s", def->version);
 	for (i = 0; i < kl->n; i++)
 		if (kl->v[i].ok)
 			sorted[n++] = &kl->v[i];
 	qsort(sorted, n, sizeof(sorted[0]), by_version_desc);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		ret_versions[i] = sorted[i]->version;
-		initrds[i] = sorted[i]->stub ? stubname(sorted[i]->version,
-							rd[i], sizeof(rd[i]))
-					     : NULL;
-	}
 	*ret_n = n;
+	r = loader_kernels_file(b, kl, &rel, &text, &len, e);
+	if (r < 0)
+		return r;
+	list = malloc(4096);
 	nl = list ? kernlist_format(kl, list, 4096) : -ENOMEM;
-	r = beneath_read(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX, &ext,
-			 &len);
-	if (r < 0) {
-		free(list);
-		return err_setr(e, r, EXIT_FAILED, "cannot read %s/%s: %s",
-				b->dir, LAYOUT_EXTLINUX_CONF, strerror(-r));
-	}
-	newext = malloc(len + 8192);
-	ne = newext ? extlinux_set_kernels(ext, len, def->version,
-					   def->stub ? stubname(def->version,
-					   defrd, sizeof(defrd)) : NULL,
-					   ret_versions, initrds, n, newext,
-					   len + 8192) : -ENOMEM;
-	free(ext);
 	snprintf(kname, sizeof(kname), "vmlinuz-%s", def->version);
 	conf = boot_conf_with(b->fd, "kernel", kname, &conf_len);
-	if (nl < 0 || ne < 0 || !conf) {
+	if (nl < 0 || !conf) {
 		free(list);
-		free(newext);
+		free(text);
 		free(conf);
-		return err_set(e, EXIT_FAILED, ne == -EINVAL ? "%s/%s has no "
-			       "'earlyfs' label to take the kernel's command "
-			       "line from" : "%s/%s: out of memory or too long",
-			       b->dir, LAYOUT_EXTLINUX_CONF);
+		return err_set(e, EXIT_FAILED, "out of memory");
 	}
-	files[0] = (struct change_file){ LAYOUT_EXTLINUX_CONF, newext,
-					 (size_t)ne, 0644 };
-	files[1] = (struct change_file){ LAYOUT_KERNELS, list, (size_t)nl,
+	files[0] = (struct change_file){ LAYOUT_KERNELS, list, (size_t)nl,
 					 0644 };
-	files[2] = (struct change_file){ LAYOUT_CONF, conf, conf_len, 0644 };
+	files[1] = (struct change_file){ LAYOUT_CONF, conf, conf_len, 0644 };
+	*ret_files = 2;
+	if (text)
+		files[(*ret_files)++] = (struct change_file){ rel, text, len,
+							      0644 };
 	return 0;
 }
 
@@ -153,8 +99,8 @@ static int commit(struct boot *b, struct kernlist *kl, struct kernel_job *j,
 {
 	const char *versions[KERNLIST_MAX];
 	struct change_file files[3];
-	size_t n = 0, i;
-	int r = kernel_files(b, kl, j, files, versions, &n, e);
+	size_t n = 0, i, nf = 0;
+	int r = kernel_files(b, kl, j, files, &nf, versions, &n, e);
 
 	if (r < 0)
 		return r;
@@ -162,7 +108,7 @@ static int commit(struct boot *b, struct kernlist *kl, struct kernel_job *j,
 		struct change c = { .op = CHANGE_INSTALL, .name = desc,
 				    .prepare = kernelfiles_copy,
 				    .finish = kernelfiles_prune,
-				    .ctx = j, .files = files, .n_files = 3 };
+				    .ctx = j, .files = files, .n_files = nf };
 
 		r = change_commit(b, &c, out, e);
 	}
@@ -173,7 +119,7 @@ static int commit(struct boot *b, struct kernlist *kl, struct kernel_job *j,
 		fprintf(out, "%s%s", i ? ", " : "", versions[i]);
 	if (r == 0)
 		fprintf(out, "\n");
-	files_free(files, 3);
+	files_free(files, nf);
 	return r;
 }
 
@@ -340,7 +286,7 @@ int kernels_restub(struct boot *b, unsigned added,
 	struct kernlist kl;
 	const char *versions[KERNLIST_MAX];
 	bool relabel = false;
-	size_t i, n;
+	size_t i, n, nf = 0;
 	int r;
 
 	if (!feature_needs(feature_with_needs(added), need, KERNEL_EXTRA_MAX))
@@ -432,8 +378,8 @@ next:
 	/* a kernel with a stub now: its labels load it, the list says so */
 	if (!relabel)
 		return 0;
-	r = kernel_files(b, &kl, j, files, versions, &n, e);
-	return r < 0 ? r : 3;
+	r = kernel_files(b, &kl, j, files, &nf, versions, &n, e);
+	return r < 0 ? r : (int)nf;
 }
 
 void kernels_files_free(struct change_file *files, size_t n)
@@ -479,26 +425,22 @@ int kernels_rm(struct boot *b, const char *version, FILE *out,
 
 int kernels_list(struct boot *b, FILE *out, struct err *e)
 {
-	struct extlinux_conf *c = malloc(sizeof(*c));
+	static struct bootmenu m;
 	const struct kernlist_entry *def;
-	char target[256] = "", *buf = NULL;
-	const char *what;
-	size_t len, line, i, k;
+	struct err ignore;
+	size_t i, k;
 	struct kernlist kl;
 	int r = load(b, &kl, e);
 
-	if (r < 0 || !c) {
-		free(c);
-		return r < 0 ? r : err_set(e, EXIT_FAILED, "out of memory");
-	}
-	c->n = 0;
-	if (beneath_read(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX, &buf,
-			 &len) == 0)
-		extlinux_parse(buf, len, c, &line, &what);
-	beneath_readlink(b->fd, "vmlinuz", target, sizeof(target));
+	if (r < 0)
+		return r;
+	/* the menu's entries (a partition whose menu does not build lists
+	 * its kernels all the same) */
+	if (loader_menu(b->fd, "", 0, &m, &ignore) < 0)
+		m.n = 0;
 	def = kernlist_default(&kl);
 	fprintf(out, "%-24s %8s  %-8s %s\n", "VERSION", "KIB", "CHECK",
-		"LABELS");
+		"ENTRIES");
 	for (i = 0; i < kl.n; i++) {
 		struct kernlist_entry *v = &kl.v[i];
 		char file[128], labels[512] = "";
@@ -506,16 +448,11 @@ int kernels_list(struct boot *b, FILE *out, struct err *e)
 		struct stat st;
 
 		snprintf(file, sizeof(file), "vmlinuz-%s", v->version);
-		for (k = 0; k < c->n && used < sizeof(labels) - 70; k++) {
-			const char *kern = c->labels[k].kernel;
-
-			if (kern[0] == '/' && (!strcmp(kern + 1, file) ||
-			    (!strcmp(kern, "/vmlinuz") &&
-			     !strcmp(target, file))))
+		for (k = 0; k < m.n && used < sizeof(labels) - 90; k++)
+			if (!strcmp(m.v[k].kernel + 1, file))
 				used += (size_t)snprintf(labels + used,
 					sizeof(labels) - used, "%s%s",
-					used ? ", " : "", c->labels[k].name);
-		}
+					used ? ", " : "", m.v[k].id);
 		if (beneath_lstat(b->fd, file, &st) < 0)
 			st.st_size = 0;
 		fprintf(out, "%-24s %8lld  %-8s %s%s\n", v->version,
@@ -524,8 +461,6 @@ int kernels_list(struct boot *b, FILE *out, struct err *e)
 			v == def ? "(default) " : "",
 			v->ok ? labels : text_printable(v->why));
 	}
-	free(buf);
-	free(c);
 	return 0;
 }
 

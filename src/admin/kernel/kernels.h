@@ -36,7 +36,7 @@ struct kernel_job;
  * features then need; where that is modules, its module stub is made
  * (again) with them: into j->remade, for kernelfiles_copy() in the same
  * change, and when a kernel gains a stub, its labels and the list in
- * files.  The number of files (0 or 3, freed with kernels_files_free()),
+ * files.  The number of files (0 to 3, freed with kernels_files_free()),
  * or -errno with e: a kernel that cannot boot with them (unless force)
  * refuses the change, nothing written. */
 int kernels_restub(struct boot *b, unsigned added,

@@ -102,6 +102,18 @@ int blkid_root_resolve(const char *spec, char *ret_dev, size_t cap,
 	return 0;
 }
 
+int blkid_device_of(const char *tag, const char *value, char *ret,
+		    size_t cap)
+{
+	char *dev = blkid_evaluate_tag(tag, value, NULL);
+
+	if (!dev)
+		return -ENOENT;
+	snprintf(ret, cap, "%s", dev);
+	free(dev);
+	return 0;
+}
+
 int blkid_root_current(char *ret_spec, size_t cap, struct err *e)
 {
 	char *mi = NULL;

@@ -15,6 +15,10 @@ int blkid_signature(const char *path, uint64_t offset, uint64_t size,
 /* Checks a root spec resolves here; fills the device and its fs type. */
 int blkid_root_resolve(const char *spec, char *ret_dev, size_t cap,
 		 char *ret_type, size_t tcap, struct err *e);
+/* The device node of TAG=value on this machine (PARTUUID, UUID,
+ * LABEL): 0 or -ENOENT. */
+int blkid_device_of(const char *tag, const char *value, char *ret,
+		    size_t cap);
 /* The spec of the device mounted at / now (PARTUUID= if it has one). */
 int blkid_root_current(char *ret_spec, size_t cap, struct err *e);
 

@@ -188,6 +188,7 @@ int boot_open(const char *dir, const char *target, unsigned partno,
 			goto fail;
 		}
 		b->mounted = true;
+		b->disk_known = true;
 		dir = b->tmpmnt;
 	}
 	where = target ? target : dir ? dir : BOOT_DEFAULT;

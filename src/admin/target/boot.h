@@ -24,6 +24,10 @@ struct boot {
 	struct target t;
 	char tmpmnt[4096];
 	bool mounted;
+	/* t describes the partition's disk: a --target, or the partition
+	 * provision is making (its ESP is found on t.disk, not on this
+	 * machine, and EFI variables are not the disk's) */
+	bool disk_known;
 };
 
 /* Whether b is a --target (an image or a device we attached and

@@ -5,6 +5,7 @@
 #include <libfdisk/libfdisk.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "target/fdisk.h"
@@ -99,6 +100,19 @@ int fdisk_read_partition(const char *disk, unsigned partno,
 	t->bootable = is_bootable(pa, t->table);
 	partuuid_of(cxt, pa, t->table, partno, t->partuuid,
 		    sizeof(t->partuuid));
+	{
+		struct fdisk_parttype *pt = fdisk_partition_get_type(pa);
+		const char *ts = pt ? fdisk_parttype_get_string(pt) : NULL;
+		size_t i;
+
+		if (ts)
+			snprintf(t->type, sizeof(t->type), "%s", ts);
+		else if (pt)
+			snprintf(t->type, sizeof(t->type), "%x",
+				 fdisk_parttype_get_code(pt));
+		for (i = 0; t->type[i]; i++)
+			t->type[i] = (char)tolower((unsigned char)t->type[i]);
+	}
 out:
 	fdisk_unref_partition(pa);
 	fdisk_unref_context(cxt);
@@ -159,6 +173,45 @@ out:
 	return r;
 }
 
+int fdisk_find_esp(const char *disk, const char *partuuid,
+		   unsigned *ret_partno, struct fdisk_part *ret, struct err *e)
+{
+	struct fdisk_context *cxt = fdisk_new_context();
+	struct fdisk_partition *pa = NULL;
+	unsigned found = 0;
+	size_t i, n;
+
+	if (!cxt || fdisk_assign_device(cxt, disk, 1) < 0) {
+		fdisk_unref_context(cxt);
+		return err_set(e, EXIT_FAILED, "cannot read the partition "
+			       "table of %s", disk);
+	}
+	n = table_of(cxt) == TABLE_GPT ? fdisk_get_npartitions(cxt) : 0;
+	for (i = 0; i < n && !found; i++) {
+		struct fdisk_parttype *pt;
+		const char *ts, *uuid;
+
+		if (fdisk_get_partition(cxt, i, &pa) < 0 ||
+		    !fdisk_partition_is_used(pa))
+			continue;
+		pt = fdisk_partition_get_type(pa);
+		ts = pt ? fdisk_parttype_get_string(pt) : NULL;
+		uuid = fdisk_partition_get_uuid(pa);
+		if (partuuid ? uuid && !strcasecmp(uuid, partuuid)
+			     : ts && !strcasecmp(ts, FDISK_ESP_TYPE))
+			found = (unsigned)i + 1;
+	}
+	fdisk_unref_partition(pa);
+	fdisk_unref_context(cxt);
+	if (!found)
+		return err_setr(e, -ENOENT, EXIT_REFUSED, "%s has no %s%s",
+				disk, partuuid ? "partition PARTUUID=" :
+				"EFI System Partition (GPT type " FDISK_ESP_TYPE
+				")", partuuid ? partuuid : "");
+	*ret_partno = found;
+	return fdisk_read_partition(disk, found, ret, e);
+}
+
 /* An explicit number: following the default makes libfdisk's DOS driver
  * ask (primary or extended?) through a dialog we do not have. */
 static int add_partition(struct fdisk_context *cxt, size_t partno,
@@ -183,32 +236,49 @@ static int add_partition(struct fdisk_context *cxt, size_t partno,
 	return r;
 }
 
-int fdisk_make_image_table(const char *path, uint64_t boot_size,
-			   enum table_type table, struct err *e)
+int fdisk_make_image_table(const char *path, uint64_t esp_size,
+			   uint64_t boot_size, enum table_type table,
+			   struct err *e)
 {
 	struct fdisk_context *cxt = fdisk_new_context();
-	size_t n1, n2;
+	struct fdisk_label *lb;
+	size_t n0 = 0, n1, n2, i = 0;
 	int r = 0;
 
 	if (!cxt || fdisk_assign_device(cxt, path, 0) < 0 ||
 	    fdisk_create_disklabel(cxt, table == TABLE_GPT ? "gpt" : "dos")
 		    < 0 ||
-	    add_partition(cxt, 0, 2048, boot_size / 512, &n1) < 0 ||
-	    add_partition(cxt, 1, 0, 0, &n2) < 0) {
+	    (esp_size && add_partition(cxt, i++, 2048, esp_size / 512, &n0)
+				 < 0) ||
+	    add_partition(cxt, i++, esp_size ? 0 : 2048, boot_size / 512,
+			  &n1) < 0 ||
+	    add_partition(cxt, i++, 0, 0, &n2) < 0) {
 		r = err_set(e, EXIT_FAILED, "cannot partition %s", path);
 		goto out;
 	}
+	lb = fdisk_get_label(cxt, NULL);
 	if (table == TABLE_DOS) {
-		struct fdisk_label *lb = fdisk_get_label(cxt, NULL);
 		struct fdisk_parttype *linux_type =
 			fdisk_label_get_parttype_from_code(lb, 0x83);
 
 		fdisk_set_partition_type(cxt, n1, linux_type);
 		fdisk_set_partition_type(cxt, n2, linux_type);
 	}
-	fdisk_toggle_partition_flag(cxt, n1, table == TABLE_GPT
-					     ? GPT_FLAG_LEGACYBOOT
-					     : DOS_FLAG_ACTIVE);
+	if (esp_size) {
+		struct fdisk_parttype *esp_type =
+			fdisk_label_get_parttype_from_string(lb,
+							     FDISK_ESP_TYPE);
+
+		if (!esp_type || fdisk_set_partition_type(cxt, n0, esp_type)) {
+			r = err_set(e, EXIT_FAILED, "cannot make partition 1 "
+				    "of %s an EFI System partition", path);
+			goto out;
+		}
+	} else {
+		fdisk_toggle_partition_flag(cxt, n1, table == TABLE_GPT
+						     ? GPT_FLAG_LEGACYBOOT
+						     : DOS_FLAG_ACTIVE);
+	}
 	if (fdisk_write_disklabel(cxt) < 0)
 		r = err_set(e, EXIT_FAILED, "cannot write the partition table "
 			    "of %s", path);

@@ -14,6 +14,7 @@ struct fdisk_part {
 	uint64_t offset, size;	/* bytes, within the disk */
 	bool bootable;		/* DOS active, GPT legacy BIOS bootable */
 	char partuuid[64];	/* as the kernel spells it */
+	char type[64];		/* GPT: the type GUID, lower case; DOS: "83" */
 };
 
 /* Partition partno of disk (a device or an image file): 0 with ret
@@ -25,8 +26,18 @@ int fdisk_read_partition(const char *disk, unsigned partno,
  * bootable); the table is written only if something changes. */
 int fdisk_set_boot_flag(const char *disk, unsigned partno,
 			enum table_type table, struct err *e);
-/* A new table on the image file path: partition 1 of boot_size bytes
- * from 1 MiB (bootable), partition 2 the rest. */
-int fdisk_make_image_table(const char *path, uint64_t boot_size,
-			   enum table_type table, struct err *e);
+/* The GPT type of an EFI System partition, as fdisk_part.type spells it. */
+#define FDISK_ESP_TYPE "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
+/* The partition of disk whose PARTUUID is partuuid, or (NULL) its first
+ * EFI System Partition: 0 with its number and record, or -ENOENT (e
+ * says what is missing), -errno. */
+int fdisk_find_esp(const char *disk, const char *partuuid,
+		   unsigned *ret_partno, struct fdisk_part *ret, struct err *e);
+/* A new table on the image file path.  Without an ESP: partition 1 of
+ * boot_size bytes from 1 MiB (bootable), partition 2 the rest.  With one
+ * (esp_size > 0, GPT only): 1 the ESP from 1 MiB, 2 of boot_size, 3 the
+ * rest. */
+int fdisk_make_image_table(const char *path, uint64_t esp_size,
+			   uint64_t boot_size, enum table_type table,
+			   struct err *e);
 #endif

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "base/run.h"
+#include "target/esp.h"
 #include "target/image.h"
 #include "target/target.h"
 
@@ -17,9 +18,17 @@ int image_create(const char *path, const struct image_spec *s, bool force,
 	struct stat st;
 	int fd, r;
 
-	if (s->boot_size + (2 << 20) >= s->size)
-		return err_set(e, EXIT_USAGE, "--boot-size must leave room for "
-			       "the root partition in --size");
+	if (s->esp_size && s->table != TABLE_GPT)
+		return err_set(e, EXIT_USAGE, "--esp-size goes with a GPT "
+			       "table (--table gpt): firmware finds an ESP by "
+			       "its GPT type");
+	if (s->esp_size && s->esp_size < ESP_MIN_SIZE)
+		return err_set(e, EXIT_USAGE, "--esp-size must be at least "
+			       "%u MiB", ESP_MIN_SIZE >> 20);
+	if (s->esp_size + s->boot_size + (2 << 20) >= s->size)
+		return err_set(e, EXIT_USAGE, "--boot-size%s must leave room "
+			       "for the root partition in --size",
+			       s->esp_size ? " and --esp-size" : "");
 	if (stat(path, &st) == 0 && !force)
 		return err_set(e, EXIT_REFUSED, "%s exists; use --force to "
 			       "replace it", path);
@@ -38,11 +47,19 @@ int image_create(const char *path, const struct image_spec *s, bool force,
 		return r;
 	}
 	close(fd);
-	r = fdisk_make_image_table(path, s->boot_size, s->table, e);
+	r = fdisk_make_image_table(path, s->esp_size, s->boot_size, s->table,
+				   e);
+	if (r == 0 && s->esp_size) {
+		struct fdisk_part esp;
+
+		r = fdisk_read_partition(path, 1, &esp, e);
+		if (r == 0)
+			r = esp_format_image(path, esp.offset, esp.size, e);
+	}
 	/* the root partition: ext4, from a directory if asked; mke2fs
 	 * writes at an offset into the image, no loop device needed */
 	if (r == 0)
-		r = fdisk_read_partition(path, 2, &root, e);
+		r = fdisk_read_partition(path, IMAGE_ROOT_PART(s), &root, e);
 	if (r < 0)
 		goto fail;
 	snprintf(offset, sizeof(offset), "offset=%llu",

@@ -84,7 +84,7 @@ int target_set_boot_flag(const struct target *t, struct err *e)
 }
 
 /* Where a device (by number) is mounted, from mountinfo; "" if nowhere. */
-static void mounted_at(dev_t dev, char *ret, size_t cap)
+void target_mounted_at(dev_t dev, char *ret, size_t cap)
 {
 	struct mountinfo_entry m;
 	size_t pos = 0, l, len = 0;
@@ -137,7 +137,7 @@ static int check_block(const char *devpath, struct err *e, const char *what)
 
 	if (stat(devpath, &st) < 0)
 		return 0;
-	mounted_at(st.st_rdev, mp, sizeof(mp));
+	target_mounted_at(st.st_rdev, mp, sizeof(mp));
 	if (mp[0])
 		return err_set(e, EXIT_REFUSED, "%s is mounted at %s; unmount "
 			       "it first", what, mp);
@@ -235,7 +235,7 @@ int target_image_unused(const char *path, struct err *e)
 		snprintf(p, sizeof(p), "/dev/%s", de->d_name);
 		mp[0] = '\0';
 		if (stat(p, &st) == 0)
-			mounted_at(st.st_rdev, mp, sizeof(mp));
+			target_mounted_at(st.st_rdev, mp, sizeof(mp));
 		r = err_set(e, EXIT_REFUSED, "%s is in use: %s maps it%s%s; "
 			    "unmount and detach it first (losetup -d %s); "
 			    "nothing written", path, p,

@@ -3,6 +3,7 @@
 #define EARLYFS_TARGET_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "base/err.h"
 #include "target/fdisk.h"
 
@@ -31,6 +32,8 @@ int target_set_boot_flag(const struct target *t, struct err *e);
 /* Refuses (EXIT_REFUSED) an image file a loop device maps. */
 int target_image_unused(const char *path, struct err *e);
 int target_check_unused(const struct target *t, struct err *e);
+/* Where a device (by number) is mounted, from mountinfo; "" if nowhere. */
+void target_mounted_at(dev_t dev, char *ret, size_t cap);
 int target_attach(struct target *t, struct err *e);
 void target_detach(struct target *t);
 

@@ -12,6 +12,7 @@
 #include "extlinux.h"
 #include "fragment.h"
 #include "layout.h"
+#include "loader/loader.h"
 #include "change/tree.h"
 #include "features/feature.h"
 #include "change/kernelfiles.h"
@@ -130,6 +131,9 @@ static void check_previous(int root, const struct extlinux_conf *c,
 		return;
 	}
 	g += 19;
+	/* the runner finds it (what earlyfs writes); a number names one */
+	if (!strncmp(g, "previous", 8) && strchr(" \t", g[8]))
+		return;
 	if (layout_parse_generation(g, strcspn(g, " \t"), &n) < 0) {
 		validate_problem(p, LAYOUT_EXTLINUX_CONF ": label previous: "
 			"earlyfs.generation=%.*s is not a generation number",
@@ -155,12 +159,59 @@ static void check_root(int root, struct problems *p)
 		validate_problem(p, "root %s: no such device on this machine", spec);
 }
 
+/* The loader's files against the menu (ESP loaders: each file there);
+ * what it says in the summary line in what. */
+static void check_loader(const struct boot *b, struct problems *p,
+			 char *what, size_t cap)
+{
+	static struct bootmenu m;
+	struct loader_site s;
+	char *text = NULL;
+	size_t len = 0;
+	unsigned bad = 0;
+	struct err e;
+	FILE *f;
+
+	what[0] = '\0';
+	if (loader_site_open((struct boot *)b, &s, &e) < 0) {
+		validate_problem(p, "%s", e.msg);
+		return;
+	}
+	if (!s.ops->esp)
+		return;		/* extlinux.conf: checked with the files */
+	if (loader_menu(b->fd, "", 0, &m, &e) < 0) {
+		validate_problem(p, "the boot menu: %s", e.msg);
+		return;
+	}
+	if (beneath_exists(b->fd, LOADER_OWED))
+		validate_problem(p, "an export of the boot entries to the ESP "
+			"is owed (an interrupted change): any earlyfs change "
+			"writes it");
+	f = open_memstream(&text, &len);
+	if (f) {
+		s.ops->check(&s, &m, f, &bad);
+		fclose(f);
+	}
+	/* one problem per line the backend wrote */
+	if (text) {
+		char *line, *save = NULL;
+
+		for (line = strtok_r(text, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			validate_problem(p, "%s", line);
+	}
+	free(text);
+	snprintf(what, cap, "%s (%zu entries on the ESP)", s.ops->name, m.n);
+	loader_site_close(&s);
+}
+
 int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)
 {
 	struct extlinux_conf *c = malloc(sizeof(*c));
 	struct problems p = { out, 0 };
 	struct walk w = { b->fd, &p, 0 };
 	size_t n_frag = 0;
+	char loader[160], labels[64];
 
 	if (!c)
 		return err_set(e, EXIT_FAILED, "out of memory");
@@ -171,16 +222,21 @@ int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)
 	kernels_check(b, &p);
 	kernelfiles_leftovers(b->fd, false, NULL, &p);
 	validate_fstab(b->fd, LAYOUT_FSTAB, LAYOUT_FSTAB, &p);
-	if (validate_extlinux(b->fd, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_CONF,
-			      c, &p) == 0 || c->n)
+	check_loader(b, &p, loader, sizeof(loader));
+	c->n = 0;
+	if (!loader[0] &&
+	    (validate_extlinux(b->fd, LAYOUT_EXTLINUX_CONF,
+			       LAYOUT_EXTLINUX_CONF, c, &p) == 0 || c->n))
 		check_previous(b->fd, c, &p);
+	snprintf(labels, sizeof(labels), "extlinux.conf (%zu label%s)", c->n,
+		 c->n == 1 ? "" : "s");
 	if (running)
 		check_root(b->fd, &p);
 	fprintf(out, "%s: %zu fragment%s, %zu ELF file%s, etc/fstab, "
-		"extlinux.conf (%zu label%s)%s: %zu problem%s\n", b->name,
-		n_frag, n_frag == 1 ? "" : "s", w.n_elf, w.n_elf == 1 ? "" : "s",
-		c->n, c->n == 1 ? "" : "s", running ? ", root device" : "", p.n,
-		p.n == 1 ? "" : "s");
+		"%s%s: %zu problem%s\n", b->name, n_frag, n_frag == 1 ? ""
+		: "s", w.n_elf, w.n_elf == 1 ? "" : "s",
+		loader[0] ? loader : labels, running ? ", root device" : "",
+		p.n, p.n == 1 ? "" : "s");
 	free(c);
 	if (p.n)
 		return err_set(e, EXIT_FAILED, "%zu problem%s in %s", p.n,

@@ -174,6 +174,7 @@ int inspect_generations(const struct boot *b, FILE *out, struct err *e)
 {
 	struct generation *v;
 	char when[64];
+	unsigned prev;
 	size_t n, i;
 	int r = generations_list(b, &v, &n);
 
@@ -186,6 +187,7 @@ int inspect_generations(const struct boot *b, FILE *out, struct err *e)
 			"the current state as generation 1\n");
 		return 0;
 	}
+	prev = gen_previous(v, n);
 	fprintf(out, "%5s  %-20s  %s\n", "GEN", "WHEN (UTC)", "CHANGE");
 	for (i = 0; i < n; i++) {
 		struct tm tm;
@@ -194,7 +196,7 @@ int inspect_generations(const struct boot *b, FILE *out, struct err *e)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		fprintf(out, "%5u  %-20s  %s%s%s\n", v[i].n, when, v[i].desc,
 			i == n - 1 ? "  [current]" :
-			i == n - 2 ? "  [previous]" : "",
+			v[i].n == prev ? "  [previous]" : "",
 			v[i].applied ? "" : "  (not applied yet)");
 	}
 	free(v);

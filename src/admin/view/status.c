@@ -11,7 +11,9 @@
 #include "target/boot.h"
 #include "target/fs.h"
 #include "view/inspect.h"
+#include "kv.h"
 #include "layout.h"
+#include "loader/loader.h"
 #include "target/target.h"
 #include "report.h"
 #include "view/status.h"
@@ -50,6 +52,31 @@ static void print_labels(const char *text, FILE *out)
 	fprintf(out, "\n");
 }
 
+/* An EFI loader: its name, the ESP, the entries there, the default. */
+static void print_loader(struct boot *b, const char *conf, FILE *out)
+{
+	struct loader_site s;
+	struct err e;
+
+	if (loader_site_conf(b, conf, strlen(conf), &s, &e) < 0) {
+		fprintf(out, "loader:   %s\n", e.msg);
+		return;
+	}
+	fprintf(out, "loader:   %s", s.ops->name);
+	if (s.ops->status)
+		s.ops->status(&s, out);
+	fprintf(out, "\n");
+	loader_site_close(&s);
+}
+
+static bool on_esp(const char *conf)
+{
+	char name[64];
+
+	return kv_get(conf, strlen(conf), "bootloader", name,
+		      sizeof(name)) == 0 && strcmp(name, "extlinux");
+}
+
 int status_target(const char *target, unsigned partno, FILE *out,
 		  struct err *e)
 {
@@ -77,7 +104,13 @@ int status_target(const char *target, unsigned partno, FILE *out,
 	fprintf(out, "%s: earlyfs boot partition (label %s)\n", target,
 		fs_label(fs)[0] ? fs_label(fs) : "none");
 	print_conf(conf, out);
-	free(conf);
+	if (on_esp(conf)) {
+		struct boot b = { .fd = -1, .lock_fd = -1, .t = t,
+				  .disk_known = true };
+
+		snprintf(b.dir, sizeof(b.dir), "%s", target);
+		print_loader(&b, conf, out);
+	}
 	names = calloc(256, sizeof(*names));
 	n = names ? fs_list(fs, "/", names, 256) : 0;
 	qsort(names, n, sizeof(*names), cmp);
@@ -90,9 +123,10 @@ int status_target(const char *target, unsigned partno, FILE *out,
 		    &len) == 0) {
 		print_labels(ext, out);
 		free(ext);
-	} else {
+	} else if (!on_esp(conf)) {
 		fprintf(out, "labels:   no " LAYOUT_EXTLINUX_CONF "\n");
 	}
+	free(conf);
 	n = names ? fs_list(fs, LAYOUT_INITD, names, 256) : 0;
 	qsort(names, n, sizeof(*names), cmp);
 	fprintf(out, "fragments:");
@@ -128,6 +162,12 @@ int status_running(FILE *out, struct err *e)
 				LAYOUT_CONF "); give a TARGET to inspect one");
 	fprintf(out, "/boot: earlyfs boot partition\n");
 	print_conf(conf, out);
+	if (on_esp(conf)) {
+		struct boot b = { .fd = -1, .lock_fd = -1 };
+
+		snprintf(b.dir, sizeof(b.dir), BOOT_DEFAULT);
+		print_loader(&b, conf, out);
+	}
 	free(conf);
 	if (read_file(BOOT_DEFAULT "/" LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX,
 		      &text, &len) == 0) {

@@ -1,0 +1,129 @@
+/* loader.h: the boot loader a partition boots through, one backend each
+ *
+ * The partition's boot entries are data: one menu (bootmenu.h) made from
+ * its state (etc/earlyfs.conf's options, etc/earlyfs.kernels, the
+ * generation before), rendered by the backend etc/earlyfs.conf's
+ * bootloader= names (extlinux when absent).  extlinux's file is on the
+ * partition and a member of each generation; the EFI loaders' files are
+ * on the ESP, a FAT file system outside the generations: exported after a
+ * change's commit point, idempotently, and exported again by recovery.
+ * Nothing outside this room knows a loader's file format.
+ */
+#ifndef EARLYFS_LOADER_H
+#define EARLYFS_LOADER_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "base/err.h"
+#include "bootmenu.h"
+#include "kernlist.h"
+#include "target/boot.h"
+#include "target/esp.h"
+
+struct loader_site;
+
+struct loader_ops {
+	const char *name;
+	bool esp;		/* its files are on an ESP */
+	bool uefi;		/* boots on UEFI firmware */
+	/* Before a change's commit point: the loader's files that are
+	 * members of the staged generation (LAYOUT_STAGING), written for
+	 * generation prev as 'previous' (0: the staged one).  NULL: none. */
+	int (*stage)(struct loader_site *s, unsigned prev, struct err *e);
+	/* The loader's generation file for a new kernel list kl (its
+	 * default and one entry per ok kernel): 1 with its path and text
+	 * (malloc'ed), 0 when the loader keeps none on the partition. */
+	int (*kernels_file)(struct loader_site *s, const struct kernlist *kl,
+			    const char **ret_rel, char **ret_text,
+			    size_t *ret_len, struct err *e);
+	/* What export would do: 1 with the bytes it would write to the
+	 * ESP, 0 when the ESP is up to date, or -errno with e. */
+	int (*need)(struct loader_site *s, const struct bootmenu *m,
+		    uint64_t *ret, struct err *e);
+	/* The menu where the loader reads it; idempotent. */
+	int (*export)(struct loader_site *s, const struct bootmenu *m,
+		      FILE *out, struct err *e);
+	/* The loader's own files (provision). */
+	int (*install)(struct loader_site *s, FILE *out, struct err *e);
+	/* Everything of earlyfs's its export wrote, removed (the loader,
+	 * its other entries and the distribution's stay). */
+	int (*remove)(struct loader_site *s, FILE *out, struct err *e);
+	/* The next boot, and only that one, takes entry. */
+	int (*once)(struct loader_site *s, const struct bootmenu *m,
+		    const struct bootmenu_entry *entry, FILE *out,
+		    struct err *e);
+	/* What status says of it after the loader's name: the ESP, the
+	 * default, a pending once. */
+	void (*status)(struct loader_site *s, FILE *out);
+	/* Problems of what the loader reads, against the menu (check). */
+	void (*check)(struct loader_site *s, const struct bootmenu *m,
+		      FILE *out, unsigned *ret_problems);
+};
+
+/* Every backend, NULL-terminated; [0] is extlinux. */
+extern const struct loader_ops *const loader_backends[];
+const struct loader_ops *loader_by_name(const char *name);
+
+/* A partition and the loader it boots through, with its ESP if it has
+ * one (opened when first needed). */
+struct loader_site {
+	struct boot *b;
+	const struct loader_ops *ops;
+	char esp_spec[128];	/* etc/earlyfs.conf's esp= */
+	bool esp_open;
+	struct esp esp;
+};
+
+/* The loader of b's live state: 0, or -EINVAL with e filled when
+ * bootloader= names none. */
+int loader_site_open(struct boot *b, struct loader_site *s, struct err *e);
+/* The same from the text of etc/earlyfs.conf (status reads it without
+ * mounting; b's fd may be -1 then, b->t and disk_known set). */
+int loader_site_conf(struct boot *b, const char *conf, size_t len,
+		     struct loader_site *s, struct err *e);
+void loader_site_close(struct loader_site *s);
+/* The ESP, found from esp= (a PARTUUID of b's disk, or a directory on a
+ * running machine): 0 or -errno with e filled. */
+int loader_esp(struct loader_site *s, struct err *e);
+
+/* The kept kernels of the state under tree ("" the live partition, or a
+ * generation's directory): etc/earlyfs.kernels, or (a partition made
+ * before it) the one etc/earlyfs.conf names.  0, or -errno with e. */
+int loader_kernels(int dir, const char *tree, struct kernlist *kl,
+		   struct err *e);
+/* The menu of the state under tree, with 'previous' from generation
+ * prev (0: the same kernel as the default).  0, or -errno with e. */
+int loader_menu(int dir, const char *tree, unsigned prev, struct bootmenu *m,
+		struct err *e);
+
+/* Before a change's commit point: the loader's files of the staged
+ * generation written (extlinux.conf's 'previous'), and a staged state
+ * whose loader files would not fit on the ESP refused (-ENOSPC, with
+ * the numbers; nothing written there).  prev: the generation 'previous'
+ * will boot (0: none yet). */
+int loader_stage(struct boot *b, unsigned prev, struct err *e);
+/* The loader's file for a change of kernels (ops->kernels_file): 1 with
+ * it, 0 if there is none, -errno with e. */
+int loader_kernels_file(struct boot *b, const struct kernlist *kl,
+			const char **ret_rel, char **ret_text, size_t *ret_len,
+			struct err *e);
+/* After the commit point: the live state's menu exported (the marker
+ * that says an export is owed is written first and removed after).
+ * 0, or -errno with e filled: the partition's change stands, and
+ * recovery exports again. */
+int loader_export(struct boot *b, unsigned prev, FILE *out, struct err *e);
+/* 'earlyfs loader sync|remove|status' on b (locked by the caller). */
+int loader_verb(struct boot *b, const char *what, unsigned prev, FILE *out,
+		struct err *e);
+/* Recovery: an export owed (its marker) done; 0 if none was. */
+int loader_recover(struct boot *b, unsigned prev, FILE *out, struct err *e);
+#define LOADER_OWED ".loader-export-owed"
+
+/* The next boot, and only that one, takes the entry id (a label of
+ * extlinux.conf).  b locked by the caller.  0 or -errno with e. */
+int loader_once(struct boot *b, const char *id, FILE *out, struct err *e);
+
+/* Line by line: the words of a command line that are never a boot
+ * entry's (a newline, control characters); 0 or -EINVAL. */
+int loader_options_ok(const char *s);
+#endif

@@ -1,0 +1,251 @@
+/* sdboot: systemd-boot: one Boot Loader Specification (type 1) entry per
+ * menu entry on the ESP, the kernels and stubs beside them (systemd-boot
+ * and the firmware read FAT only) */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include "base/host.h"
+#include "loader/efivar.h"
+#include "loader/espfiles.h"
+#include "loader/loader.h"
+#include "target/boot.h"
+
+#define SDBOOT_EFI "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
+#define ENTRIES "/loader/entries"
+#define LOADER_CONF "/loader/loader.conf"
+#define OURS "# earlyfs"
+
+/* earlyfs.conf, earlyfs.rescue.conf, earlyfs.previous.conf and
+ * earlyfs-VERSION.conf: a version never starts with '.', so no kernel's
+ * entry is named like another one. */
+static void entry_file(const struct bootmenu_entry *x, char *ret, size_t cap)
+{
+	switch (x->kind) {
+	case BOOTMENU_DEFAULT: snprintf(ret, cap, "earlyfs.conf"); break;
+	case BOOTMENU_RESCUE: snprintf(ret, cap, "earlyfs.rescue.conf"); break;
+	case BOOTMENU_PREVIOUS:
+		snprintf(ret, cap, "earlyfs.previous.conf");
+		break;
+	default: snprintf(ret, cap, "%s.conf", x->id); break;
+	}
+}
+
+static int files(struct loader_site *s, const struct bootmenu *m,
+		 struct espfiles *f, struct err *e)
+{
+	char name[128], path[192];
+	size_t i;
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	f->owned_dir[0] = ENTRIES;
+	f->owned_prefix[0] = "earlyfs";
+	f->owned_dir[1] = ESPFILES_DIR;
+	f->owned_prefix[1] = "";
+	r = espfiles_kernels(f, s, m, e);
+	for (i = 0; i < m->n && r == 0; i++) {
+		const struct bootmenu_entry *x = &m->v[i];
+
+		entry_file(x, name, sizeof(name));
+		snprintf(path, sizeof(path), ENTRIES "/%s", name);
+		r = espfiles_text(f, path, OURS ": written from the boot "
+				  "partition; 'earlyfs' commands change it\n"
+				  "title %s\nversion %s\nsort-key earlyfs\n"
+				  "linux " ESPFILES_DIR "%s\n%s%s%s"
+				  "options %s\n", x->title, x->version,
+				  x->kernel, x->initrd[0] ? "initrd "
+				  ESPFILES_DIR : "", x->initrd,
+				  x->initrd[0] ? "\n" : "", x->options);
+		if (r < 0)
+			r = err_setr(e, r, EXIT_FAILED, "out of memory");
+	}
+	return r;
+}
+
+static int need(struct loader_site *s, const struct bootmenu *m,
+		uint64_t *ret, struct err *e)
+{
+	static struct espfiles f;
+	int r = files(s, m, &f, e);
+
+	if (r == 0)
+		r = espfiles_need(&f, s, ret, e);
+	espfiles_free(&f);
+	return r;
+}
+
+static int export(struct loader_site *s, const struct bootmenu *m, FILE *out,
+		  struct err *e)
+{
+	static struct espfiles f;
+	int r = files(s, m, &f, e);
+
+	if (r == 0)
+		r = espfiles_write(&f, s, out, e);
+	espfiles_free(&f);
+	return r;
+}
+
+/* systemd-boot as the firmware's removable-media loader (what boots a
+ * disk without an NVRAM entry) and at its own place; loader.conf made
+ * unless someone else's is there. */
+static int install(struct loader_site *s, FILE *out, struct err *e)
+{
+	static const char *const at[] = { "/EFI/systemd/systemd-bootx64.efi",
+					  "/EFI/BOOT/BOOTX64.EFI" };
+	char conf[256], *old = NULL, timeout[16];
+	size_t i, len;
+	int fd, r = 0;
+
+	r = loader_esp(s, e);
+	if (r < 0)
+		return r;
+	fd = open(SDBOOT_EFI, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_setr(e, -errno, EXIT_FAILED, "%s: %s (install "
+				"systemd-boot-efi)", SDBOOT_EFI,
+				strerror(errno));
+	for (i = 0; i < 2 && r == 0; i++) {
+		r = esp_mkdirs(&s->esp, i ? "/EFI/BOOT" : "/EFI/systemd");
+		if (r == 0)
+			r = esp_put(&s->esp, at[i], fd, NULL, 0);
+	}
+	close(fd);
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot write systemd-boot "
+				"to the ESP (%s): %s", s->esp.shown,
+				strerror(-r));
+	if (esp_read(&s->esp, LOADER_CONF, 4096, &old, &len) == 0 &&
+	    strncmp(old, OURS, strlen(OURS))) {
+		fprintf(out, " (its " LOADER_CONF " is not earlyfs's: its "
+			"default stays)");
+		free(old);
+		return 0;
+	}
+	free(old);
+	if (boot_conf_get(s->b->fd, "menu_timeout", timeout,
+			  sizeof(timeout)) < 0)
+		snprintf(timeout, sizeof(timeout), "3");
+	len = (size_t)snprintf(conf, sizeof(conf), OURS ": systemd-boot's "
+			       "menu; earlyfs writes it\ntimeout %s\n"
+			       "default earlyfs.conf\nconsole-mode keep\n"
+			       "editor yes\n", timeout);
+	r = esp_mkdirs(&s->esp, "/loader");
+	if (r == 0)
+		r = esp_put(&s->esp, LOADER_CONF, -1, conf, len);
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot write " LOADER_CONF
+				" to the ESP (%s): %s", s->esp.shown,
+				strerror(-r));
+	fprintf(out, " as EFI/BOOT/BOOTX64.EFI on %s", s->esp.shown);
+	return 0;
+}
+
+static int remove_all(struct loader_site *s, FILE *out, struct err *e)
+{
+	static struct espfiles f;
+
+	memset(&f, 0, sizeof(f));
+	f.owned_dir[0] = ENTRIES;
+	f.owned_prefix[0] = "earlyfs";
+	f.owned_dir[1] = ESPFILES_DIR;
+	f.owned_prefix[1] = "";
+	return espfiles_remove(&f, s, out, e);
+}
+
+static int once(struct loader_site *s, const struct bootmenu *m,
+		const struct bootmenu_entry *x, FILE *out, struct err *e)
+{
+	char name[128];
+	int r;
+
+	if (s->b->disk_known)
+		return err_set(e, EXIT_REFUSED, "systemd-boot takes a one-time "
+			       "entry from an EFI variable (LoaderEntryOneShot) "
+			       "of the machine it runs on; an image has none.  "
+			       "Run 'earlyfs once' on the machine it boots");
+	if (!efivar_available())
+		return err_set(e, EXIT_REFUSED, "this machine has no EFI "
+			       "variables (" EFIVAR_DIR " is not efivarfs): it "
+			       "did not boot through UEFI, so systemd-boot "
+			       "cannot be told the next entry");
+	entry_file(x, name, sizeof(name));
+	r = efivar_set("LoaderEntryOneShot", EFIVAR_LOADER_GUID, name);
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot set the EFI variable "
+				"LoaderEntryOneShot: %s", strerror(-r));
+	fprintf(out, "earlyfs: the next boot, and only that one, takes entry "
+		"%s (%s)\n", x->id, name);
+	return 0;
+}
+
+static void status(struct loader_site *s, FILE *out)
+{
+	char *conf = NULL, *d, v[256];
+	struct err e;
+	size_t len;
+
+	if (loader_esp(s, &e) < 0) {
+		fprintf(out, ", ESP: %s", e.msg);
+		return;
+	}
+	fprintf(out, ", ESP %s", s->esp.shown);
+	if (esp_read(&s->esp, LOADER_CONF, 4096, &conf, &len) == 0 &&
+	    (d = strstr(conf, "\ndefault "))) {
+		d += 9;
+		fprintf(out, ", loader.conf's default %.*s",
+			(int)strcspn(d, "\n"), d);
+	}
+	free(conf);
+	if (!s->b->disk_known && efivar_available() &&
+	    efivar_get("LoaderEntryOneShot", EFIVAR_LOADER_GUID, v,
+		       sizeof(v)) == 0)
+		fprintf(out, ", the next boot takes %s (once)", v);
+	/* earlyfs's entries there (the others are the distribution's) */
+	fprintf(out, "\nentries:  ");
+	if (esp_list(&s->esp, ENTRIES, &conf) == 0) {
+		char *name, *save = NULL;
+		bool first = true;
+
+		for (name = strtok_r(conf, "\n", &save); name;
+		     name = strtok_r(NULL, "\n", &save))
+			if (!strncmp(name, "earlyfs", 7)) {
+				fprintf(out, "%s%s", first ? "" : ", ", name);
+				first = false;
+			}
+		if (first)
+			fprintf(out, "none of earlyfs's");
+	} else {
+		fprintf(out, "no " ENTRIES " on the ESP");
+	}
+	free(conf);
+}
+
+static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
+		  unsigned *ret)
+{
+	static struct espfiles f;
+	struct err e;
+
+	if (loader_esp(s, &e) < 0) {
+		fprintf(out, "%s\n", e.msg);
+		(*ret)++;
+		return;
+	}
+	if (files(s, m, &f, &e) < 0) {
+		fprintf(out, "%s\n", e.msg);
+		(*ret)++;
+	} else {
+		*ret += espfiles_check(&f, s, out);
+	}
+	espfiles_free(&f);
+}
+
+const struct loader_ops loader_sdboot = {
+	.name = "systemd-boot", .esp = true, .uefi = true,
+	.need = need, .export = export, .install = install,
+	.remove = remove_all, .once = once,
+	.status = status, .check = check,
+};

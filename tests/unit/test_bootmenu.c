@@ -1,0 +1,76 @@
+/* Unit tests: the boot menu, whatever loader shows it */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "bootmenu.h"
+#include "check.h"
+
+static void kernel(struct kernlist *k, const char *v, bool ok, bool stub)
+{
+	struct kernlist_entry *e = &k->v[k->n++];
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->version, sizeof(e->version), "%s", v);
+	e->ok = ok;
+	e->stub = stub;
+}
+
+int main(void)
+{
+	static struct bootmenu m;
+	struct kernlist k;
+	struct kernlist_entry prev;
+	struct bootmenu_input in = {
+		.options = "root=PARTUUID=x-01 rootwait init=/sbin/earlyfs-init "
+			   "earlyfs.root=/dev/sda3",
+		.rescue_options = "root=PARTUUID=x-01 rootwait",
+		.kernels = &k,
+	};
+	const struct bootmenu_entry *e;
+	char longer[BOOTMENU_OPTIONS_MAX];
+
+	memset(&k, 0, sizeof(k));
+	CHECK_INT(bootmenu_build(&in, &m), -ENOENT);	/* nothing boots */
+	kernel(&k, "6.1.10", true, false);
+	kernel(&k, "6.1.0-57-cloud-amd64", true, true);
+	kernel(&k, "6.2.0", false, false);		/* refused */
+	CHECK_INT(bootmenu_build(&in, &m), 0);
+	CHECK_INT(m.n, 5);		/* default, rescue, previous, two kernels */
+	CHECK_STR(m.v[0].id, "earlyfs");
+	CHECK_STR(m.v[0].kernel, "/vmlinuz-6.1.10");	/* newest ok */
+	CHECK_STR(m.v[0].initrd, "");
+	CHECK_STR(m.v[1].id, "rescue");
+	CHECK_STR(m.v[1].options, "root=PARTUUID=x-01 rootwait");
+	e = bootmenu_find(&m, "previous");
+	CHECK(e && !strcmp(e->kernel, "/vmlinuz-6.1.10") &&
+	      strstr(e->options, " earlyfs.generation=previous") &&
+	      !strncmp(e->options, in.options, strlen(in.options)));
+	CHECK(bootmenu_find(&m, "earlyfs-6.2.0") == NULL);	/* refused */
+	e = bootmenu_find(&m, "earlyfs-6.1.0-57-cloud-amd64");
+	CHECK(e && !strcmp(e->initrd, "/stub-6.1.0-57-cloud-amd64.img"));
+	CHECK_STR(m.v[3].id, "earlyfs-6.1.10");		/* newest first */
+	/* pinned; 'previous' boots the generation before's default */
+	strcpy(k.pinned, "6.1.0-57-cloud-amd64");
+	memset(&prev, 0, sizeof(prev));
+	strcpy(prev.version, "6.1.10");
+	prev.ok = true;
+	in.previous = &prev;
+	CHECK_INT(bootmenu_build(&in, &m), 0);
+	CHECK_STR(m.v[0].initrd, "/stub-6.1.0-57-cloud-amd64.img");
+	CHECK_STR(m.v[2].kernel, "/vmlinuz-6.1.10");
+	CHECK_STR(m.v[2].initrd, "");
+	/* 'previous' takes the generation before's command line, its
+	 * earlyfs.generation= replaced by the word */
+	in.previous_options = "root=PARTUUID=x-01 earlyfs.generation=3  quiet";
+	CHECK_INT(bootmenu_build(&in, &m), 0);
+	CHECK_STR(m.v[2].options, "root=PARTUUID=x-01 quiet "
+		  BOOTMENU_PREVIOUS_WORD);
+	CHECK(!strstr(m.v[0].options, "generation"));
+	in.previous_options = NULL;
+	/* a command line that does not fit is an error, not a cut */
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	in.options = longer;
+	CHECK_INT(bootmenu_build(&in, &m), -E2BIG);
+	return check_done("bootmenu");
+}
