@@ -35,13 +35,21 @@ def _copy(root, path, src=None):
     shutil.copy(os.path.realpath(src or path), dst)
 
 
-def initramfs(work, script, earlyfs=False):
+# What a UEFI guest runs earlyfs's EFI loaders with: efibootmgr, mtools
+# (the ESP with no mount), and the kernel the guest provisions with.
+UEFI_TOOLS = ('/usr/bin/efibootmgr', '/usr/bin/mtools', '/usr/sbin/mke2fs')
+MTOOLS_LINKS = ('mcopy', 'mdir', 'mren', 'mdel', 'mmd', 'mrd', 'mtype',
+                'minfo')
+
+
+def initramfs(work, script, earlyfs=False, uefi=False, files=()):
     """An uncompressed newc cpio: busybox, TOOLS with their libraries, the
     script as /script; with earlyfs, also this tree's earlyfs CLI (as
     /usr/sbin/earlyfs, its data and earlyfs-init in EARLYFS_DATADIR=/earlyfs),
     the host's gzip, and the host's ld.so.conf, which its closure
     resolution reads."""
     root = work('initramfs')
+    shutil.rmtree(root, ignore_errors=True)     # a test's second guest
     harness.busybox_tree(root)
     for d in ('proc', 'sys', 'dev', 'run', 'tmp', 'sbin', 'etc'):
         os.makedirs(os.path.join(root, d), exist_ok=True)
@@ -53,6 +61,7 @@ def initramfs(work, script, earlyfs=False):
             os.symlink(target, os.path.join(root, d))
     # the CLI's kernel add compresses a module stub with the host's gzip
     extra = ('/usr/bin/gzip',) if earlyfs else ()
+    extra += UEFI_TOOLS if uefi else ()
     tools = TOOLS + extra + ((os.path.join(harness.BUILD, 'earlyfs'),)
                              if earlyfs else ())
     for b in tools:
@@ -73,6 +82,23 @@ def initramfs(work, script, earlyfs=False):
             for f in os.listdir('/etc/ld.so.conf.d')]
         for f in conf:
             _copy(root, f)
+    if uefi:
+        for link in MTOOLS_LINKS:
+            os.symlink('mtools', os.path.join(root, 'usr/bin', link))
+        _copy(root, '/earlyfs/bzImage', harness.kernel_image())
+        _copy(root, '/earlyfs/config', os.path.join(
+            os.path.dirname(harness.kernel_image()), 'config'))
+        _copy(root, '/etc/mke2fs.conf')
+        # mtools converts FAT's names through iconv (code page 850)
+        gconv = '/usr/lib/x86_64-linux-gnu/gconv'
+        for f in ('gconv-modules', 'gconv-modules.cache', 'IBM850.so',
+                  'UNICODE.so', 'UTF-16.so'):
+            if os.path.exists(os.path.join(gconv, f)):
+                _copy(root, os.path.join(gconv, f))
+        _copy(root, '/earlyfs/kernel-hook',
+              os.path.join(harness.TOP, 'bootloader', 'earlyfs-kernel-hook'))
+    for dst, src in files:
+        _copy(root, dst, src)
     harness.write(os.path.join(root, 'init'), INIT, 0o755)
     harness.write(os.path.join(root, 'script'), script, 0o644)
     cpio = work('initramfs.cpio')
@@ -106,6 +132,32 @@ def run(work, script, disks, timeout=300, earlyfs=False, iface='virtio',
             m = c.expect(r'GUEST-(OK|FAILED \d+)', timeout)
             if m.group(1) != 'OK':
                 raise harness.BootFailure('image guest: %s' % m.group(0))
+            c.wait_exit(60)
+            return c.text()
+    finally:
+        work.name = name
+
+
+def run_uefi(work, script, disks, vars_file, timeout=300, files=()):
+    """Runs script as a running UEFI machine would: OVMF (vars_file, kept
+    for the boots after) starts the test kernel with the initramfs, whose
+    script has efivarfs, earlyfs, efibootmgr and mtools; disks as vda,
+    vdb...  Returns the console text (BootFailure unless it succeeded)."""
+    cpio = initramfs(work, script, earlyfs=True, uefi=True, files=files)
+    argv = ['-kernel', harness.kernel_image(), '-initrd', cpio,
+            '-append', 'console=ttyS0 rdinit=/init panic=-1 quiet']
+    drives = []
+    for i, d in enumerate(disks[1:], 1):
+        drives += harness.drive(d, 'virtio', i)
+    name = work.name
+    work.name = name + '-guest'
+    try:
+        with harness.qemu_uefi(work, disks[0], timeout,
+                               extra=argv + drives,
+                               vars_file=vars_file) as c:
+            m = c.expect(r'GUEST-(OK|FAILED \d+)', timeout)
+            if m.group(1) != 'OK':
+                raise harness.BootFailure('uefi guest: %s' % m.group(0))
             c.wait_exit(60)
             return c.text()
     finally:

@@ -65,6 +65,26 @@ class Console:
         self.proc.stdin.write(line.encode() + b'\n')
         self.proc.stdin.flush()
 
+    def shell(self, command, answer, timeout=60):
+        """Runs command in busybox's shell on the console once its prompt
+        is there, until answer shows: ash asks the terminal where its
+        cursor is (ESC [6n), and what is typed first may be read as the
+        reply."""
+        self.expect(r'(/ |earlyfs)# ', timeout)
+        self.send('')
+        for _ in range(5):
+            self.send(command)
+            try:
+                return self.expect(answer, 5)
+            except BootFailure:
+                continue
+        raise BootFailure('the shell never answered %r' % command)
+
+    def shell_poweroff(self, timeout=60):
+        """The rescue shell powers the guest off."""
+        self.shell('echo POWER-$((40+2)); poweroff -f', 'POWER-42', timeout)
+        self.wait_exit()
+
     def wait_exit(self, timeout=30):
         end = min(time.monotonic() + timeout, self.deadline)
         while self.proc.poll() is None:

@@ -89,7 +89,7 @@ int populate_stage(const char *root, struct err *e)
 		{ "etc", 0755 }, { "lib", 0755 }, { "mnt", 0755 },
 		{ "proc", 0555 }, { "run", 0755 }, { "sys", 0555 },
 		{ "tmp", 01777 }, { "var", 0755 }, { "boot", 0755 },
-		{ "root", 0700 }, { "init.d", 0755 }, { "extlinux", 0755 },
+		{ "root", 0700 }, { "init.d", 0755 },
 	};
 	static const char *const templates[] = { "fstab", "inittab", "passwd",
 						 "group", "shells" };

@@ -83,6 +83,7 @@ struct prov {
 	bool mounted;
 	unsigned features;	/* feature.h bits */
 	const struct loader_ops *loader;
+	bool secure;		/* Secure Boot with the distribution's chain */
 	char esp_spec[128], esp_shown[4200];
 	/* the default entry's command line, and rescue's */
 	char options[BOOTMENU_OPTIONS_MAX], rescue[BOOTMENU_OPTIONS_MAX];
@@ -104,13 +105,19 @@ static int write_record(const char *mnt, const struct prov *p, struct err *e)
 		     "kernel=vmlinuz-%s\nkernel_source=%s\nlabel=%s\n",
 		     EARLYFS_VERSION, when, p->root, p->t.partuuid,
 		     p->k.version, p->k.path, o->label);
-	/* a loader on the ESP: the entries' command lines are here */
-	if (p->loader->esp)
+	/* a loader outside the generations: the entries' command lines
+	 * are here, and the file system's UUID a loader finds it by */
+	if (p->loader->esp) {
+		struct signature sig = { "", "", "" };
+
+		blkid_signature(p->t.dev, 0, 0, &sig);
 		snprintf(text + n, sizeof(text) - (size_t)n,
 			 "bootloader=%s\nesp=%s\nmenu_timeout=%u\n"
-			 "options=%s\nrescue_options=%s\n", p->loader->name,
-			 p->esp_spec, (o->timeout + 9) / 10, p->options,
-			 p->rescue);
+			 "boot_uuid=%s\noptions=%s\nrescue_options=%s\n%s",
+			 p->loader->name, p->esp_spec, (o->timeout + 9) / 10,
+			 sig.uuid, p->options, p->rescue,
+			 p->secure ? "secure_boot=yes\n" : "");
+	}
 	snprintf(path, sizeof(path), "%s/" LAYOUT_CONF, mnt);
 	r = host_write_text(path, text, 0644);
 	return r < 0 ? err_set(e, EXIT_FAILED, "cannot write %s: %s", path,
@@ -404,6 +411,16 @@ static int choose_loader(struct prov *p, bool *has_esp, struct fdisk_part *esp,
 	*has_esp = p->t.table == TABLE_GPT &&
 		   fdisk_find_esp(p->t.disk, NULL, esp_partno, esp,
 				  &ignore) == 0;
+	/* Secure Boot: what the distribution signs is shim and GRUB */
+	p->secure = p->o->secure_boot ||
+		    (!p->t.is_image && !p->o->esp && secureboot_on_here());
+	if (p->secure && (!want || !strcmp(want, "auto")))
+		want = "grub";
+	if (p->secure && strcmp(want, "grub"))
+		return err_set(e, EXIT_USAGE, "Secure Boot%s boots through the "
+			       "distribution's signed shim and GRUB; %s is not "
+			       "signed by it: give --bootloader grub",
+			       p->o->secure_boot ? "" : " (on here)", want);
 	if (want && strcmp(want, "auto")) {
 		p->loader = loader_by_name(want);
 		for (i = 0; !p->loader && loader_backends[i]; i++)
@@ -432,6 +449,22 @@ static int choose_loader(struct prov *p, bool *has_esp, struct fdisk_part *esp,
 	return err_set(e, EXIT_USAGE, "this machine boots through UEFI with a "
 		       "loader earlyfs cannot tell (not systemd-boot); give "
 		       "--bootloader and --esp");
+}
+
+/* A disk's ESP on this machine: through its mount if it is mounted
+ * (never beneath a mounted FAT), else with mtools on the device. */
+static int esp_of_device(const char *partuuid, struct esp *fs, struct err *e)
+{
+	char dev[PATH_MAX], mp[PATH_MAX];
+	struct stat st;
+
+	if (blkid_device_of("PARTUUID", partuuid, dev, sizeof(dev)) < 0 ||
+	    stat(dev, &st) < 0 || !S_ISBLK(st.st_mode))
+		return err_set(e, EXIT_FAILED, "the ESP, PARTUUID=%s, has no "
+			       "device here", partuuid);
+	target_mounted_at(st.st_rdev, mp, sizeof(mp));
+	return mp[0] ? esp_open_dir(mp, fs, e) : esp_open_at(dev, 0, 0, dev, fs,
+							      e);
 }
 
 /* The ESP of an EFI loader: --esp N (a partition of the same disk) or
@@ -486,10 +519,13 @@ static int check_esp(struct prov *p, bool has_esp, struct fdisk_part *esp,
 				       partno);
 		snprintf(shown, sizeof(shown), "partition %u of %s", partno,
 			 p->t.disk);
-		r = esp_open_at(p->t.disk, esp->offset, esp->size, shown, &fs,
-				e);
 		snprintf(p->esp_spec, sizeof(p->esp_spec), "PARTUUID=%s",
 			 esp->partuuid);
+		if (p->t.is_image)
+			r = esp_open_at(p->t.disk, esp->offset, esp->size,
+					shown, &fs, e);
+		else
+			r = esp_of_device(esp->partuuid, &fs, e);
 	}
 	if (r < 0)
 		return r;
@@ -526,13 +562,33 @@ static int check_loader(struct prov *p, FILE *out, struct err *e)
 	if (r < 0)
 		return r;
 	fprintf(out, "%s", p->loader->name);
-	if (p->loader->esp) {
+	if (p->secure && !has_esp && !p->o->esp)
+		return err_set(e, EXIT_REFUSED, "Secure Boot is UEFI's: %s has "
+			       "no EFI System Partition", p->t.disk);
+	if (p->loader->esp && p->loader->bios &&
+	    (!p->loader->uefi || (!has_esp && !p->o->esp))) {
+		/* BIOS: its files on the boot partition */
+		snprintf(p->esp_spec, sizeof(p->esp_spec), LOADER_ESP_BOOT);
+		fprintf(out, " (BIOS)");
+	} else if (p->loader->esp) {
 		r = check_esp(p, has_esp, &esp, partno, out, e);
 		if (r < 0)
 			return r;
 	} else if (p->o->esp) {
 		return err_set(e, EXIT_USAGE, "--esp goes with a loader on the "
 			       "ESP; extlinux boots from the partition itself");
+	}
+	if (p->loader->precheck &&
+	    (r = p->loader->precheck(&p->t, p->esp_spec, e)) < 0)
+		return r;
+	if (p->secure) {
+		char issuer[256];
+
+		r = secureboot_signer(p->kpath, issuer, sizeof(issuer), e);
+		if (r < 0)
+			return r;
+		fprintf(out, ", Secure Boot: the kernel is signed by %s",
+			issuer);
 	}
 	n = snprintf(p->options, sizeof(p->options), "root=PARTUUID=%s "
 		     "rootwait init=/sbin/earlyfs-init earlyfs.root=%s %s%s%s",

@@ -21,6 +21,7 @@ struct provision_opts {
 	unsigned timeout;	/* extlinux menu, tenths of a second */
 	const char *append;	/* extra kernel command line */
 	const char *bootloader;	/* NULL or "auto": see loader_choose() */
+	bool secure_boot;	/* the distribution's signed chain */
 	const char *esp;	/* --esp: a partition number of the disk, or
 				 * the directory the ESP is mounted on */
 	const char *with;	/* features: "luks,fsck" */

@@ -111,6 +111,7 @@ static int cmd_provision(int argc, char **argv)
 		{ "with", required_argument, NULL, 'w' },
 		{ "bootloader", required_argument, NULL, 'B' },
 		{ "esp", required_argument, NULL, 'E' },
+		{ "secure-boot", no_argument, NULL, 'S' },
 		FEATURE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -158,6 +159,7 @@ static int cmd_provision(int argc, char **argv)
 		case 'w': o.with = optarg; break;
 		case 'B': o.bootloader = optarg; break;
 		case 'E': o.esp = optarg; break;
+		case 'S': o.secure_boot = true; break;
 		default: return usage_error("provision", "%s", "bad option");
 		}
 	}
@@ -530,7 +532,9 @@ static const struct command {
 	  "          [--crypttab FILE] [--mdadm-conf FILE]\n"
 	  "          [--authorized-keys FILE] [--ssh-host-keys system|DIR]\n"
 	  "          [--ssh-port PORT]\n"
-	  "          [--bootloader auto|extlinux|systemd-boot] [--esp N|DIR]\n"
+	  "          [--bootloader auto|extlinux|systemd-boot|grub|efistub]\n"
+	  "          [--esp N|DIR]\n"
+	  "          [--secure-boot]\n"
 	  "      make TARGET (a partition, or partition N of an image file)\n"
 	  "      a bootable earlyfs boot partition with a 'rescue' label" },
 	{ "check-kernel", cmd_check_kernel,

@@ -45,8 +45,11 @@ def mtools(img, tool, *args, check_ok=True, stdin=None):
 
 
 def esp_files(img):
-    return sorted(l[3:] for l in mtools(img, 'mdir', '-/', '-b', '::/')
-                  .splitlines() if not l.endswith('/'))
+    """The ESP's files, in lower case (FAT's names have none: mtools
+    lists a short name in upper case)."""
+    return sorted(l[3:].lower() for l in mtools(img, 'mdir', '-/', '-b',
+                                                '::/').splitlines()
+                  if not l.endswith('/'))
 
 
 def esp_read(img, path):
@@ -97,14 +100,14 @@ def uefi_systemd_boot_boots_default_rescue_previous_and_kernels(work):
               'loader/entries/earlyfs.previous.conf',
               'loader/entries/earlyfs-%s.conf' % v0,
               'earlyfs/vmlinuz-%s' % v0):
-        check(f in files, '%s is not on the ESP: %s' % (f, files))
+        check(f.lower() in files, '%s is not on the ESP: %s' % (f, files))
     entry = esp_read(img, '/loader/entries/earlyfs.conf')
     check('linux /earlyfs/vmlinuz-%s\n' % v0 in entry and
           'init=/sbin/earlyfs-init' in entry, entry)
     check('earlyfs.generation=previous' in
           esp_read(img, '/loader/entries/earlyfs.previous.conf'), 'previous')
-    expect(run('check', *tgt(img)), 0, 'systemd-boot (4 entries on the '
-           'ESP): 0 problems')
+    expect(run('check', *tgt(img)), 0, 'systemd-boot (4 entries): 0 '
+           'problems')
     expect(run('status', img, '--partition', 2), 0,
            'loader:   systemd-boot, ESP partition 1',
            'entries:  earlyfs.conf, earlyfs.rescue.conf')
@@ -120,20 +123,8 @@ def uefi_systemd_boot_boots_default_rescue_previous_and_kernels(work):
     choose(img, 'earlyfs.rescue.conf')
     work.name += '-rescue'
     with harness.qemu_uefi(work, img) as c:
-        c.expect(r'#', 90)
-        # ash asks the terminal where its cursor is: the first line
-        # typed may answer that; the second is read as a command
-        c.send('')
-        for _ in range(3):
-            c.send('echo RESCUE-$((6*7))')
-            try:
-                c.expect('RESCUE-42', 10)
-                break
-            except harness.BootFailure:
-                continue
-        check('RESCUE-42' in c.text(), 'the rescue shell ran nothing')
-        c.send('poweroff -f')
-        c.wait_exit()
+        c.shell('echo RESCUE-$((6*7))', 'RESCUE-42', 90)
+        c.shell_poweroff()
         c.assert_no_panic()
         check('REALINIT' not in c.text(), 'rescue reached the real root')
     # a broken fragment: the default stops at the rescue shell, previous
@@ -148,9 +139,7 @@ def uefi_systemd_boot_boots_default_rescue_previous_and_kernels(work):
     work.name += '-broken'
     with harness.qemu_uefi(work, img) as c:
         c.expect(r'fragment 20-broken failed: exit status 7', 90)
-        c.expect(r'#', 30)
-        c.send('poweroff -f')
-        c.wait_exit()
+        c.shell_poweroff()
     choose(img, 'earlyfs.previous.conf')
     work.name += '-previous'
     with harness.qemu_uefi(work, img) as c:
@@ -231,7 +220,7 @@ def uefi_esp_too_small_is_refused_with_its_bytes_unchanged(work):
            'gone')
     files = esp_files(img)
     check(not [f for f in files if 'earlyfs' in f], files)
-    check('EFI/BOOT/BOOTX64.EFI' in files and 'loader/loader.conf' in files,
+    check('efi/boot/bootx64.efi' in files and 'loader/loader.conf' in files,
           files)
     expect(run('loader', 'sync', *tgt(img)), 0)
     expect(run('check', *tgt(img)), 0, '0 problems')
@@ -267,3 +256,239 @@ def provision_picks_and_refuses_loaders(work):
     expect(run('image', 'create', work('dos.img'), '--size', '96M',
                '--esp-size', '32M', '--table', 'dos'), 2,
            '--esp-size goes with a GPT table')
+
+
+def grub_once_round(work, img, boot):
+    """once rescue: the next boot takes it (busybox's shell), the one
+    after is the default again (next_entry was consumed); once previous
+    boots the generation before."""
+    expect(run('once', 'rescue', *tgt_of(img)), 0, "grubenv's next_entry")
+    expect(run('loader', 'status', *tgt_of(img)), 0,
+           'the next boot takes rescue (once)')
+    name = work.name
+    work.name = name + '-rescue'
+    with boot(work, img) as c:
+        c.expect(r"Booting `earlyfs rescue shell", 90)
+        c.shell_poweroff()
+        check('REALINIT' not in c.text(), 'rescue reached the real root')
+    work.name = name + '-after'
+    with boot(work, img) as c:
+        c.expect(r"Booting `earlyfs \(", 90)
+        harness.reached_real_root(c)
+    p = run('add', '60-after', '-', *tgt_of(img), input='echo AFTER\n')
+    expect(p, 0)
+    gen = int(re.search(r'generation (\d+)', p.out).group(1))
+    expect(run('once', 'previous', *tgt_of(img)), 0)
+    work.name = name + '-previous'
+    with boot(work, img) as c:
+        c.expect(r'earlyfs.generation=previous: running generation %d'
+                 % (gen - 1), 90)
+        harness.reached_real_root(c)
+        check('AFTER' not in c.text(), 'previous ran the newer generation')
+    work.name = name
+
+
+PART = {}
+
+
+def tgt_of(img):
+    return ('--target', img, '--partition', PART.get(img, 2))
+
+
+@test
+def grub_on_uefi_and_bios_boots_with_once_and_previous(work):
+    """GRUB on UEFI (Debian's signed shim and GRUB on the ESP, grub.cfg
+    beside them) and on BIOS (a core image in the gap before the first
+    partition of a DOS disk, grub.cfg in /grub of the boot partition):
+    each reads the kernels from the ext4 boot partition (no copy on the
+    ESP), boots the default, takes 'once' from grubenv (a file: it works
+    on images) and consumes it, and boots 'previous'."""
+    img = gpt_image(work)
+    PART[img] = 2
+    expect(provision_uefi(img, '--bootloader', 'grub'), 0,
+           "Debian's signed shim and GRUB")
+    files = esp_files(img)
+    check('efi/boot/grub.cfg' in files and 'efi/boot/grubx64.efi' in files
+          and not [f for f in files if 'vmlinuz' in f],
+          'GRUB on the ESP, no kernel copied: %s' % files)
+    cfg = esp_read(img, '/EFI/BOOT/grub.cfg')
+    check(re.search(r'search --no-floppy --fs-uuid --set=root \S+\n', cfg)
+          and "--id previous" in cfg, cfg)
+    expect(run('check', *tgt_of(img)), 0, 'grub (4 entries): 0 problems')
+    grub_once_round(work, img, harness.qemu_uefi)
+    # check says when Secure Boot would refuse a kernel here
+    with harness.partition_mounted(img, 2, work('m')) as m:
+        conf = os.path.join(m, 'etc/earlyfs.conf')
+        text = open(conf).read()
+        harness.write(conf, text + 'secure_boot=yes\n')
+        expect(run('check', '--boot', m, '--no-daemon'), 1,
+               'not signed: with Secure Boot on')
+        harness.write(conf, text)
+    # BIOS: a DOS disk, no ESP
+    bios = work('bios.img')
+    harness.root_tree(work('root-bios'))
+    expect(run('image', 'create', bios, '--size', '160M', '--root-from',
+               work('root-bios')), 0)
+    PART[bios] = 1
+    p = run('provision', bios, '--partition', 1, '--root', 'PARTUUID=' +
+            partuuid(bios, 2), '--kernel', harness.kernel_image(),
+            '--menu-timeout', '1', '--bootloader', 'grub')
+    expect(p, 0, 'loader     grub (BIOS)', 'core image in sectors 1-')
+    check('  mbr ' not in p.out, 'syslinux MBR written for GRUB')
+    with harness.partition_mounted(bios, 1, work('m'), 'ro') as m:
+        check(os.path.exists(os.path.join(m, 'grub/grub.cfg')) and
+              not os.path.exists(os.path.join(m, 'extlinux')),
+              'grub.cfg, no extlinux')
+    work.name += '-bios'
+    grub_once_round(work, bios, harness.qemu)
+    expect(run('check', *tgt_of(bios)), 0, '0 problems')
+
+
+@test
+def secure_boot_with_debians_chain_boots_the_signed_cloud_kernel(work):
+    """--secure-boot: Debian's signed shim and GRUB on the ESP, the signed
+    cloud kernel with its module stub; an unsigned kernel is refused
+    before anything is written (provision and kernel add).  Booted with
+    Secure Boot enforced (OVMF's secboot code, Microsoft's keys): the
+    kernel says Secure Boot is on and it is locked down, the stub's signed
+    modules load, the real root is reached."""
+    from tests.cli.test_kernels import STOCK_CLOUD, stock, modules_of
+    img = gpt_image(work, size='320M', boot='96M')
+    before = hashlib.sha256(open(img, 'rb').read()).hexdigest()
+    p = provision_uefi(img, '--secure-boot')
+    expect(p, 3, 'is not signed', 'shim and GRUB refuse to boot it')
+    check(hashlib.sha256(open(img, 'rb').read()).hexdigest() == before,
+          'a refused provision wrote to the image')
+    expect(provision_uefi(img, '--secure-boot', '--bootloader',
+                          'systemd-boot', '--dry-run'), 2,
+           'give --bootloader grub')
+    sk = stock(STOCK_CLOUD)[-1]
+    v = sk[8:]
+    p = run('provision', img, '--partition', 2, '--root',
+            'PARTUUID=' + partuuid(img, 3), '--kernel',
+            os.path.join(STOCK_CLOUD, sk), '--modules',
+            modules_of(STOCK_CLOUD, v), '--driver', 'virtio_blk,virtio_pci',
+            '--secure-boot', '--menu-timeout', '1')
+    expect(p, 0, 'Secure Boot: the kernel is signed by CN=Debian Secure '
+           'Boot CA', 'boots through its module stub')
+    expect(run('check', *tgt(img)), 0, '0 problems')
+    gens = run('generations', *tgt(img)).out
+    expect(run('kernel', 'add', harness.kernel_image(), *tgt(img)), 3,
+           'is not signed')
+    check(run('generations', *tgt(img)).out == gens, 'a generation was '
+          'recorded for a refused kernel')
+    with harness.qemu_uefi(work, img, code='OVMF_CODE_4M.secboot.fd',
+                           vars_template='OVMF_VARS_4M.ms.fd', secure=True,
+                           timeout=300) as c:
+        c.expect(r'Kernel is locked down from EFI Secure Boot', 240)
+        c.expect(r'secureboot: Secure boot enabled', 30)
+        harness.reached_real_root(c)
+        out = c.text()
+    check(re.search(r'REPORT root fragment \d+ ext4 /dev/vda3', out),
+          'the root was not found through the stub\'s virtio modules')
+    check('Linux version %s' % v.split('-')[0] in out, 'not the cloud kernel')
+
+
+EFISTUB_GUEST = '''
+mount -t efivarfs efivarfs /sys/firmware/efi/efivars
+earlyfs provision /dev/vda2 --root PARTUUID=%(root)s --kernel /earlyfs/bzImage \\
+    --config /earlyfs/config --bootloader efistub --menu-timeout 1
+mkdir -p /boot
+mount -t ext4 /dev/vda2 /boot
+echo LIST1; efibootmgr -v
+earlyfs check --no-daemon
+EARLYFS_BOOT=/boot /earlyfs/kernel-hook %(v1)s /earlyfs/vmlinuz-%(v1)s
+echo LIST2; efibootmgr -v
+earlyfs loader status --no-daemon
+earlyfs once earlyfs --no-daemon
+earlyfs loader status --no-daemon
+earlyfs check --no-daemon
+umount /boot
+'''
+
+
+@test
+def running_uefi_machine_boots_through_efistub_entries(work):
+    """A running UEFI machine (OVMF starts the test kernel, whose
+    initramfs has earlyfs, efibootmgr and mtools): provision --bootloader
+    efistub copies the kernel to the ESP and makes one Boot#### per entry
+    (none in BootOrder: it adds, it does not take over); a kernel added
+    through the Debian hook gets its file and entry and the default's is
+    made again; once sets BootNext; the firmware then starts the kernel's
+    EFI stub from the ESP with its command line, to the real root, and
+    BootNext is gone after.  On an image efistub is refused (no NVRAM)."""
+    img = gpt_image(work)
+    expect(provision_uefi(img, '--bootloader', 'efistub', '--dry-run'), 3,
+           'an image has none')
+    v1 = newer(real_version())
+    vars_file = work('vars.fd')
+    out = guest_run(work, EFISTUB_GUEST % {'root': partuuid(img, 3),
+                                            'v1': v1},
+                    [img], vars_file,
+                    files=[('/earlyfs/vmlinuz-' + v1, kernel_as(work, v1)),
+                           ('/earlyfs/config-' + v1, os.path.join(
+                               os.path.dirname(harness.kernel_image()),
+                               'config'))])
+    first = out.split('LIST1')[1].split('LIST2')[0]
+    check(re.search(r'Boot[0-9A-F]{4}\* earlyfs \(', first) and
+          re.search(r'Boot[0-9A-F]{4}\* earlyfs rescue shell', first),
+          'no Boot#### entries: %s' % first)
+    check(re.search(r'earlyfs \(.*\\earlyfs\\vmlinuz-', first, re.S),
+          'the entry does not start the kernel on the ESP')
+    order = re.search(r'BootOrder: (\S+)', first)
+    ours = re.findall(r'Boot([0-9A-F]{4})\* earlyfs', first)
+    check(not order or not set(ours) & set(order.group(1).split(',')),
+          'earlyfs put itself in BootOrder: %s' % first)
+    second = out.split('LIST2')[1]
+    check(re.search(r'earlyfs with kernel %s' % re.escape(v1), second) and
+          re.search(r'earlyfs \(%s\).*vmlinuz-%s' % (re.escape(v1),
+                                                     re.escape(v1)),
+                    second, re.S),
+          'the hook\'s kernel has no entry: %s' % second)
+    check(re.search(r'the next boot takes Boot[0-9A-F]{4} \(once\)', out),
+          'once did not set BootNext')
+    check(out.count('0 problems') == 2, 'check found problems:\n' + out)
+    files = esp_files(img)
+    check('earlyfs/vmlinuz-%s' % v1 in files, files)
+    with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
+        harness.reached_real_root(c)
+        text = c.text()
+    check('init=/sbin/earlyfs-init' in text, 'not earlyfs\'s entry')
+    out = guest_run(work, 'mount -t efivarfs efivarfs '
+                    '/sys/firmware/efi/efivars\nefibootmgr\n', [img],
+                    vars_file)
+    check('BootNext' not in out, 'BootNext was not consumed: %s' % out)
+
+
+def guest_run(work, script, disks, vars_file, files=()):
+    from tests import guest
+    return guest.run_uefi(work, 'set -e\n' + script, disks, vars_file,
+                          files=files)
+
+
+@test
+def running_uefi_machine_takes_systemd_boots_one_shot_entry(work):
+    """once on a running machine that boots through systemd-boot: the EFI
+    variable LoaderEntryOneShot, set from the machine itself (here a UEFI
+    guest of the same disk and firmware variables); the next boot takes
+    the rescue entry, the one after is the default again."""
+    img = gpt_image(work)
+    expect(provision_uefi(img), 0)
+    vars_file = work('vars.fd')
+    out = guest_run(work, 'mount -t efivarfs efivarfs '
+                    '/sys/firmware/efi/efivars\n'
+                    'mkdir -p /boot\nmount -t ext4 /dev/vda2 /boot\n'
+                    'earlyfs once rescue\nearlyfs loader status\n'
+                    'umount /boot\n', [img], vars_file)
+    check('LoaderEntryOneShot' not in out and
+          'the next boot takes earlyfs.rescue.conf (once)' in out,
+          'once did not set the one-shot entry:\n' + out[-1500:])
+    name = work.name
+    work.name = name + '-rescue'
+    with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
+        c.shell('echo RESCUE-$((6*7))', 'RESCUE-42', 120)
+        c.shell_poweroff()
+        check('REALINIT' not in c.text(), 'rescue reached the real root')
+    work.name = name + '-after'
+    with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
+        harness.reached_real_root(c)

@@ -180,6 +180,10 @@ int kernels_add(struct boot *b, const char *file, bool make_default,
 	r = load(b, &kl, e);
 	if (r < 0)
 		goto out;
+	/* Secure Boot: an unsigned kernel would not boot at all */
+	r = loader_kernel_allowed(b, file, out, e);
+	if (r < 0)
+		goto out;
 	j->before = kl;
 	site_of(b, &site);
 	r = kernelplan_make(&k, o, &site, force, &plan, out, e);

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "atomic.h"
 #include "loader/bootloader.h"
@@ -49,6 +50,12 @@ int bootloader_write_conf(const char *mnt, const struct template_var *vars,
 				       "for the module stub", path);
 		}
 		out = with;
+	}
+	snprintf(path, sizeof(path), "%s/extlinux", mnt);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		free(out);
+		return err_set(e, EXIT_FAILED, "cannot make %s: %s", path,
+			       strerror(errno));
 	}
 	snprintf(path, sizeof(path), "%s/extlinux/extlinux.conf", mnt);
 	r = host_write_text(path, out, 0644);

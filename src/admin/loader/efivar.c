@@ -55,6 +55,27 @@ int efivar_get(const char *name, const char *guid, char *ret, size_t cap)
 	return 0;
 }
 
+int efivar_get_raw(const char *name, const char *guid, unsigned char *ret,
+		   size_t cap)
+{
+	unsigned char buf[4 + 256];
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	path_of(name, guid, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 4)
+		return n < 0 ? -errno : -EINVAL;
+	n -= 4;
+	memcpy(ret, buf + 4, (size_t)n < cap ? (size_t)n : cap);
+	return (int)n;
+}
+
 int efivar_set(const char *name, const char *guid, const char *value)
 {
 	unsigned char buf[4 + 2 * 256];

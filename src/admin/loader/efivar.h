@@ -14,6 +14,9 @@ bool efivar_available(void);
 /* name-guid's value as ASCII (characters past 0x7f as '?'): 0, -ENOENT,
  * -errno. */
 int efivar_get(const char *name, const char *guid, char *ret, size_t cap);
+/* name-guid's data (after the attributes): its length, or -errno. */
+int efivar_get_raw(const char *name, const char *guid, unsigned char *ret,
+		   size_t cap);
 /* Sets name-guid (non-volatile, boot and runtime access) to the
  * NUL-terminated UTF-16 of value: 0 or -errno. */
 int efivar_set(const char *name, const char *guid, const char *value);

@@ -256,6 +256,6 @@ static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
 }
 
 const struct loader_ops loader_extlinux = {
-	.name = "extlinux", .esp = false, .uefi = false,
+	.name = "extlinux", .esp = false, .uefi = false, .bios = true,
 	.stage = stage, .kernels_file = kernels_file, .once = once, .status = status, .check = check,
 };

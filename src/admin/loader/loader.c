@@ -16,10 +16,11 @@
 #include "target/fdisk.h"
 #include "text.h"
 
-extern const struct loader_ops loader_extlinux, loader_sdboot;
+extern const struct loader_ops loader_extlinux, loader_sdboot, loader_grub,
+	loader_efistub;
 
 const struct loader_ops *const loader_backends[] = {
-	&loader_extlinux, &loader_sdboot, NULL,
+	&loader_extlinux, &loader_sdboot, &loader_grub, &loader_efistub, NULL,
 };
 
 const struct loader_ops *loader_by_name(const char *name)
@@ -125,7 +126,10 @@ int loader_esp(struct loader_site *s, struct err *e)
 		return err_setr(e, -ENOENT, EXIT_FAILED, "%s/" LAYOUT_CONF
 				" names no ESP (esp=); provision again with "
 				"--esp", s->b->dir);
-	if (strncmp(spec, "PARTUUID=", 9)) {
+	if (!strcmp(spec, LOADER_ESP_BOOT)) {
+		/* the boot partition's own directory, beneath its fd */
+		r = esp_open_dir(s->b->dir, &s->esp, e);
+	} else if (strncmp(spec, "PARTUUID=", 9)) {
 		/* a directory: an admin's own machine only; a --target's
 		 * file never names a path earlyfs would follow */
 		if (spec[0] != '/' || s->b->disk_known)
@@ -136,8 +140,8 @@ int loader_esp(struct loader_site *s, struct err *e)
 					", or the directory the ESP is "
 					"mounted on");
 		r = esp_open_dir(spec, &s->esp, e);
-	} else if (uuid = spec + 9, s->b->disk_known) {
-		/* a --target: the ESP is a partition of the same disk */
+	} else if (uuid = spec + 9, s->b->disk_known && s->b->t.is_image) {
+		/* an image: the ESP is a partition of the same file */
 		r = fdisk_find_esp(s->b->t.disk, uuid, &partno, &p, e);
 		if (r == 0 && strcmp(p.type, FDISK_ESP_TYPE))
 			r = err_setr(e, -EINVAL, EXIT_REFUSED, "partition %u of "

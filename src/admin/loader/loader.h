@@ -24,8 +24,15 @@ struct loader_site;
 
 struct loader_ops {
 	const char *name;
-	bool esp;		/* its files are on an ESP */
+	bool esp;		/* its files are on an ESP (or, esp=boot,
+				 * on the boot partition, outside the
+				 * generations) */
 	bool uefi;		/* boots on UEFI firmware */
+	bool bios;		/* boots on BIOS */
+	/* Provision, before anything is written: what the disk must have
+	 * for it (esp_spec: what esp= will say).  NULL: nothing. */
+	int (*precheck)(const struct target *t, const char *esp_spec,
+			struct err *e);
 	/* Before a change's commit point: the loader's files that are
 	 * members of the staged generation (LAYOUT_STAGING), written for
 	 * generation prev as 'previous' (0: the staged one).  NULL: none. */
@@ -82,6 +89,8 @@ int loader_site_open(struct boot *b, struct loader_site *s, struct err *e);
 int loader_site_conf(struct boot *b, const char *conf, size_t len,
 		     struct loader_site *s, struct err *e);
 void loader_site_close(struct loader_site *s);
+/* esp= of a loader whose files are on the boot partition itself. */
+#define LOADER_ESP_BOOT "boot"
 /* The ESP, found from esp= (a PARTUUID of b's disk, or a directory on a
  * running machine): 0 or -errno with e filled. */
 int loader_esp(struct loader_site *s, struct err *e);
@@ -122,6 +131,24 @@ int loader_recover(struct boot *b, unsigned prev, FILE *out, struct err *e);
 /* The next boot, and only that one, takes the entry id (a label of
  * extlinux.conf).  b locked by the caller.  0 or -errno with e. */
 int loader_once(struct boot *b, const char *id, FILE *out, struct err *e);
+
+/* Secure Boot with the distribution's chain (secure_boot=yes in
+ * etc/earlyfs.conf): a kernel must be signed.  0 with the issuer of its
+ * signature, or -EPERM with e saying why it would not boot. */
+int secureboot_signer(const char *path, char *issuer, size_t cap,
+		      struct err *e);
+bool secureboot_wanted(int dir);
+/* This machine's firmware enforces Secure Boot (its SecureBoot
+ * variable). */
+bool secureboot_on_here(void);
+/* For kernel add: 0 if b does not ask for signed kernels or path is
+ * signed (said on out), else -EPERM with e; nothing written. */
+int loader_kernel_allowed(struct boot *b, const char *path, FILE *out,
+			  struct err *e);
+
+/* check: each kept kernel of a partition that asks for signed ones,
+ * signed (one line on out per one that is not); their number. */
+unsigned secureboot_check(struct boot *b, FILE *out);
 
 /* Line by line: the words of a command line that are never a boot
  * entry's (a newline, control characters); 0 or -EINVAL. */

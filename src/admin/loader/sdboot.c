@@ -102,6 +102,23 @@ static int install(struct loader_site *s, FILE *out, struct err *e)
 	r = loader_esp(s, e);
 	if (r < 0)
 		return r;
+	/* a running machine: earlyfs adds entries to the loader there */
+	if (!s->b->t.is_image) {
+		char *was = NULL;
+		size_t wl;
+
+		r = esp_read(&s->esp, at[0], 16, &was, &wl);
+		free(was);
+		if (r < 0 && r != -EFBIG)
+			return err_set(e, EXIT_REFUSED, "systemd-boot is not on "
+				       "the ESP (%s has no %s): install it "
+				       "('bootctl install'), then provision; "
+				       "earlyfs adds its entries to the "
+				       "loader a machine has", s->esp.shown,
+				       at[0]);
+		fprintf(out, " (the one on %s)", s->esp.shown);
+		return 0;
+	}
 	fd = open(SDBOOT_EFI, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_setr(e, -errno, EXIT_FAILED, "%s: %s (install "
@@ -244,7 +261,7 @@ static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
 }
 
 const struct loader_ops loader_sdboot = {
-	.name = "systemd-boot", .esp = true, .uefi = true,
+	.name = "systemd-boot", .esp = true, .uefi = true, .bios = false,
 	.need = need, .export = export, .install = install,
 	.remove = remove_all, .once = once,
 	.status = status, .check = check,

@@ -212,6 +212,34 @@ int fdisk_find_esp(const char *disk, const char *partuuid,
 	return fdisk_read_partition(disk, found, ret, e);
 }
 
+int fdisk_first_lba(const char *disk, uint64_t *ret, struct err *e)
+{
+	struct fdisk_context *cxt = fdisk_new_context();
+	struct fdisk_partition *pa = NULL;
+	uint64_t first = UINT64_MAX;
+	size_t i, n;
+
+	if (!cxt || fdisk_assign_device(cxt, disk, 1) < 0) {
+		fdisk_unref_context(cxt);
+		return err_set(e, EXIT_FAILED, "cannot read the partition "
+			       "table of %s", disk);
+	}
+	n = fdisk_get_npartitions(cxt);
+	for (i = 0; i < n; i++)
+		if (fdisk_get_partition(cxt, i, &pa) == 0 &&
+		    fdisk_partition_is_used(pa) &&
+		    fdisk_partition_has_start(pa) &&
+		    fdisk_partition_get_start(pa) < first)
+			first = fdisk_partition_get_start(pa);
+	/* in 512-byte sectors, as the boot code counts */
+	if (first != UINT64_MAX)
+		first = first * fdisk_get_sector_size(cxt) / 512;
+	fdisk_unref_partition(pa);
+	fdisk_unref_context(cxt);
+	*ret = first;
+	return 0;
+}
+
 /* An explicit number: following the default makes libfdisk's DOS driver
  * ask (primary or extended?) through a dialog we do not have. */
 static int add_partition(struct fdisk_context *cxt, size_t partno,

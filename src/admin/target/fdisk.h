@@ -33,6 +33,9 @@ int fdisk_set_boot_flag(const char *disk, unsigned partno,
  * says what is missing), -errno. */
 int fdisk_find_esp(const char *disk, const char *partuuid,
 		   unsigned *ret_partno, struct fdisk_part *ret, struct err *e);
+/* Where the first partition of disk starts, in 512-byte sectors
+ * (UINT64_MAX: none): 0 or -errno with e. */
+int fdisk_first_lba(const char *disk, uint64_t *ret, struct err *e);
 /* A new table on the image file path.  Without an ESP: partition 1 of
  * boot_size bytes from 1 MiB (bootable), partition 2 the rest.  With one
  * (esp_size > 0, GPT only): 1 the ESP from 1 MiB, 2 of boot_size, 3 the

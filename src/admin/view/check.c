@@ -159,6 +159,17 @@ static void check_root(int root, struct problems *p)
 		validate_problem(p, "root %s: no such device on this machine", spec);
 }
 
+/* One problem per line of text (freed). */
+static void problem_lines(struct problems *p, char *text)
+{
+	char *line, *save = NULL;
+
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		validate_problem(p, "%s", line);
+	free(text);
+}
+
 /* The loader's files against the menu (ESP loaders: each file there);
  * what it says in the summary line in what. */
 static void check_loader(const struct boot *b, struct problems *p,
@@ -177,6 +188,13 @@ static void check_loader(const struct boot *b, struct problems *p,
 		validate_problem(p, "%s", e.msg);
 		return;
 	}
+	f = open_memstream(&text, &len);
+	if (f) {
+		secureboot_check((struct boot *)b, f);
+		fclose(f);
+	}
+	problem_lines(p, text);
+	text = NULL;
 	if (!s.ops->esp)
 		return;		/* extlinux.conf: checked with the files */
 	if (loader_menu(b->fd, "", 0, &m, &e) < 0) {
@@ -192,16 +210,8 @@ static void check_loader(const struct boot *b, struct problems *p,
 		s.ops->check(&s, &m, f, &bad);
 		fclose(f);
 	}
-	/* one problem per line the backend wrote */
-	if (text) {
-		char *line, *save = NULL;
-
-		for (line = strtok_r(text, "\n", &save); line;
-		     line = strtok_r(NULL, "\n", &save))
-			validate_problem(p, "%s", line);
-	}
-	free(text);
-	snprintf(what, cap, "%s (%zu entries on the ESP)", s.ops->name, m.n);
+	problem_lines(p, text);
+	snprintf(what, cap, "%s (%zu entries)", s.ops->name, m.n);
 	loader_site_close(&s);
 }
 

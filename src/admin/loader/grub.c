@@ -1,0 +1,438 @@
+/* grub: GRUB 2, on UEFI (Debian's signed shim and GRUB as the firmware's
+ * removable-media loader, grub.cfg beside them on the ESP) and on BIOS
+ * (a core image in the gap before the first partition, grub.cfg in /grub
+ * on the boot partition).  Either way GRUB reads the kernels and stubs
+ * from the ext4 boot partition itself (found by its file system UUID):
+ * nothing but grub.cfg changes when the menu does.  The next boot's
+ * entry (once) is grubenv's next_entry, a file: it works on images. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "atomic.h"
+#include "base/host.h"
+#include "base/run.h"
+#include "kv.h"
+#include "loader/espfiles.h"
+#include "loader/loader.h"
+#include "target/boot.h"
+#include "target/fdisk.h"
+
+#define SHIM "/usr/lib/shim/shimx64.efi.signed"
+#define MOKMANAGER "/usr/lib/shim/mmx64.efi.signed"
+#define GRUB_EFI "/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed"
+#define GRUB_PC_DIR "/usr/lib/grub/i386-pc"
+#define EFI_DIR "/EFI/BOOT"
+#define PC_DIR "/grub"
+#define ENVBLK_SIZE 1024
+#define OURS "# earlyfs"
+
+/* BIOS: the files are on the boot partition (esp=boot). */
+static bool on_pc(const struct loader_site *s)
+{
+	return !strcmp(s->esp_spec, LOADER_ESP_BOOT);
+}
+
+static const char *dir_of(const struct loader_site *s)
+{
+	return on_pc(s) ? PC_DIR : EFI_DIR;
+}
+
+/* A grubenv block: the variables, '#' up to 1024 bytes (what GRUB's
+ * save_env overwrites in place). */
+static void envblk(char out[ENVBLK_SIZE], const char *next_entry)
+{
+	int n = snprintf(out, ENVBLK_SIZE, "# GRUB Environment Block\n%s%s%s",
+			 next_entry ? "next_entry=" : "",
+			 next_entry ? next_entry : "",
+			 next_entry ? "\n" : "");
+
+	memset(out + n, '#', ENVBLK_SIZE - (size_t)n);
+}
+
+static int files(struct loader_site *s, const struct bootmenu *m,
+		 struct espfiles *f, struct err *e)
+{
+	char uuid[64], timeout[16], path[64], *cfg = NULL;
+	size_t len = 0, i;
+	FILE *c;
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	if (boot_conf_get(s->b->fd, "boot_uuid", uuid, sizeof(uuid)) < 0)
+		return err_setr(e, -ENOENT, EXIT_FAILED, "%s/etc/earlyfs.conf "
+				"has no boot_uuid= (the file system GRUB "
+				"finds the kernels on); provision again",
+				s->b->dir);
+	if (boot_conf_get(s->b->fd, "menu_timeout", timeout,
+			  sizeof(timeout)) < 0)
+		snprintf(timeout, sizeof(timeout), "3");
+	c = open_memstream(&cfg, &len);
+	if (!c)
+		return err_set(e, EXIT_FAILED, "out of memory");
+	fprintf(c, OURS ": written from the boot partition; 'earlyfs' "
+		"commands change it\n"
+		"serial --unit=0 --speed=115200\n"
+		"terminal_input serial console\n"
+		"terminal_output serial console\n"
+		"set timeout=%s\nset default=earlyfs\n"
+		"set envfile=${config_directory}/grubenv\n"
+		"load_env -f ${envfile}\n"
+		"if [ \"${next_entry}\" ]; then\n"
+		"\tset default=\"${next_entry}\"\n"
+		"\tset next_entry=\n"
+		"\tsave_env -f ${envfile} next_entry\n"
+		"fi\n"
+		"search --no-floppy --fs-uuid --set=root %s\n", timeout, uuid);
+	for (i = 0; i < m->n; i++) {
+		const struct bootmenu_entry *x = &m->v[i];
+
+		/* GRUB's quoting: single quotes hold anything but a quote */
+		fprintf(c, "menuentry '%s' --id %s {\n\tlinux %s %s\n",
+			x->title, x->id, x->kernel, x->options);
+		if (x->initrd[0])
+			fprintf(c, "\tinitrd %s\n", x->initrd);
+		fprintf(c, "}\n");
+	}
+	if (fclose(c) != 0 || !cfg) {
+		free(cfg);
+		return err_set(e, EXIT_FAILED, "out of memory");
+	}
+	snprintf(path, sizeof(path), "%s/grub.cfg", dir_of(s));
+	r = espfiles_text(f, path, "%s", cfg);
+	free(cfg);
+	return r < 0 ? err_setr(e, r, EXIT_FAILED, "out of memory") : 0;
+}
+
+static int need(struct loader_site *s, const struct bootmenu *m,
+		uint64_t *ret, struct err *e)
+{
+	static struct espfiles f;
+	int r = files(s, m, &f, e);
+
+	if (r == 0)
+		r = espfiles_need(&f, s, ret, e);
+	espfiles_free(&f);
+	return r;
+}
+
+static int export(struct loader_site *s, const struct bootmenu *m, FILE *out,
+		  struct err *e)
+{
+	static struct espfiles f;
+	int r = files(s, m, &f, e);
+
+	if (r == 0)
+		r = espfiles_write(&f, s, out, e);
+	espfiles_free(&f);
+	return r;
+}
+
+static int put_host(struct loader_site *s, const char *path, const char *src,
+		    struct err *e)
+{
+	int fd = open(src, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return err_setr(e, -errno, EXIT_FAILED, "%s: %s (install "
+				"shim-signed and grub-efi-amd64-signed)", src,
+				strerror(errno));
+	r = esp_put(&s->esp, path, fd, NULL, 0);
+	close(fd);
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot write %s to %s: %s",
+				path, s->esp.shown, strerror(-r));
+	return 0;
+}
+
+/* The first 512-byte sector free for GRUB's core image (after the MBR,
+ * or after GPT's header and entries) and how many there are. */
+static int pc_gap(const struct target *t, uint64_t *ret_lba,
+		  uint64_t *ret_n, struct err *e)
+{
+	uint64_t first, start = t->table == TABLE_GPT ? 34 : 1;
+	int r = fdisk_first_lba(t->disk, &first, e);
+
+	if (r < 0)
+		return r;
+	*ret_lba = start;
+	*ret_n = first > start && first != UINT64_MAX ? first - start : 0;
+	return 0;
+}
+
+/* GRUB's core image for this partition: its modules built in (nothing
+ * read from a /grub/i386-pc), a config that finds the partition by its
+ * UUID and reads /grub/grub.cfg there.  malloc'ed, padded to sectors. */
+static int pc_core(struct loader_site *s, char **ret, size_t *ret_len,
+		   struct err *e)
+{
+	char uuid[64], cfg[PATH_MAX], img[PATH_MAX], errbuf[512], text[256];
+	char *argv[] = { "grub-mkimage", "-O", "i386-pc", "-o", img, "-c",
+			 cfg, "-p", PC_DIR, "biosdisk", "part_msdos",
+			 "part_gpt", "ext2", "search", "search_fs_uuid", "normal",
+			 "linux", "configfile", "loadenv", "test", "echo",
+			 "serial", "terminal", "sleep", NULL };
+	size_t len;
+	int r;
+
+	if (boot_conf_get(s->b->fd, "boot_uuid", uuid, sizeof(uuid)) < 0)
+		return err_set(e, EXIT_FAILED, "no boot_uuid= in etc/earlyfs."
+			       "conf");
+	r = host_mkstemp("earlyfs-grub-cfg", cfg, sizeof(cfg));
+	if (r >= 0) {
+		close(r);
+		snprintf(text, sizeof(text), "search --no-floppy --fs-uuid "
+			 "--set=root %s\nset prefix=($root)" PC_DIR "\n", uuid);
+		r = host_write_text(cfg, text, 0600);
+	}
+	if (r >= 0 && (r = host_mkstemp("earlyfs-grub-core", img,
+					sizeof(img))) >= 0)
+		close(r);
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot make a temporary "
+				"file: %s", strerror(-r));
+	r = run_cmd(argv, errbuf, sizeof(errbuf));
+	if (r != 0)
+		r = err_set(e, EXIT_FAILED, "grub-mkimage failed (%d): %s "
+			    "(install grub-pc-bin)", r, errbuf);
+	else if ((r = read_file(img, 1 << 20, ret, &len)) < 0)
+		err_setr(e, r, EXIT_FAILED, "%s: %s", img, strerror(-r));
+	unlink(cfg);
+	unlink(img);
+	if (r < 0)
+		return r;
+	*ret_len = (len + 511) / 512 * 512;
+	if (*ret_len != len) {
+		char *p = realloc(*ret, *ret_len);
+
+		if (!p) {
+			free(*ret);
+			return err_set(e, EXIT_FAILED, "out of memory");
+		}
+		memset(p + len, 0, *ret_len - len);
+		*ret = p;
+	}
+	return 0;
+}
+
+/* GRUB's boot sector (440 bytes: the table and disk signature stay) and
+ * its core image in the gap, as grub-bios-setup places them: the boot
+ * sector names the core's first sector, the core's first sector (GRUB's
+ * diskboot) the rest, loaded at 0x820:0. */
+static int install_pc(struct loader_site *s, FILE *out, struct err *e)
+{
+	const struct target *t = &s->b->t;
+	uint64_t lba, n, v64;
+	uint16_t v16;
+	static const char zero[512];
+	char boot[512], *core = NULL, gap[512];
+	size_t len = 0, i;
+	int fd, r;
+
+	r = pc_gap(t, &lba, &n, e);
+	if (r == 0)
+		r = pc_core(s, &core, &len, e);
+	if (r < 0)
+		return r;
+	if (len / 512 > n) {
+		free(core);
+		return err_set(e, EXIT_REFUSED, "GRUB's core image (%zu sectors) "
+			       "does not fit before the first partition of %s "
+			       "(%llu sectors free)", len / 512, t->disk,
+			       (unsigned long long)n);
+	}
+	fd = open(GRUB_PC_DIR "/boot.img", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, boot, sizeof(boot)) != (ssize_t)sizeof(boot)) {
+		if (fd >= 0)
+			close(fd);
+		free(core);
+		return err_set(e, EXIT_FAILED, GRUB_PC_DIR "/boot.img: cannot "
+			       "read it (install grub-pc-bin)");
+	}
+	close(fd);
+	v64 = lba;				/* boot.img's kernel sector */
+	for (i = 0; i < 8; i++)
+		boot[0x5c + i] = (char)(v64 >> (8 * i));
+	boot[0x66] = boot[0x67] = (char)0x90;	/* the drive check, off */
+	v64 = lba + 1;				/* diskboot's block list */
+	v16 = (uint16_t)(len / 512 - 1);
+	for (i = 0; i < 8; i++)
+		core[0x1f4 + i] = (char)(v64 >> (8 * i));
+	core[0x1fc] = (char)(v16 & 0xff);
+	core[0x1fd] = (char)(v16 >> 8);
+	core[0x1fe] = 0x20;			/* segment 0x820 */
+	core[0x1ff] = 0x08;
+	fd = open(t->disk, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		free(core);
+		return err_setr(e, -errno, EXIT_FAILED, "cannot open %s: %s",
+				t->disk, strerror(errno));
+	}
+	/* the gap holds nothing, or GRUB's core from before */
+	for (i = 0; i < len / 512 && r == 0; i++) {
+		if (pread(fd, gap, 512, (off_t)((lba + i) * 512)) != 512)
+			r = -EIO;
+		else if (i == 0 && !memcmp(gap, core, 0x100))
+			break;
+		else if (memcmp(gap, zero, 512))
+			r = -EEXIST;
+	}
+	if (r == 0 && (pwrite(fd, core, len, (off_t)(lba * 512)) !=
+		       (ssize_t)len ||
+		       pwrite(fd, boot, 440, 0) != 440 || fsync(fd) < 0))
+		r = errno ? -errno : -EIO;
+	close(fd);
+	free(core);
+	if (r == -EEXIST)
+		return err_set(e, EXIT_REFUSED, "sector %llu of %s, in the gap "
+			       "before the first partition where GRUB's core "
+			       "image goes, holds data that is not GRUB's; "
+			       "nothing written", (unsigned long long)(lba + i),
+			       t->disk);
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot write GRUB to %s: %s",
+				t->disk, strerror(-r));
+	fprintf(out, " (BIOS: boot.img and a %zu-sector core image in "
+		"sectors %llu-%llu of %s)", len / 512,
+		(unsigned long long)lba,
+		(unsigned long long)(lba + len / 512 - 1), t->disk);
+	return 0;
+}
+
+static int install(struct loader_site *s, FILE *out, struct err *e)
+{
+	static const char *const from[] = { SHIM, GRUB_EFI, MOKMANAGER };
+	static const char *const to[] = { EFI_DIR "/BOOTX64.EFI",
+					  EFI_DIR "/grubx64.efi",
+					  EFI_DIR "/mmx64.efi" };
+	char env[ENVBLK_SIZE], path[64];
+	size_t i;
+	int r;
+
+	r = loader_esp(s, e);
+	if (r < 0)
+		return r;
+	if (on_pc(s)) {
+		if (!s->b->disk_known)
+			return err_set(e, EXIT_REFUSED, "GRUB on BIOS is "
+				       "installed by provision, which knows "
+				       "the disk");
+		r = install_pc(s, out, e);
+	} else {
+		r = esp_mkdirs(&s->esp, EFI_DIR);
+		for (i = 0; i < 3 && r == 0; i++)
+			r = put_host(s, to[i], from[i], e);
+		if (r == 0)
+			fprintf(out, " (UEFI: Debian's signed shim and GRUB as "
+				EFI_DIR "/BOOTX64.EFI on %s)", s->esp.shown);
+	}
+	if (r < 0)
+		return r;
+	envblk(env, NULL);
+	snprintf(path, sizeof(path), "%s/grubenv", dir_of(s));
+	r = esp_mkdirs(&s->esp, dir_of(s));
+	if (r == 0)
+		r = esp_put(&s->esp, path, -1, env, sizeof(env));
+	return r < 0 ? err_setr(e, r, EXIT_FAILED, "cannot write %s: %s", path,
+				strerror(-r)) : 0;
+}
+
+/* grubenv's next_entry: grub.cfg takes it as the default once and
+ * clears it (save_env). */
+static int once(struct loader_site *s, const struct bootmenu *m,
+		const struct bootmenu_entry *x, FILE *out, struct err *e)
+{
+	char env[ENVBLK_SIZE], path[64];
+	int r = loader_esp(s, e);
+
+	if (r < 0)
+		return r;
+	r = boot_writable(s->b, e);
+	if (r < 0)
+		return r;
+	envblk(env, x->id);
+	snprintf(path, sizeof(path), "%s/grubenv", dir_of(s));
+	r = esp_put(&s->esp, path, -1, env, sizeof(env));
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot write %s on %s: %s",
+				path, s->esp.shown, strerror(-r));
+	if (on_pc(s))
+		boot_sync(s->b);
+	fprintf(out, "earlyfs: the next boot, and only that one, takes entry "
+		"%s (grubenv's next_entry)\n", x->id);
+	return 0;
+}
+
+static void status(struct loader_site *s, FILE *out)
+{
+	char path[64], *env = NULL, v[128];
+	struct err e;
+	size_t len = 0;
+
+	if (loader_esp(s, &e) < 0) {
+		fprintf(out, ", %s", e.msg);
+		return;
+	}
+	fprintf(out, " (%s), %s/grub.cfg on %s", on_pc(s) ? "BIOS" : "UEFI",
+		dir_of(s), s->esp.shown);
+	snprintf(path, sizeof(path), "%s/grubenv", dir_of(s));
+	if (esp_read(&s->esp, path, ENVBLK_SIZE, &env, &len) == 0 &&
+	    kv_get(env, len, "next_entry", v, sizeof(v)) == 0 && v[0])
+		fprintf(out, ", the next boot takes %s (once)", v);
+	free(env);
+}
+
+static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
+		  unsigned *ret)
+{
+	static struct espfiles f;
+	struct err e;
+
+	if (loader_esp(s, &e) < 0 || files(s, m, &f, &e) < 0) {
+		fprintf(out, "%s\n", e.msg);
+		(*ret)++;
+	} else {
+		*ret += espfiles_check(&f, s, out);
+	}
+	espfiles_free(&f);
+}
+
+static int remove_all(struct loader_site *s, FILE *out, struct err *e)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "%s/grub.cfg", dir_of(s));
+	if (esp_remove(&s->esp, path) == 0)
+		fprintf(out, "earlyfs: removed %s from %s\n", path,
+			s->esp.shown);
+	return 0;
+}
+
+/* Before anything is written: BIOS needs room for the core image. */
+static int precheck(const struct target *t, const char *esp_spec,
+		    struct err *e)
+{
+	uint64_t lba, n;
+	int r;
+
+	if (strcmp(esp_spec, LOADER_ESP_BOOT))
+		return 0;
+	r = pc_gap(t, &lba, &n, e);
+	if (r == 0 && n < 256)
+		r = err_set(e, EXIT_REFUSED, "GRUB on BIOS needs about 300 "
+			    "sectors before the first partition of %s for its "
+			    "core image, and there are %llu", t->disk,
+			    (unsigned long long)n);
+	return r;
+}
+
+const struct loader_ops loader_grub = {
+	.name = "grub", .esp = true, .uefi = true, .bios = true,
+	.precheck = precheck, .need = need, .export = export,
+	.install = install, .remove = remove_all, .once = once,
+	.status = status, .check = check,
+};
