@@ -195,6 +195,7 @@ bench: all $(B)/earlyfs-init-profile kernel
 	python3 -m bench.commit
 	python3 -m bench.features
 	python3 -m bench.kernels
+	python3 -m bench.loaders
 
 # The runner's early stage system call by system call, from a test kernel
 # with tracepoints (bench/trace-kernel.sh builds it once, cached).

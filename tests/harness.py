@@ -94,12 +94,13 @@ class Console:
         self.reader.join(2)
 
     def close(self):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, 9)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
+        # the whole session: a guest that powered off can leave helpers
+        # behind (user-mode-linux's processes outlived their test)
+        try:
+            os.killpg(self.proc.pid, 9)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
         self.reader.join(2)
         with open(self.log_path, 'w') as f:
             f.write(self.text())

@@ -785,6 +785,35 @@ static int do_generation(struct prov *p, FILE *out, struct err *e)
 	return record_first_generation(p, e);
 }
 
+static bool asked_default(const struct prov *p)
+{
+	return p->o->make_default;
+}
+
+static void say_default(const struct prov *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "earlyfs's entry is what %s boots",
+		 p->loader ? p->loader->name : "the loader");
+}
+
+static int do_default(struct prov *p, FILE *out, struct err *e)
+{
+	struct loader_site s;
+	struct boot b;
+	int r = open_made(p, &b, e);
+
+	if (r < 0)
+		return r;
+	r = loader_site_open(&b, &s, e);
+	if (r == 0 && s.ops->set_default)
+		r = s.ops->set_default(&s, out, e);
+	else if (r == 0)
+		fprintf(out, ": %s is earlyfs's own", s.ops->name);
+	loader_site_close(&s);
+	boot_close(&b);
+	return r;
+}
+
 static void say_features(const struct prov *p, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s", p->o->with ? p->o->with : "none");
@@ -896,6 +925,7 @@ static const struct step steps[] = {
 	{ "record", true, NULL, say_record, do_record },
 	{ "loader", true, NULL, say_loader, do_loader },
 	{ "generation", true, NULL, say_generation, do_generation },
+	{ "default", true, asked_default, say_default, do_default },
 	{ "features", true, NULL, say_features, do_features },
 	{ "unmount", true, NULL, say_fs, do_unmount },
 	{ "mbr", true, on_extlinux, say_mbr, do_mbr },

@@ -22,6 +22,7 @@ struct provision_opts {
 	const char *append;	/* extra kernel command line */
 	const char *bootloader;	/* NULL or "auto": see loader_choose() */
 	bool secure_boot;	/* the distribution's signed chain */
+	bool make_default;	/* earlyfs's entry what the machine boots */
 	const char *esp;	/* --esp: a partition number of the disk, or
 				 * the directory the ESP is mounted on */
 	const char *with;	/* features: "luks,fsck" */

@@ -112,6 +112,7 @@ static int cmd_provision(int argc, char **argv)
 		{ "bootloader", required_argument, NULL, 'B' },
 		{ "esp", required_argument, NULL, 'E' },
 		{ "secure-boot", no_argument, NULL, 'S' },
+		{ "default", no_argument, NULL, 'X' },
 		FEATURE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -160,6 +161,7 @@ static int cmd_provision(int argc, char **argv)
 		case 'B': o.bootloader = optarg; break;
 		case 'E': o.esp = optarg; break;
 		case 'S': o.secure_boot = true; break;
+		case 'X': o.make_default = true; break;
 		default: return usage_error("provision", "%s", "bad option");
 		}
 	}
@@ -534,7 +536,7 @@ static const struct command {
 	  "          [--ssh-port PORT]\n"
 	  "          [--bootloader auto|extlinux|systemd-boot|grub|efistub]\n"
 	  "          [--esp N|DIR]\n"
-	  "          [--secure-boot]\n"
+	  "          [--secure-boot] [--default]\n"
 	  "      make TARGET (a partition, or partition N of an image file)\n"
 	  "      a bootable earlyfs boot partition with a 'rescue' label" },
 	{ "check-kernel", cmd_check_kernel,

@@ -392,7 +392,7 @@ def secure_boot_with_debians_chain_boots_the_signed_cloud_kernel(work):
 EFISTUB_GUEST = '''
 mount -t efivarfs efivarfs /sys/firmware/efi/efivars
 earlyfs provision /dev/vda2 --root PARTUUID=%(root)s --kernel /earlyfs/bzImage \\
-    --config /earlyfs/config --bootloader efistub --menu-timeout 1
+    --config /earlyfs/config --bootloader efistub --menu-timeout 1 --default
 mkdir -p /boot
 mount -t ext4 /dev/vda2 /boot
 echo LIST1; efibootmgr -v
@@ -400,6 +400,11 @@ earlyfs check --no-daemon
 EARLYFS_BOOT=/boot /earlyfs/kernel-hook %(v1)s /earlyfs/vmlinuz-%(v1)s
 echo LIST2; efibootmgr -v
 earlyfs loader status --no-daemon
+mkdir -p /cloud
+mount -t ext4 -o ro /dev/vdb /cloud
+earlyfs kernel add /cloud/boot/vmlinuz-%(cloud)s --modules \
+    /cloud/lib/modules/%(cloud)s --driver virtio_blk,virtio_pci --default
+echo LIST3; efibootmgr -v
 earlyfs once earlyfs --no-daemon
 earlyfs loader status --no-daemon
 earlyfs check --no-daemon
@@ -412,19 +417,26 @@ def running_uefi_machine_boots_through_efistub_entries(work):
     """A running UEFI machine (OVMF starts the test kernel, whose
     initramfs has earlyfs, efibootmgr and mtools): provision --bootloader
     efistub copies the kernel to the ESP and makes one Boot#### per entry
-    (none in BootOrder: it adds, it does not take over); a kernel added
+    (only the default's is put in BootOrder, and only with --default: it
+    adds, it does not take over); a kernel added
     through the Debian hook gets its file and entry and the default's is
-    made again; once sets BootNext; the firmware then starts the kernel's
-    EFI stub from the ESP with its command line, to the real root, and
-    BootNext is gone after.  On an image efistub is refused (no NVRAM)."""
+    made again (at its place in BootOrder: --default put it first, and
+    nothing else of earlyfs's is there); Debian's cloud kernel added as the default boots with its
+    module stub (initrd= on its command line); once sets BootNext; the
+    firmware then starts the kernel's EFI stub from the ESP with its
+    command line, to the real root, and BootNext is gone after.  On an
+    image efistub is refused (no NVRAM)."""
+    from tests.cli.test_kernels import STOCK_CLOUD, stock
     img = gpt_image(work)
     expect(provision_uefi(img, '--bootloader', 'efistub', '--dry-run'), 3,
            'an image has none')
     v1 = newer(real_version())
+    cloud = stock(STOCK_CLOUD)[-1][8:]
     vars_file = work('vars.fd')
+    harness.mkfs(os.path.dirname(STOCK_CLOUD), work('cloud.img'), 160)
     out = guest_run(work, EFISTUB_GUEST % {'root': partuuid(img, 3),
-                                            'v1': v1},
-                    [img], vars_file,
+                                            'v1': v1, 'cloud': cloud},
+                    [img, work('cloud.img')], vars_file,
                     files=[('/earlyfs/vmlinuz-' + v1, kernel_as(work, v1)),
                            ('/earlyfs/config-' + v1, os.path.join(
                                os.path.dirname(harness.kernel_image()),
@@ -435,11 +447,20 @@ def running_uefi_machine_boots_through_efistub_entries(work):
           'no Boot#### entries: %s' % first)
     check(re.search(r'earlyfs \(.*\\earlyfs\\vmlinuz-', first, re.S),
           'the entry does not start the kernel on the ESP')
-    order = re.search(r'BootOrder: (\S+)', first)
-    ours = re.findall(r'Boot([0-9A-F]{4})\* earlyfs', first)
-    check(not order or not set(ours) & set(order.group(1).split(',')),
-          'earlyfs put itself in BootOrder: %s' % first)
-    second = out.split('LIST2')[1]
+    # --default: the default entry first in BootOrder, and only it
+    def default_first(listing):
+        order = re.search(r'BootOrder: (\S+)', listing).group(1).split(',')
+        num = re.search(r'Boot([0-9A-F]{4})\* earlyfs \(', listing).group(1)
+        ours = re.findall(r'Boot([0-9A-F]{4})\* earlyfs', listing)
+        return (order[0] == num and
+                not (set(ours) - {num}) & set(order)), order
+    ok, order = default_first(first)
+    check(ok, 'BootOrder %s: not earlyfs first, or more of its entries: %s'
+          % (order, first))
+    second = out.split('LIST2')[1].split('LIST3')[0]
+    ok, order = default_first(second)
+    check(ok, 'the remade default entry lost its place in BootOrder %s: %s'
+          % (order, second))
     check(re.search(r'earlyfs with kernel %s' % re.escape(v1), second) and
           re.search(r'earlyfs \(%s\).*vmlinuz-%s' % (re.escape(v1),
                                                      re.escape(v1)),
@@ -448,12 +469,20 @@ def running_uefi_machine_boots_through_efistub_entries(work):
     check(re.search(r'the next boot takes Boot[0-9A-F]{4} \(once\)', out),
           'once did not set BootNext')
     check(out.count('0 problems') == 2, 'check found problems:\n' + out)
+    third = out.split('LIST3')[1]
+    check(re.search(r'earlyfs \(%s\).*vmlinuz-%s.*i.n.i.t.r.d.=.\\.e.a.r.l'
+                    % (re.escape(cloud), re.escape(cloud)), third, re.S),
+          'the cloud kernel\'s entry has no initrd=: %s' % third)
     files = esp_files(img)
-    check('earlyfs/vmlinuz-%s' % v1 in files, files)
+    check('earlyfs/vmlinuz-%s' % v1 in files and
+          'earlyfs/stub-%s.img' % cloud in files, files)
     with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
         harness.reached_real_root(c)
         text = c.text()
     check('init=/sbin/earlyfs-init' in text, 'not earlyfs\'s entry')
+    check('Linux version %s' % cloud.split('-')[0] in text and
+          re.search(r'REPORT root fragment \d+ ext4 /dev/vda3', text),
+          'the cloud kernel did not find the root through its stub')
     out = guest_run(work, 'mount -t efivarfs efivarfs '
                     '/sys/firmware/efi/efivars\nefibootmgr\n', [img],
                     vars_file)
@@ -492,3 +521,36 @@ def running_uefi_machine_takes_systemd_boots_one_shot_entry(work):
     work.name = name + '-after'
     with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
         harness.reached_real_root(c)
+
+
+@test
+def uefi_systemd_boot_boots_the_cloud_kernel_through_its_stub(work):
+    """Debian's cloud kernel (disk drivers as modules) added to a
+    systemd-boot partition: its module stub goes to the ESP beside it, the
+    default entry loads it as its initrd, the real root is reached; the
+    ESP holds no more than the kernel and its stub for it."""
+    from tests.cli.test_kernels import STOCK_CLOUD, stock, modules_of
+    img = gpt_image(work, size='320M', boot='96M')
+    expect(provision_uefi(img), 0)
+    sk = stock(STOCK_CLOUD)[-1]
+    v = sk[8:]
+    expect(run('kernel', 'add', os.path.join(STOCK_CLOUD, sk), '--modules',
+               modules_of(STOCK_CLOUD, v), '--driver',
+               'virtio_blk,virtio_pci', '--default', *tgt(img)), 0,
+           'boots through its module stub')
+    entry = esp_read(img, '/loader/entries/earlyfs.conf')
+    check('linux /earlyfs/vmlinuz-%s\n' % v in entry and
+          'initrd /earlyfs/stub-%s.img\n' % v in entry, entry)
+    manifest = esp_read(img, '/earlyfs/manifest')
+    size = sum(int(m.group(1)) for m in re.finditer(
+        r'^/earlyfs/(?:vmlinuz|stub)-%s\S* (\d+) ' % re.escape(v), manifest,
+        re.M))
+    kernel = os.path.getsize(os.path.join(STOCK_CLOUD, sk))
+    check(kernel < size <= kernel + (1 << 20),
+          'the ESP holds %d bytes for a %d-byte kernel' % (size, kernel))
+    with harness.qemu_uefi(work, img) as c:
+        harness.reached_real_root(c)
+        out = c.text()
+    check('Linux version %s' % v.split('-')[0] in out and
+          re.search(r'REPORT root fragment \d+ ext4 /dev/vda3', out),
+          'not the cloud kernel through its stub')

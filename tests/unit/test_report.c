@@ -123,7 +123,7 @@ static void test_report(void)
 	{
 		struct boot_report p2;
 		char out[4096];
-		int n;
+		int pn;
 
 		memset(&p2, 0, sizeof(p2));
 		p2.procs[0] = (struct report_proc){ false, 201, "10-net",
@@ -131,11 +131,11 @@ static void test_report(void)
 		p2.procs[1] = (struct report_proc){ true, 202, "pivot",
 						    "dropbear" };
 		p2.n_procs = 2;
-		n = report_format(&p2, out, sizeof(out));
-		CHECK(n > 0);
+		pn = report_format(&p2, out, sizeof(out));
+		CHECK(pn > 0);
 		CHECK(strstr(out, "process killed 201 10-net udhcpc\n") != NULL);
 		CHECK(strstr(out, "process kept 202 pivot dropbear\n") != NULL);
-		CHECK_INT(report_parse(out, (size_t)n, &back, &line), 0);
+		CHECK_INT(report_parse(out, (size_t)pn, &back, &line), 0);
 		CHECK_INT(back.n_procs, 2);
 		CHECK_INT(back.procs[1].pid, 202);
 		CHECK(back.procs[1].kept);

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include "base/host.h"
@@ -188,6 +189,61 @@ static bool record_matches(const char *rec, const struct bootmenu *m)
 	return lines == m->n;
 }
 
+/* The number the record (text) gives entry id ("" if none). */
+static void num_of(const char *text, const char *id, char num[5])
+{
+	unsigned long long h;
+
+	if (!text || !record_find(text, id, num, &h))
+		num[0] = '\0';
+}
+
+/* BootOrder with each of earlyfs's entries that was remade at the place
+ * of the one it replaces (the admin's order, or --default, stays). */
+static void keep_order(const char *list, const char *before,
+		       const char *after, FILE *out)
+{
+	char order[512] = "", *tok, *save = NULL, num[5], old[5], rid[96];
+	char line[256], neworder[512] = "";
+	const char *p = list ? strstr(list, "BootOrder: ") : NULL;
+	bool changed = false;
+
+	if (!p)
+		return;
+	snprintf(order, sizeof(order), "%.*s", (int)strcspn(p + 11, "\n"),
+		 p + 11);
+	for (tok = strtok_r(order, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		const char *q = before;
+
+		snprintf(num, sizeof(num), "%s", tok);
+		/* an old number of ours: its id's new number */
+		while (q && *q) {
+			size_t l = strcspn(q, "\n");
+
+			snprintf(line, sizeof(line), "%.*s", (int)l, q);
+			q += l + (q[l] == '\n');
+			if (sscanf(line, "%4s %95s", old, rid) == 2 &&
+			    !strcasecmp(old, tok) && !in_record(after, old)) {
+				num_of(after, rid, num);
+				changed = true;
+				break;
+			}
+		}
+		if (num[0])
+			snprintf(neworder + strlen(neworder),
+				 sizeof(neworder) - strlen(neworder), "%s%s",
+				 neworder[0] ? "," : "", num);
+	}
+	if (changed && neworder[0]) {
+		char *argv[] = { "efibootmgr", "-o", neworder, NULL };
+		char errbuf[256];
+
+		if (run_cmd(argv, errbuf, sizeof(errbuf)) == 0)
+			fprintf(out, "earlyfs: BootOrder %s\n", neworder);
+	}
+}
+
 /* Each entry of the menu as a Boot#### (kept where the record and the
  * NVRAM say it is as wanted, made anew otherwise), then the ones it no
  * longer has deleted; BootOrder keeps earlyfs's place if it had one. */
@@ -273,6 +329,7 @@ static int nvram_sync(struct loader_site *s, const struct bootmenu *m,
 	fclose(nr);
 	if (r < 0)
 		goto out;
+	keep_order(list, rec, text, out);
 	/* the entries of before that the record no longer names */
 	for (p = rec; p && *p;) {
 		char rid[96], old[5];
@@ -302,6 +359,54 @@ out:
 	free(list);
 	free(after);
 	return r;
+}
+
+/* earlyfs's default entry first in BootOrder, the rest as they were. */
+static int set_default(struct loader_site *s, FILE *out, struct err *e)
+{
+	char *rec = NULL, *list = NULL, num[5], order[512], *tok, *save = NULL;
+	char neworder[512];
+	const char *p;
+	size_t len;
+	int r = no_nvram(s, e);
+
+	if (r == 0)
+		r = loader_esp(s, e);
+	if (r == 0)
+		r = listing(&list, e);
+	if (r < 0)
+		return r;
+	if (esp_read(&s->esp, RECORD, RECORD_MAX, &rec, &len) < 0)
+		rec = NULL;
+	num_of(rec, "earlyfs", num);
+	free(rec);
+	if (!num[0]) {
+		free(list);
+		return err_set(e, EXIT_FAILED, "no Boot#### of earlyfs's "
+			       "default entry; 'earlyfs loader sync' makes it");
+	}
+	p = strstr(list, "BootOrder: ");
+	snprintf(order, sizeof(order), "%.*s",
+		 p ? (int)strcspn(p + 11, "\n") : 0, p ? p + 11 : "");
+	free(list);
+	snprintf(neworder, sizeof(neworder), "%s", num);
+	for (tok = strtok_r(order, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save))
+		if (strcasecmp(tok, num))
+			snprintf(neworder + strlen(neworder),
+				 sizeof(neworder) - strlen(neworder), ",%s",
+				 tok);
+	{
+		char *argv[] = { "efibootmgr", "-o", neworder, NULL };
+		char errbuf[256];
+
+		r = run_cmd(argv, errbuf, sizeof(errbuf));
+		if (r != 0)
+			return err_set(e, EXIT_FAILED, "efibootmgr -o %s failed: "
+				       "%s", neworder, errbuf);
+	}
+	fprintf(out, " BootOrder %s (Boot%s, earlyfs, first)", neworder, num);
+	return 0;
 }
 
 static int need(struct loader_site *s, const struct bootmenu *m,
@@ -454,5 +559,5 @@ const struct loader_ops loader_efistub = {
 	.name = "efistub", .esp = true, .uefi = true, .bios = false,
 	.precheck = precheck, .need = need, .export = export,
 	.install = install, .remove = remove_all, .once = once,
-	.status = status, .check = check,
+	.set_default = set_default, .status = status, .check = check,
 };

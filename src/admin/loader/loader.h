@@ -52,6 +52,10 @@ struct loader_ops {
 		      FILE *out, struct err *e);
 	/* The loader's own files (provision). */
 	int (*install)(struct loader_site *s, FILE *out, struct err *e);
+	/* On a running machine whose loader was there before: earlyfs's
+	 * entry becomes what the machine boots (provision --default).
+	 * NULL: the loader is earlyfs's own, its default is earlyfs's. */
+	int (*set_default)(struct loader_site *s, FILE *out, struct err *e);
 	/* Everything of earlyfs's its export wrote, removed (the loader,
 	 * its other entries and the distribution's stay). */
 	int (*remove)(struct loader_site *s, FILE *out, struct err *e);

@@ -172,6 +172,28 @@ static int remove_all(struct loader_site *s, FILE *out, struct err *e)
 	return espfiles_remove(&f, s, out, e);
 }
 
+/* A running machine's systemd-boot: LoaderEntryDefault, which comes
+ * before loader.conf's default; an image's loader.conf is earlyfs's. */
+static int set_default(struct loader_site *s, FILE *out, struct err *e)
+{
+	int r;
+
+	if (s->b->t.is_image) {
+		fprintf(out, " loader.conf's default is earlyfs.conf");
+		return 0;
+	}
+	if (!efivar_available())
+		return err_set(e, EXIT_REFUSED, "this machine has no EFI "
+			       "variables: systemd-boot's default cannot be set");
+	r = efivar_set("LoaderEntryDefault", EFIVAR_LOADER_GUID,
+		       "earlyfs.conf");
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot set the EFI variable "
+				"LoaderEntryDefault: %s", strerror(-r));
+	fprintf(out, " LoaderEntryDefault=earlyfs.conf");
+	return 0;
+}
+
 static int once(struct loader_site *s, const struct bootmenu *m,
 		const struct bootmenu_entry *x, FILE *out, struct err *e)
 {
@@ -263,6 +285,6 @@ static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
 const struct loader_ops loader_sdboot = {
 	.name = "systemd-boot", .esp = true, .uefi = true, .bios = false,
 	.need = need, .export = export, .install = install,
-	.remove = remove_all, .once = once,
+	.remove = remove_all, .once = once, .set_default = set_default,
 	.status = status, .check = check,
 };
