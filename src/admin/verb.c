@@ -436,9 +436,10 @@ const struct verb verbs[] = {
 	  "      with --driver, a kernel whose drivers are modules gets a\n"
 	  "      module stub" },
 	{ "loader", VERB_CLI | VERB_CHANGES, 1, 1, -1, run_loader, "loader",
-	  "loader status | sync | remove\n"
+	  "loader status | sync | remove | bless\n"
 	  "      the boot loader's entries: what it is and where they are;\n"
-	  "      written to the ESP again; earlyfs's taken off the ESP" },
+	  "      written to the ESP again; earlyfs's taken off the ESP;\n"
+	  "      this boot's counted entry marked good (systemd-boot)" },
 	{ "ping", VERB_SERVED | VERB_GROUP, 0, 0, -1, run_ping, "ping", NULL },
 };
 const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/reboot.h>
 #include <unistd.h>
 #include "init.h"
 
@@ -93,9 +94,16 @@ void rescue_or_hang(const struct boot_config *cfg, const struct envlist *env,
 {
 	sigset_t chld;
 
-	if (cfg->shell != SHELL_NEVER && rescue_shell(env, why))
+	if (cfg->shell == SHELL_ON_FAILURE && rescue_shell(env, why))
 		return;
 	log_error("%s", why);
+	if (cfg->shell == SHELL_REBOOT) {
+		/* a loader that counts boots takes this as a failed try */
+		log_error("earlyfs.shell=reboot: restarting the machine");
+		sync();
+		reboot(RB_AUTOBOOT);
+		log_error("cannot restart the machine: %m");
+	}
 	log_error("no rescue shell (earlyfs.shell=never or no %s): the boot "
 		  "stops here. Boot the 'rescue' label to repair it",
 		  SHELL_PATH);

@@ -165,8 +165,10 @@ static const char *parse_shell(struct boot_config *cfg, const char *v)
 		return NULL;
 	if (strcmp(v, "never") == 0)
 		cfg->shell = SHELL_NEVER;
+	else if (strcmp(v, "reboot") == 0)
+		cfg->shell = SHELL_REBOOT;
 	else if (strcmp(v, "on-failure") != 0)
-		return "takes on-failure or never; using on-failure";
+		return "takes on-failure, never or reboot; using on-failure";
 	return NULL;
 }
 
@@ -205,7 +207,7 @@ const struct bootcfg_key bootcfg_keys[] = {
 	{ "earlyfs.init", parse_init, "the real init (default /sbin/init)" },
 	{ "earlyfs.break", parse_break, "NN|pivot[,...]: rescue shell before fragment NN or the pivot" },
 	{ "earlyfs.skip", parse_skip, "NN[,NN...]: fragments not to run" },
-	{ "earlyfs.shell", parse_shell, "on-failure|never: whether failures open a rescue shell" },
+	{ "earlyfs.shell", parse_shell, "on-failure|never|reboot: whether failures open a rescue shell" },
 	{ "earlyfs.timeout", parse_timeout, "SECONDS and/or NN:SECONDS[,...]: fragment time limits" },
 	{ "earlyfs.generation", parse_generation, "N|previous: run generation N's (or the one before the newest's) fragments and fstab" },
 	{ "earlyfs.debug", parse_debug, "verbose runner messages" },

@@ -8,7 +8,7 @@
 #define BOOTCFG_LIST_MAX 16
 #define BOOTCFG_PROBLEMS_MAX 8
 
-enum shell_policy { SHELL_ON_FAILURE, SHELL_NEVER };
+enum shell_policy { SHELL_ON_FAILURE, SHELL_NEVER, SHELL_REBOOT };
 
 struct fragment_timeout {
 	char prefix[3];		/* "NN" */

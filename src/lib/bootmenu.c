@@ -114,3 +114,45 @@ const struct bootmenu_entry *bootmenu_find(const struct bootmenu *m,
 			return &m->v[i];
 	return NULL;
 }
+
+/* digits from p, at most 4 of them: the number and where they end, or
+ * NULL */
+static const char *digits(const char *p, unsigned *ret)
+{
+	unsigned v = 0;
+	size_t n = 0;
+
+	while (p[n] >= '0' && p[n] <= '9' && n < 4)
+		v = v * 10 + (unsigned)(p[n++] - '0');
+	if (!n || (p[n] >= '0' && p[n] <= '9'))
+		return NULL;
+	*ret = v;
+	return p + n;
+}
+
+int bootmenu_bls_counter(const char *name, char *base, size_t cap,
+			 unsigned *left, unsigned *done)
+{
+	size_t len = strlen(name), stem;
+	const char *plus, *p;
+
+	*left = *done = 0;
+	if (len + 1 > cap)
+		return -EINVAL;
+	memcpy(base, name, len + 1);
+	if (len < 5 || strcmp(name + len - 5, ".conf"))
+		return 0;
+	for (plus = NULL, p = name; p < name + len - 5; p++)
+		if (*p == '+')
+			plus = p;	/* the last one */
+	if (!plus || plus == name)
+		return 0;
+	p = digits(plus + 1, left);
+	if (p && *p == '-')
+		p = digits(p + 1, done);
+	if (!p || p != name + len - 5)
+		return 0;	/* '+' that is not a counter */
+	stem = (size_t)(plus - name);
+	memcpy(base + stem, ".conf", 6);
+	return 1;
+}

@@ -35,6 +35,7 @@ struct bootmenu_entry {
 struct bootmenu {
 	struct bootmenu_entry v[BOOTMENU_MAX];
 	size_t n;		/* v[0] is the default */
+	unsigned generation;	/* the state's generation (0: unknown) */
 };
 
 struct bootmenu_input {
@@ -53,6 +54,15 @@ struct bootmenu_input {
 int bootmenu_build(const struct bootmenu_input *in, struct bootmenu *ret);
 const struct bootmenu_entry *bootmenu_find(const struct bootmenu *m,
 					   const char *id);
+/* A Boot Loader Specification entry's file name with a boot counter
+ * ("NAME+LEFT.conf", "NAME+LEFT-DONE.conf"): 1 with NAME.conf in base,
+ * the tries left and done; 0 (base = name) when it has none; -EINVAL for
+ * a name that is too long for cap or a counter out of range. */
+int bootmenu_bls_counter(const char *name, char *base, size_t cap,
+			 unsigned *left, unsigned *done);
+/* The most tries a counted entry is given. */
+#define BOOTMENU_TRIES_MAX 9
+
 /* The command line's word that makes 'previous' what it is. */
 #define BOOTMENU_PREVIOUS_WORD "earlyfs.generation=previous"
 #endif

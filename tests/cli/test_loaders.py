@@ -56,6 +56,20 @@ def esp_read(img, path):
     return mtools(img, 'mtype', '::' + path)
 
 
+def default_entry(img):
+    """The default entry's file name now: with its boot counter
+    (earlyfs+LEFT[-DONE].conf) until it is blessed (earlyfs.conf)."""
+    names = [f.split('/')[-1] for f in esp_files(img)
+             if re.fullmatch(r'loader/entries/earlyfs(\+\d+(-\d+)?)?\.conf',
+                             f)]
+    check(len(names) == 1, 'not one default entry: %s' % esp_files(img))
+    return names[0]
+
+
+def read_default(img):
+    return esp_read(img, '/loader/entries/' + default_entry(img))
+
+
 def choose(img, entry):
     """The entry the next boots take, as loader.conf's default."""
     conf = esp_read(img, '/loader/loader.conf')
@@ -95,13 +109,13 @@ def uefi_systemd_boot_boots_default_rescue_previous_and_kernels(work):
     files = esp_files(img)
     v0 = real_version()
     for f in ('EFI/BOOT/BOOTX64.EFI', 'EFI/systemd/systemd-bootx64.efi',
-              'loader/loader.conf', 'loader/entries/earlyfs.conf',
+              'loader/loader.conf', 'loader/entries/earlyfs+3.conf',
               'loader/entries/earlyfs.rescue.conf',
               'loader/entries/earlyfs.previous.conf',
               'loader/entries/earlyfs-%s.conf' % v0,
               'earlyfs/vmlinuz-%s' % v0):
         check(f.lower() in files, '%s is not on the ESP: %s' % (f, files))
-    entry = esp_read(img, '/loader/entries/earlyfs.conf')
+    entry = read_default(img)
     check('linux /earlyfs/vmlinuz-%s\n' % v0 in entry and
           'init=/sbin/earlyfs-init' in entry, entry)
     check('earlyfs.generation=previous' in
@@ -110,7 +124,8 @@ def uefi_systemd_boot_boots_default_rescue_previous_and_kernels(work):
            'problems')
     expect(run('status', img, '--partition', 2), 0,
            'loader:   systemd-boot, ESP partition 1',
-           'entries:  earlyfs.conf, earlyfs.rescue.conf')
+           'entries:  earlyfs', 'earlyfs.rescue.conf',
+           'earlyfs+3.conf (3 tries left)')
     # once: an EFI variable, which an image does not have
     expect(run('once', 'rescue', *tgt(img)), 3, 'LoaderEntryOneShot',
            'an image has none')
@@ -129,13 +144,17 @@ def uefi_systemd_boot_boots_default_rescue_previous_and_kernels(work):
         check('REALINIT' not in c.text(), 'rescue reached the real root')
     # a broken fragment: the default stops at the rescue shell, previous
     # boots the generation before it
-    choose(img, 'earlyfs.conf')
+    choose(img, 'earlyfs*')
     harness.write(work('broken'), 'echo "FRAG broken"\nexit 7\n')
     p = run('add', '20-broken', work('broken'), *tgt(img))
     expect(p, 0)
     gen = int(re.search(r'generation (\d+)', p.out).group(1))
-    check(not re.search(r'removed|wrote', p.out), 'an edit of a fragment '
-          'wrote to the ESP: %s' % p.out)
+    # only the default entry is written again (its tries for the new
+    # generation); no kernel, no other entry
+    check(re.findall(r'removed (\S+)', p.out) ==
+          ['/loader/entries/earlyfs+2-1.conf'] and 'wrote' not in p.out,
+          'an edit of a fragment wrote more to the ESP: %s' % p.out)
+    check(default_entry(img) == 'earlyfs+3.conf', esp_files(img))
     work.name += '-broken'
     with harness.qemu_uefi(work, img) as c:
         c.expect(r'fragment 20-broken failed: exit status 7', 90)
@@ -149,14 +168,14 @@ def uefi_systemd_boot_boots_default_rescue_previous_and_kernels(work):
         check('FRAG broken' not in c.text(), 'previous ran the broken one')
     expect(run('rm', '20-broken', *tgt(img)), 0)
     # a kernel added: its file and entry on the ESP; the default boots it
-    choose(img, 'earlyfs.conf')
+    choose(img, 'earlyfs*')
     v1 = newer(v0)
     expect(run('kernel', 'add', kernel_as(work, v1), *tgt(img)), 0,
            'the default label boots %s' % v1)
     files = esp_files(img)
     check('earlyfs/vmlinuz-%s' % v1 in files and
           'loader/entries/earlyfs-%s.conf' % v1 in files, files)
-    check('vmlinuz-%s' % v1 in esp_read(img, '/loader/entries/earlyfs.conf'),
+    check('vmlinuz-%s' % v1 in read_default(img),
           'the default entry does not boot the new kernel')
     # previous boots the kernel before (its generation's default)
     check('vmlinuz-%s' % v0 in
@@ -173,6 +192,108 @@ def uefi_systemd_boot_boots_default_rescue_previous_and_kernels(work):
           'earlyfs/vmlinuz-%s' % v1 not in files,
           'a removed kernel stays on the ESP: %s' % files)
     expect(run('check', *tgt(img)), 0, '0 problems')
+
+
+BLESS_INIT = """#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs run /run
+mount -t efivarfs efivarfs /sys/firmware/efi/efivars
+export EARLYFS_DATADIR=/earlyfs
+echo "BLESS-INIT pid=$$ $(cat /proc/cmdline)"
+earlyfs loader bless
+earlyfs loader status
+echo BLESS-DONE
+poweroff -f
+"""
+
+
+@test
+def uefi_systemd_boot_counts_tries_blesses_and_falls_back(work):
+    """systemd-boot's boot counting: the default entry of a new generation
+    is written with 3 tries (earlyfs+3.conf); a boot that reaches the real
+    root is blessed there by 'earlyfs loader bless' (the real root here is
+    a system with earlyfs on it); a broken generation whose failure
+    reboots (earlyfs.shell=reboot) uses its tries with nobody at the
+    console, and the next boot falls back to 'previous' by itself; check
+    says so; the next change gives the default its tries again."""
+    from tests import guest
+    guest.initramfs(work, 'true\n', earlyfs=True, uefi=True)
+    tree = work('initramfs')
+    os.makedirs(os.path.join(tree, 'boot'), exist_ok=True)
+    harness.write(os.path.join(tree, 'bless-init'), BLESS_INIT, 0o755)
+    img = work('disk.img')
+    expect(run('image', 'create', img, '--size', '320M', '--boot-size',
+               '64M', '--esp-size', '64M', '--root-from', tree), 0)
+    expect(provision_uefi(img, '--append',
+                          'earlyfs.shell=reboot earlyfs.init=/bless-init'),
+           0)
+    check(default_entry(img) == 'earlyfs+3.conf', esp_files(img))
+    vars_file = work('vars.fd')
+
+    def boot(suffix):
+        name = work.name
+        work.name = name + suffix
+        try:
+            with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
+                m = c.expect(r'BLESS-DONE|earlyfs.shell=reboot: restarting',
+                             120)
+                c.wait_exit(60)
+                c.assert_no_panic()
+                return c.text(), m.group(0) == 'BLESS-DONE'
+        finally:
+            work.name = name
+
+    # a good boot: counted (the loader renamed it), then blessed
+    out, up = boot('-good')
+    check(up and 'blessed /loader/entries/earlyfs+2-1.conf' in out,
+          'not blessed:\n' + out[-2500:])
+    check(default_entry(img) == 'earlyfs.conf', esp_files(img))
+    expect(run('check', *tgt(img)), 0, '0 problems')
+    # a broken generation: three tries, each a reboot
+    harness.write(work('broken'), 'echo "FRAG broken"\nexit 7\n')
+    p = run('add', '20-broken', work('broken'), *tgt(img))
+    expect(p, 0)
+    gen = int(re.search(r'generation (\d+)', p.out).group(1))
+    check(default_entry(img) == 'earlyfs+3.conf', 'a new generation got no '
+          'tries: %s' % esp_files(img))
+    for i in range(3):
+        out, up = boot('-try%d' % i)
+        check(not up and 'fragment 20-broken failed' in out,
+              'try %d did not fail and restart:\n%s' % (i, out[-2500:]))
+    check(default_entry(img) == 'earlyfs+0-3.conf', esp_files(img))
+    expect(run('status', img, '--partition', 2), 0, 'earlyfs+0-3.conf '
+           '(out of tries')
+    expect(run('check', *tgt(img)), 1, 'earlyfs+0-3.conf failed its 3 '
+           'tries', 'boots the next entry (previous)')
+    # nobody at the console: the loader falls back to previous
+    out, up = boot('-fallback')
+    check(up and 'earlyfs.generation=previous: running generation %d'
+          % (gen - 1) in out and 'FRAG broken' not in out,
+          'no fallback to previous:\n' + out[-2500:])
+    check('this boot was not counted' in out, 'previous was counted')
+    # repaired: the change gives the default its tries again
+    expect(run('rm', '20-broken', *tgt(img)), 0, 'removed /loader/entries/'
+           'earlyfs+0-3.conf')
+    check(default_entry(img) == 'earlyfs+3.conf', esp_files(img))
+    out, up = boot('-repaired')
+    check(up and 'earlyfs.generation=previous' not in out.split(
+        'BLESS-INIT')[1].split('\n')[0] and 'blessed' in out,
+          'the repaired default did not boot:\n' + out[-2500:])
+    expect(run('check', *tgt(img)), 0, '0 problems')
+    # boot_tries=0: no counting; a number out of range is a problem
+    for tries, code in (('0', 0), ('12', 1)):
+        with harness.partition_mounted(img, 2, work('m')) as m:
+            conf = os.path.join(m, 'etc/earlyfs.conf')
+            text = re.sub(r'(?m)^boot_tries=.*\n', '', open(conf).read())
+            harness.write(conf, text + 'boot_tries=%s\n' % tries)
+        if code == 0:
+            expect(run('loader', 'sync', *tgt(img)), 0)
+            check(default_entry(img) == 'earlyfs.conf', esp_files(img))
+        expect(run('check', *tgt(img)), code,
+               '0 problems' if code == 0 else 'boot_tries=12 is not a '
+               'number of tries from 0 (no counting) to 9')
 
 
 @test
@@ -208,12 +329,12 @@ def uefi_esp_too_small_is_refused_with_its_bytes_unchanged(work):
            'entries')
     expect(run('check', *tgt(img)), 0, '0 problems')
     # an export owed by a change that was killed: the next command does it
-    mtools(img, 'mdel', '::/loader/entries/earlyfs.conf')
+    mtools(img, 'mdel', '::/loader/entries/earlyfs+3.conf')
     with harness.partition_mounted(img, 2, work('m')) as m:
         open(os.path.join(m, '.loader-export-owed'), 'w').close()
     expect(run('add', '60-x', '/dev/null', *tgt(img)), 0,
            'writing the boot entries an interrupted change owed the ESP')
-    check('loader/entries/earlyfs.conf' in esp_files(img), 'not written')
+    check('loader/entries/earlyfs+3.conf' in esp_files(img), 'not written')
     expect(run('check', *tgt(img)), 0, '0 problems')
     # loader remove: earlyfs's files go, the loader stays
     expect(run('loader', 'remove', *tgt(img)), 0, "earlyfs's entries are "
@@ -538,7 +659,7 @@ def uefi_systemd_boot_boots_the_cloud_kernel_through_its_stub(work):
                modules_of(STOCK_CLOUD, v), '--driver',
                'virtio_blk,virtio_pci', '--default', *tgt(img)), 0,
            'boots through its module stub')
-    entry = esp_read(img, '/loader/entries/earlyfs.conf')
+    entry = read_default(img)
     check('linux /earlyfs/vmlinuz-%s\n' % v in entry and
           'initrd /earlyfs/stub-%s.img\n' % v in entry, entry)
     manifest = esp_read(img, '/earlyfs/manifest')

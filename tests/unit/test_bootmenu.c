@@ -15,6 +15,38 @@ static void kernel(struct kernlist *k, const char *v, bool ok, bool stub)
 	e->stub = stub;
 }
 
+/* Boot Loader Specification's boot counters in entry file names */
+static void counters(void)
+{
+	char base[32];
+	unsigned l, d;
+
+	CHECK_INT(bootmenu_bls_counter("earlyfs+3.conf", base, sizeof(base),
+				       &l, &d), 1);
+	CHECK_STR(base, "earlyfs.conf");
+	CHECK(l == 3 && d == 0);
+	CHECK_INT(bootmenu_bls_counter("earlyfs+0-3.conf", base, sizeof(base),
+				       &l, &d), 1);
+	CHECK(l == 0 && d == 3 && !strcmp(base, "earlyfs.conf"));
+	CHECK_INT(bootmenu_bls_counter("a+b+2-1.conf", base, sizeof(base),
+				       &l, &d), 1);
+	CHECK_STR(base, "a+b.conf");	/* the last '+' counts */
+	/* not counters: no digits, trailing junk, another suffix, no stem,
+	 * too many digits */
+	static const char *const plain[] = {
+		"earlyfs.conf", "earlyfs+.conf", "earlyfs+3-.conf",
+		"earlyfs+3x.conf", "earlyfs+3.efi", "+3.conf",
+		"earlyfs+12345.conf", "earlyfs-6.1+1.conf.bak", "x.con",
+	};
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		CHECK_INT(bootmenu_bls_counter(plain[i], base, sizeof(base),
+					       &l, &d), 0);
+		CHECK_STR(base, plain[i]);
+	}
+	CHECK_INT(bootmenu_bls_counter("a-name-longer-than-the-buffer+1.conf",
+				       base, 16, &l, &d), -EINVAL);
+}
+
 int main(void)
 {
 	static struct bootmenu m;
@@ -72,5 +104,6 @@ int main(void)
 	longer[sizeof(longer) - 1] = '\0';
 	in.options = longer;
 	CHECK_INT(bootmenu_build(&in, &m), -E2BIG);
+	counters();
 	return check_done("bootmenu");
 }

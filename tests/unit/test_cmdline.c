@@ -90,6 +90,9 @@ static void test_defaults_and_keys(void)
 	CHECK_INT(cfg.shell, SHELL_NEVER);
 	CHECK_STR(cfg.rootfstype, "ext4");
 	CHECK_INT(cfg.generation, 3);
+	parse("earlyfs.shell=reboot");
+	CHECK_INT(cfg.shell, SHELL_REBOOT);
+	CHECK_INT(cfg.n_problems, 0);
 	parse("earlyfs.generation=86401");	/* more changes than seconds a day */
 	CHECK_INT(cfg.generation, 86401);
 	CHECK_INT(cfg.n_problems, 0);

@@ -483,12 +483,13 @@ static void validate_extlinux_file(int root, const char *path,
 
 /* etc/earlyfs.conf: the loader it names, and for one on the ESP, the
  * command lines its entries are made from. */
-static void validate_conf(int root, const char *path, const char *rel,
-			  struct problems *p)
+void validate_conf(int root, const char *path, const char *rel,
+		   struct problems *p)
 {
 	static const char *const lines[] = { "options", "rescue_options" };
 	char v[BOOTMENU_OPTIONS_MAX + 1], *buf = NULL;
 	const struct loader_ops *ops = NULL;
+	unsigned long tries;
 	size_t len, i;
 	int r;
 
@@ -502,6 +503,11 @@ static void validate_conf(int root, const char *path, const char *rel,
 	if (r == 0 && !(ops = loader_by_name(v)))
 		validate_problem(p, "%s: bootloader=%s is none earlyfs knows",
 				 rel, text_printable(v));
+	if (kv_get(buf, len, "boot_tries", v, 16) == 0 &&
+	    text_parse_uint(v, strlen(v), BOOTMENU_TRIES_MAX, &tries) < 0)
+		validate_problem(p, "%s: boot_tries=%s is not a number of "
+				 "tries from 0 (no counting) to %d", rel,
+				 text_printable(v), BOOTMENU_TRIES_MAX);
 	if (ops && ops->esp) {
 		if (kv_get(buf, len, "esp", v, 128) < 0)
 			validate_problem(p, "%s: bootloader=%s and no esp=", rel,

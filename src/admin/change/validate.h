@@ -27,6 +27,10 @@ void validate_fragment_bytes(int root, const char *buf, size_t len,
 			     bool exec, const char *shown, struct problems *p);
 void validate_elf(int root, const char *rel, const char *shown,
 		  struct problems *p);
+/* etc/earlyfs.conf (at path under root, shown as rel): the loader it
+ * names, its ESP and command lines, boot_tries=. */
+void validate_conf(int root, const char *path, const char *rel,
+		   struct problems *p);
 void validate_fstab(int root, const char *rel, const char *shown,
 		    struct problems *p);
 /* etc/crypttab: the shared parser, and no key file on the partition. */

@@ -47,6 +47,46 @@ static bool has_line(const char *list, const char *name)
 	return false;
 }
 
+/* A counted entry's name on the ESP, with or without its counter, in
+ * base (NAME.conf); false for any other name. */
+static bool same_entry(const char *listed, const char *base)
+{
+	char b[160];
+	unsigned l, d;
+
+	return bootmenu_bls_counter(listed, b, sizeof(b), &l, &d) >= 0 &&
+	       !strcasecmp(b, base);
+}
+
+/* The name in list (one per line) that is the counted entry base, in
+ * ret (the directory's path before it); false if none is. */
+static bool find_counted(const char *list, const char *dir, const char *base,
+			 char *ret, size_t cap)
+{
+	const char *p = list;
+	char name[160];
+	size_t ll;
+
+	for (; *p; p += ll + (p[ll] == '\n')) {
+		ll = strcspn(p, "\n");
+		if (ll >= sizeof(name))
+			continue;
+		memcpy(name, p, ll);
+		name[ll] = '\0';
+		if (same_entry(name, base)) {
+			snprintf(ret, cap, "%s/%s", dir, name);
+			return true;
+		}
+	}
+	return false;
+}
+
+void espfiles_count(struct espfiles *f, unsigned tries)
+{
+	if (f->n)
+		f->v[f->n - 1].tries = tries;
+}
+
 static struct espfile *add(struct espfiles *f, const char *path)
 {
 	size_t i;
@@ -278,8 +318,15 @@ static void mark(struct espfiles *f, struct loader_site *s, const char *mf,
 			if (esp_list(&s->esp, dl ? dir : "/", &list) < 0)
 				list = NULL;
 		}
-		f->v[i].todo = !same(&f->v[i], mf, len) || !list ||
-			       !has_line(list, slash + 1);
+		f->v[i].actual[0] = '\0';
+		if (f->v[i].tries)
+			f->v[i].todo = !same(&f->v[i], mf, len) || !list ||
+				       !find_counted(list, dir, slash + 1,
+						     f->v[i].actual,
+						     sizeof(f->v[0].actual));
+		else
+			f->v[i].todo = !same(&f->v[i], mf, len) || !list ||
+				       !has_line(list, slash + 1);
 	}
 	free(list);
 }
@@ -319,7 +366,7 @@ static int mkparents(const struct esp *esp, const char *path)
 	return esp_mkdirs(esp, dir);
 }
 
-static int put(struct loader_site *s, const struct espfile *x)
+static int put(struct loader_site *s, struct espfile *x)
 {
 	struct stat st;
 	int fd, r;
@@ -327,6 +374,14 @@ static int put(struct loader_site *s, const struct espfile *x)
 	r = mkparents(&s->esp, x->path);
 	if (r < 0)
 		return r;
+	if (x->text && x->tries) {
+		/* NAME.conf as NAME+TRIES.conf; the name it had goes with
+		 * the prune after every file is written */
+		snprintf(x->actual, sizeof(x->actual), "%.*s+%u.conf",
+			 (int)(strlen(x->path) - 5), x->path, x->tries);
+		return esp_put(&s->esp, x->actual, -1, x->text,
+			       (size_t)x->size);
+	}
 	if (x->text)
 		return esp_put(&s->esp, x->path, -1, x->text, (size_t)x->size);
 	fd = open_from(s, x->from, &st);
@@ -336,6 +391,24 @@ static int put(struct loader_site *s, const struct espfile *x)
 		    ? esp_put(&s->esp, x->path, fd, NULL, 0) : -ESTALE;
 	close(fd);
 	return r;
+}
+
+/* Whether dir/name (path) is a counted entry of the set's: 1 its file
+ * now, 0 a name it had before (stale), -1 not a counted entry's name. */
+static int counted_keeps(const struct espfiles *f, const char *dir,
+			 const char *name, const char *path)
+{
+	size_t i, dl = strlen(dir);
+
+	for (i = 0; i < f->n; i++) {
+		const struct espfile *x = &f->v[i];
+
+		if (!x->tries || strncasecmp(x->path, dir, dl) ||
+		    x->path[dl] != '/' || !same_entry(name, x->path + dl + 1))
+			continue;
+		return x->actual[0] && !strcasecmp(x->actual, path);
+	}
+	return -1;
 }
 
 /* Owned files of dir the set does not name, removed. */
@@ -350,9 +423,15 @@ static void prune(struct espfiles *f, struct loader_site *s, const char *dir,
 	     name = strtok_r(NULL, "\n", &save)) {
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
 		if (strncasecmp(name, prefix, strlen(prefix)) ||
-		    in_set(f, path) || !strcasecmp(path, MANIFEST) ||
-		    !strcasecmp(path, OWNER))
+		    !strcasecmp(path, MANIFEST) || !strcasecmp(path, OWNER))
 			continue;
+		switch (counted_keeps(f, dir, name, path)) {
+		case 1: continue;	/* the counted entry's file */
+		case 0: break;		/* a name it had before */
+		default:
+			if (in_set(f, path))
+				continue;
+		}
 		if (esp_remove(&s->esp, path) == 0)
 			fprintf(out, "earlyfs: removed %s from the ESP\n", path);
 	}

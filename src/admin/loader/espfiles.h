@@ -26,6 +26,12 @@ struct espfile {
 	char from[96];		/* a file of the boot partition's top */
 	uint64_t size, hash;
 	bool todo;		/* to be written */
+	/* A loader entry with a boot counter (systemd-boot): written as
+	 * NAME+TRIES.conf for path NAME.conf; the loader renames it at
+	 * each boot (NAME+LEFT-DONE.conf) and blessing to NAME.conf, so
+	 * any of these names is the file while its text is unchanged. */
+	unsigned tries;
+	char actual[160];	/* its name on the ESP, "" none */
 };
 
 struct espfiles {
@@ -39,6 +45,8 @@ struct espfiles {
 /* A text file of the set (printf-style); 0 or -ENOMEM/-E2BIG. */
 int espfiles_text(struct espfiles *f, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The last file of the set is a counted entry, given tries. */
+void espfiles_count(struct espfiles *f, unsigned tries);
 /* ESPFILES_DIR/NAME from the partition's file NAME (a kernel, a stub);
  * once per name.  0, or -errno with e filled (missing, not a file). */
 int espfiles_kernel(struct espfiles *f, struct loader_site *s,

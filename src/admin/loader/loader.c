@@ -2,6 +2,7 @@
  * export of that menu around a change's commit point */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,28 @@ static int options_of(int dir, const char *tree, char *opt, char *rescue,
 	return d ? 0 : -ENOENT;
 }
 
+/* The generation of the state under tree: the newest recorded for the
+ * live one (""), the one after it for the staged one, N for
+ * generations/N; 0 when there is none. */
+static unsigned generation_of(int dir, const char *tree)
+{
+	unsigned n, newest = 0;
+	struct dirent *d;
+	DIR *g;
+
+	if (!strncmp(tree, LAYOUT_GENERATIONS "/", 12) &&
+	    layout_parse_generation(tree + 12, strlen(tree + 12), &n) == 0)
+		return n;
+	if (beneath_opendir(dir, LAYOUT_GENERATIONS, &g) < 0)
+		return 0;
+	while ((d = readdir(g)))
+		if (layout_parse_generation(d->d_name, strlen(d->d_name),
+					    &n) == 0 && n > newest)
+			newest = n;
+	closedir(g);
+	return newest + !strcmp(tree, LAYOUT_STAGING);
+}
+
 int loader_menu(int dir, const char *tree, unsigned prev, struct bootmenu *m,
 		struct err *e)
 {
@@ -278,6 +301,7 @@ int loader_menu(int dir, const char *tree, unsigned prev, struct bootmenu *m,
 			in.previous_options = pre;
 	}
 	r = bootmenu_build(&in, m);
+	m->generation = generation_of(dir, tree);
 	if (r == -ENOENT)
 		return err_setr(e, r, EXIT_FAILED, "no kernel of %s passed the "
 				"check: nothing would boot", tree[0] ? tree
@@ -302,6 +326,17 @@ static int owe(struct boot *b, bool owed)
 		return fd;
 	close(fd);
 	return 0;
+}
+
+unsigned loader_boot_tries(int dir)
+{
+	unsigned long n;
+	char v[16];
+
+	if (boot_conf_get(dir, "boot_tries", v, sizeof(v)) < 0 ||
+	    text_parse_uint(v, strlen(v), BOOTMENU_TRIES_MAX, &n) < 0)
+		return LOADER_TRIES_DEFAULT;
+	return (unsigned)n;
 }
 
 int loader_stage(struct boot *b, unsigned prev, struct err *e)
@@ -395,9 +430,15 @@ int loader_verb(struct boot *b, const char *what, unsigned prev, FILE *out,
 		if (s.ops->status)
 			s.ops->status(&s, out);
 		fprintf(out, "\n");
+	} else if (!strcmp(what, "bless")) {
+		if (!s.ops->bless)
+			fprintf(out, "earlyfs: %s counts no boots: nothing to "
+				"bless\n", s.ops->name);
+		else
+			r = s.ops->bless(&s, out, e);	/* the ESP only */
 	} else if (strcmp(what, "sync") && strcmp(what, "remove")) {
-		r = err_set(e, EXIT_USAGE, "loader %s: give status, sync or "
-			    "remove", what);
+		r = err_set(e, EXIT_USAGE, "loader %s: give status, sync, "
+			    "remove or bless", what);
 	} else if (!s.ops->esp) {
 		fprintf(out, "earlyfs: %s reads its file from the boot "
 			"partition: nothing to %s\n", s.ops->name, what);

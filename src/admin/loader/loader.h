@@ -63,6 +63,10 @@ struct loader_ops {
 	int (*once)(struct loader_site *s, const struct bootmenu *m,
 		    const struct bootmenu_entry *entry, FILE *out,
 		    struct err *e);
+	/* Boot counting: the entry this boot was counted on, if it is
+	 * earlyfs's, marked good (a running machine, its real root
+	 * reached).  NULL: the loader counts no boots. */
+	int (*bless)(struct loader_site *s, FILE *out, struct err *e);
 	/* What status says of it after the loader's name: the ESP, the
 	 * default, a pending once. */
 	void (*status)(struct loader_site *s, FILE *out);
@@ -125,7 +129,7 @@ int loader_kernels_file(struct boot *b, const struct kernlist *kl,
  * 0, or -errno with e filled: the partition's change stands, and
  * recovery exports again. */
 int loader_export(struct boot *b, unsigned prev, FILE *out, struct err *e);
-/* 'earlyfs loader sync|remove|status' on b (locked by the caller). */
+/* 'earlyfs loader sync|remove|status|bless' on b (locked by the caller). */
 int loader_verb(struct boot *b, const char *what, unsigned prev, FILE *out,
 		struct err *e);
 /* Recovery: an export owed (its marker) done; 0 if none was. */
@@ -153,6 +157,11 @@ int loader_kernel_allowed(struct boot *b, const char *path, FILE *out,
 /* check: each kept kernel of a partition that asks for signed ones,
  * signed (one line on out per one that is not); their number. */
 unsigned secureboot_check(struct boot *b, FILE *out);
+
+/* Boot counting where the loader has it (systemd-boot): the tries a new
+ * default entry gets, boot_tries= of etc/earlyfs.conf (0: none). */
+#define LOADER_TRIES_DEFAULT 3
+unsigned loader_boot_tries(int dir);
 
 /* Line by line: the words of a command line that are never a boot
  * entry's (a newline, control characters); 0 or -EINVAL. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include "base/host.h"
@@ -11,11 +12,14 @@
 #include "loader/espfiles.h"
 #include "loader/loader.h"
 #include "target/boot.h"
+#include "text.h"
 
 #define SDBOOT_EFI "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
 #define ENTRIES "/loader/entries"
 #define LOADER_CONF "/loader/loader.conf"
 #define OURS "# earlyfs"
+/* earlyfs's entries, the first in sort order that has tries left */
+#define DEFAULT_PATTERN "earlyfs*"
 
 /* earlyfs.conf, earlyfs.rescue.conf, earlyfs.previous.conf and
  * earlyfs-VERSION.conf: a version never starts with '.', so no kernel's
@@ -32,10 +36,25 @@ static void entry_file(const struct bootmenu_entry *x, char *ret, size_t cap)
 	}
 }
 
+/* The order of earlyfs's entries in the menu: systemd-boot sorts by
+ * sort-key, and a default pattern (earlyfs*) takes the first that
+ * matches, so that a default entry out of tries (sorted last) falls
+ * back to 'previous'. */
+static const char *sort_key(const struct bootmenu_entry *x)
+{
+	switch (x->kind) {
+	case BOOTMENU_DEFAULT: return "earlyfs-0";
+	case BOOTMENU_PREVIOUS: return "earlyfs-1";
+	case BOOTMENU_KERNEL: return "earlyfs-2";
+	default: return "earlyfs-3";
+	}
+}
+
 static int files(struct loader_site *s, const struct bootmenu *m,
 		 struct espfiles *f, struct err *e)
 {
-	char name[128], path[192];
+	char name[128], path[192], gen[64] = "";
+	unsigned tries = loader_boot_tries(s->b->fd);
 	size_t i;
 	int r;
 
@@ -47,19 +66,28 @@ static int files(struct loader_site *s, const struct bootmenu *m,
 	r = espfiles_kernels(f, s, m, e);
 	for (i = 0; i < m->n && r == 0; i++) {
 		const struct bootmenu_entry *x = &m->v[i];
+		bool counted = x->kind == BOOTMENU_DEFAULT && tries;
 
+		/* the generation it boots: a new one is a new text, whose
+		 * file gets the tries again */
+		if (counted)
+			snprintf(gen, sizeof(gen), OURS ": generation %u, "
+				 "%u tries\n", m->generation, tries);
 		entry_file(x, name, sizeof(name));
 		snprintf(path, sizeof(path), ENTRIES "/%s", name);
 		r = espfiles_text(f, path, OURS ": written from the boot "
 				  "partition; 'earlyfs' commands change it\n"
-				  "title %s\nversion %s\nsort-key earlyfs\n"
+				  "%stitle %s\nversion %s\nsort-key %s\n"
 				  "linux " ESPFILES_DIR "%s\n%s%s%s"
-				  "options %s\n", x->title, x->version,
+				  "options %s\n", counted ? gen : "",
+				  x->title, x->version, sort_key(x),
 				  x->kernel, x->initrd[0] ? "initrd "
 				  ESPFILES_DIR : "", x->initrd,
 				  x->initrd[0] ? "\n" : "", x->options);
 		if (r < 0)
 			r = err_setr(e, r, EXIT_FAILED, "out of memory");
+		else if (counted)
+			espfiles_count(f, tries);
 	}
 	return r;
 }
@@ -147,7 +175,7 @@ static int install(struct loader_site *s, FILE *out, struct err *e)
 		snprintf(timeout, sizeof(timeout), "3");
 	len = (size_t)snprintf(conf, sizeof(conf), OURS ": systemd-boot's "
 			       "menu; earlyfs writes it\ntimeout %s\n"
-			       "default earlyfs.conf\nconsole-mode keep\n"
+			       "default " DEFAULT_PATTERN "\nconsole-mode keep\n"
 			       "editor yes\n", timeout);
 	r = esp_mkdirs(&s->esp, "/loader");
 	if (r == 0)
@@ -179,19 +207,38 @@ static int set_default(struct loader_site *s, FILE *out, struct err *e)
 	int r;
 
 	if (s->b->t.is_image) {
-		fprintf(out, " loader.conf's default is earlyfs.conf");
+		fprintf(out, " loader.conf's default is " DEFAULT_PATTERN);
 		return 0;
 	}
 	if (!efivar_available())
 		return err_set(e, EXIT_REFUSED, "this machine has no EFI "
 			       "variables: systemd-boot's default cannot be set");
 	r = efivar_set("LoaderEntryDefault", EFIVAR_LOADER_GUID,
-		       "earlyfs.conf");
+		       DEFAULT_PATTERN);
 	if (r < 0)
 		return err_setr(e, r, EXIT_FAILED, "cannot set the EFI variable "
 				"LoaderEntryDefault: %s", strerror(-r));
-	fprintf(out, " LoaderEntryDefault=earlyfs.conf");
+	fprintf(out, " LoaderEntryDefault=" DEFAULT_PATTERN);
 	return 0;
+}
+
+/* name's file in ENTRIES as it is on the ESP now: with the counter the
+ * loader gave it, if it has one (name unchanged when none is found). */
+static void current_name(struct loader_site *s, char *name, size_t cap)
+{
+	char *list = NULL, *l, *save = NULL, base[160];
+	unsigned left, done;
+	struct err ignore;
+
+	if (loader_esp(s, &ignore) < 0 || esp_list(&s->esp, ENTRIES, &list) < 0)
+		return;
+	for (l = strtok_r(list, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (bootmenu_bls_counter(l, base, sizeof(base), &left,
+					 &done) == 1 && !strcasecmp(base, name)) {
+			snprintf(name, cap, "%s", l);
+			break;
+		}
+	free(list);
 }
 
 static int once(struct loader_site *s, const struct bootmenu *m,
@@ -211,12 +258,67 @@ static int once(struct loader_site *s, const struct bootmenu *m,
 			       "did not boot through UEFI, so systemd-boot "
 			       "cannot be told the next entry");
 	entry_file(x, name, sizeof(name));
+	current_name(s, name, sizeof(name));	/* the id is the file's name */
 	r = efivar_set("LoaderEntryOneShot", EFIVAR_LOADER_GUID, name);
 	if (r < 0)
 		return err_setr(e, r, EXIT_FAILED, "cannot set the EFI variable "
 				"LoaderEntryOneShot: %s", strerror(-r));
 	fprintf(out, "earlyfs: the next boot, and only that one, takes entry "
 		"%s (%s)\n", x->id, name);
+	return 0;
+}
+
+/* systemd-boot renamed the entry it booted (NAME+LEFT-DONE.conf) and
+ * named it in LoaderBootCountPath: one of earlyfs's is renamed NAME.conf,
+ * as systemd-bless-boot does where the real root runs systemd. */
+static int bless(struct loader_site *s, FILE *out, struct err *e)
+{
+	char v[256], *name, base[160], to[200];
+	unsigned left, done;
+	size_t i;
+	int r;
+
+	if (s->b->disk_known)
+		return err_set(e, EXIT_REFUSED, "an image did not boot: "
+			       "'earlyfs loader bless' runs on the machine, "
+			       "once its real root is up");
+	if (!efivar_available() ||
+	    efivar_get("LoaderBootCountPath", EFIVAR_LOADER_GUID, v,
+		       sizeof(v)) < 0) {
+		fprintf(out, "earlyfs: this boot was not counted (no "
+			"LoaderBootCountPath): nothing to bless\n");
+		return 0;
+	}
+	for (i = 0; v[i]; i++)
+		if (v[i] == '\\')
+			v[i] = '/';
+	name = v + strlen(ENTRIES) + 1;
+	/* the variable is the firmware's: a name of earlyfs's entries, in
+	 * ENTRIES, with a counter, or nothing is renamed */
+	if (strncasecmp(v, ENTRIES "/", strlen(ENTRIES) + 1) ||
+	    strchr(name, '/') || strncasecmp(name, "earlyfs", 7) ||
+	    bootmenu_bls_counter(name, base, sizeof(base), &left, &done) != 1) {
+		fprintf(out, "earlyfs: this boot was counted on %s, which is "
+			"not earlyfs's: systemd-bless-boot (or the "
+			"distribution's tool) blesses it\n", text_printable(v));
+		return 0;
+	}
+	r = loader_esp(s, e);
+	if (r < 0)
+		return r;
+	snprintf(to, sizeof(to), ENTRIES "/%s", base);
+	r = esp_rename(&s->esp, v, to);
+	if (r == -ENOENT) {
+		fprintf(out, "earlyfs: %s is not on the ESP (%s) any more: "
+			"nothing to bless\n", v, s->esp.shown);
+		return 0;
+	}
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot rename %s to %s on "
+				"the ESP (%s): %s", v, base, s->esp.shown,
+				strerror(-r));
+	fprintf(out, "earlyfs: blessed %s: this boot reached the real root; "
+		"it is %s now, and boots without counting\n", v, base);
 	return 0;
 }
 
@@ -251,7 +353,16 @@ static void status(struct loader_site *s, FILE *out)
 		for (name = strtok_r(conf, "\n", &save); name;
 		     name = strtok_r(NULL, "\n", &save))
 			if (!strncmp(name, "earlyfs", 7)) {
+				char base[160];
+				unsigned left, done;
+
 				fprintf(out, "%s%s", first ? "" : ", ", name);
+				if (bootmenu_bls_counter(name, base, sizeof(base),
+							 &left, &done) == 1)
+					fprintf(out, left ? " (%u tries left)"
+						: " (out of tries: the menu's "
+						"default falls back to the next "
+						"entry)", left);
 				first = false;
 			}
 		if (first)
@@ -260,6 +371,29 @@ static void status(struct loader_site *s, FILE *out)
 		fprintf(out, "no " ENTRIES " on the ESP");
 	}
 	free(conf);
+}
+
+/* An entry of earlyfs's that used its tries: the machine boots another. */
+static void out_of_tries(struct loader_site *s, FILE *out, unsigned *ret)
+{
+	char *list = NULL, *l, *save = NULL, base[160];
+	unsigned left, done;
+
+	if (esp_list(&s->esp, ENTRIES, &list) < 0)
+		return;
+	for (l = strtok_r(list, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (!strncasecmp(l, "earlyfs", 7) &&
+		    bootmenu_bls_counter(l, base, sizeof(base), &left,
+					 &done) == 1 && !left) {
+			fprintf(out, "the ESP (%s): " ENTRIES "/%s failed its %u "
+				"tries: systemd-boot boots the next entry "
+				"(previous) instead; repair the partition (or "
+				"'earlyfs rollback'), and the change gives it "
+				"tries again\n", s->esp.shown, text_printable(l),
+				done);
+			(*ret)++;
+		}
+	free(list);
 }
 
 static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
@@ -278,6 +412,7 @@ static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
 		(*ret)++;
 	} else {
 		*ret += espfiles_check(&f, s, out);
+		out_of_tries(s, out, ret);
 	}
 	espfiles_free(&f);
 }
@@ -286,5 +421,6 @@ const struct loader_ops loader_sdboot = {
 	.name = "systemd-boot", .esp = true, .uefi = true, .bios = false,
 	.need = need, .export = export, .install = install,
 	.remove = remove_all, .once = once, .set_default = set_default,
+	.bless = bless,
 	.status = status, .check = check,
 };

@@ -300,6 +300,29 @@ int esp_put(const struct esp *esp, const char *path, int src,
 	return r < 0 ? r : r ? -EIO : 0;
 }
 
+int esp_rename(const struct esp *esp, const char *from, const char *to)
+{
+	const char *fs = strrchr(from, '/'), *ts = strrchr(to, '/');
+	char p[PATH_MAX + 8];
+	int r;
+
+	if (!fs || !ts || fs - from != ts - to || strncmp(from, to,
+							   (size_t)(fs - from)))
+		return -EXDEV;
+	if (esp->dir >= 0)
+		return beneath_rename(esp->dir, from + 1, to + 1);
+	if (!esp_exists(esp, from))
+		return -ENOENT;
+	esp_remove(esp, to);
+	mtools_path(from, p, sizeof(p));
+	{
+		const char *args[] = { p, ts + 1 };
+
+		r = mtools(esp, "mren", args, 2, -1, NULL, 0, NULL);
+	}
+	return r < 0 ? r : r ? -EIO : 0;
+}
+
 int esp_read(const struct esp *esp, const char *path, size_t max,
 	     char **ret, size_t *ret_len)
 {

@@ -53,6 +53,9 @@ int esp_put(const struct esp *esp, const char *path, int src,
  * -EFBIG, -errno. */
 int esp_read(const struct esp *esp, const char *path, size_t max,
 	     char **ret, size_t *ret_len);
+/* from renamed to (in the same directory; one there is replaced):
+ * 0, -ENOENT, -EXDEV, -errno. */
+int esp_rename(const struct esp *esp, const char *from, const char *to);
 /* 0, or -ENOENT when it was not there. */
 int esp_remove(const struct esp *esp, const char *path);
 /* An empty directory removed: 0, -ENOENT, -ENOTEMPTY, -errno. */

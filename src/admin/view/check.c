@@ -232,6 +232,7 @@ int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)
 	kernels_check(b, &p);
 	kernelfiles_leftovers(b->fd, false, NULL, &p);
 	validate_fstab(b->fd, LAYOUT_FSTAB, LAYOUT_FSTAB, &p);
+	validate_conf(b->fd, LAYOUT_CONF, LAYOUT_CONF, &p);
 	check_loader(b, &p, loader, sizeof(loader));
 	c->n = 0;
 	if (!loader[0] &&
