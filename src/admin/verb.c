@@ -206,11 +206,16 @@ static int run_change(struct boot *b, const struct verb *v,
 static int run_once(struct boot *b, const struct verb *v,
 		    const struct verb_call *c, FILE *out, struct err *e)
 {
+	struct generation *g = NULL;
+	size_t n = 0;
 	int r = change_lock(b, out, e);
 
 	if (r < 0)
 		return r;
-	r = loader_once(b, c->args[0], out, e);
+	if (generations_list(b, &g, &n) < 0)
+		n = 0;
+	r = loader_once(b, c->args[0], gen_previous(g, n), out, e);
+	free(g);
 	boot_unlock(b, out);
 	return r;
 }

@@ -538,8 +538,8 @@ def running_uefi_machine_boots_through_efistub_entries(work):
     """A running UEFI machine (OVMF starts the test kernel, whose
     initramfs has earlyfs, efibootmgr and mtools): provision --bootloader
     efistub copies the kernel to the ESP and makes one Boot#### per entry
-    (only the default's is put in BootOrder, and only with --default: it
-    adds, it does not take over); a kernel added
+    (all in BootOrder after the machine's own, the default first only
+    with --default: it adds, it does not take over); a kernel added
     through the Debian hook gets its file and entry and the default's is
     made again (at its place in BootOrder: --default put it first, and
     nothing else of earlyfs's is there); Debian's cloud kernel added as the default boots with its
@@ -569,14 +569,18 @@ def running_uefi_machine_boots_through_efistub_entries(work):
     check(re.search(r'earlyfs \(.*\\earlyfs\\vmlinuz-', first, re.S),
           'the entry does not start the kernel on the ESP')
     # --default: the default entry first in BootOrder, and only it
+    # (and every other of earlyfs's after the machine's own: EDK2 takes
+    # a number BootOrder does not name for an entry of its own)
     def default_first(listing):
         order = re.search(r'BootOrder: (\S+)', listing).group(1).split(',')
         num = re.search(r'Boot([0-9A-F]{4})\* earlyfs \(', listing).group(1)
         ours = re.findall(r'Boot([0-9A-F]{4})\* earlyfs', listing)
-        return (order[0] == num and
-                not (set(ours) - {num}) & set(order)), order
+        rest = [o for o in order[1:] if o not in ours]
+        return (order[0] == num and set(ours) <= set(order) and
+                order[1:] == rest + [o for o in order[1:] if o in ours]), \
+            order
     ok, order = default_first(first)
-    check(ok, 'BootOrder %s: not earlyfs first, or more of its entries: %s'
+    check(ok, 'BootOrder %s: not earlyfs first, or its others not last: %s'
           % (order, first))
     second = out.split('LIST2')[1].split('LIST3')[0]
     ok, order = default_first(second)
@@ -608,6 +612,40 @@ def running_uefi_machine_boots_through_efistub_entries(work):
                     '/sys/firmware/efi/efivars\nefibootmgr\n', [img],
                     vars_file)
     check('BootNext' not in out, 'BootNext was not consumed: %s' % out)
+    # rescue and previous, each chosen once from the machine
+    once = ('mount -t efivarfs efivarfs /sys/firmware/efi/efivars\n'
+            'mkdir -p /boot\nmount -t ext4 /dev/vda2 /boot\n'
+            'earlyfs once %s --no-daemon\numount /boot\n')
+    name = work.name
+    # an entry lost from the NVRAM: check names it, once makes it again
+    out = guest_run(work, (once % 'rescue').replace(
+        'earlyfs once', 'n=$(efibootmgr | sed -n "s/^Boot\\([0-9A-F]*\\)'
+        '\\* earlyfs rescue.*/\\1/p")\nefibootmgr -b $n -B >/dev/null\n'
+        'earlyfs check --no-daemon || echo CHECK-FAILED\nearlyfs once'),
+        [img], vars_file)
+    check('CHECK-FAILED' in out and 'no Boot#### of earlyfs boots rescue'
+          in out or 'is not earlyfs\'s entry rescue' in out,
+          'check did not see the lost entry:\n' + out[-2000:])
+    check(re.search(r'earlyfs: Boot[0-9A-F]{4}: earlyfs rescue shell', out),
+          'once did not make the entry again:\n' + out[-2000:])
+    work.name = name + '-rescue'
+    with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
+        c.shell('echo RESCUE-$((6*7))', 'RESCUE-42', 120)
+        c.shell_poweroff()
+        check('REALINIT' not in c.text(), 'rescue reached the real root')
+    work.name = name
+    gens = guest_run(work, (once % 'previous').replace(
+        'umount', 'earlyfs generations --no-daemon\numount'), [img],
+        vars_file)
+    prev = re.search(r'^\s*(\d+) .*\[previous\]', gens, re.M).group(1)
+    work.name = name + '-previous'
+    with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
+        c.expect(r'earlyfs.generation=previous: running generation %s'
+                 % prev, 120)
+        harness.reached_real_root(c)
+        text = c.text()
+    check('\\earlyfs\\vmlinuz-%s\n' % v1 in text.replace('\r', ''),
+          'previous did not boot the kernel of the generation before')
 
 
 def guest_run(work, script, disks, vars_file, files=()):

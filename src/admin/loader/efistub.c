@@ -19,6 +19,7 @@
 #include "loader/loader.h"
 #include "target/blkid.h"
 #include "target/boot.h"
+#include "text.h"
 
 #define RECORD ESPFILES_DIR "/bootentries"
 #define RECORD_MAX 8192
@@ -198,24 +199,40 @@ static void num_of(const char *text, const char *id, char num[5])
 		num[0] = '\0';
 }
 
+/* Whether BootOrder (order, comma-separated) has num. */
+static bool in_order(const char *order, const char *num)
+{
+	const char *p = order;
+
+	while (*p) {
+		size_t l = strcspn(p, ",");
+
+		if (l == 4 && !strncasecmp(p, num, 4))
+			return true;
+		p += l + (p[l] == ',');
+	}
+	return false;
+}
+
 /* BootOrder with each of earlyfs's entries that was remade at the place
- * of the one it replaces (the admin's order, or --default, stays). */
+ * of the one it replaces (the admin's order, or --default, stays), and
+ * every other one of earlyfs's entries after the machine's own: firmware
+ * built on EDK2 takes a Boot#### that BootOrder does not name as free
+ * and reuses its number for an entry of its own. */
 static void keep_order(const char *list, const char *before,
 		       const char *after, FILE *out)
 {
 	char order[512] = "", *tok, *save = NULL, num[5], old[5], rid[96];
 	char line[256], neworder[512] = "";
-	const char *p = list ? strstr(list, "BootOrder: ") : NULL;
+	const char *p = list ? strstr(list, "BootOrder: ") : NULL, *q;
 	bool changed = false;
 
-	if (!p)
-		return;
-	snprintf(order, sizeof(order), "%.*s", (int)strcspn(p + 11, "\n"),
-		 p + 11);
+	if (p)
+		snprintf(order, sizeof(order), "%.*s",
+			 (int)strcspn(p + 11, "\n"), p + 11);
 	for (tok = strtok_r(order, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
-		const char *q = before;
-
+		q = before;
 		snprintf(num, sizeof(num), "%s", tok);
 		/* an old number of ours: its id's new number */
 		while (q && *q) {
@@ -230,10 +247,23 @@ static void keep_order(const char *list, const char *before,
 				break;
 			}
 		}
-		if (num[0])
+		if (num[0] && !in_order(neworder, num))
 			snprintf(neworder + strlen(neworder),
 				 sizeof(neworder) - strlen(neworder), "%s%s",
 				 neworder[0] ? "," : "", num);
+	}
+	for (q = after; q && *q;) {
+		size_t l = strcspn(q, "\n");
+
+		snprintf(line, sizeof(line), "%.*s", (int)l, q);
+		q += l + (q[l] == '\n');
+		if (sscanf(line, "%4s", num) == 1 && !in_order(neworder, num) &&
+		    strlen(neworder) + 6 < sizeof(neworder)) {
+			snprintf(neworder + strlen(neworder),
+				 sizeof(neworder) - strlen(neworder), "%s%s",
+				 neworder[0] ? "," : "", num);
+			changed = true;
+		}
 	}
 	if (changed && neworder[0]) {
 		char *argv[] = { "efibootmgr", "-o", neworder, NULL };
@@ -341,6 +371,16 @@ static int nvram_sync(struct loader_site *s, const struct bootmenu *m,
 		if (sscanf(line, "%4s %95s", old, rid) != 2 ||
 		    in_record(text, old))
 			continue;
+		/* a number the firmware took for an entry of its own is
+		 * the firmware's now: only earlyfs's titles are deleted */
+		label_in(list, old, label, sizeof(label));
+		if (strncmp(label, "earlyfs", 7)) {
+			if (label[0])
+				fprintf(out, "earlyfs: Boot%s is '%s' now, not "
+					"earlyfs's: left alone\n", old,
+					text_printable(label));
+			continue;
+		}
 		{
 			char *argv[] = { "efibootmgr", "-b", old, "-B", NULL };
 			char errbuf[256];
@@ -470,6 +510,9 @@ static int once(struct loader_site *s, const struct bootmenu *m,
 
 	if (r == 0)
 		r = loader_esp(s, e);
+	/* an entry whose number the firmware took is made again first */
+	if (r == 0)
+		r = nvram_sync(s, m, out, e);
 	if (r < 0)
 		return r;
 	if (esp_read(&s->esp, RECORD, RECORD_MAX, &rec, &len) < 0 ||
@@ -511,6 +554,53 @@ static void status(struct loader_site *s, FILE *out)
 			next[0] | next[1] << 8);
 }
 
+/* Each entry of the menu: a Boot#### that the record names, that says
+ * what the menu does, and that BootOrder keeps. */
+static void nvram_check(struct loader_site *s, const struct bootmenu *m,
+			FILE *out, unsigned *ret)
+{
+	char *rec = NULL, *list = NULL, num[5], label[200], order[512] = "";
+	unsigned long long h;
+	struct err e;
+	const char *p;
+	size_t len, i;
+
+	if (s->b->disk_known || !efivar_available() || listing(&list, &e) < 0)
+		return;		/* this machine's NVRAM only */
+	if (esp_read(&s->esp, RECORD, RECORD_MAX, &rec, &len) < 0)
+		rec = NULL;
+	if ((p = strstr(list, "BootOrder: ")))
+		snprintf(order, sizeof(order), "%.*s",
+			 (int)strcspn(p + 11, "\n"), p + 11);
+	for (i = 0; i < m->n; i++) {
+		const struct bootmenu_entry *x = &m->v[i];
+
+		if (!rec || !record_find(rec, x->id, num, &h) ||
+		    h != hash_of(x)) {
+			fprintf(out, "NVRAM: no Boot#### of earlyfs boots %s as "
+				"the partition says; 'earlyfs loader sync' "
+				"makes it\n", x->id);
+			(*ret)++;
+			continue;
+		}
+		label_in(list, num, label, sizeof(label));
+		if (strcmp(label, x->title)) {
+			fprintf(out, "NVRAM: Boot%s is not earlyfs's entry %s "
+				"any more (it says '%s': the firmware took its "
+				"number); 'earlyfs loader sync' makes it "
+				"again\n", num, x->id, text_printable(label));
+			(*ret)++;
+		} else if (!in_order(order, num)) {
+			fprintf(out, "NVRAM: Boot%s (%s) is not in BootOrder: "
+				"the firmware may take its number; 'earlyfs "
+				"loader sync' puts it there\n", num, x->id);
+			(*ret)++;
+		}
+	}
+	free(rec);
+	free(list);
+}
+
 static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
 		  unsigned *ret)
 {
@@ -522,6 +612,7 @@ static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
 		(*ret)++;
 	} else {
 		*ret += espfiles_check(&f, s, out);
+		nvram_check(s, m, out, ret);
 	}
 	espfiles_free(&f);
 }

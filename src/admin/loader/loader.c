@@ -484,7 +484,8 @@ int loader_options_ok(const char *s)
 	return i < BOOTMENU_OPTIONS_MAX ? 0 : -E2BIG;
 }
 
-int loader_once(struct boot *b, const char *id, FILE *out, struct err *e)
+int loader_once(struct boot *b, const char *id, unsigned prev, FILE *out,
+		struct err *e)
 {
 	static struct bootmenu m;
 	struct bootmenu_entry any;
@@ -497,7 +498,7 @@ int loader_once(struct boot *b, const char *id, FILE *out, struct err *e)
 	r = loader_site_open(b, &s, e);
 	if (r < 0)
 		return r;
-	if (loader_menu(b->fd, "", 0, &m, e) == 0)
+	if (loader_menu(b->fd, "", prev, &m, e) == 0)
 		x = bootmenu_find(&m, id);
 	else
 		m.n = 0;

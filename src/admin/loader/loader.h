@@ -137,8 +137,11 @@ int loader_recover(struct boot *b, unsigned prev, FILE *out, struct err *e);
 #define LOADER_OWED ".loader-export-owed"
 
 /* The next boot, and only that one, takes the entry id (a label of
- * extlinux.conf).  b locked by the caller.  0 or -errno with e. */
-int loader_once(struct boot *b, const char *id, FILE *out, struct err *e);
+ * extlinux.conf); prev: the generation 'previous' boots (the menu is
+ * the one a change exports).  b locked by the caller.  0 or -errno
+ * with e. */
+int loader_once(struct boot *b, const char *id, unsigned prev, FILE *out,
+		struct err *e);
 
 /* Secure Boot with the distribution's chain (secure_boot=yes in
  * etc/earlyfs.conf): a kernel must be signed.  0 with the issuer of its
