@@ -874,6 +874,12 @@ static void say_mbr(const struct prov *p, char *buf, size_t cap)
 		snprintf(buf, cap, "%s to %s", mbr_file(p), p->t.disk);
 }
 
+static int check_mbr(struct prov *p, FILE *out, struct err *e)
+{
+	return p->o->no_mbr ? 0 : bootloader_check_mbr(p->t.disk, p->o->force,
+						       out, e);
+}
+
 static int do_mbr(struct prov *p, FILE *out, struct err *e)
 {
 	return p->o->no_mbr ? 0 : bootloader_write_mbr(p->t.disk, p->t.table, e);
@@ -916,6 +922,7 @@ static const struct step steps[] = {
 	{ "kernel", false, NULL, say_nothing, check_kernel },
 	{ "stage", false, NULL, say_nothing, check_stage },
 	{ "loader", false, NULL, say_nothing, check_loader },
+	{ "mbr", false, on_extlinux, say_nothing, check_mbr },
 	{ "attach", true, NULL, say_attach, do_attach },
 	{ "wipe", true, NULL, say_wipe, do_wipe },
 	{ "mkfs", true, NULL, say_mkfs, do_mkfs },

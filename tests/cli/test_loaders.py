@@ -352,7 +352,7 @@ def provision_picks_and_refuses_loaders(work):
     """auto: systemd-boot for a GPT image with an ESP, extlinux without;
     systemd-boot without an ESP, an ESP that is not one, or a partition
     number that is the boot partition: refused before anything is
-    written."""
+    written; so is extlinux over another loader's MBR code."""
     img = work('plain.img')
     expect(run('image', 'create', img, '--size', '96M', '--table', 'gpt'),
            0)
@@ -377,6 +377,29 @@ def provision_picks_and_refuses_loaders(work):
     expect(run('image', 'create', work('dos.img'), '--size', '96M',
                '--esp-size', '32M', '--table', 'dos'), 2,
            '--esp-size goes with a GPT table')
+    # another loader's code in the MBR (GRUB's boot.img): extlinux does
+    # not replace it unless --force; --no-mbr leaves it
+    img = work('grubmbr.img')
+    expect(run('image', 'create', img, '--size', '96M'), 0)
+    with open('/usr/lib/grub/i386-pc/boot.img', 'rb') as f:
+        grub = f.read(440)
+    with open(img, 'r+b') as f:
+        f.write(grub)
+    before = hashlib.sha256(open(img, 'rb').read()).hexdigest()
+    prov = ('provision', img, '--partition', 1, '--root', 'PARTUUID=' +
+            partuuid(img, 2), '--kernel', harness.kernel_image())
+    expect(run(*prov), 3, "holds GRUB's boot code", '--no-mbr', '--force',
+           'nothing was written')
+    check(hashlib.sha256(open(img, 'rb').read()).hexdigest() == before,
+          'a refused provision wrote to the image')
+    expect(run(*prov, '--no-mbr'), 0)
+    check(open(img, 'rb').read(440) == grub, '--no-mbr changed the MBR')
+    expect(run(*prov, '--force'), 0, "holds GRUB's boot code: replaced")
+    check(open(img, 'rb').read(440) != grub, 'the MBR was not replaced')
+    p = run(*prov, '--force')
+    expect(p, 0)
+    check('boot code' not in p.out, 'syslinux\'s own code was taken for '
+          'another\'s: %s' % p.out)
 
 
 def grub_once_round(work, img, boot):

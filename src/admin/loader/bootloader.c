@@ -79,6 +79,70 @@ int bootloader_install(const char *mnt, struct err *e)
 }
 
 /* 440 bytes of boot code, never the disk signature or the table. */
+/* Whether code (the disk's first 440 bytes) is syslinux's, from any of
+ * its MBR files (what a provision wrote before). */
+static bool syslinux_code(const unsigned char *code)
+{
+	static const char *const names[] = { "mbr.bin", "gptmbr.bin",
+					     "altmbr.bin", "mbr_c.bin",
+					     "gptmbr_c.bin", "altmbr_c.bin" };
+	unsigned char mine[440];
+	char path[PATH_MAX];
+	size_t i;
+	ssize_t n;
+	int fd;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", MBR_DIR, names[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, mine, sizeof(mine));
+		close(fd);
+		/* the code, up to the disk signature it leaves alone */
+		if (n > 0 && !memcmp(mine, code, (size_t)n < 432 ? (size_t)n
+								 : 432))
+			return true;
+	}
+	return false;
+}
+
+int bootloader_check_mbr(const char *disk, bool force, FILE *out,
+			 struct err *e)
+{
+	unsigned char code[440];
+	const char *whose = "another boot loader's";
+	size_t i;
+	int fd;
+	ssize_t n;
+
+	fd = open(disk, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(e, EXIT_FAILED, "cannot open %s for its MBR: %s",
+			       disk, strerror(errno));
+	n = pread(fd, code, sizeof(code), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(code))
+		return err_set(e, EXIT_FAILED, "cannot read the MBR of %s",
+			       disk);
+	for (i = 0; i < sizeof(code) && !code[i]; i++)
+		;
+	if (i == sizeof(code) || syslinux_code(code))
+		return 0;	/* none, or syslinux's */
+	if (memmem(code, sizeof(code), "GRUB", 4))
+		whose = "GRUB's";
+	if (force) {
+		fprintf(out, "earlyfs: the MBR of %s holds %s boot code: "
+			"replaced (--force)\n", disk, whose);
+		return 0;
+	}
+	return err_set(e, EXIT_REFUSED, "the MBR of %s holds %s boot code: "
+		       "extlinux would replace it, and the machine would boot "
+		       "earlyfs's menu only.  Give --no-mbr to leave it (and "
+		       "start the partition from that loader), or --force to "
+		       "replace it; nothing was written", disk, whose);
+}
+
 int bootloader_write_mbr(const char *disk, enum table_type table, struct err *e)
 {
 	char path[PATH_MAX], code[440];
