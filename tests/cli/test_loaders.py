@@ -689,8 +689,12 @@ def running_uefi_machine_takes_systemd_boots_one_shot_entry(work):
     out = guest_run(work, 'mount -t efivarfs efivarfs '
                     '/sys/firmware/efi/efivars\n'
                     'mkdir -p /boot\nmount -t ext4 /dev/vda2 /boot\n'
+                    'earlyfs once earlyfs\n'
                     'earlyfs once rescue\nearlyfs loader status\n'
                     'umount /boot\n', [img], vars_file)
+    # the default entry by its name now (its boot counter in it)
+    check('takes entry earlyfs (earlyfs+3.conf)' in out,
+          'once did not name the counted entry:\n' + out[-1500:])
     check('LoaderEntryOneShot' not in out and
           'the next boot takes earlyfs.rescue.conf (once)' in out,
           'once did not set the one-shot entry:\n' + out[-1500:])
