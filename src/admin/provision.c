@@ -876,8 +876,11 @@ static void say_mbr(const struct prov *p, char *buf, size_t cap)
 
 static int check_mbr(struct prov *p, FILE *out, struct err *e)
 {
-	return p->o->no_mbr ? 0 : bootloader_check_mbr(p->t.disk, p->o->force,
-						       out, e);
+	if (p->o->no_mbr) {
+		fprintf(out, "left alone (--no-mbr)");
+		return 0;
+	}
+	return bootloader_check_mbr(p->t.disk, p->o->force, out, e);
 }
 
 static int do_mbr(struct prov *p, FILE *out, struct err *e)

@@ -227,7 +227,7 @@ def uml_bad_command_line_values_are_named_and_defaults_kept(work):
     with uml(work, boot, root, 'earlyfs.root=/dev/ubdb earlyfs.rootwait=soon '
              'earlyfs.shell=maybe earlyfs.colour=blue') as c:
         c.expect(r'earlyfs.rootwait=soon: not a number of seconds')
-        c.expect(r'earlyfs.shell=maybe: takes on-failure or never')
+        c.expect(r'earlyfs.shell=maybe: takes on-failure, never or reboot')
         c.expect(r'earlyfs.colour=blue: unknown key')
         reached_real_root(c)
 

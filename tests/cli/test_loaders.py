@@ -394,12 +394,13 @@ def provision_picks_and_refuses_loaders(work):
           'a refused provision wrote to the image')
     expect(run(*prov, '--no-mbr'), 0)
     check(open(img, 'rb').read(440) == grub, '--no-mbr changed the MBR')
-    expect(run(*prov, '--force'), 0, "holds GRUB's boot code: replaced")
+    expect(run(*prov, '--force'), 0, "mbr        GRUB's boot code there, "
+           "to be replaced (--force)")
     check(open(img, 'rb').read(440) != grub, 'the MBR was not replaced')
     p = run(*prov, '--force')
     expect(p, 0)
-    check('boot code' not in p.out, 'syslinux\'s own code was taken for '
-          'another\'s: %s' % p.out)
+    check("mbr        syslinux's code there" in p.out,
+          'syslinux\'s own code was taken for another\'s: %s' % p.out)
 
 
 def grub_once_round(work, img, boot):

@@ -127,13 +127,16 @@ int bootloader_check_mbr(const char *disk, bool force, FILE *out,
 			       disk);
 	for (i = 0; i < sizeof(code) && !code[i]; i++)
 		;
-	if (i == sizeof(code) || syslinux_code(code))
-		return 0;	/* none, or syslinux's */
+	if (i == sizeof(code) || syslinux_code(code)) {
+		fprintf(out, "%s", i == sizeof(code) ? "no boot code there"
+						       : "syslinux's code there");
+		return 0;
+	}
 	if (memmem(code, sizeof(code), "GRUB", 4))
 		whose = "GRUB's";
 	if (force) {
-		fprintf(out, "earlyfs: the MBR of %s holds %s boot code: "
-			"replaced (--force)\n", disk, whose);
+		fprintf(out, "%s boot code there, to be replaced (--force)",
+			whose);
 		return 0;
 	}
 	return err_set(e, EXIT_REFUSED, "the MBR of %s holds %s boot code: "

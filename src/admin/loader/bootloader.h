@@ -16,8 +16,8 @@ int bootloader_write_conf(const char *mnt, const struct template_var *vars,
 			struct err *e);
 int bootloader_install(const char *mnt, struct err *e);
 /* Before anything is written: the disk's MBR boot code is none or
- * syslinux's; another loader's is refused (-EEXIST, e naming it and the
- * ways out) unless force, said on out then. */
+ * syslinux's; another loader's is refused (e naming it and the ways
+ * out) unless force.  What is there is said on out (a phrase). */
 int bootloader_check_mbr(const char *disk, bool force, FILE *out,
 			 struct err *e);
 int bootloader_write_mbr(const char *disk, enum table_type table, struct err *e);
