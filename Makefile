@@ -47,7 +47,8 @@ DEPS := build-essential musl-tools libblkid-dev libfdisk-dev libext2fs-dev \
 	clang libclang-rt-14-dev debootstrap cryptsetup-bin mdadm \
 	dropbear-bin openssh-client zstd strace \
 	ovmf systemd-boot-efi dosfstools mtools efibootmgr sbsigntool \
-	shim-signed grub-efi-amd64-signed grub-efi-amd64-bin grub-pc-bin
+	shim-signed grub-efi-amd64-signed grub-efi-amd64-bin grub-pc-bin \
+	grub-common grub2-common
 
 .PHONY: all deps check check-unit check-boot check-cli check-fuzz fuzz bench bench-trace kernel stock-kernel clean demo install
 

@@ -396,10 +396,18 @@ static int check_stage(struct prov *p, FILE *out, struct err *e)
 	return 0;
 }
 
+/* The partition is on a disk of this machine (not an image, nor an image
+ * a loop device maps) and the machine boots a GRUB of its own. */
+static bool grub_of_this_machine(const struct prov *p)
+{
+	return !p->t.is_image && strncmp(p->t.disk, "/dev/loop", 9) &&
+	       loader_grub_here();
+}
+
 /* auto: on an image (or a disk of another machine), systemd-boot for a
  * GPT disk with an ESP, else extlinux; on this machine, what it boots
- * with now: systemd-boot where its LoaderInfo says so, extlinux where
- * the firmware is BIOS. */
+ * with now: systemd-boot where its LoaderInfo says so, its own GRUB where
+ * it has one, else extlinux where the firmware is BIOS. */
 static int choose_loader(struct prov *p, bool *has_esp, struct fdisk_part *esp,
 			 unsigned *esp_partno, struct err *e)
 {
@@ -437,18 +445,24 @@ static int choose_loader(struct prov *p, bool *has_esp, struct fdisk_part *esp,
 					   "systemd-boot" : "extlinux");
 		return 0;
 	}
-	if (access("/sys/firmware/efi", F_OK) < 0) {
-		p->loader = loader_by_name("extlinux");
-		return 0;
-	}
-	if (efivar_get("LoaderInfo", EFIVAR_LOADER_GUID, info,
+	if (access("/sys/firmware/efi", F_OK) == 0 &&
+	    efivar_get("LoaderInfo", EFIVAR_LOADER_GUID, info,
 		       sizeof(info)) == 0 && !strncmp(info, "systemd-boot", 12)) {
 		p->loader = loader_by_name("systemd-boot");
 		return 0;
 	}
+	/* a GRUB of the machine's own: earlyfs adds its entries to it */
+	if (grub_of_this_machine(p)) {
+		p->loader = loader_by_name("grub");
+		return 0;
+	}
+	if (access("/sys/firmware/efi", F_OK) < 0) {
+		p->loader = loader_by_name("extlinux");
+		return 0;
+	}
 	return err_set(e, EXIT_USAGE, "this machine boots through UEFI with a "
-		       "loader earlyfs cannot tell (not systemd-boot); give "
-		       "--bootloader and --esp");
+		       "loader earlyfs cannot tell (neither systemd-boot nor a "
+		       "GRUB of its own); give --bootloader and --esp");
 }
 
 /* A disk's ESP on this machine: through its mount if it is mounted
@@ -562,10 +576,23 @@ static int check_loader(struct prov *p, FILE *out, struct err *e)
 	if (r < 0)
 		return r;
 	fprintf(out, "%s", p->loader->name);
-	if (p->secure && !has_esp && !p->o->esp)
+	if (!strcmp(p->loader->name, "grub") && !p->o->esp &&
+	    grub_of_this_machine(p)) {
+		/* this machine's GRUB (BIOS or UEFI, signed or not) */
+		snprintf(p->esp_spec, sizeof(p->esp_spec), LOADER_ESP_GRUBD);
+		fprintf(out, " (this machine's)");
+		if (p->o->make_default)
+			return err_set(e, EXIT_USAGE, "this machine's GRUB takes "
+				       "its default from GRUB_DEFAULT in "
+				       "/etc/default/grub, which earlyfs does not "
+				       "edit: set GRUB_DEFAULT=earlyfs there and "
+				       "run update-grub after provisioning (or "
+				       "'earlyfs once earlyfs' for one boot); "
+				       "nothing was written");
+	} else if (p->secure && !has_esp && !p->o->esp) {
 		return err_set(e, EXIT_REFUSED, "Secure Boot is UEFI's: %s has "
 			       "no EFI System Partition", p->t.disk);
-	if (p->loader->esp && p->loader->bios &&
+	} else if (p->loader->esp && p->loader->bios &&
 	    (!p->loader->uefi || (!has_esp && !p->o->esp))) {
 		/* BIOS: its files on the boot partition */
 		snprintf(p->esp_spec, sizeof(p->esp_spec), LOADER_ESP_BOOT);

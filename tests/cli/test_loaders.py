@@ -3,7 +3,7 @@ and changed with the CLI, booted under OVMF (q35, a private copy of the
 firmware's variables per test).  Entries are picked as an admin picks them
 at the menu: here by the loader's own default (loader.conf), which the
 test sets on the ESP with mtools."""
-import hashlib, os, re, subprocess
+import hashlib, os, re, shutil, subprocess
 from tests import harness
 from tests.harness import test
 from tests.cli.clilib import check, expect, partuuid, run
@@ -670,6 +670,171 @@ def running_uefi_machine_boots_through_efistub_entries(work):
         text = c.text()
     check('\\earlyfs\\vmlinuz-%s\n' % v1 in text.replace('\r', ''),
           'previous did not boot the kernel of the generation before')
+
+
+# A machine that boots a GRUB of its own, made as Debian's grub-install
+# and update-grub leave one: the host's grub-mkconfig, its /etc/grub.d and
+# tools in the root file system (vda3), Debian's signed shim and GRUB on
+# the ESP with the grub.cfg that sends GRUB to the root's /boot/grub.
+GRUB_HOST_TOOLS = ('/usr/sbin/grub-mkconfig', '/usr/sbin/update-grub',
+                   '/usr/sbin/grub-probe', '/usr/bin/grub-editenv',
+                   '/usr/sbin/grub-reboot', '/usr/bin/grub-mkrelpath',
+                   '/usr/bin/grub-script-check')
+GRUB_DEFAULTS = """GRUB_DEFAULT=0
+GRUB_TIMEOUT=1
+GRUB_DISTRIBUTOR=Debian
+GRUB_CMDLINE_LINUX_DEFAULT=""
+GRUB_CMDLINE_LINUX=""
+GRUB_TERMINAL="console serial"
+GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
+GRUB_DISABLE_OS_PROBER=true
+"""
+GRUB_INIT = """#!/bin/sh
+mount -t proc proc /proc
+echo "GRUB-REALINIT pid=$$ $(cat /proc/cmdline)"
+poweroff -f
+"""
+# the running machine: its root in a chroot of the UEFI guest
+GRUB_MACHINE = """mount -t efivarfs efivarfs /sys/firmware/efi/efivars
+mkdir -p /mnt
+mount -t ext4 /dev/vda3 /mnt
+mount -t proc proc /mnt/proc
+mount -t sysfs sys /mnt/sys
+mount -t devtmpfs dev /mnt/dev
+mount -t tmpfs run /mnt/run
+mount -t efivarfs efivarfs /mnt/sys/firmware/efi/efivars
+for f in /earlyfs/vmlinuz-* /earlyfs/config-*; do
+    [ -e "$f" ] && cp "$f" /mnt/earlyfs/
+done
+cat > /mnt/run/script <<'MACHINE'
+set -e
+export EARLYFS_DATADIR=/earlyfs PATH=/usr/sbin:/usr/bin:/sbin:/bin
+%s
+MACHINE
+chroot /mnt /bin/sh /run/script
+umount /mnt/sys/firmware/efi/efivars /mnt/run /mnt/dev /mnt/sys /mnt/proc
+umount /mnt
+"""
+
+
+@test
+def running_machine_with_its_own_grub_gets_earlyfs_entries(work):
+    """A running machine that boots a GRUB of its own (UEFI, Debian's
+    signed shim and GRUB, grub.cfg made by update-grub from /etc/grub.d):
+    provision (auto) picks that GRUB and adds, it does not take over: a
+    script /etc/grub.d/42_earlyfs, update-grub run, the distribution's
+    entries kept; GRUB reads the kernel from the ext4 partition itself;
+    once (grub-reboot) boots earlyfs's entry to the real root, then
+    rescue; a kernel added appears in grub.cfg; check finds a grub.cfg
+    update-grub has not made; loader remove leaves grub.cfg as it was."""
+    from tests import guest
+    guest.initramfs(work, 'true\n', earlyfs=True, uefi=True)
+    tree = work('initramfs')
+    for b in GRUB_HOST_TOOLS:
+        for path in guest._libraries(b) if open(b, 'rb').read(4) == \
+                b'\x7fELF' else ():
+            guest._copy(tree, path)
+        guest._copy(tree, b)
+    for lib in ('/usr/share/grub/grub-mkconfig_lib',):
+        guest._copy(tree, lib)
+    shutil.copytree('/etc/grub.d', os.path.join(tree, 'etc/grub.d'))
+    harness.write(os.path.join(tree, 'etc/default/grub'), GRUB_DEFAULTS)
+    for d in ('boot/grub', 'boot/efi'):
+        os.makedirs(os.path.join(tree, d), exist_ok=True)
+    harness.write(os.path.join(tree, 'grub-init'), GRUB_INIT, 0o755)
+    img = work('disk.img')
+    expect(run('image', 'create', img, '--size', '384M', '--boot-size',
+               '64M', '--esp-size', '64M', '--root-from', tree), 0)
+    off3 = int(re.findall(r'"start":\s*(\d+)', subprocess.run(
+        ['sfdisk', '-J', img], capture_output=True, text=True,
+        check=True).stdout)[2]) * 512
+    root_uuid = subprocess.run(['blkid', '-p', '-O', str(off3), '-o',
+                                'value', '-s', 'UUID', img],
+                               capture_output=True, text=True,
+                               check=True).stdout.strip()
+    # what grub-install leaves on the ESP (removable path)
+    mtools(img, 'mmd', '::/EFI', '::/EFI/BOOT')
+    for src, dst in (('/usr/lib/shim/shimx64.efi.signed', 'BOOTX64.EFI'),
+                     ('/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed',
+                      'grubx64.efi')):
+        mtools(img, 'mcopy', src, '::/EFI/BOOT/' + dst)
+    mtools(img, 'mcopy', '-', '::/EFI/BOOT/grub.cfg', stdin=(
+        'search --no-floppy --fs-uuid --set=root %s\n'
+        'set prefix=($root)/boot/grub\nconfigfile $prefix/grub.cfg\n'
+        % root_uuid).encode())
+    vars_file = work('vars.fd')
+    root = partuuid(img, 3)
+    out = guest_run(work, GRUB_MACHINE % (
+        'grub-editenv /boot/grub/grubenv create\nupdate-grub\n'
+        'cp /boot/grub/grub.cfg /run/before.cfg\n'
+        'earlyfs provision /dev/vda2 --root PARTUUID=%s --kernel '
+        '/earlyfs/bzImage --config /earlyfs/config --menu-timeout 1 '
+        '--append earlyfs.init=/grub-init\n'
+        'echo CFG1; grep -E "^(menuentry|### BEGIN)" /boot/grub/grub.cfg\n'
+        'earlyfs check --target /dev/vda2 --no-daemon\n'
+        'earlyfs once earlyfs --target /dev/vda2 --no-daemon\n'
+        'earlyfs loader status --target /dev/vda2 --no-daemon\n' % root),
+        [img], vars_file)
+    check(re.search(r'loader\s+grub \(this machine\'s\)', out),
+          'provision did not pick the machine\'s GRUB:\n' + out[-3000:])
+    cfg = out.split('CFG1')[1]
+    check("### BEGIN /etc/grub.d/42_earlyfs ###" in cfg and
+          "menuentry 'earlyfs (" in cfg and
+          "### BEGIN /etc/grub.d/00_header ###" in cfg,
+          'grub.cfg lacks earlyfs\'s entries or the rest:\n' + cfg[:3000])
+    expect_in = ('0 problems', "the next boot takes earlyfs (once)")
+    for n in expect_in:
+        check(n in out, '%r not in:\n%s' % (n, out[-3000:]))
+    esp = esp_files(img)
+    check(not [f for f in esp if 'earlyfs' in f],
+          'the machine\'s GRUB mode wrote to the ESP: %s' % esp)
+    # once: GRUB boots earlyfs's entry, the kernel from the ext4 partition
+    name = work.name
+    work.name = name + '-earlyfs'
+    with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
+        c.expect(r'GRUB-REALINIT pid=1 .*init=/sbin/earlyfs-init', 120)
+        c.wait_exit(60)
+        c.assert_no_panic()
+    work.name = name
+    # a kernel added: its entry in grub.cfg; check sees a stale grub.cfg
+    v1 = newer(real_version())
+    out = guest_run(work, GRUB_MACHINE % (
+        'earlyfs kernel add /earlyfs/vmlinuz-%s --target /dev/vda2 '
+        '--no-daemon\n'
+        'echo CFG2; grep -E "^menuentry" /boot/grub/grub.cfg\n'
+        'sed -i "/42_earlyfs/,/END .etc.grub.d.42_earlyfs/d" '
+        '/boot/grub/grub.cfg\n'
+        'earlyfs check --target /dev/vda2 --no-daemon || echo CHECK-FAILED\n'
+        'earlyfs loader sync --target /dev/vda2 --no-daemon\n'
+        'earlyfs check --target /dev/vda2 --no-daemon\n'
+        'earlyfs once rescue --target /dev/vda2 --no-daemon\n' % v1),
+        [img], vars_file,
+        files=[('/earlyfs/vmlinuz-' + v1, kernel_as(work, v1)),
+               ('/earlyfs/config-' + v1, os.path.join(
+                   os.path.dirname(harness.kernel_image()), 'config'))])
+    check("--id earlyfs-%s {" % v1 in out.split('CFG2')[1] or
+          "with kernel %s'" % v1 in out.split('CFG2')[1],
+          'the added kernel has no entry:\n' + out[-3000:])
+    check('CHECK-FAILED' in out and 'update-grub has not run since' in out,
+          'check did not see grub.cfg without earlyfs\'s entries:\n'
+          + out[-3000:])
+    check('update-grub wrote /boot/grub/grub.cfg' in out.split(
+        'CHECK-FAILED')[1], 'sync did not run update-grub')
+    work.name = name + '-rescue'
+    with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
+        c.shell('echo RESCUE-$((6*7))', 'RESCUE-42', 120)
+        c.shell_poweroff()
+        check('GRUB-REALINIT' not in c.text(), 'rescue reached the root')
+    work.name = name
+    # loader remove: the script goes, grub.cfg is as update-grub makes it
+    # without earlyfs
+    out = guest_run(work, GRUB_MACHINE % (
+        'earlyfs loader remove --target /dev/vda2 --no-daemon\n'
+        'test ! -e /etc/grub.d/42_earlyfs\n'
+        'echo MENU; grep -c earlyfs /boot/grub/grub.cfg || true\n'), [img],
+        vars_file)
+    check(re.search(r'MENU\s+0\s', out), 'earlyfs is still in grub.cfg:\n'
+          + out[-2000:])
 
 
 def guest_run(work, script, disks, vars_file, files=()):

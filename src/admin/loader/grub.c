@@ -1,10 +1,13 @@
 /* grub: GRUB 2, on UEFI (Debian's signed shim and GRUB as the firmware's
  * removable-media loader, grub.cfg beside them on the ESP) and on BIOS
  * (a core image in the gap before the first partition, grub.cfg in /grub
- * on the boot partition).  Either way GRUB reads the kernels and stubs
- * from the ext4 boot partition itself (found by its file system UUID):
- * nothing but grub.cfg changes when the menu does.  The next boot's
- * entry (once) is grubenv's next_entry, a file: it works on images. */
+ * on the boot partition); or, on a running machine that boots GRUB
+ * already (esp=grub.d), that GRUB: a script in /etc/grub.d that
+ * update-grub copies into its grub.cfg after the distribution's entries.
+ * Either way GRUB reads the kernels and stubs from the ext4 boot
+ * partition itself (found by its file system UUID): nothing but the menu
+ * changes when the menu does.  The next boot's entry (once) is grubenv's
+ * next_entry, a file: it works on images. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,6 +34,28 @@
 #define ENVBLK_SIZE 1024
 #define OURS "# earlyfs"
 
+#define HOST_SCRIPT "/42_earlyfs"	/* in LOADER_GRUBD_DIR */
+#define HOST_CFG "/boot/grub/grub.cfg"
+#define HOST_BEGIN "### BEGIN " LOADER_GRUBD_DIR HOST_SCRIPT " ###"
+#define SCRIPT_MAX (64 * 1024)
+
+/* The machine's own GRUB (esp=grub.d). */
+static bool on_host(const struct loader_site *s)
+{
+	return !strcmp(s->esp_spec, LOADER_ESP_GRUBD);
+}
+
+bool loader_grub_here(void)
+{
+	struct stat st;
+	char path[PATH_MAX];
+
+	return stat(LOADER_GRUBD_DIR, &st) == 0 && S_ISDIR(st.st_mode) &&
+	       stat(HOST_CFG, &st) == 0 &&
+	       (host_which("update-grub", path, sizeof(path)) == 0 ||
+		host_which("grub-mkconfig", path, sizeof(path)) == 0);
+}
+
 /* BIOS: the files are on the boot partition (esp=boot). */
 static bool on_pc(const struct loader_site *s)
 {
@@ -54,11 +79,137 @@ static void envblk(char out[ENVBLK_SIZE], const char *next_entry)
 	memset(out + n, '#', ENVBLK_SIZE - (size_t)n);
 }
 
+/* The menu's entries; uuid: each finds the boot partition itself (in
+ * a menu whose root is another file system's). */
+static void entries(FILE *c, const struct bootmenu *m, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		const struct bootmenu_entry *x = &m->v[i];
+
+		/* GRUB's quoting: single quotes hold anything but a quote */
+		fprintf(c, "menuentry '%s' --id %s {\n", x->title, x->id);
+		if (uuid)
+			fprintf(c, "\tsearch --no-floppy --fs-uuid --set=root "
+				"%s\n", uuid);
+		fprintf(c, "\tlinux %s %s\n", x->kernel, x->options);
+		if (x->initrd[0])
+			fprintf(c, "\tinitrd %s\n", x->initrd);
+		fprintf(c, "}\n");
+	}
+}
+
+/* The script for /etc/grub.d (malloc'ed), or NULL with e. */
+static char *host_script(struct loader_site *s, const struct bootmenu *m,
+			 struct err *e)
+{
+	char uuid[64], *text = NULL;
+	size_t len = 0;
+	FILE *c;
+
+	if (boot_conf_get(s->b->fd, "boot_uuid", uuid, sizeof(uuid)) < 0) {
+		err_set(e, EXIT_FAILED, "%s/etc/earlyfs.conf has no boot_uuid= "
+			"(the file system GRUB finds the kernels on); "
+			"provision again", s->b->dir);
+		return NULL;
+	}
+	c = open_memstream(&text, &len);
+	if (!c) {
+		err_set(e, EXIT_FAILED, "out of memory");
+		return NULL;
+	}
+	fprintf(c, "#!/bin/sh\n" OURS ": written from the boot partition "
+		"(file system UUID %s); 'earlyfs' commands change it, and\n"
+		OURS " 'earlyfs loader remove' takes it away.  update-grub "
+		"puts this menu in " HOST_CFG ".\ncat <<'EARLYFS'\n", uuid);
+	entries(c, m, uuid);
+	fprintf(c, "EARLYFS\n");
+	if (fclose(c) != 0 || !text) {
+		free(text);
+		err_set(e, EXIT_FAILED, "out of memory");
+		return NULL;
+	}
+	return text;
+}
+
+/* Whether the machine's grub.cfg holds each entry of m from the script
+ * (update-grub ran since it was written). */
+static bool host_cfg_has(const struct bootmenu *m)
+{
+	char *cfg = NULL, id[96];
+	size_t len, i;
+	bool ok;
+	int fd = open(HOST_CFG, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	ok = read_fd(fd, 4 << 20, &cfg, &len) == 0 && strstr(cfg, HOST_BEGIN);
+	close(fd);
+	for (i = 0; ok && i < m->n; i++) {
+		snprintf(id, sizeof(id), "--id %s {", m->v[i].id);
+		ok = strstr(cfg, id) != NULL;
+	}
+	free(cfg);
+	return ok;
+}
+
+/* update-grub (or grub-mkconfig -o grub.cfg): 0 or -errno with e. */
+static int update_grub(FILE *out, struct err *e)
+{
+	char path[PATH_MAX], errbuf[512];
+	char *upd[] = { "update-grub", NULL };
+	char *mk[] = { "grub-mkconfig", "-o", HOST_CFG, NULL };
+	bool has_update = host_which("update-grub", path, sizeof(path)) == 0;
+	int r = run_cmd(has_update ? upd : mk, errbuf, sizeof(errbuf));
+
+	if (r != 0)
+		return err_setr(e, r < 0 ? r : -EIO, EXIT_FAILED, "%s failed: "
+				"%s; " LOADER_GRUBD_DIR HOST_SCRIPT " is "
+				"written: run it again once it works",
+				has_update ? "update-grub" : "grub-mkconfig",
+				r < 0 ? strerror(-r) : errbuf);
+	fprintf(out, "earlyfs: %s wrote " HOST_CFG " with earlyfs's "
+		"entries\n", has_update ? "update-grub" : "grub-mkconfig");
+	return 0;
+}
+
+/* The script written if it changed, and update-grub run if it was or
+ * grub.cfg lacks the menu. */
+static int host_export(struct loader_site *s, const struct bootmenu *m,
+		       FILE *out, struct err *e)
+{
+	char *text = host_script(s, m, e), *old = NULL;
+	size_t len;
+	bool same;
+	int r = 0;
+
+	if (!text)
+		return -EINVAL;
+	same = esp_read(&s->esp, HOST_SCRIPT, SCRIPT_MAX, &old, &len) == 0 &&
+	       !strcmp(old, text);
+	free(old);
+	if (!same) {
+		r = host_write_text(LOADER_GRUBD_DIR HOST_SCRIPT, text, 0755);
+		if (r < 0)
+			r = err_setr(e, r, EXIT_FAILED, "cannot write "
+				     LOADER_GRUBD_DIR HOST_SCRIPT ": %s",
+				     strerror(-r));
+		else
+			fprintf(out, "earlyfs: wrote " LOADER_GRUBD_DIR
+				HOST_SCRIPT "\n");
+	}
+	free(text);
+	if (r == 0 && (!same || !host_cfg_has(m)))
+		r = update_grub(out, e);
+	return r;
+}
+
 static int files(struct loader_site *s, const struct bootmenu *m,
 		 struct espfiles *f, struct err *e)
 {
 	char uuid[64], timeout[16], path[64], *cfg = NULL;
-	size_t len = 0, i;
+	size_t len = 0;
 	FILE *c;
 	int r;
 
@@ -88,16 +239,7 @@ static int files(struct loader_site *s, const struct bootmenu *m,
 		"\tsave_env -f ${envfile} next_entry\n"
 		"fi\n"
 		"search --no-floppy --fs-uuid --set=root %s\n", timeout, uuid);
-	for (i = 0; i < m->n; i++) {
-		const struct bootmenu_entry *x = &m->v[i];
-
-		/* GRUB's quoting: single quotes hold anything but a quote */
-		fprintf(c, "menuentry '%s' --id %s {\n\tlinux %s %s\n",
-			x->title, x->id, x->kernel, x->options);
-		if (x->initrd[0])
-			fprintf(c, "\tinitrd %s\n", x->initrd);
-		fprintf(c, "}\n");
-	}
+	entries(c, m, NULL);
 	if (fclose(c) != 0 || !cfg) {
 		free(cfg);
 		return err_set(e, EXIT_FAILED, "out of memory");
@@ -112,7 +254,22 @@ static int need(struct loader_site *s, const struct bootmenu *m,
 		uint64_t *ret, struct err *e)
 {
 	static struct espfiles f;
-	int r = files(s, m, &f, e);
+	int r;
+
+	if (on_host(s)) {
+		char *text = host_script(s, m, e), *old = NULL;
+		size_t len;
+
+		if (!text)
+			return -EINVAL;
+		r = esp_read(&s->esp, HOST_SCRIPT, SCRIPT_MAX, &old, &len) < 0 ||
+		    strcmp(old, text) || !host_cfg_has(m);
+		*ret = r ? strlen(text) + 4096 : 0;
+		free(old);
+		free(text);
+		return r;
+	}
+	r = files(s, m, &f, e);
 
 	if (r == 0)
 		r = espfiles_need(&f, s, ret, e);
@@ -124,7 +281,11 @@ static int export(struct loader_site *s, const struct bootmenu *m, FILE *out,
 		  struct err *e)
 {
 	static struct espfiles f;
-	int r = files(s, m, &f, e);
+	int r;
+
+	if (on_host(s))
+		return host_export(s, m, out, e);
+	r = files(s, m, &f, e);
 
 	if (r == 0)
 		r = espfiles_write(&f, s, out, e);
@@ -316,6 +477,18 @@ static int install(struct loader_site *s, FILE *out, struct err *e)
 	r = loader_esp(s, e);
 	if (r < 0)
 		return r;
+	if (on_host(s)) {
+		if (!loader_grub_here())
+			return err_set(e, EXIT_REFUSED, "this machine's GRUB is "
+				       "not here (" LOADER_GRUBD_DIR ", "
+				       HOST_CFG " and update-grub or "
+				       "grub-mkconfig): install it, or give "
+				       "--esp for earlyfs's own GRUB");
+		fprintf(out, " (this machine's: its entries after the "
+			"distribution's, from " LOADER_GRUBD_DIR HOST_SCRIPT
+			")");
+		return 0;
+	}
 	if (on_pc(s)) {
 		if (!s->b->disk_known)
 			return err_set(e, EXIT_REFUSED, "GRUB on BIOS is "
@@ -351,6 +524,25 @@ static int once(struct loader_site *s, const struct bootmenu *m,
 
 	if (r < 0)
 		return r;
+	if (on_host(s)) {
+		/* the machine's grubenv, through its own tool */
+		char *argv[] = { "grub-reboot", (char *)x->id, NULL };
+		char errbuf[256];
+
+		if (!host_cfg_has(m))
+			return err_set(e, EXIT_FAILED, HOST_CFG " does not hold "
+				       "earlyfs's entries: 'earlyfs loader sync' "
+				       "runs update-grub");
+		r = run_cmd(argv, errbuf, sizeof(errbuf));
+		if (r != 0)
+			return err_setr(e, r < 0 ? r : -EIO, EXIT_FAILED,
+					"grub-reboot %s failed: %s", x->id,
+					r < 0 ? strerror(-r) : errbuf);
+		fprintf(out, "earlyfs: the next boot, and only that one, takes "
+			"entry %s (grub-reboot: grubenv's next_entry)\n",
+			x->id);
+		return 0;
+	}
 	r = boot_writable(s->b, e);
 	if (r < 0)
 		return r;
@@ -377,6 +569,19 @@ static void status(struct loader_site *s, FILE *out)
 		fprintf(out, ", %s", e.msg);
 		return;
 	}
+	if (on_host(s)) {
+		int fd = open("/boot/grub/grubenv", O_RDONLY | O_CLOEXEC);
+
+		fprintf(out, " (this machine's), " LOADER_GRUBD_DIR HOST_SCRIPT
+			" into " HOST_CFG);
+		if (fd >= 0 && read_fd(fd, ENVBLK_SIZE, &env, &len) == 0 &&
+		    kv_get(env, len, "next_entry", v, sizeof(v)) == 0 && v[0])
+			fprintf(out, ", the next boot takes %s (once)", v);
+		if (fd >= 0)
+			close(fd);
+		free(env);
+		return;
+	}
 	fprintf(out, " (%s), %s/grub.cfg on %s", on_pc(s) ? "BIOS" : "UEFI",
 		dir_of(s), s->esp.shown);
 	snprintf(path, sizeof(path), "%s/grubenv", dir_of(s));
@@ -392,6 +597,27 @@ static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
 	static struct espfiles f;
 	struct err e;
 
+	if (loader_esp(s, &e) == 0 && on_host(s)) {
+		char *text = host_script(s, m, &e), *old = NULL;
+		size_t len;
+
+		if (!text || esp_read(&s->esp, HOST_SCRIPT, SCRIPT_MAX, &old,
+				      &len) < 0 || strcmp(old, text)) {
+			fprintf(out, LOADER_GRUBD_DIR HOST_SCRIPT " is missing "
+				"or not what the boot partition says; 'earlyfs "
+				"loader sync' writes it\n");
+			(*ret)++;
+		} else if (!host_cfg_has(m)) {
+			fprintf(out, HOST_CFG " does not hold earlyfs's "
+				"entries: update-grub has not run since "
+				LOADER_GRUBD_DIR HOST_SCRIPT " was written "
+				"('earlyfs loader sync' runs it)\n");
+			(*ret)++;
+		}
+		free(old);
+		free(text);
+		return;
+	}
 	if (loader_esp(s, &e) < 0 || files(s, m, &f, &e) < 0) {
 		fprintf(out, "%s\n", e.msg);
 		(*ret)++;
@@ -404,6 +630,19 @@ static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
 static int remove_all(struct loader_site *s, FILE *out, struct err *e)
 {
 	char path[64];
+
+	if (on_host(s)) {
+		int r = unlink(LOADER_GRUBD_DIR HOST_SCRIPT) < 0 ? -errno : 0;
+
+		if (r < 0 && r != -ENOENT)
+			return err_setr(e, r, EXIT_FAILED, "cannot remove "
+					LOADER_GRUBD_DIR HOST_SCRIPT ": %s",
+					strerror(-r));
+		if (r == 0)
+			fprintf(out, "earlyfs: removed " LOADER_GRUBD_DIR
+				HOST_SCRIPT "\n");
+		return update_grub(out, e);
+	}
 
 	snprintf(path, sizeof(path), "%s/grub.cfg", dir_of(s));
 	if (esp_remove(&s->esp, path) == 0)

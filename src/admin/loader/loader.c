@@ -130,6 +130,14 @@ int loader_esp(struct loader_site *s, struct err *e)
 	if (!strcmp(spec, LOADER_ESP_BOOT)) {
 		/* the boot partition's own directory, beneath its fd */
 		r = esp_open_dir(s->b->dir, &s->esp, e);
+	} else if (!strcmp(spec, LOADER_ESP_GRUBD)) {
+		/* the running machine's GRUB: its script directory */
+		if (s->b->t.is_image)
+			return err_setr(e, -EINVAL, EXIT_REFUSED, "%s boots "
+					"through the GRUB of the machine it was "
+					"provisioned on (esp=" LOADER_ESP_GRUBD
+					"): change it there", s->b->dir);
+		r = esp_open_dir(LOADER_GRUBD_DIR, &s->esp, e);
 	} else if (strncmp(spec, "PARTUUID=", 9)) {
 		/* a directory: an admin's own machine only; a --target's
 		 * file never names a path earlyfs would follow */
@@ -453,8 +461,10 @@ int loader_verb(struct boot *b, const char *what, unsigned prev, FILE *out,
 			r = s.ops->remove(&s, out, e);
 		if (r == 0)
 			fprintf(out, "earlyfs: earlyfs's entries are gone from "
-				"the ESP (%s); 'earlyfs loader sync' writes "
-				"them again\n", s.esp.shown);
+				"%s%s; 'earlyfs loader sync' writes them "
+				"again\n", strcmp(s.esp_spec, LOADER_ESP_GRUBD)
+				? "the ESP, " : "this machine's GRUB, from ",
+				s.esp.shown);
 	}
 	loader_site_close(&s);
 	return r;

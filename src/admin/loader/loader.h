@@ -99,6 +99,13 @@ int loader_site_conf(struct boot *b, const char *conf, size_t len,
 void loader_site_close(struct loader_site *s);
 /* esp= of a loader whose files are on the boot partition itself. */
 #define LOADER_ESP_BOOT "boot"
+/* esp= of GRUB on the running machine that boots through it already:
+ * earlyfs's menu is a script in LOADER_GRUBD_DIR that update-grub runs. */
+#define LOADER_ESP_GRUBD "grub.d"
+#define LOADER_GRUBD_DIR "/etc/grub.d"
+/* This machine boots a GRUB of its own: LOADER_GRUBD_DIR, its grub.cfg
+ * and update-grub (or grub-mkconfig) are here. */
+bool loader_grub_here(void);
 /* The ESP, found from esp= (a PARTUUID of b's disk, or a directory on a
  * running machine): 0 or -errno with e filled. */
 int loader_esp(struct loader_site *s, struct err *e);
