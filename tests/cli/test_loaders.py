@@ -738,6 +738,10 @@ def running_machine_with_its_own_grub_gets_earlyfs_entries(work):
     for lib in ('/usr/share/grub/grub-mkconfig_lib',):
         guest._copy(tree, lib)
     shutil.copytree('/etc/grub.d', os.path.join(tree, 'etc/grub.d'))
+    # an entry of the machine's own, as an admin adds one
+    with open(os.path.join(tree, 'etc/grub.d/40_custom'), 'a') as f:
+        f.write("menuentry 'The machine's own' --id own {\n\ttrue\n}\n"
+                .replace("machine's", 'machine'))
     harness.write(os.path.join(tree, 'etc/default/grub'), GRUB_DEFAULTS)
     for d in ('boot/grub', 'boot/efi'):
         os.makedirs(os.path.join(tree, d), exist_ok=True)
@@ -780,6 +784,7 @@ def running_machine_with_its_own_grub_gets_earlyfs_entries(work):
     cfg = out.split('CFG1')[1]
     check("### BEGIN /etc/grub.d/42_earlyfs ###" in cfg and
           "menuentry 'earlyfs (" in cfg and
+          "menuentry 'The machine own' --id own" in cfg and
           "### BEGIN /etc/grub.d/00_header ###" in cfg,
           'grub.cfg lacks earlyfs\'s entries or the rest:\n' + cfg[:3000])
     expect_in = ('0 problems', "the next boot takes earlyfs (once)")
@@ -831,10 +836,12 @@ def running_machine_with_its_own_grub_gets_earlyfs_entries(work):
     out = guest_run(work, GRUB_MACHINE % (
         'earlyfs loader remove --target /dev/vda2 --no-daemon\n'
         'test ! -e /etc/grub.d/42_earlyfs\n'
-        'echo MENU; grep -c earlyfs /boot/grub/grub.cfg || true\n'), [img],
-        vars_file)
+        'echo MENU; grep -c earlyfs /boot/grub/grub.cfg || true\n'
+        'grep "^menuentry" /boot/grub/grub.cfg\n'), [img], vars_file)
     check(re.search(r'MENU\s+0\s', out), 'earlyfs is still in grub.cfg:\n'
           + out[-2000:])
+    check("menuentry 'The machine own' --id own" in out.split('MENU')[1],
+          'the machine\'s own entry went with earlyfs\'s:\n' + out[-2000:])
 
 
 def guest_run(work, script, disks, vars_file, files=()):
