@@ -725,8 +725,9 @@ def running_machine_with_its_own_grub_gets_earlyfs_entries(work):
     script /etc/grub.d/42_earlyfs, update-grub run, the distribution's
     entries kept; GRUB reads the kernel from the ext4 partition itself;
     once (grub-reboot) boots earlyfs's entry to the real root, then
-    rescue; a kernel added appears in grub.cfg; check finds a grub.cfg
-    update-grub has not made; loader remove leaves grub.cfg as it was."""
+    rescue, then previous (the kernel before one added); a kernel added
+    appears in grub.cfg; check finds a grub.cfg update-grub has not made;
+    loader remove leaves the machine's own entries."""
     from tests import guest
     guest.initramfs(work, 'true\n', earlyfs=True, uefi=True)
     tree = work('initramfs')
@@ -830,6 +831,20 @@ def running_machine_with_its_own_grub_gets_earlyfs_entries(work):
         c.shell('echo RESCUE-$((6*7))', 'RESCUE-42', 120)
         c.shell_poweroff()
         check('GRUB-REALINIT' not in c.text(), 'rescue reached the root')
+    work.name = name
+    # previous: the generation before the kernel was added, its kernel
+    out = guest_run(work, GRUB_MACHINE % (
+        'earlyfs once previous --target /dev/vda2 --no-daemon\n'
+        'earlyfs generations --target /dev/vda2 --no-daemon\n'), [img],
+        vars_file)
+    prev = re.search(r'^\s*(\d+) .*\[previous\]', out, re.M).group(1)
+    work.name = name + '-previous'
+    with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
+        c.expect(r'earlyfs.generation=previous: running generation %s'
+                 % prev, 120)
+        c.expect(r'GRUB-REALINIT pid=1 BOOT_IMAGE=/vmlinuz-%s '
+                 % re.escape(real_version()), 60)
+        c.wait_exit(60)
     work.name = name
     # loader remove: the script goes, grub.cfg is as update-grub makes it
     # without earlyfs
