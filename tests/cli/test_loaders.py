@@ -640,34 +640,24 @@ def running_uefi_machine_boots_through_efistub_entries(work):
     once = ('mount -t efivarfs efivarfs /sys/firmware/efi/efivars\n'
             'mkdir -p /boot\nmount -t ext4 /dev/vda2 /boot\n'
             'earlyfs once %s --no-daemon\numount /boot\n')
-    name = work.name
     # an entry lost from the NVRAM: check names it, once makes it again
     out = guest_run(work, (once % 'rescue').replace(
         'earlyfs once', 'n=$(efibootmgr | sed -n "s/^Boot\\([0-9A-F]*\\)'
         '\\* earlyfs rescue.*/\\1/p")\nefibootmgr -b $n -B >/dev/null\n'
         'earlyfs check --no-daemon || echo CHECK-FAILED\nearlyfs once'),
         [img], vars_file)
-    check('CHECK-FAILED' in out and 'no Boot#### of earlyfs boots rescue'
-          in out or 'is not earlyfs\'s entry rescue' in out,
+    check('CHECK-FAILED' in out and ('no Boot#### of earlyfs boots rescue'
+                                     in out or 'is not earlyfs\'s entry '
+                                     'rescue' in out),
           'check did not see the lost entry:\n' + out[-2000:])
     check(re.search(r'earlyfs: Boot[0-9A-F]{4}: earlyfs rescue shell', out),
           'once did not make the entry again:\n' + out[-2000:])
-    work.name = name + '-rescue'
-    with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
-        c.shell('echo RESCUE-$((6*7))', 'RESCUE-42', 120)
-        c.shell_poweroff()
-        check('REALINIT' not in c.text(), 'rescue reached the real root')
-    work.name = name
+    rescue_boot(work, img, vars_file)
     gens = guest_run(work, (once % 'previous').replace(
         'umount', 'earlyfs generations --no-daemon\numount'), [img],
         vars_file)
-    prev = re.search(r'^\s*(\d+) .*\[previous\]', gens, re.M).group(1)
-    work.name = name + '-previous'
-    with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
-        c.expect(r'earlyfs.generation=previous: running generation %s'
-                 % prev, 120)
-        harness.reached_real_root(c)
-        text = c.text()
+    text = previous_boot(work, img, vars_file, gens,
+                         harness.reached_real_root)
     check('\\earlyfs\\vmlinuz-%s\n' % v1 in text.replace('\r', ''),
           'previous did not boot the kernel of the generation before')
 
@@ -826,26 +816,18 @@ def running_machine_with_its_own_grub_gets_earlyfs_entries(work):
           + out[-3000:])
     check('update-grub wrote /boot/grub/grub.cfg' in out.split(
         'CHECK-FAILED')[1], 'sync did not run update-grub')
-    work.name = name + '-rescue'
-    with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
-        c.shell('echo RESCUE-$((6*7))', 'RESCUE-42', 120)
-        c.shell_poweroff()
-        check('GRUB-REALINIT' not in c.text(), 'rescue reached the root')
-    work.name = name
+    rescue_boot(work, img, vars_file, 'GRUB-REALINIT')
     # previous: the generation before the kernel was added, its kernel
     out = guest_run(work, GRUB_MACHINE % (
         'earlyfs once previous --target /dev/vda2 --no-daemon\n'
         'earlyfs generations --target /dev/vda2 --no-daemon\n'), [img],
         vars_file)
-    prev = re.search(r'^\s*(\d+) .*\[previous\]', out, re.M).group(1)
-    work.name = name + '-previous'
-    with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
-        c.expect(r'earlyfs.generation=previous: running generation %s'
-                 % prev, 120)
+
+    def old_kernel(c):
         c.expect(r'GRUB-REALINIT pid=1 BOOT_IMAGE=/vmlinuz-%s '
                  % re.escape(real_version()), 60)
         c.wait_exit(60)
-    work.name = name
+    previous_boot(work, img, vars_file, out, old_kernel)
     # loader remove: the script goes, grub.cfg is as update-grub makes it
     # without earlyfs
     out = guest_run(work, GRUB_MACHINE % (
@@ -857,6 +839,38 @@ def running_machine_with_its_own_grub_gets_earlyfs_entries(work):
           + out[-2000:])
     check("menuentry 'The machine own' --id own" in out.split('MENU')[1],
           'the machine\'s own entry went with earlyfs\'s:\n' + out[-2000:])
+
+
+def rescue_boot(work, img, vars_file, not_seen='REALINIT'):
+    """The next boot under OVMF gives busybox init's shell (the rescue
+    entry), not the real root."""
+    name = work.name
+    work.name = name + '-rescue'
+    try:
+        with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
+            c.shell('echo RESCUE-$((6*7))', 'RESCUE-42', 120)
+            c.shell_poweroff()
+            check(not_seen not in c.text(), 'rescue reached the real root')
+    finally:
+        work.name = name
+
+
+def previous_boot(work, img, vars_file, generations, then):
+    """The next boot under OVMF runs the generation 'earlyfs generations'
+    (its output) marks [previous], then then(console); the console's
+    text."""
+    prev = re.search(r'^\s*(\d+) .*\[previous\]', generations,
+                     re.M).group(1)
+    name = work.name
+    work.name = name + '-previous'
+    try:
+        with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
+            c.expect(r'earlyfs.generation=previous: running generation %s'
+                     % prev, 120)
+            then(c)
+            return c.text()
+    finally:
+        work.name = name
 
 
 def guest_run(work, script, disks, vars_file, files=()):
@@ -886,12 +900,8 @@ def running_uefi_machine_takes_systemd_boots_one_shot_entry(work):
     check('LoaderEntryOneShot' not in out and
           'the next boot takes earlyfs.rescue.conf (once)' in out,
           'once did not set the one-shot entry:\n' + out[-1500:])
+    rescue_boot(work, img, vars_file)
     name = work.name
-    work.name = name + '-rescue'
-    with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
-        c.shell('echo RESCUE-$((6*7))', 'RESCUE-42', 120)
-        c.shell_poweroff()
-        check('REALINIT' not in c.text(), 'rescue reached the real root')
     work.name = name + '-after'
     with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
         harness.reached_real_root(c)
