@@ -110,32 +110,36 @@ def initramfs(work, script, earlyfs=False, uefi=False, files=()):
     return cpio
 
 
+def _guest(work, cpio, disks, iface, timeout, boot):
+    """Boots the test kernel with cpio as its initramfs and disks (the
+    first through boot(work, disk, extra), the others after it); the
+    console text once the script said it succeeded, else BootFailure."""
+    argv = ['-kernel', harness.kernel_image(), '-initrd', cpio,
+            '-append', 'console=ttyS0 rdinit=/init panic=-1 quiet']
+    for i, d in enumerate(disks[1:], 1):
+        argv += harness.drive(d, iface, i)
+    name = work.name
+    work.name = name + '-guest'
+    try:
+        with boot(work, disks[0], argv) as c:
+            m = c.expect(r'GUEST-(OK|FAILED \d+)', timeout)
+            if m.group(1) != 'OK':
+                raise harness.BootFailure('guest: %s' % m.group(0))
+            c.wait_exit(60)
+            return c.text()
+    finally:
+        work.name = name
+
+
 def run(work, script, disks, timeout=300, earlyfs=False, iface='virtio',
         extra=()):
     """Runs script in the guest with disks as vda, vdb, ... (iface='ide':
     sda, sdb, ...; 'nvme': nvme0n1, nvme1n1, ...) and QEMU's extra
     arguments; returns the console text (raises BootFailure unless the
     script succeeded)."""
-    cpio = initramfs(work, script, earlyfs)
-    argv = ['-kernel', harness.kernel_image(), '-initrd', cpio,
-            '-append', 'console=ttyS0 rdinit=/init panic=-1 quiet']
-    drives = []
-    for i, d in enumerate(disks[1:], 1):
-        drives += harness.drive(d, iface, i)
-    name = work.name
-    work.name = name + '-guest'
-    try:
-        with harness.qemu(work, disks[0], timeout,
-                          extra=argv + drives + list(extra),
-                          iface=iface) \
-                as c:
-            m = c.expect(r'GUEST-(OK|FAILED \d+)', timeout)
-            if m.group(1) != 'OK':
-                raise harness.BootFailure('image guest: %s' % m.group(0))
-            c.wait_exit(60)
-            return c.text()
-    finally:
-        work.name = name
+    return _guest(work, initramfs(work, script, earlyfs), disks, iface,
+                  timeout, lambda w, d, argv: harness.qemu(
+                      w, d, timeout, extra=argv + list(extra), iface=iface))
 
 
 def run_uefi(work, script, disks, vars_file, timeout=300, files=()):
@@ -144,21 +148,6 @@ def run_uefi(work, script, disks, vars_file, timeout=300, files=()):
     script has efivarfs, earlyfs, efibootmgr and mtools; disks as vda,
     vdb...  Returns the console text (BootFailure unless it succeeded)."""
     cpio = initramfs(work, script, earlyfs=True, uefi=True, files=files)
-    argv = ['-kernel', harness.kernel_image(), '-initrd', cpio,
-            '-append', 'console=ttyS0 rdinit=/init panic=-1 quiet']
-    drives = []
-    for i, d in enumerate(disks[1:], 1):
-        drives += harness.drive(d, 'virtio', i)
-    name = work.name
-    work.name = name + '-guest'
-    try:
-        with harness.qemu_uefi(work, disks[0], timeout,
-                               extra=argv + drives,
-                               vars_file=vars_file) as c:
-            m = c.expect(r'GUEST-(OK|FAILED \d+)', timeout)
-            if m.group(1) != 'OK':
-                raise harness.BootFailure('uefi guest: %s' % m.group(0))
-            c.wait_exit(60)
-            return c.text()
-    finally:
-        work.name = name
+    return _guest(work, cpio, disks, 'virtio', timeout,
+                  lambda w, d, argv: harness.qemu_uefi(
+                      w, d, timeout, extra=argv, vars_file=vars_file))
