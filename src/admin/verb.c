@@ -206,16 +206,11 @@ static int run_change(struct boot *b, const struct verb *v,
 static int run_once(struct boot *b, const struct verb *v,
 		    const struct verb_call *c, FILE *out, struct err *e)
 {
-	struct generation *g = NULL;
-	size_t n = 0;
 	int r = change_lock(b, out, e);
 
 	if (r < 0)
 		return r;
-	if (generations_list(b, &g, &n) < 0)
-		n = 0;
-	r = loader_once(b, c->args[0], gen_previous(g, n), out, e);
-	free(g);
+	r = loader_once(b, c->args[0], gen_previous_of(b), out, e);
 	boot_unlock(b, out);
 	return r;
 }
@@ -223,16 +218,11 @@ static int run_once(struct boot *b, const struct verb *v,
 static int run_loader(struct boot *b, const struct verb *v,
 		      const struct verb_call *c, FILE *out, struct err *e)
 {
-	struct generation *g = NULL;
-	size_t n = 0;
 	int r = change_lock(b, out, e);
 
 	if (r < 0)
 		return r;
-	if (generations_list(b, &g, &n) < 0)
-		n = 0;
-	r = loader_verb(b, c->args[0], gen_previous(g, n), out, e);
-	free(g);
+	r = loader_verb(b, c->args[0], gen_previous_of(b), out, e);
 	boot_unlock(b, out);
 	return r;
 }

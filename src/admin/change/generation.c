@@ -115,6 +115,19 @@ unsigned gen_previous(const struct generation *v, size_t n)
 	return prev;
 }
 
+unsigned gen_previous_of(const struct boot *b)
+{
+	struct generation *v = NULL;
+	size_t n = 0;
+	unsigned prev;
+
+	if (generations_list(b, &v, &n) < 0)
+		n = 0;
+	prev = gen_previous(v, n);
+	free(v);
+	return prev;
+}
+
 int gen_state_load(const struct boot *b, struct gen_state *s)
 {
 	memset(s, 0, sizeof(*s));

@@ -26,6 +26,8 @@ int generations_list(const struct boot *b, struct generation **ret,
  * runner's rule): the newest valid, applied generation older than the
  * newest of v[0..n); 0 if none. */
 unsigned gen_previous(const struct generation *v, size_t n);
+/* The same for b's generations as listed now (0 if none, or unreadable). */
+unsigned gen_previous_of(const struct boot *b);
 /* What one change reads once, under the lock: the generations (listed
  * once), and the trees it compares, each scanned when first asked for:
  * the live one, and the newest generation's. */

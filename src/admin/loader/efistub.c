@@ -214,6 +214,31 @@ static bool in_order(const char *order, const char *num)
 	return false;
 }
 
+/* A listing's BootOrder ("" if it has none). */
+static void order_of(const char *list, char *ret, size_t cap)
+{
+	const char *p = list ? strstr(list, "BootOrder: ") : NULL;
+
+	snprintf(ret, cap, "%.*s", p ? (int)strcspn(p + 11, "\n") : 0,
+		 p ? p + 11 : "");
+}
+
+/* efibootmgr OPT ARG [MORE]: 0, or -EIO with e saying what failed. */
+static int efibootmgr(const char *opt, const char *arg, const char *more,
+		      struct err *e)
+{
+	char *argv[] = { "efibootmgr", (char *)opt, (char *)arg, (char *)more,
+			 NULL };
+	char errbuf[256];
+	int r = run_cmd(argv, errbuf, sizeof(errbuf));
+
+	if (r == 0)
+		return 0;
+	return err_setr(e, -EIO, EXIT_FAILED, "efibootmgr %s %s%s%s failed: %s",
+			opt, arg, more ? " " : "", more ? more : "",
+			r < 0 ? strerror(-r) : errbuf);
+}
+
 /* BootOrder with each of earlyfs's entries that was remade at the place
  * of the one it replaces (the admin's order, or --default, stays), and
  * every other one of earlyfs's entries after the machine's own: firmware
@@ -222,14 +247,13 @@ static bool in_order(const char *order, const char *num)
 static void keep_order(const char *list, const char *before,
 		       const char *after, FILE *out)
 {
-	char order[512] = "", *tok, *save = NULL, num[5], old[5], rid[96];
+	char order[512], *tok, *save = NULL, num[5], old[5], rid[96];
 	char line[256], neworder[512] = "";
-	const char *p = list ? strstr(list, "BootOrder: ") : NULL, *q;
+	const char *q;
+	struct err ignore;
 	bool changed = false;
 
-	if (p)
-		snprintf(order, sizeof(order), "%.*s",
-			 (int)strcspn(p + 11, "\n"), p + 11);
+	order_of(list, order, sizeof(order));
 	for (tok = strtok_r(order, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		q = before;
@@ -265,13 +289,9 @@ static void keep_order(const char *list, const char *before,
 			changed = true;
 		}
 	}
-	if (changed && neworder[0]) {
-		char *argv[] = { "efibootmgr", "-o", neworder, NULL };
-		char errbuf[256];
-
-		if (run_cmd(argv, errbuf, sizeof(errbuf)) == 0)
-			fprintf(out, "earlyfs: BootOrder %s\n", neworder);
-	}
+	if (changed && neworder[0] &&
+	    efibootmgr("-o", neworder, NULL, &ignore) == 0)
+		fprintf(out, "earlyfs: BootOrder %s\n", neworder);
 }
 
 /* Each entry of the menu as a Boot#### (kept where the record and the
@@ -362,9 +382,9 @@ static int nvram_sync(struct loader_site *s, const struct bootmenu *m,
 	keep_order(list, rec, text, out);
 	/* the entries of before that the record no longer names */
 	for (p = rec; p && *p;) {
-		char rid[96], old[5];
+		char rid[96], old[5], line[256];
 		size_t l = strcspn(p, "\n");
-		char line[256];
+		struct err ignore;
 
 		snprintf(line, sizeof(line), "%.*s", (int)l, p);
 		p += l + (p[l] == '\n');
@@ -381,13 +401,8 @@ static int nvram_sync(struct loader_site *s, const struct bootmenu *m,
 					text_printable(label));
 			continue;
 		}
-		{
-			char *argv[] = { "efibootmgr", "-b", old, "-B", NULL };
-			char errbuf[256];
-
-			if (run_cmd(argv, errbuf, sizeof(errbuf)) == 0)
-				fprintf(out, "earlyfs: Boot%s removed\n", old);
-		}
+		if (efibootmgr("-b", old, "-B", &ignore) == 0)
+			fprintf(out, "earlyfs: Boot%s removed\n", old);
 	}
 	r = text ? esp_put(&s->esp, RECORD, -1, text, tl) : -ENOMEM;
 	if (r < 0)
@@ -406,7 +421,6 @@ static int set_default(struct loader_site *s, FILE *out, struct err *e)
 {
 	char *rec = NULL, *list = NULL, num[5], order[512], *tok, *save = NULL;
 	char neworder[512];
-	const char *p;
 	size_t len;
 	int r = no_nvram(s, e);
 
@@ -425,9 +439,7 @@ static int set_default(struct loader_site *s, FILE *out, struct err *e)
 		return err_set(e, EXIT_FAILED, "no Boot#### of earlyfs's "
 			       "default entry; 'earlyfs loader sync' makes it");
 	}
-	p = strstr(list, "BootOrder: ");
-	snprintf(order, sizeof(order), "%.*s",
-		 p ? (int)strcspn(p + 11, "\n") : 0, p ? p + 11 : "");
+	order_of(list, order, sizeof(order));
 	free(list);
 	snprintf(neworder, sizeof(neworder), "%s", num);
 	for (tok = strtok_r(order, ",", &save); tok;
@@ -436,15 +448,9 @@ static int set_default(struct loader_site *s, FILE *out, struct err *e)
 			snprintf(neworder + strlen(neworder),
 				 sizeof(neworder) - strlen(neworder), ",%s",
 				 tok);
-	{
-		char *argv[] = { "efibootmgr", "-o", neworder, NULL };
-		char errbuf[256];
-
-		r = run_cmd(argv, errbuf, sizeof(errbuf));
-		if (r != 0)
-			return err_set(e, EXIT_FAILED, "efibootmgr -o %s failed: "
-				       "%s", neworder, errbuf);
-	}
+	r = efibootmgr("-o", neworder, NULL, e);
+	if (r < 0)
+		return r;
 	fprintf(out, " BootOrder %s (Boot%s, earlyfs, first)", neworder, num);
 	return 0;
 }
@@ -452,16 +458,12 @@ static int set_default(struct loader_site *s, FILE *out, struct err *e)
 static int need(struct loader_site *s, const struct bootmenu *m,
 		uint64_t *ret, struct err *e)
 {
-	static struct espfiles f;
 	char *rec = NULL;
 	size_t len;
 	int r = no_nvram(s, e);
 
 	if (r == 0)
-		r = files(s, m, &f, e);
-	if (r == 0)
-		r = espfiles_need(&f, s, ret, e);
-	espfiles_free(&f);
+		r = espfiles_need_menu(files, s, m, ret, e);
 	/* the NVRAM's side, as the record says it was made */
 	if (r == 0) {
 		if (esp_read(&s->esp, RECORD, RECORD_MAX, &rec, &len) < 0)
@@ -475,14 +477,10 @@ static int need(struct loader_site *s, const struct bootmenu *m,
 static int export(struct loader_site *s, const struct bootmenu *m, FILE *out,
 		  struct err *e)
 {
-	static struct espfiles f;
 	int r = no_nvram(s, e);
 
 	if (r == 0)
-		r = files(s, m, &f, e);
-	if (r == 0)
-		r = espfiles_write(&f, s, out, e);
-	espfiles_free(&f);
+		r = espfiles_write_menu(files, s, m, out, e);
 	if (r == 0)
 		r = nvram_sync(s, m, out, e);
 	return r;
@@ -523,15 +521,9 @@ static int once(struct loader_site *s, const struct bootmenu *m,
 			       x->id);
 	}
 	free(rec);
-	{
-		char *argv[] = { "efibootmgr", "-n", num, NULL };
-		char errbuf[256];
-
-		r = run_cmd(argv, errbuf, sizeof(errbuf));
-		if (r != 0)
-			return err_set(e, EXIT_FAILED, "efibootmgr -n %s "
-				       "failed: %s", num, errbuf);
-	}
+	r = efibootmgr("-n", num, NULL, e);
+	if (r < 0)
+		return r;
 	fprintf(out, "earlyfs: the next boot, and only that one, takes entry "
 		"%s (BootNext=%s)\n", x->id, num);
 	return 0;
@@ -559,19 +551,16 @@ static void status(struct loader_site *s, FILE *out)
 static void nvram_check(struct loader_site *s, const struct bootmenu *m,
 			FILE *out, unsigned *ret)
 {
-	char *rec = NULL, *list = NULL, num[5], label[200], order[512] = "";
+	char *rec = NULL, *list = NULL, num[5], label[200], order[512];
 	unsigned long long h;
 	struct err e;
-	const char *p;
 	size_t len, i;
 
 	if (s->b->disk_known || !efivar_available() || listing(&list, &e) < 0)
 		return;		/* this machine's NVRAM only */
 	if (esp_read(&s->esp, RECORD, RECORD_MAX, &rec, &len) < 0)
 		rec = NULL;
-	if ((p = strstr(list, "BootOrder: ")))
-		snprintf(order, sizeof(order), "%.*s",
-			 (int)strcspn(p + 11, "\n"), p + 11);
+	order_of(list, order, sizeof(order));
 	for (i = 0; i < m->n; i++) {
 		const struct bootmenu_entry *x = &m->v[i];
 
@@ -604,17 +593,9 @@ static void nvram_check(struct loader_site *s, const struct bootmenu *m,
 static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
 		  unsigned *ret)
 {
-	static struct espfiles f;
-	struct err e;
-
-	if (loader_esp(s, &e) < 0 || files(s, m, &f, &e) < 0) {
-		fprintf(out, "%s\n", e.msg);
-		(*ret)++;
-	} else {
-		*ret += espfiles_check(&f, s, out);
+	*ret += espfiles_check_menu(files, s, m, out);
+	if (s->esp_open)
 		nvram_check(s, m, out, ret);
-	}
-	espfiles_free(&f);
 }
 
 static int remove_all(struct loader_site *s, FILE *out, struct err *e)

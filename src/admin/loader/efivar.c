@@ -26,39 +26,10 @@ static void path_of(const char *name, const char *guid, char *ret, size_t cap)
 	snprintf(ret, cap, EFIVAR_DIR "/%s-%s", name, guid);
 }
 
-int efivar_get(const char *name, const char *guid, char *ret, size_t cap)
-{
-	unsigned char buf[4 + 2 * 256];
-	char path[256];
-	size_t i, o = 0;
-	ssize_t n;
-	int fd;
-
-	if (!cap)
-		return -EINVAL;
-	path_of(name, guid, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 0)
-		return -errno;
-	for (i = 4; i + 1 < (size_t)n && o + 1 < cap; i += 2) {
-		uint16_t c = (uint16_t)(buf[i] | buf[i + 1] << 8);
-
-		if (!c)
-			break;
-		ret[o++] = c < 0x20 || c > 0x7e ? '?' : (char)c;
-	}
-	ret[o] = '\0';
-	return 0;
-}
-
 int efivar_get_raw(const char *name, const char *guid, unsigned char *ret,
 		   size_t cap)
 {
-	unsigned char buf[4 + 256];
+	unsigned char buf[4 + 2 * 256];
 	char path[256];
 	ssize_t n;
 	int fd;
@@ -74,6 +45,29 @@ int efivar_get_raw(const char *name, const char *guid, unsigned char *ret,
 	n -= 4;
 	memcpy(ret, buf + 4, (size_t)n < cap ? (size_t)n : cap);
 	return (int)n;
+}
+
+int efivar_get(const char *name, const char *guid, char *ret, size_t cap)
+{
+	unsigned char buf[2 * 256];
+	size_t i, o = 0;
+	int n;
+
+	if (!cap)
+		return -EINVAL;
+	n = efivar_get_raw(name, guid, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	for (i = 0; i + 1 < (size_t)n && i + 1 < sizeof(buf) && o + 1 < cap;
+	     i += 2) {
+		uint16_t c = (uint16_t)(buf[i] | buf[i + 1] << 8);
+
+		if (!c)
+			break;
+		ret[o++] = c < 0x20 || c > 0x7e ? '?' : (char)c;
+	}
+	ret[o] = '\0';
+	return 0;
 }
 
 int efivar_set(const char *name, const char *guid, const char *value)

@@ -81,6 +81,24 @@ static bool find_counted(const char *list, const char *dir, const char *base,
 	return false;
 }
 
+int espfiles_counted_path(struct loader_site *s, const char *path, char *ret,
+			  size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[160], *list = NULL;
+	struct err ignore;
+	bool found;
+
+	if (!slash || loader_esp(s, &ignore) < 0)
+		return -ENOENT;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (esp_list(&s->esp, dir[0] ? dir : "/", &list) < 0)
+		return -ENOENT;
+	found = find_counted(list, dir, slash + 1, ret, cap);
+	free(list);
+	return found ? 0 : -ENOENT;
+}
+
 void espfiles_count(struct espfiles *f, unsigned tries)
 {
 	if (f->n)
@@ -530,5 +548,44 @@ unsigned espfiles_check(struct espfiles *f, struct loader_site *s,
 			bad++;
 		}
 	free(mf);
+	return bad;
+}
+
+/* The backends' sets, one at a time (large: static). */
+static struct espfiles menu_set;
+
+int espfiles_need_menu(espfiles_fill_fn *fill, struct loader_site *s,
+		       const struct bootmenu *m, uint64_t *ret, struct err *e)
+{
+	int r = fill(s, m, &menu_set, e);
+
+	if (r == 0)
+		r = espfiles_need(&menu_set, s, ret, e);
+	espfiles_free(&menu_set);
+	return r;
+}
+
+int espfiles_write_menu(espfiles_fill_fn *fill, struct loader_site *s,
+			const struct bootmenu *m, FILE *out, struct err *e)
+{
+	int r = fill(s, m, &menu_set, e);
+
+	if (r == 0)
+		r = espfiles_write(&menu_set, s, out, e);
+	espfiles_free(&menu_set);
+	return r;
+}
+
+unsigned espfiles_check_menu(espfiles_fill_fn *fill, struct loader_site *s,
+			     const struct bootmenu *m, FILE *out)
+{
+	unsigned bad = 1;
+	struct err e;
+
+	if (loader_esp(s, &e) < 0 || fill(s, m, &menu_set, &e) < 0)
+		fprintf(out, "%s\n", e.msg);
+	else
+		bad = espfiles_check(&menu_set, s, out);
+	espfiles_free(&menu_set);
 	return bad;
 }

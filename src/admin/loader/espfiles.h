@@ -45,6 +45,21 @@ struct espfiles {
 /* A text file of the set (printf-style); 0 or -ENOMEM/-E2BIG. */
 int espfiles_text(struct espfiles *f, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A backend's set for menu m (its files()): 0 or -errno with e. */
+typedef int espfiles_fill_fn(struct loader_site *s, const struct bootmenu *m,
+			     struct espfiles *f, struct err *e);
+/* espfiles_need(), espfiles_write() and espfiles_check() of the set fill
+ * makes for m (check: a set that cannot be made is one problem). */
+int espfiles_need_menu(espfiles_fill_fn *fill, struct loader_site *s,
+		       const struct bootmenu *m, uint64_t *ret, struct err *e);
+int espfiles_write_menu(espfiles_fill_fn *fill, struct loader_site *s,
+			const struct bootmenu *m, FILE *out, struct err *e);
+unsigned espfiles_check_menu(espfiles_fill_fn *fill, struct loader_site *s,
+			     const struct bootmenu *m, FILE *out);
+/* The counted entry path (NAME.conf) as it is named on the ESP now
+ * (with or without its counter), in ret: 0, or -ENOENT. */
+int espfiles_counted_path(struct loader_site *s, const char *path, char *ret,
+			  size_t cap);
 /* The last file of the set is a counted entry, given tries. */
 void espfiles_count(struct espfiles *f, unsigned tries);
 /* ESPFILES_DIR/NAME from the partition's file NAME (a kernel, a stub);

@@ -133,6 +133,25 @@ static char *host_script(struct loader_site *s, const struct bootmenu *m,
 	return text;
 }
 
+/* The script m makes, in *ret (malloc'ed): 1 if the one in
+ * LOADER_GRUBD_DIR is missing or another, 0 if it is the same, -errno
+ * with e. */
+static int host_differs(struct loader_site *s, const struct bootmenu *m,
+			char **ret, struct err *e)
+{
+	char *old = NULL;
+	size_t len;
+	int r;
+
+	*ret = host_script(s, m, e);
+	if (!*ret)
+		return -EINVAL;
+	r = esp_read(&s->esp, HOST_SCRIPT, SCRIPT_MAX, &old, &len) < 0 ||
+	    strcmp(old, *ret);
+	free(old);
+	return r;
+}
+
 /* Whether the machine's grub.cfg holds each entry of m from the script
  * (update-grub ran since it was written). */
 static bool host_cfg_has(const struct bootmenu *m)
@@ -179,17 +198,12 @@ static int update_grub(FILE *out, struct err *e)
 static int host_export(struct loader_site *s, const struct bootmenu *m,
 		       FILE *out, struct err *e)
 {
-	char *text = host_script(s, m, e), *old = NULL;
-	size_t len;
-	bool same;
-	int r = 0;
+	char *text;
+	int differs = host_differs(s, m, &text, e), r = 0;
 
-	if (!text)
-		return -EINVAL;
-	same = esp_read(&s->esp, HOST_SCRIPT, SCRIPT_MAX, &old, &len) == 0 &&
-	       !strcmp(old, text);
-	free(old);
-	if (!same) {
+	if (differs < 0)
+		return differs;
+	if (differs) {
 		r = host_write_text(LOADER_GRUBD_DIR HOST_SCRIPT, text, 0755);
 		if (r < 0)
 			r = err_setr(e, r, EXIT_FAILED, "cannot write "
@@ -200,7 +214,7 @@ static int host_export(struct loader_site *s, const struct bootmenu *m,
 				HOST_SCRIPT "\n");
 	}
 	free(text);
-	if (r == 0 && (!same || !host_cfg_has(m)))
+	if (r == 0 && (differs || !host_cfg_has(m)))
 		r = update_grub(out, e);
 	return r;
 }
@@ -253,44 +267,28 @@ static int files(struct loader_site *s, const struct bootmenu *m,
 static int need(struct loader_site *s, const struct bootmenu *m,
 		uint64_t *ret, struct err *e)
 {
-	static struct espfiles f;
 	int r;
 
 	if (on_host(s)) {
-		char *text = host_script(s, m, e), *old = NULL;
-		size_t len;
+		char *text;
 
-		if (!text)
-			return -EINVAL;
-		r = esp_read(&s->esp, HOST_SCRIPT, SCRIPT_MAX, &old, &len) < 0 ||
-		    strcmp(old, text) || !host_cfg_has(m);
-		*ret = r ? strlen(text) + 4096 : 0;
-		free(old);
+		r = host_differs(s, m, &text, e);
+		if (r >= 0) {
+			r = r || !host_cfg_has(m);
+			*ret = r ? strlen(text) + 4096 : 0;
+		}
 		free(text);
 		return r;
 	}
-	r = files(s, m, &f, e);
-
-	if (r == 0)
-		r = espfiles_need(&f, s, ret, e);
-	espfiles_free(&f);
-	return r;
+	return espfiles_need_menu(files, s, m, ret, e);
 }
 
 static int export(struct loader_site *s, const struct bootmenu *m, FILE *out,
 		  struct err *e)
 {
-	static struct espfiles f;
-	int r;
-
 	if (on_host(s))
 		return host_export(s, m, out, e);
-	r = files(s, m, &f, e);
-
-	if (r == 0)
-		r = espfiles_write(&f, s, out, e);
-	espfiles_free(&f);
-	return r;
+	return espfiles_write_menu(files, s, m, out, e);
 }
 
 static int put_host(struct loader_site *s, const char *path, const char *src,
@@ -594,15 +592,16 @@ static void status(struct loader_site *s, FILE *out)
 static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
 		  unsigned *ret)
 {
-	static struct espfiles f;
 	struct err e;
 
 	if (loader_esp(s, &e) == 0 && on_host(s)) {
-		char *text = host_script(s, m, &e), *old = NULL;
-		size_t len;
+		char *text;
+		int differs = host_differs(s, m, &text, &e);
 
-		if (!text || esp_read(&s->esp, HOST_SCRIPT, SCRIPT_MAX, &old,
-				      &len) < 0 || strcmp(old, text)) {
+		if (differs < 0) {
+			fprintf(out, "%s\n", e.msg);
+			(*ret)++;
+		} else if (differs) {
 			fprintf(out, LOADER_GRUBD_DIR HOST_SCRIPT " is missing "
 				"or not what the boot partition says; 'earlyfs "
 				"loader sync' writes it\n");
@@ -614,17 +613,10 @@ static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
 				"('earlyfs loader sync' runs it)\n");
 			(*ret)++;
 		}
-		free(old);
 		free(text);
 		return;
 	}
-	if (loader_esp(s, &e) < 0 || files(s, m, &f, &e) < 0) {
-		fprintf(out, "%s\n", e.msg);
-		(*ret)++;
-	} else {
-		*ret += espfiles_check(&f, s, out);
-	}
-	espfiles_free(&f);
+	*ret += espfiles_check_menu(files, s, m, out);
 }
 
 static int remove_all(struct loader_site *s, FILE *out, struct err *e)

@@ -34,24 +34,6 @@ const struct loader_ops *loader_by_name(const char *name)
 	return NULL;
 }
 
-/* KEY=value of tree's etc/earlyfs.conf: 0, -ENOENT, -errno. */
-static int conf_get(int dir, const char *tree, const char *key, char *ret,
-		    size_t cap)
-{
-	char path[PATH_MAX], *buf;
-	size_t len;
-	int r;
-
-	snprintf(path, sizeof(path), "%s%s" LAYOUT_CONF, tree,
-		 tree[0] ? "/" : "");
-	r = beneath_read(dir, path, LAYOUT_CONF_MAX, &buf, &len);
-	if (r < 0)
-		return r;
-	r = kv_get(buf, len, key, ret, cap);
-	free(buf);
-	return r;
-}
-
 static void names(char *buf, size_t cap)
 {
 	size_t i, o = 0;
@@ -206,7 +188,7 @@ int loader_kernels(int dir, const char *tree, struct kernlist *kl,
 	if (r != -ENOENT)
 		return err_setr(e, r, EXIT_FAILED, "%s: %s", path,
 				strerror(-r));
-	if (conf_get(dir, tree, "kernel", name, sizeof(name)) == 0 &&
+	if (boot_conf_get_in(dir, tree, "kernel", name, sizeof(name)) == 0 &&
 	    !strncmp(name, "vmlinuz-", 8) &&
 	    kernlist_version_ok(name + 8, strlen(name + 8)) &&
 	    beneath_exists(dir, name)) {
@@ -231,8 +213,8 @@ static int options_of(int dir, const char *tree, char *opt, char *rescue,
 	size_t len, line;
 	int r;
 
-	if (conf_get(dir, tree, "options", opt, cap) == 0) {
-		if (conf_get(dir, tree, "rescue_options", rescue, cap) < 0)
+	if (boot_conf_get_in(dir, tree, "options", opt, cap) == 0) {
+		if (boot_conf_get_in(dir, tree, "rescue_options", rescue, cap) < 0)
 			rescue[0] = '\0';
 		return 0;
 	}

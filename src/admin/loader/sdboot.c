@@ -95,25 +95,13 @@ static int files(struct loader_site *s, const struct bootmenu *m,
 static int need(struct loader_site *s, const struct bootmenu *m,
 		uint64_t *ret, struct err *e)
 {
-	static struct espfiles f;
-	int r = files(s, m, &f, e);
-
-	if (r == 0)
-		r = espfiles_need(&f, s, ret, e);
-	espfiles_free(&f);
-	return r;
+	return espfiles_need_menu(files, s, m, ret, e);
 }
 
 static int export(struct loader_site *s, const struct bootmenu *m, FILE *out,
 		  struct err *e)
 {
-	static struct espfiles f;
-	int r = files(s, m, &f, e);
-
-	if (r == 0)
-		r = espfiles_write(&f, s, out, e);
-	espfiles_free(&f);
-	return r;
+	return espfiles_write_menu(files, s, m, out, e);
 }
 
 /* systemd-boot as the firmware's removable-media loader (what boots a
@@ -226,19 +214,11 @@ static int set_default(struct loader_site *s, FILE *out, struct err *e)
  * loader gave it, if it has one (name unchanged when none is found). */
 static void current_name(struct loader_site *s, char *name, size_t cap)
 {
-	char *list = NULL, *l, *save = NULL, base[160];
-	unsigned left, done;
-	struct err ignore;
+	char path[192], found[160];
 
-	if (loader_esp(s, &ignore) < 0 || esp_list(&s->esp, ENTRIES, &list) < 0)
-		return;
-	for (l = strtok_r(list, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-		if (bootmenu_bls_counter(l, base, sizeof(base), &left,
-					 &done) == 1 && !strcasecmp(base, name)) {
-			snprintf(name, cap, "%s", l);
-			break;
-		}
-	free(list);
+	snprintf(path, sizeof(path), ENTRIES "/%s", name);
+	if (espfiles_counted_path(s, path, found, sizeof(found)) == 0)
+		snprintf(name, cap, "%s", strrchr(found, '/') + 1);
 }
 
 static int once(struct loader_site *s, const struct bootmenu *m,
@@ -399,22 +379,9 @@ static void out_of_tries(struct loader_site *s, FILE *out, unsigned *ret)
 static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
 		  unsigned *ret)
 {
-	static struct espfiles f;
-	struct err e;
-
-	if (loader_esp(s, &e) < 0) {
-		fprintf(out, "%s\n", e.msg);
-		(*ret)++;
-		return;
-	}
-	if (files(s, m, &f, &e) < 0) {
-		fprintf(out, "%s\n", e.msg);
-		(*ret)++;
-	} else {
-		*ret += espfiles_check(&f, s, out);
+	*ret += espfiles_check_menu(files, s, m, out);
+	if (s->esp_open)
 		out_of_tries(s, out, ret);
-	}
-	espfiles_free(&f);
 }
 
 const struct loader_ops loader_sdboot = {

@@ -315,18 +315,26 @@ int boot_sync(const struct boot *b)
 	return syncfs(b->fd) < 0 ? -errno : 0;
 }
 
-int boot_conf_get(int dir, const char *key, char *ret, size_t cap)
+int boot_conf_get_in(int dir, const char *tree, const char *key, char *ret,
+		     size_t cap)
 {
-	char *conf;
+	char path[PATH_MAX], *conf;
 	size_t len;
 	int r;
 
-	r = beneath_read(dir, LAYOUT_CONF, LAYOUT_CONF_MAX, &conf, &len);
+	snprintf(path, sizeof(path), "%s%s" LAYOUT_CONF, tree,
+		 tree[0] ? "/" : "");
+	r = beneath_read(dir, path, LAYOUT_CONF_MAX, &conf, &len);
 	if (r < 0)
 		return r;
 	r = kv_get(conf, len, key, ret, cap);
 	free(conf);
 	return r;
+}
+
+int boot_conf_get(int dir, const char *key, char *ret, size_t cap)
+{
+	return boot_conf_get_in(dir, "", key, ret, cap);
 }
 
 char *boot_conf_with(int dir, const char *key, const char *value,

@@ -54,6 +54,10 @@ int boot_sync(const struct boot *b);
 /* KEY=value from etc/earlyfs.conf beneath the boot partition's fd dir:
  * 0, -ENOENT, -E2BIG, -errno. */
 int boot_conf_get(int dir, const char *key, char *ret, size_t cap);
+/* The same from the state under tree ("" the live one, or a generation's
+ * directory). */
+int boot_conf_get_in(int dir, const char *tree, const char *key, char *ret,
+		     size_t cap);
 /* The text of LAYOUT_CONF with KEY=value set: its line (the first with
  * that key, as boot_conf_get() reads it) replaced, the others with the
  * key dropped, or the line added; malloc'ed, or NULL. */

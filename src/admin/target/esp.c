@@ -266,7 +266,7 @@ static int put_dir(const struct esp *esp, const char *path, int in,
 int esp_put(const struct esp *esp, const char *path, int src,
 	    const void *data, size_t len)
 {
-	char tmp[PATH_MAX], to[PATH_MAX + 8], from[PATH_MAX + 8];
+	char tmp[PATH_MAX], to[PATH_MAX + 8];
 	const char *slash = strrchr(path, '/');
 	int in, r;
 
@@ -290,14 +290,7 @@ int esp_put(const struct esp *esp, const char *path, int src,
 		close(in);
 	if (r != 0)
 		return r < 0 ? r : -EIO;
-	esp_remove(esp, path);
-	mtools_path(tmp, from, sizeof(from));
-	{
-		const char *args[] = { from, slash + 1 };
-
-		r = mtools(esp, "mren", args, 2, -1, NULL, 0, NULL);
-	}
-	return r < 0 ? r : r ? -EIO : 0;
+	return esp_rename(esp, tmp, path);
 }
 
 int esp_rename(const struct esp *esp, const char *from, const char *to)

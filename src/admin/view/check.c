@@ -177,14 +177,12 @@ static void check_loader(const struct boot *b, struct problems *p,
 			 char *what, size_t cap)
 {
 	static struct bootmenu m;
-	struct generation *g = NULL;
 	struct loader_site s;
 	char *text = NULL;
-	size_t len = 0, n = 0;
+	size_t len = 0;
 	unsigned bad = 0;
 	struct err e;
 	FILE *f;
-	int r;
 
 	what[0] = '\0';
 	if (loader_site_open((struct boot *)b, &s, &e) < 0) {
@@ -200,11 +198,7 @@ static void check_loader(const struct boot *b, struct problems *p,
 	text = NULL;
 	if (!s.ops->esp)
 		return;		/* extlinux.conf: checked with the files */
-	if (generations_list(b, &g, &n) < 0)
-		n = 0;
-	r = loader_menu(b->fd, "", gen_previous(g, n), &m, &e);
-	free(g);
-	if (r < 0) {
+	if (loader_menu(b->fd, "", gen_previous_of(b), &m, &e) < 0) {
 		validate_problem(p, "the boot menu: %s", e.msg);
 		return;
 	}
