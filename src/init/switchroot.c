@@ -116,7 +116,7 @@ static bool under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-static void move_mount(const char *from)
+static void move_under(const char *from)
 {
 	char to[256];
 
@@ -151,8 +151,8 @@ int switchroot(void)
 			 "the pivot");
 		keep_boot = false;
 	}
-	move_mount("/dev");
-	move_mount("/run");
+	move_under("/dev");
+	move_under("/run");
 	log_debug("stage: /dev and /run moved");
 	n = mount_points(mp, MOUNTS_MAX);
 	for (i = n; i-- > 0;) {
