@@ -11,11 +11,18 @@ PREFIX ?= /usr/local
 DATADIR ?= /usr/share/earlyfs
 MANDIR ?= $(PREFIX)/share/man
 SYSTEMDDIR ?= /lib/systemd/system
-OPENRCDIR ?= /etc/init.d
+# the init script: OpenRC's (openrc), or an LSB one for sysvinit (sysv)
+INIT_STYLE ?= openrc
+INITDIR ?= /etc/init.d
+# earlyfs-init, the static runner provisioning copies (Debian's package:
+# /usr/lib/earlyfs, binaries stay out of /usr/share)
+LIBEXECDIR ?= $(DATADIR)
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 SYSCONFDIR ?= /etc
 KERNELINSTALLDIR ?= /usr/lib/kernel/install.d
 CPPFLAGS_ALL := -std=gnu11 -D_GNU_SOURCE -DEARLYFS_VERSION='"$(VERSION)"' \
-	-DEARLYFS_DATADIR='"$(DATADIR)"' -Isrc/lib
+	-DEARLYFS_DATADIR='"$(DATADIR)"' \
+	-DEARLYFS_LIBEXECDIR='"$(LIBEXECDIR)"' -Isrc/lib
 B := build
 
 LIB_SRC := $(wildcard src/lib/*.c)
@@ -48,16 +55,16 @@ DEPS := build-essential musl-tools libblkid-dev libfdisk-dev libext2fs-dev \
 	dropbear-bin openssh-client zstd strace \
 	ovmf systemd-boot-efi dosfstools mtools efibootmgr sbsigntool \
 	shim-signed grub-efi-amd64-signed grub-efi-amd64-bin grub-pc-bin \
-	grub-common grub2-common
+	grub-common grub2-common debhelper lintian dpkg-dev
 
-.PHONY: all deps check check-unit check-boot check-cli check-fuzz fuzz bench bench-trace kernel stock-kernel clean demo install
+.PHONY: all deps check check-unit check-boot check-cli check-fuzz fuzz bench bench-trace kernel stock-kernel clean demo install uninstall deb
 
 all: $(B)/earlyfs-init $(B)/earlyfs $(B)/earlyfsd
 
 # Host build of the library: unit tests and (later) the management tools.
 $(B)/host/%.o: src/lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 $(B)/host/libearlyfs.a: $(patsubst src/lib/%.c,$(B)/host/%.o,$(LIB_SRC))
 	ar rcs $@ $^
 
@@ -93,21 +100,21 @@ $(B)/earlyfs-init-profile: $(patsubst src/init/%.c,$(B)/profile/init/%.o,$(INIT_
 # The management tools: src/admin links libblkid, libfdisk, libext2fs.
 $(B)/admin/%.o: src/admin/%.c $(LIB_HDR) $(ADMIN_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -Isrc/admin $(CFLAGS) $(ADMIN_WARN) -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) -Isrc/admin $(CPPFLAGS) $(CFLAGS) $(ADMIN_WARN) -c $< -o $@
 $(B)/cli/%.o: src/cli/%.c $(LIB_HDR) $(ADMIN_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -Isrc/admin $(CFLAGS) $(ADMIN_WARN) -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) -Isrc/admin $(CPPFLAGS) $(CFLAGS) $(ADMIN_WARN) -c $< -o $@
 $(B)/earlyfs: $(patsubst src/cli/%.c,$(B)/cli/%.o,$(CLI_SRC)) \
 		$(patsubst src/admin/%.c,$(B)/admin/%.o,$(ADMIN_SRC)) $(B)/host/libearlyfs.a
-	$(CC) -o $@ $^ $(ADMIN_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ADMIN_LIBS)
 
 # The daemon: the same management library, its own event loop.
 $(B)/daemon/%.o: src/daemon/%.c $(LIB_HDR) $(ADMIN_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -Isrc/admin $(CFLAGS) $(ADMIN_WARN) -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) -Isrc/admin $(CPPFLAGS) $(CFLAGS) $(ADMIN_WARN) -c $< -o $@
 $(B)/earlyfsd: $(patsubst src/daemon/%.c,$(B)/daemon/%.o,$(DAEMON_SRC)) \
 		$(patsubst src/admin/%.c,$(B)/admin/%.o,$(ADMIN_SRC)) $(B)/host/libearlyfs.a
-	$(CC) -o $@ $^ $(ADMIN_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ADMIN_LIBS)
 
 $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/host/libearlyfs.a
 	@mkdir -p $(@D)
@@ -208,30 +215,59 @@ demo: deps
 	demo/demo.sh
 
 # DATADIR is compiled in: give the same DATADIR to make and make install.
+# The Debian package, built from a copy of the tree (debian/rules builds
+# with the package's paths; this tree's build/ stays as it is), left in
+# build/ and checked by lintian.
+deb:
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/earlyfs-$(VERSION)
+	tar -c --exclude=./build --exclude=./.git . | \
+		tar -x -C $(B)/deb/earlyfs-$(VERSION)
+	cd $(B)/deb/earlyfs-$(VERSION) && dpkg-buildpackage -us -uc -b
+	cp $(B)/deb/earlyfs_$(VERSION)_*.deb $(B)/
+	lintian --fail-on error,warning $(B)/deb/earlyfs_$(VERSION)_*.changes
+
+# What `make install` puts where (`make uninstall` removes the same).
+SBIN_FILES := earlyfs earlyfsd
+MAN_FILES := man8/earlyfs.8 man8/earlyfs-init.8 man8/earlyfsd.8 \
+	man5/earlyfs-fragments.5
+KERNEL_HOOKS := $(SYSCONFDIR)/kernel/postinst.d/zz-earlyfs \
+	$(SYSCONFDIR)/kernel/prerm.d/zz-earlyfs \
+	$(SYSCONFDIR)/kernel/postrm.d/zz-earlyfs \
+	$(KERNELINSTALLDIR)/90-earlyfs.install
+DATA_FILES := $(addprefix templates/,$(notdir $(wildcard templates/*))) \
+	$(wildcard init.d/[0-9][0-9]-*) init.d/README
+OTHER_FILES := $(LIBEXECDIR)/earlyfs-init $(SYSTEMDDIR)/earlyfsd.service \
+	$(INITDIR)/earlyfsd $(SYSCONFDIR)/dpkg/dpkg.cfg.d/earlyfs \
+	$(BASHCOMPDIR)/earlyfs
 install: all
-	install -D -m 0755 $(B)/earlyfs $(DESTDIR)$(PREFIX)/sbin/earlyfs
-	install -D -m 0755 $(B)/earlyfs-init $(DESTDIR)$(DATADIR)/earlyfs-init
+	install -D -m 0755 -t $(DESTDIR)$(PREFIX)/sbin $(addprefix $(B)/,$(SBIN_FILES))
+	install -D -m 0755 $(B)/earlyfs-init $(DESTDIR)$(LIBEXECDIR)/earlyfs-init
 	install -d $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/init.d
-	install -m 0644 templates/* $(DESTDIR)$(DATADIR)/templates/
-	for f in init.d/[0-9][0-9]-*; do \
+	for f in $(DATA_FILES); do \
 		install -m $$(test -x $$f && echo 0755 || echo 0644) $$f \
-			$(DESTDIR)$(DATADIR)/init.d/; done
-	install -m 0644 init.d/README $(DESTDIR)$(DATADIR)/init.d/
-	install -D -m 0755 bootloader/earlyfs-kernel-hook \
-		$(DESTDIR)$(SYSCONFDIR)/kernel/postinst.d/zz-earlyfs
-	install -D -m 0755 bootloader/earlyfs-kernel-hook \
-		$(DESTDIR)$(SYSCONFDIR)/kernel/postrm.d/zz-earlyfs
-	install -D -m 0755 bootloader/earlyfs-kernel-hook \
-		$(DESTDIR)$(KERNELINSTALLDIR)/90-earlyfs.install
-	install -D -m 0644 docs/earlyfs.8 $(DESTDIR)$(MANDIR)/man8/earlyfs.8
-	install -D -m 0644 docs/earlyfs-init.8 $(DESTDIR)$(MANDIR)/man8/earlyfs-init.8
-	install -D -m 0644 docs/earlyfs-fragments.5 $(DESTDIR)$(MANDIR)/man5/earlyfs-fragments.5
-	install -D -m 0755 $(B)/earlyfsd $(DESTDIR)$(PREFIX)/sbin/earlyfsd
-	install -D -m 0644 docs/earlyfsd.8 $(DESTDIR)$(MANDIR)/man8/earlyfsd.8
-	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(OPENRCDIR)
+			$(DESTDIR)$(DATADIR)/$$f; done
+	for h in $(KERNEL_HOOKS); do \
+		install -D -m 0755 bootloader/earlyfs-kernel-hook $(DESTDIR)$$h; done
+	install -D -m 0644 bootloader/earlyfs-dpkg.cfg \
+		$(DESTDIR)$(SYSCONFDIR)/dpkg/dpkg.cfg.d/earlyfs
+	for m in $(MAN_FILES); do \
+		install -D -m 0644 docs/$$(basename $$m) $(DESTDIR)$(MANDIR)/$$m; done
+	install -D -m 0644 src/cli/earlyfs.bash-completion \
+		$(DESTDIR)$(BASHCOMPDIR)/earlyfs
+	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(INITDIR)
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|' src/daemon/earlyfsd.service > $(DESTDIR)$(SYSTEMDDIR)/earlyfsd.service
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|' src/daemon/earlyfsd.openrc > $(DESTDIR)$(OPENRCDIR)/earlyfsd
-	chmod 0755 $(DESTDIR)$(OPENRCDIR)/earlyfsd
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' src/daemon/earlyfsd.$(INIT_STYLE) > $(DESTDIR)$(INITDIR)/earlyfsd
+	chmod 0755 $(DESTDIR)$(INITDIR)/earlyfsd
+
+# Give it the variables install had.  What earlyfs wrote on a boot
+# partition or an ESP is not touched: 'earlyfs loader remove' first.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/sbin/,$(SBIN_FILES)) \
+		$(addprefix $(DESTDIR)$(MANDIR)/,$(MAN_FILES)) \
+		$(addprefix $(DESTDIR),$(KERNEL_HOOKS) $(OTHER_FILES)) \
+		$(addprefix $(DESTDIR)$(DATADIR)/,$(DATA_FILES))
+	-rmdir $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/init.d \
+		$(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 
 clean:
 	rm -rf $(B)

@@ -102,7 +102,7 @@ static int write_record(const char *mnt, const struct prov *p, struct err *e)
 	n = snprintf(text, sizeof(text),
 		     "# What 'earlyfs provision' made; earlyfs tools read it.\n"
 		     "version=%s\nprovisioned=%s\nroot=%s\nboot_partuuid=%s\n"
-		     "kernel=vmlinuz-%s\nkernel_source=%s\nlabel=%s\n",
+		     "kernel=" LAYOUT_KERNEL "\nkernel_source=%s\nlabel=%s\n",
 		     EARLYFS_VERSION, when, p->root, p->t.partuuid,
 		     p->k.version, p->k.path, o->label);
 	/* a loader outside the generations: the entries' command lines
@@ -700,7 +700,7 @@ static int do_mount(struct prov *p, FILE *out, struct err *e)
 
 static void say_kernel(const struct prov *p, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "vmlinuz-%s", p->k.version);
+	snprintf(buf, cap, LAYOUT_KERNEL, p->k.version);
 }
 
 /* The kernel, its stub and configuration as kernel add places them, and

@@ -258,7 +258,7 @@ static int run_edit(struct boot *b, const struct verb *v,
 static int run_fragments(struct boot *b, const struct verb *v,
 			 const struct verb_call *c, FILE *out, struct err *e)
 {
-	return inspect_fragments(b, c->report, out, e);
+	return inspect_fragments(b, c->report, c->json, out, e);
 }
 
 static int run_show(struct boot *b, const struct verb *v,
@@ -270,20 +270,20 @@ static int run_show(struct boot *b, const struct verb *v,
 static int run_check(struct boot *b, const struct verb *v,
 		     const struct verb_call *c, FILE *out, struct err *e)
 {
-	return check_tree(b, c->running, out, e);
+	return check_tree(b, c->running, c->json, out, e);
 }
 
 static int run_log(struct boot *b, const struct verb *v,
 		   const struct verb_call *c, FILE *out, struct err *e)
 {
-	return inspect_log(c->report, out, e);
+	return inspect_log(c->report, c->json, out, e);
 }
 
 static int run_generations(struct boot *b, const struct verb *v,
 			   const struct verb_call *c, FILE *out,
 			   struct err *e)
 {
-	return inspect_generations(b, out, e);
+	return inspect_generations(b, c->json, out, e);
 }
 
 static int run_install(struct boot *b, const struct verb *v,
@@ -327,7 +327,9 @@ static int run_feature(struct boot *b, const struct verb *v,
 	int r;
 
 	if (!strcmp(what, "list") && c->n_args == 1)
-		return feature_list(b, out, e);
+		return feature_list(b, c->json, out, e);
+	if (c->json)
+		return err_set(e, EXIT_USAGE, "--json: for 'feature list'");
 	if (strcmp(what, "add") && strcmp(what, "rm"))
 		return err_set(e, EXIT_USAGE, "feature %s: give list, add "
 			       "FEATURE... or rm FEATURE...", what);
@@ -351,7 +353,9 @@ static int run_kernel(struct boot *b, const struct verb *v,
 	const char *what = c->args[0];
 
 	if (!strcmp(what, "list") && c->n_args == 1)
-		return kernels_list(b, out, e);
+		return kernels_list(b, c->json, out, e);
+	if (c->json)
+		return err_set(e, EXIT_USAGE, "--json: for 'kernel list'");
 	if (!strcmp(what, "add") && c->n_args == 2)
 		return kernels_add(b, c->args[1], c->make_default, c->fo.force,
 				   &c->ko, out, e);
@@ -361,14 +365,25 @@ static int run_kernel(struct boot *b, const struct verb *v,
 		       "[--default] or rm VERSION", what);
 }
 
+static int run_remount(struct boot *b, const struct verb *v,
+		       const struct verb_call *c, FILE *out, struct err *e)
+{
+	const char *how = c->args[0];
+
+	if (strcmp(how, "rw") && strcmp(how, "ro"))
+		return err_set(e, EXIT_USAGE, "remount %s: give rw or ro",
+			       how);
+	return boot_hold_writable(b, !strcmp(how, "rw"), out, e);
+}
+
 #define CHANGE_VERB (VERB_CHANGES | VERB_SERVED)
 #define CLI_CHANGE (CHANGE_VERB | VERB_CLI)
 
 /* In the order 'earlyfs help' lists them. */
 const struct verb verbs[] = {
-	{ "fragments", VERB_CLI, 0, 0, -1, run_fragments,
+	{ "fragments", VERB_CLI | VERB_JSON, 0, 0, -1, run_fragments,
 	  "list the fragments",
-	  "fragments [--report FILE]\n"
+	  "fragments [--report FILE] [--json]\n"
 	  "      each fragment in run order: enabled, size, last boot's result" },
 	{ "show", VERB_CLI, 1, 1, -1, run_show, "show",
 	  "show NAME\n      print a fragment" },
@@ -388,20 +403,20 @@ const struct verb verbs[] = {
 	  "disable NAME\n      keep a fragment, as NAME.disabled" },
 	{ "mv", CLI_CHANGE, 2, 2, CHANGE_MV, run_change, "mv",
 	  "mv NAME NEWNAME\n      rename (renumber) a fragment" },
-	{ "check", VERB_CLI | VERB_REPORTS, 0, 0, -1, run_check, "check",
-	  "check\n"
+	{ "check", VERB_CLI | VERB_REPORTS | VERB_JSON, 0, 0, -1, run_check, "check",
+	  "check [--json]\n"
 	  "      validate the whole boot partition: one line per problem" },
-	{ "log", VERB_CLI | VERB_NO_BOOT, 0, 0, -1, run_log, "show the boot log",
-	  "log [--report FILE]\n"
+	{ "log", VERB_CLI | VERB_NO_BOOT | VERB_JSON, 0, 0, -1, run_log, "show the boot log",
+	  "log [--report FILE] [--json]\n"
 	  "      the last boot: each fragment's result and time, root, pivot" },
 	{ "once", CLI_CHANGE | VERB_GROUP, 1, 1, -1, run_once,
 	  "boot once with label",
 	  "once ENTRY\n"
 	  "      boot ENTRY (earlyfs, rescue, previous, earlyfs-VERSION; an\n"
 	  "      extlinux label) on the next boot only" },
-	{ "generations", VERB_CLI, 0, 0, -1, run_generations,
+	{ "generations", VERB_CLI | VERB_JSON, 0, 0, -1, run_generations,
 	  "list the generations",
-	  "generations\n      the recorded generations, newest last" },
+	  "generations [--json]\n      the recorded generations, newest last" },
 	{ "rollback", CLI_CHANGE, 0, 1, CHANGE_ROLLBACK, run_change,
 	  "roll back",
 	  "rollback [N]\n"
@@ -411,9 +426,9 @@ const struct verb verbs[] = {
 	  "install [--refresh] BINARY...\n"
 	  "      copy binaries from this host with their libraries and loader\n"
 	  "      (--refresh: copy again what was installed, after an upgrade)" },
-	{ "feature", VERB_CHANGES | VERB_CLI | VERB_FEATURE, 1, 17, -1,
+	{ "feature", VERB_CHANGES | VERB_CLI | VERB_FEATURE | VERB_JSON, 1, 17, -1,
 	  run_feature, "change features",
-	  "feature list | add FEATURE... | rm FEATURE...\n"
+	  "feature list [--json] | add FEATURE... | rm FEATURE...\n"
 	  "          [--crypttab FILE] [--mdadm-conf FILE] [--force]\n"
 	  "          [--authorized-keys FILE] [--ssh-host-keys system|DIR]\n"
 	  "          [--ssh-port PORT] [--modules DIR] [--driver NAME[,NAME]]\n"
@@ -421,13 +436,14 @@ const struct verb verbs[] = {
 	  "      network, ssh; each with its fragments, binaries and\n"
 	  "      configuration; kernels' module stubs made again with\n"
 	  "      what they need" },
-	{ "kernel", VERB_CLI | VERB_KERNEL, 1, 2, -1,
+	{ "kernel", VERB_CLI | VERB_KERNEL | VERB_JSON, 1, 2, -1,
 	  run_kernel, "change kernels",
-	  "kernel list | add FILE [--default] [--force] | rm VERSION\n"
+	  "kernel list [--json] | add FILE [--default] [--force] | rm VERSION\n"
 	  "          [--modules DIR] [--driver NAME[,NAME]]\n"
-	  "      the kernels kept: each checked, copied as vmlinuz-VERSION\n"
-	  "      with a label earlyfs-VERSION; the default label boots the\n"
-	  "      newest that passed (or --default); the newest 2 are kept;\n"
+	  "      the kernels kept: each checked, kept as earlyfs-vmlinuz-\n"
+	  "      VERSION (a name no package owns) with a label earlyfs-\n"
+	  "      VERSION; the default label boots the newest that passed\n"
+	  "      (or --default); the newest 2 are kept;\n"
 	  "      with --driver, a kernel whose drivers are modules gets a\n"
 	  "      module stub" },
 	{ "loader", VERB_CLI | VERB_CHANGES, 1, 1, -1, run_loader, "loader",
@@ -435,6 +451,11 @@ const struct verb verbs[] = {
 	  "      the boot loader's entries: what it is and where they are;\n"
 	  "      written to the ESP again; earlyfs's taken off the ESP;\n"
 	  "      this boot's counted entry marked good (systemd-boot)" },
+	{ "remount", VERB_CLI, 1, 1, -1, run_remount, "remount",
+	  "remount rw | ro\n"
+	  "      the running machine's boot partition read-write until\n"
+	  "      'remount ro' (dpkg's hooks, around each run); ro leaves\n"
+	  "      read-write what remount rw did not make so" },
 	{ "ping", VERB_SERVED | VERB_GROUP, 0, 0, -1, run_ping, "ping", NULL },
 };
 const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);

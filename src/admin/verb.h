@@ -26,6 +26,8 @@ enum {
 	VERB_KERNEL = 1 << 8,	/* takes --default, --force */
 	VERB_GROUP = 1 << 9,	/* earlyfsd serves it to its group= too
 				 * (nothing that runs as root at boot) */
+	VERB_JSON = 1 << 10,	/* takes --json (docs/json.md); kernel and
+				 * feature: their list */
 };
 
 /* One call of a verb, from the CLI's arguments or a request. */
@@ -44,6 +46,7 @@ struct verb_call {
 	struct feature_opts fo;	/* feature: configuration, --force */
 	bool make_default;	/* kernel add --default */
 	struct kernels_opts ko;	/* kernel add --modules, --driver */
+	bool json;		/* --json: a view's document */
 };
 
 struct verb {

@@ -313,23 +313,29 @@ static int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "partition", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct err e = { "", 0 };
 	unsigned partno = 0;
+	bool json = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'J') {
+			json = true;
+			continue;
+		}
 		if (c != 'p')
 			return usage_error("status", "%s", "bad option");
 		partno = (unsigned)atoi(optarg);
 	}
 	if (optind == argc) {
-		if (status_running(stdout, &e) < 0)
+		if (status_running(json, stdout, &e) < 0)
 			return fail("show status", NULL, &e);
 		return EXIT_OK;
 	}
-	if (status_target(argv[optind], partno, stdout, &e) < 0)
+	if (status_target(argv[optind], partno, json, stdout, &e) < 0)
 		return fail("show status of", argv[optind], &e);
 	return EXIT_OK;
 }
@@ -339,7 +345,7 @@ static int cmd_status(int argc, char **argv)
 struct verb_args {
 	const char *boot, *target, *socket, *report;
 	unsigned partno;
-	bool replace, refresh, make_default;
+	bool replace, refresh, make_default, json;
 	struct feature_opts fo;
 	struct kernels_opts ko;
 	char **pos;		/* positional arguments */
@@ -364,6 +370,7 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 		{ "default", no_argument, NULL, 'E' },
 		{ "modules", required_argument, NULL, 'O' },
 		{ "driver", required_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env = getenv("EARLYFS_SOCKET");
@@ -391,6 +398,14 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 				return usage_error(v->name, "%s", "--replace is "
 						   "an option of 'add'");
 			a->replace = true;
+			break;
+		case 'J':
+			if (!(v->flags & VERB_JSON))
+				return usage_error(v->name, "%s", "--json is an "
+						   "option of status, fragments, "
+						   "generations, log, check, "
+						   "kernel list and feature list");
+			a->json = true;
 			break;
 		case 'F':
 			if (!(v->flags & VERB_REFRESH))
@@ -485,6 +500,7 @@ static int cmd_verb(const struct verb *v, int argc, char **argv)
 	call.fo = a.fo;
 	call.make_default = a.make_default;
 	call.ko = a.ko;
+	call.json = a.json;
 	name = v->op == CHANGE_ROLLBACK || !a.n_pos ? NULL : a.pos[0];
 	if (verb_args(v, &call, &e) < 0)
 		return usage_error(v->name, "%s", e.msg);
@@ -549,7 +565,7 @@ static const struct command {
 	  "      a disk image: a bootable boot partition and a root partition;\n"
 	  "      with --esp-size (GPT): 1 the ESP, 2 the boot partition, 3 the root" },
 	{ "status", cmd_status,
-	  "status [TARGET [--partition N]]\n"
+	  "status [TARGET [--partition N]] [--json]\n"
 	  "      what a boot partition holds; without TARGET, /boot and the\n"
 	  "      last boot report" },
 };

@@ -27,7 +27,7 @@ struct bootmenu_entry {
 	char id[80];		/* earlyfs, rescue, previous, earlyfs-VERSION */
 	char title[160];
 	char version[KERNLIST_VERSION_MAX + 1];
-	char kernel[KERNLIST_VERSION_MAX + 16];	/* /vmlinuz-VERSION */
+	char kernel[KERNLIST_VERSION_MAX + 24];	/* /earlyfs-vmlinuz-VERSION */
 	char initrd[KERNLIST_VERSION_MAX + 16];	/* "" or /stub-VERSION.img */
 	char options[BOOTMENU_OPTIONS_MAX];
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include "extlinux.h"
+#include "layout.h"
 #include "text.h"
 
 const struct extlinux_label *extlinux_find(const struct extlinux_conf *c,
@@ -243,7 +244,7 @@ int extlinux_set_kernels(const char *buf, size_t len, const char *def,
 			continue;
 		if (mode == SET && r > 0 && (keyword(line, l, "KERNEL", &kpos) ||
 					     keyword(line, l, "LINUX", &kpos))) {
-			puts_(&s, "\tKERNEL /vmlinuz-");
+			puts_(&s, "\tKERNEL /" LAYOUT_KERNEL_PREFIX);
 			puts_(&s, def);
 			puts_(&s, "\n");
 			if (def_initrd) {
@@ -264,7 +265,7 @@ int extlinux_set_kernels(const char *buf, size_t len, const char *def,
 		puts_(&s, "\nLABEL " EXTLINUX_KERNEL_PREFIX);
 		puts_(&s, versions[i]);
 		puts_(&s, "\n\t# written by earlyfs: this kernel, kept\n"
-			  "\tKERNEL /vmlinuz-");
+			  "\tKERNEL /" LAYOUT_KERNEL_PREFIX);
 		puts_(&s, versions[i]);
 		if (initrds && initrds[i]) {
 			puts_(&s, "\n\tINITRD ");

@@ -31,8 +31,15 @@
 #define LAYOUT_KERNELS		"etc/earlyfs.kernels"	/* earlyfs kernel */
 #define STUB_MARKER		"/earlyfs-stub"	/* in a module stub: its modules */
 #define LAYOUT_STUB		"stub-%s.img"	/* a kernel's module stub, by version */
-#define LAYOUT_KERNEL		"vmlinuz-%s"	/* a kept kernel, by version */
-#define LAYOUT_KERNEL_CONFIG	"config-%s"	/* its configuration */
+/* A kept kernel, by version, and its configuration: names no package
+ * owns, so that a package manager writing /boot/vmlinuz-V, config-V
+ * into this partition (mounted at /boot) and removing them again never
+ * touches what a label boots, and pruning never removes a package's
+ * file. */
+#define LAYOUT_KERNEL_PREFIX	"earlyfs-vmlinuz-"
+#define LAYOUT_KERNEL_PREFIX_LEN (sizeof(LAYOUT_KERNEL_PREFIX) - 1)
+#define LAYOUT_KERNEL		LAYOUT_KERNEL_PREFIX "%s"
+#define LAYOUT_KERNEL_CONFIG	"earlyfs-config-%s"
 /* a kernel, stub or the /vmlinuz link being written beside its place */
 #define LAYOUT_KERNEL_TMP	".%s.tmp"
 #define LAYOUT_ROOT_HOME	"root"			/* root's home, 0700 */

@@ -312,3 +312,11 @@ def cli_make_install_layout_provisions(work):
     p.out = p.stdout + p.stderr
     expect(p, 0, 'would: wipe', '-i 32768')
     check(sha(img) == before, 'image changed')
+    for rel in ('etc/kernel/prerm.d/zz-earlyfs', 'etc/dpkg/dpkg.cfg.d/earlyfs',
+                'usr/local/share/bash-completion/completions/earlyfs'):
+        check(os.path.exists(os.path.join(dest, rel)), 'no %s' % rel)
+    # make uninstall, with the same variables, leaves no file
+    subprocess.run(['make', '-s', '-C', harness.TOP, 'uninstall',
+                    'DESTDIR=' + dest], check=True, capture_output=True)
+    left = [os.path.join(r, f) for r, _, fs in os.walk(dest) for f in fs]
+    check(not left, 'make uninstall left: %s' % left)

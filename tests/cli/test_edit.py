@@ -72,7 +72,7 @@ def edit_fragment_commands_make_numbered_generations(work):
     check(p.stdout == 'echo "hello"\n', 'rollback did not restore 60-hello')
     with partition_mounted(img, 1, work('m')) as m:
         conf = read(os.path.join(m, 'extlinux/extlinux.conf')).decode()
-        check(re.search(r'LABEL previous\n.*\n\tKERNEL /vmlinuz-\S+\n\tAPPEND '
+        check(re.search(r'LABEL previous\n.*\n\tKERNEL /earlyfs-vmlinuz-\S+\n\tAPPEND '
                         r'.*init=/sbin/earlyfs-init.* '
                         r'earlyfs.generation=previous\n', conf),
               'previous label: %s' % conf)

@@ -78,7 +78,7 @@ def provisioned(work):
 def labels(work, img):
     with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
         conf = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
-        files = sorted(f for f in os.listdir(m) if f.startswith('vmlinuz'))
+        files = sorted(f for f in os.listdir(m) if f.startswith(('vmlinuz', 'earlyfs-vmlinuz')))
     return dict(re.findall(r'^LABEL (\S+)\n(?:\s*#.*\n)?\s*KERNEL (\S+)',
                            conf, re.M)), files
 
@@ -94,10 +94,10 @@ def kernel_add_rm_labels_and_refusals(work):
     expect(run('kernel', 'add', kernel_as(work, v1), *t), 0,
            'the default label boots %s; kept: %s, %s' % (v1, v1, v0))
     lab, files = labels(work, img)
-    check(lab['earlyfs'] == lab['rescue'] == '/vmlinuz-' + v1, lab)
-    check(lab['earlyfs-' + v0] == '/vmlinuz-' + v0, lab)
-    check(lab['earlyfs-' + v1] == '/vmlinuz-' + v1, lab)
-    check(lab['previous'] in ('/vmlinuz', '/vmlinuz-' + v0), lab)
+    check(lab['earlyfs'] == lab['rescue'] == '/earlyfs-vmlinuz-' + v1, lab)
+    check(lab['earlyfs-' + v0] == '/earlyfs-vmlinuz-' + v0, lab)
+    check(lab['earlyfs-' + v1] == '/earlyfs-vmlinuz-' + v1, lab)
+    check(lab['previous'] in ('/vmlinuz', '/earlyfs-vmlinuz-' + v0), lab)
     # a stock kernel (drivers as modules) fails the check: exit 4 with the
     # reason, kept out of every label, not copied; the default stays
     sk = stock()[-1]
@@ -105,7 +105,7 @@ def kernel_add_rm_labels_and_refusals(work):
     expect(p, 4, 'kept out of the labels (the default still boots %s)' % v1,
            'CONFIG_')
     lab2, files2 = labels(work, img)
-    check(lab2['earlyfs'] == '/vmlinuz-' + v1, lab2)
+    check(lab2['earlyfs'] == '/earlyfs-vmlinuz-' + v1, lab2)
     check(sk not in files2, 'the refused kernel was copied')
     expect(run('kernel', 'list', *t), 0, 'refused', sk[8:])
     # a third: the newest two stay, the oldest file goes once no label
@@ -163,20 +163,20 @@ def full_kernel_list_keeps_the_pinned_default(work):
     check(out.count('refused') == 4 and '5.10.13-old' in out and
           '5.10.10-old' not in out, 'refusals did not age out:\n' + out)
     lab, files = labels(work, img)
-    check(lab['earlyfs'] == '/vmlinuz-' + v0 and 'vmlinuz-' + v0 in files,
+    check(lab['earlyfs'] == '/earlyfs-vmlinuz-' + v0 and 'earlyfs-vmlinuz-' + v0 in files,
           'the pinned default was evicted: %s %s' % (lab, files))
 
 
 @test
 def kernel_leftovers_are_reported_then_removed(work):
-    """What a killed kernel add leaves (a multi-MB .vmlinuz-V.tmp) and a
+    """What a killed kernel add leaves (a multi-MB .earlyfs-vmlinuz-V.tmp) and a
     module stub whose kernel a package removed first: check names both;
     the next change's recovery removes them, and nothing else."""
     img = provisioned(work)
     t = ('--target', img, '--partition', 1)
     v = '6.1.0-99-cloud-amd64'
     with harness.partition_mounted(img, 1, work('m')) as m:
-        with open(os.path.join(m, '.vmlinuz-%s.tmp' % v), 'wb') as f:
+        with open(os.path.join(m, '.earlyfs-vmlinuz-%s.tmp' % v), 'wb') as f:
             f.write(os.urandom(3 << 20))
         for name in ('stub-%s.img' % v, '.stub-%s.img.tmp' % v,
                      'stub-not a version.img', 'initrd.img-%s' % v):
@@ -184,14 +184,14 @@ def kernel_leftovers_are_reported_then_removed(work):
         # a stub whose kernel is still there stays
         open(os.path.join(m, 'stub-%s.img' % real_version()), 'w').close()
     expect(run('check', *t), 1,
-           '.vmlinuz-%s.tmp: left by an interrupted kernel add' % v,
-           'stub-%s.img: a module stub whose kernel vmlinuz-%s is gone'
+           '.earlyfs-vmlinuz-%s.tmp: left by an interrupted kernel add' % v,
+           'stub-%s.img: a module stub whose kernel earlyfs-vmlinuz-%s is gone'
            % (v, v), '.stub-%s.img.tmp: left by' % v)
     expect(run('add', '60-x', '/dev/null', *t), 0,
-           'removed stub-%s.img: its kernel vmlinuz-%s is gone' % (v, v))
+           'removed stub-%s.img: its kernel earlyfs-vmlinuz-%s is gone' % (v, v))
     with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
         left = sorted(os.listdir(m))
-    for gone in ('.vmlinuz-%s.tmp' % v, 'stub-%s.img' % v,
+    for gone in ('.earlyfs-vmlinuz-%s.tmp' % v, 'stub-%s.img' % v,
                  '.stub-%s.img.tmp' % v):
         check(gone not in left, '%s is still there: %s' % (gone, left))
     for kept in ('stub-not a version.img', 'initrd.img-%s' % v,
@@ -225,13 +225,133 @@ def debian_hook_adds_and_never_fails_dpkg(work):
         check(p.returncode == 0, 'a refusal failed dpkg: %d' % p.returncode)
         check('refused' in p.stderr and 'CONFIG_' in p.stderr, p.stderr)
         conf = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
-        check(re.search(r'LABEL earlyfs\n\s*KERNEL /vmlinuz-%s\n' %
+        check(re.search(r'LABEL earlyfs\n\s*KERNEL /earlyfs-vmlinuz-%s\n' %
                         re.escape(v1), conf), 'default changed:\n' + conf)
         # not an earlyfs partition: nothing, quietly
         env['EARLYFS_BOOT'] = work()
         p = subprocess.run([HOOK, v1, kernel_as(work, v1)], env=env,
                            capture_output=True, text=True)
         check(p.returncode == 0 and not p.stdout + p.stderr, p.stderr)
+
+
+def hook_dirs(work):
+    """postinst.d, prerm.d and postrm.d, each with the hook as dpkg's
+    kernel packages run it."""
+    dirs = {}
+    for d in ('postinst.d', 'prerm.d', 'postrm.d'):
+        dirs[d] = work(d)
+        os.makedirs(dirs[d])
+        os.symlink(HOOK, os.path.join(dirs[d], 'zz-earlyfs'))
+    return dirs
+
+
+@test
+def dpkg_kernel_life_on_the_boot_partition(work):
+    """/boot is the partition: a kernel package's files land in it and go.
+    earlyfs keeps its own name for each kernel (a link, not a second
+    copy); a package's upgrade leaves it; the package's removal moves the
+    default first (prerm), loudly; the only kernel that boots cannot be
+    removed (prerm fails, the package stays); a package's files are never
+    pruned; the partition still boots."""
+    img = provisioned(work)
+    t = ('--target', img, '--partition', 1)
+    v0, v1 = real_version(), newer(real_version())
+    dirs = hook_dirs(work)
+    env = dict(os.environ, PATH=harness.BUILD + ':' + os.environ['PATH'])
+
+    def parts(d, version, image, params):
+        return subprocess.run(
+            ['run-parts', '--report', '--exit-on-error', '--arg=' + version,
+             '--arg=' + image, dirs[d]], capture_output=True, text=True,
+            env=dict(env, DEB_MAINT_PARAMS=params))
+
+    with harness.partition_mounted(img, 1, work('m')) as m:
+        env['EARLYFS_BOOT'] = m
+        pkg = os.path.join(m, 'vmlinuz-' + v1)
+        with open(kernel_as(work, v1), 'rb') as a, open(pkg, 'wb') as b:
+            b.write(a.read())
+        p = parts('postinst.d', v1, pkg, 'configure')
+        check(p.returncode == 0 and 'the default label boots %s' % v1
+              in p.stdout, p.stdout + p.stderr)
+        ours = os.path.join(m, 'earlyfs-vmlinuz-' + v1)
+        check(os.stat(ours).st_ino == os.stat(pkg).st_ino,
+              'the package\'s kernel was copied, not linked')
+        # an upgrade's postrm leaves it
+        p = parts('postrm.d', v1, pkg, 'upgrade 1.1')
+        check(p.returncode == 0 and os.path.exists(ours), p.stderr)
+        # the package's removal: the default moves first, loudly
+        p = parts('prerm.d', v1, pkg, 'remove')
+        check(p.returncode == 0 and 'the default label boots %s' % v0
+              in p.stderr, 'prerm: %d %s' % (p.returncode, p.stderr))
+        os.unlink(pkg)          # what dpkg then removes
+        p = parts('postrm.d', v1, pkg, 'remove')
+        check(p.returncode == 0 and not p.stdout + p.stderr, p.stderr)
+        # (its copy stays while 'previous' boots it: the generation
+        # before had it as its default)
+        p = subprocess.run([harness.BUILD + '/earlyfs', 'kernel', 'list',
+                            '--boot', m], capture_output=True, text=True)
+        check(v1 + ' ' not in p.stdout and v0 in p.stdout, p.stdout)
+        # the only kernel that boots: its removal is refused
+        p = parts('prerm.d', v0, os.path.join(m, 'vmlinuz-' + v0), 'remove')
+        check(p.returncode != 0 and 'NOT removed' in p.stderr and
+              'only kernel that boots' in p.stderr,
+              'prerm: %d %s' % (p.returncode, p.stderr))
+        # a package's files are never pruned by a change
+        theirs = ['vmlinuz-9.9.9', 'config-9.9.9', 'System.map-9.9.9',
+                  'initrd.img-9.9.9']
+        for n in theirs:
+            harness.write(os.path.join(m, n), 'x')
+    expect(run('kernel', 'add', kernel_as(work, v1), *t), 0)
+    expect(run('kernel', 'rm', v1, *t), 0)
+    expect(run('kernel', 'list', *t), 0, v0)
+    lab, files = labels(work, img)
+    check(lab['earlyfs'] == '/earlyfs-vmlinuz-' + v0, lab)
+    with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
+        left = os.listdir(m)
+    check(all(n in left for n in theirs), 'a package\'s file was removed: '
+          '%s' % left)
+    with harness.qemu(work, img) as c:
+        c.expect(r'Loading /earlyfs-vmlinuz-%s\.\.\. ok' % re.escape(v0), 60)
+        harness.reached_real_root(c)
+
+
+@test
+def remount_holds_the_partition_writable_for_dpkg(work):
+    """remount rw / ro around a package manager's run: read-write until
+    ro; a change in between does not make it read-only under dpkg; ro
+    leaves a partition the admin mounted read-write as it is."""
+    img = provisioned(work)
+
+    def ro(m):
+        return bool(os.statvfs(m).f_flag & os.ST_RDONLY)
+    with harness.partition_mounted(img, 1, work('m')) as m:
+        # as the running system has it: read-only, on a writable device
+        subprocess.run(['mount', '-o', 'remount,ro', m], check=True)
+        b = ('--boot', m)
+        expect(run('remount', 'rw', *b), 0, 'read-write until')
+        check(not ro(m), 'still read-only')
+        expect(run('add', '60-x', '/dev/null', *b), 0)
+        check(not ro(m), 'a change made it read-only under dpkg')
+        expect(run('remount', 'ro', *b), 0, 'read-only again')
+        check(ro(m), 'still read-write')
+        expect(run('remount', 'ro', *b), 0, 'was not made read-write')
+        expect(run('remount', 'sideways', *b), 2, 'give rw or ro')
+    with harness.partition_mounted(img, 1, work('m')) as m:
+        b = ('--boot', m)
+        expect(run('remount', 'rw', *b), 0, 'read-write already')
+        expect(run('remount', 'ro', *b), 0, 'was not made read-write')
+        check(not ro(m), 'the admin\'s read-write mount was made read-only')
+    expect(run('remount', 'rw', '--target', img, '--partition', 1), 2,
+           'not a --target')
+    # dpkg's hooks: two shell commands that parse
+    cfg = open(os.path.join(harness.TOP, 'bootloader',
+                            'earlyfs-dpkg.cfg')).read()
+    cmds = re.findall(r'^(pre|post)-invoke="([^"]*)"$', cfg, re.M)
+    check([c[0] for c in cmds] == ['pre', 'post'], cfg)
+    for _, c in cmds:
+        p = subprocess.run(['sh', '-n', '-c', c], capture_output=True,
+                           text=True)
+        check(p.returncode == 0 and 'remount' in c, c + p.stderr)
 
 
 @test
@@ -242,12 +362,12 @@ def qemu_default_and_older_kernel_labels_boot(work):
     v1 = newer(v0)
     expect(run('kernel', 'add', kernel_as(work, v1), *t), 0)
     with harness.qemu(work, img) as c:
-        c.expect(r'Loading /vmlinuz-%s\.\.\. ok' % re.escape(v1), 60)
+        c.expect(r'Loading /earlyfs-vmlinuz-%s\.\.\. ok' % re.escape(v1), 60)
         harness.reached_real_root(c)
     expect(run('once', 'earlyfs-' + v0, *t), 0)
     work.name += '-older'
     with harness.qemu(work, img) as c:
-        c.expect(r'Loading /vmlinuz-%s\.\.\. ok' % re.escape(v0), 60)
+        c.expect(r'Loading /earlyfs-vmlinuz-%s\.\.\. ok' % re.escape(v0), 60)
         harness.reached_real_root(c)
 
 
@@ -267,13 +387,13 @@ def qemu_stock_kernel_boots_through_its_module_stub(work):
                '--driver', 'virtio_blk,virtio_pci', '--default', *t), 0,
            '%s boots through its module stub' % version)
     lab, files = labels(work, img)
-    check(lab['earlyfs'] == '/vmlinuz-' + version, lab)
-    check(lab['previous'] == '/vmlinuz-' + real_version(), lab)
+    check(lab['earlyfs'] == '/earlyfs-vmlinuz-' + version, lab)
+    check(lab['previous'] == '/earlyfs-vmlinuz-' + real_version(), lab)
     with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
         size = os.path.getsize(os.path.join(m, 'stub-%s.img' % version))
         conf = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
     check(size <= 1 << 20, 'the stub is %d bytes (target <= 1 MiB)' % size)
-    check(re.search(r'LABEL earlyfs\n\s*KERNEL /vmlinuz-%s\n\s*INITRD '
+    check(re.search(r'LABEL earlyfs\n\s*KERNEL /earlyfs-vmlinuz-%s\n\s*INITRD '
                     r'/stub-%s\.img\n' % (re.escape(version),
                                           re.escape(version)), conf), conf)
     with harness.qemu(work, img) as c:
@@ -288,7 +408,7 @@ def qemu_stock_kernel_boots_through_its_module_stub(work):
     expect(run('add', '60-after', '/dev/null', *t), 0)
     with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
         conf = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
-    check(re.search(r'LABEL previous\n.*\n\s*KERNEL /vmlinuz-%s\n\s*INITRD '
+    check(re.search(r'LABEL previous\n.*\n\s*KERNEL /earlyfs-vmlinuz-%s\n\s*INITRD '
                     r'/stub-%s\.img\n' % (re.escape(version),
                                           re.escape(version)), conf), conf)
     expect(run('check', *t), 0, '0 problems')
@@ -310,7 +430,7 @@ def qemu_stock_kernel_boots_through_its_module_stub(work):
                   os.path.join(m, 'stub-%s.img' % version))
     # a kernel newer than its stub: check says the stub may not match
     with harness.partition_mounted(img, 1, work('m')) as m:
-        k = os.path.join(m, 'vmlinuz-' + version)
+        k = os.path.join(m, 'earlyfs-vmlinuz-' + version)
         os.utime(k, (os.path.getmtime(k) + 3600,) * 2)
     expect(run('check', *t), 1, 'its module stub stub-%s.img is older '
            'than the kernel' % version)
@@ -651,7 +771,7 @@ def feature_added_after_a_stub_kernel_remakes_its_stub(work):
     with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
         conf = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
         kept = open(os.path.join(m, 'etc/earlyfs.kernels')).read()
-    check(re.search(r'LABEL earlyfs\n\s*KERNEL /vmlinuz-%s\n\s*INITRD '
+    check(re.search(r'LABEL earlyfs\n\s*KERNEL /earlyfs-vmlinuz-%s\n\s*INITRD '
                     r'/stub-%s\.img\n' % (re.escape(vc), re.escape(vc)),
                     conf), conf)
     check('ok %s stub' % vc in kept, kept)
@@ -703,7 +823,7 @@ def qemu_provision_with_a_stock_kernel_boots_or_is_refused(work):
     expect(run(*(args + ('--modules', modules_of(STOCK_CLOUD, v)))), 0,
            '%s boots through its module stub' % v)
     lab, files = labels(work, img)
-    check(lab['earlyfs'] == lab['rescue'] == '/vmlinuz-' + v, lab)
+    check(lab['earlyfs'] == lab['rescue'] == '/earlyfs-vmlinuz-' + v, lab)
     with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
         conf = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
         kept = open(os.path.join(m, 'etc/earlyfs.kernels')).read()

@@ -113,10 +113,10 @@ def uefi_systemd_boot_boots_default_rescue_previous_and_kernels(work):
               'loader/entries/earlyfs.rescue.conf',
               'loader/entries/earlyfs.previous.conf',
               'loader/entries/earlyfs-%s.conf' % v0,
-              'earlyfs/vmlinuz-%s' % v0):
+              'earlyfs/earlyfs-vmlinuz-%s' % v0):
         check(f.lower() in files, '%s is not on the ESP: %s' % (f, files))
     entry = read_default(img)
-    check('linux /earlyfs/vmlinuz-%s\n' % v0 in entry and
+    check('linux /earlyfs/earlyfs-vmlinuz-%s\n' % v0 in entry and
           'init=/sbin/earlyfs-init' in entry, entry)
     check('earlyfs.generation=previous' in
           esp_read(img, '/loader/entries/earlyfs.previous.conf'), 'previous')
@@ -173,7 +173,7 @@ def uefi_systemd_boot_boots_default_rescue_previous_and_kernels(work):
     expect(run('kernel', 'add', kernel_as(work, v1), *tgt(img)), 0,
            'the default label boots %s' % v1)
     files = esp_files(img)
-    check('earlyfs/vmlinuz-%s' % v1 in files and
+    check('earlyfs/earlyfs-vmlinuz-%s' % v1 in files and
           'loader/entries/earlyfs-%s.conf' % v1 in files, files)
     check('vmlinuz-%s' % v1 in read_default(img),
           'the default entry does not boot the new kernel')
@@ -189,7 +189,7 @@ def uefi_systemd_boot_boots_default_rescue_previous_and_kernels(work):
     expect(run('add', '60-after', '/dev/null', *tgt(img)), 0)
     files = esp_files(img)
     check('loader/entries/earlyfs-%s.conf' % v1 not in files and
-          'earlyfs/vmlinuz-%s' % v1 not in files,
+          'earlyfs/earlyfs-vmlinuz-%s' % v1 not in files,
           'a removed kernel stays on the ESP: %s' % files)
     expect(run('check', *tgt(img)), 0, '0 problems')
 
@@ -590,7 +590,7 @@ def running_uefi_machine_boots_through_efistub_entries(work):
     check(re.search(r'Boot[0-9A-F]{4}\* earlyfs \(', first) and
           re.search(r'Boot[0-9A-F]{4}\* earlyfs rescue shell', first),
           'no Boot#### entries: %s' % first)
-    check(re.search(r'earlyfs \(.*\\earlyfs\\vmlinuz-', first, re.S),
+    check(re.search(r'earlyfs \(.*\\earlyfs\\earlyfs-vmlinuz-', first, re.S),
           'the entry does not start the kernel on the ESP')
     # --default: the default entry first in BootOrder, and only it
     # (and every other of earlyfs's after the machine's own: EDK2 takes
@@ -623,7 +623,7 @@ def running_uefi_machine_boots_through_efistub_entries(work):
                     % (re.escape(cloud), re.escape(cloud)), third, re.S),
           'the cloud kernel\'s entry has no initrd=: %s' % third)
     files = esp_files(img)
-    check('earlyfs/vmlinuz-%s' % v1 in files and
+    check('earlyfs/earlyfs-vmlinuz-%s' % v1 in files and
           'earlyfs/stub-%s.img' % cloud in files, files)
     with harness.qemu_uefi(work, img, vars_file=vars_file) as c:
         harness.reached_real_root(c)
@@ -658,7 +658,7 @@ def running_uefi_machine_boots_through_efistub_entries(work):
         vars_file)
     text = previous_boot(work, img, vars_file, gens,
                          harness.reached_real_root)
-    check('\\earlyfs\\vmlinuz-%s\n' % v1 in text.replace('\r', ''),
+    check('\\earlyfs\\earlyfs-vmlinuz-%s\n' % v1 in text.replace('\r', ''),
           'previous did not boot the kernel of the generation before')
 
 
@@ -923,11 +923,11 @@ def uefi_systemd_boot_boots_the_cloud_kernel_through_its_stub(work):
                'virtio_blk,virtio_pci', '--default', *tgt(img)), 0,
            'boots through its module stub')
     entry = read_default(img)
-    check('linux /earlyfs/vmlinuz-%s\n' % v in entry and
+    check('linux /earlyfs/earlyfs-vmlinuz-%s\n' % v in entry and
           'initrd /earlyfs/stub-%s.img\n' % v in entry, entry)
     manifest = esp_read(img, '/earlyfs/manifest')
     size = sum(int(m.group(1)) for m in re.finditer(
-        r'^/earlyfs/(?:vmlinuz|stub)-%s\S* (\d+) ' % re.escape(v), manifest,
+        r'^/earlyfs/(?:earlyfs-vmlinuz|stub)-%s\S* (\d+) ' % re.escape(v), manifest,
         re.M))
     kernel = os.path.getsize(os.path.join(STOCK_CLOUD, sk))
     check(kernel < size <= kernel + (1 << 20),

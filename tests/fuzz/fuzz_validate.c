@@ -102,8 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	if (!buf)
 		return 0;
-	p.out = sink;
-	p.n = 0;
+	p = (struct problems){ sink, 0, NULL };
 	switch (pick) {
 	case 0:	/* a fragment an earlyfsd client or 'earlyfs add' brings */
 	case 1:

@@ -69,12 +69,12 @@ int main(void)
 	CHECK_INT(bootmenu_build(&in, &m), 0);
 	CHECK_INT(m.n, 5);		/* default, rescue, previous, two kernels */
 	CHECK_STR(m.v[0].id, "earlyfs");
-	CHECK_STR(m.v[0].kernel, "/vmlinuz-6.1.10");	/* newest ok */
+	CHECK_STR(m.v[0].kernel, "/earlyfs-vmlinuz-6.1.10");	/* newest ok */
 	CHECK_STR(m.v[0].initrd, "");
 	CHECK_STR(m.v[1].id, "rescue");
 	CHECK_STR(m.v[1].options, "root=PARTUUID=x-01 rootwait");
 	e = bootmenu_find(&m, "previous");
-	CHECK(e && !strcmp(e->kernel, "/vmlinuz-6.1.10") &&
+	CHECK(e && !strcmp(e->kernel, "/earlyfs-vmlinuz-6.1.10") &&
 	      strstr(e->options, " earlyfs.generation=previous") &&
 	      !strncmp(e->options, in.options, strlen(in.options)));
 	CHECK(bootmenu_find(&m, "earlyfs-6.2.0") == NULL);	/* refused */
@@ -89,7 +89,7 @@ int main(void)
 	in.previous = &prev;
 	CHECK_INT(bootmenu_build(&in, &m), 0);
 	CHECK_STR(m.v[0].initrd, "/stub-6.1.0-57-cloud-amd64.img");
-	CHECK_STR(m.v[2].kernel, "/vmlinuz-6.1.10");
+	CHECK_STR(m.v[2].kernel, "/earlyfs-vmlinuz-6.1.10");
 	CHECK_STR(m.v[2].initrd, "");
 	/* 'previous' takes the generation before's command line, its
 	 * earlyfs.generation= replaced by the word */

@@ -189,9 +189,9 @@ static void test_set_kernels(void)
 	CHECK_INT(c.n, 6);
 	CHECK_STR(c.default_label, "earlyfs");
 	l = extlinux_find(&c, "earlyfs");
-	CHECK(l && !strcmp(l->kernel, "/vmlinuz-6.1.10"));
+	CHECK(l && !strcmp(l->kernel, "/earlyfs-vmlinuz-6.1.10"));
 	l = extlinux_find(&c, "rescue");
-	CHECK(l && !strcmp(l->kernel, "/vmlinuz-6.1.10"));
+	CHECK(l && !strcmp(l->kernel, "/earlyfs-vmlinuz-6.1.10"));
 	/* other labels, previous included, are kept as they were */
 	l = extlinux_find(&c, "mine");
 	CHECK(l && !strcmp(l->kernel, "/other"));
@@ -200,7 +200,7 @@ static void test_set_kernels(void)
 	CHECK(extlinux_find(&c, "earlyfs-5.0") == NULL);
 	CHECK(strstr(out, "APPEND old") == NULL);
 	l = extlinux_find(&c, "earlyfs-6.1.2");
-	CHECK(l && !strcmp(l->kernel, "/vmlinuz-6.1.2") &&
+	CHECK(l && !strcmp(l->kernel, "/earlyfs-vmlinuz-6.1.2") &&
 	      !strcmp(l->append, "root=PARTUUID=x-01 init=/sbin/earlyfs-init"));
 	CHECK(extlinux_find(&c, "earlyfs-6.1.10") != NULL);
 	CHECK(strncmp(out, "SERIAL 0 115200\nDEFAULT earlyfs\n", 32) == 0);
@@ -215,10 +215,10 @@ static void test_set_kernels(void)
 	n2 = extlinux_set_kernels(out, (size_t)n, "6.1.2", "/stub-6.1.2.img",
 				  two, stubs, 2, again, sizeof(again));
 	CHECK(n2 > 0);
-	CHECK(strstr(again, "LABEL earlyfs\n\tKERNEL /vmlinuz-6.1.2\n"
+	CHECK(strstr(again, "LABEL earlyfs\n\tKERNEL /earlyfs-vmlinuz-6.1.2\n"
 		     "\tINITRD /stub-6.1.2.img\n") != NULL);
 	CHECK(strstr(again, "LABEL earlyfs-6.1.2\n\tINITRD") == NULL);
-	CHECK(strstr(again, "KERNEL /vmlinuz-6.1.2\n\tINITRD /stub-6.1.2.img"
+	CHECK(strstr(again, "KERNEL /earlyfs-vmlinuz-6.1.2\n\tINITRD /stub-6.1.2.img"
 		     "\n\tAPPEND") != NULL);
 	n = extlinux_set_kernels(again, (size_t)n2, "6.1.10", NULL, two, NULL,
 				 2, out, sizeof(out));

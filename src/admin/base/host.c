@@ -127,6 +127,10 @@ const char *host_init_binary(void)
 	if (access(path, R_OK) == 0)
 		return path;
 	snprintf(path, sizeof(path), "%s/earlyfs-init", host_data_dir());
+	if (access(path, R_OK) == 0 || getenv("EARLYFS_DATADIR"))
+		return path;
+	/* a distribution's package keeps binaries out of /usr/share */
+	snprintf(path, sizeof(path), "%s/earlyfs-init", EARLYFS_LIBEXECDIR);
 	return path;
 }
 

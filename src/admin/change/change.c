@@ -60,8 +60,7 @@ static void review_open(struct review *rv)
 {
 	rv->text[0] = '\0';
 	rv->f = fmemopen(rv->text, sizeof(rv->text) - 1, "w");
-	rv->pr.out = rv->f;
-	rv->pr.n = 0;
+	rv->pr = (struct problems){ rv->f, 0, NULL };
 }
 
 /* Closes rv: 0, or the refusal (nothing changed) unless force, which

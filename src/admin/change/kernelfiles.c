@@ -13,6 +13,22 @@
 #include "loader/loader.h"
 #include "layout.h"
 
+#define KP LAYOUT_KERNEL_PREFIX_LEN
+
+/* A regular file of the partition with every block written (syslinux
+ * reads no holes), given another name there: a package's kernel in
+ * /boot is kept under earlyfs's own name without a second copy; dpkg
+ * replaces and removes its name, never this inode.  false: copy it. */
+static bool linked(int in, int dir, const char *tmp)
+{
+	struct stat s, d;
+
+	return fstat(in, &s) == 0 && fstat(dir, &d) == 0 &&
+	       S_ISREG(s.st_mode) && s.st_dev == d.st_dev &&
+	       (long long)s.st_blocks * 512 >= (long long)s.st_size &&
+	       linkat(in, "", dir, tmp, AT_EMPTY_PATH) == 0;
+}
+
 int kernelfiles_put(int dir, const char *shown, const char *dst,
 		    const char *src, const char *data, size_t len,
 		    struct err *e)
@@ -26,6 +42,17 @@ int kernelfiles_put(int dir, const char *shown, const char *dst,
 	if (src && (in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		return err_setr(e, -errno, EXIT_FAILED, "%s: %s", src,
 				strerror(errno));
+	if (in >= 0 && linked(in, dir, tmp)) {
+		close(in);
+		r = beneath_rename(dir, tmp, dst);
+		/* a rename onto the same inode leaves tmp */
+		beneath_unlink(dir, tmp, false);
+		if (r < 0) {
+			return err_setr(e, r, EXIT_FAILED, "cannot write "
+					"%s/%s: %s", shown, dst, strerror(-r));
+		}
+		return 0;
+	}
 	out = beneath_open(dir, tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (out < 0) {
 		if (in >= 0)
@@ -61,7 +88,6 @@ int kernelfiles_place(int dir, const char *shown,
 		      const struct kernel_job *j, struct err *e)
 {
 	char dst[128];
-	struct stat st;
 	int r;
 
 	snprintf(dst, sizeof(dst), LAYOUT_KERNEL, j->version);
@@ -71,9 +97,8 @@ int kernelfiles_place(int dir, const char *shown,
 		r = kernelfiles_put(dir, shown, dst, NULL, j->stub,
 				    j->stub_len, e);
 	}
-	/* the partition's own (a package's, in /boot) is left as it is */
 	snprintf(dst, sizeof(dst), LAYOUT_KERNEL_CONFIG, j->version);
-	if (r == 0 && j->config && beneath_lstat(dir, dst, &st) < 0)
+	if (r == 0 && j->config)
 		r = kernelfiles_put(dir, shown, dst, NULL, j->config,
 				    j->config_len, e);
 	return r;
@@ -147,12 +172,12 @@ void kernelfiles_prune(struct boot *b, void *ctx, unsigned prev, FILE *out)
 
 		const struct kernlist_entry *was;
 
-		if (strncmp(de->d_name, "vmlinuz-", 8) ||
+		if (strncmp(de->d_name, LAYOUT_KERNEL_PREFIX, KP) ||
 		    beneath_lstat(b->fd, de->d_name, &st) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
 		was = kernlist_find((struct kernlist *)&j->before,
-				    de->d_name + 8);
+				    de->d_name + KP);
 		if (!was || !was->ok)
 			continue;
 		for (i = 0; i < c->n && !used; i++)
@@ -168,10 +193,10 @@ void kernelfiles_prune(struct boot *b, void *ctx, unsigned prev, FILE *out)
 			fprintf(out, "earlyfs: removed %s (no entry boots it)\n",
 				de->d_name);
 			snprintf(other, sizeof(other), LAYOUT_STUB,
-				 de->d_name + 8);
+				 de->d_name + KP);
 			beneath_unlink(b->fd, other, false);
 			snprintf(other, sizeof(other), LAYOUT_KERNEL_CONFIG,
-				 de->d_name + 8);
+				 de->d_name + KP);
 			beneath_unlink(b->fd, other, false);
 		}
 	}
@@ -194,7 +219,7 @@ void kernelfiles_job_free(struct kernel_job *j)
 }
 
 /* Whether name is one of LAYOUT_KERNEL_TMP's: ".vmlinuz.tmp", or
- * ".vmlinuz-V.tmp", ".stub-V.img.tmp" for a version V. */
+ * ".earlyfs-vmlinuz-V.tmp", ".stub-V.img.tmp" for a version V. */
 static bool kernel_temp(const char *name)
 {
 	size_t n = strlen(name);
@@ -203,8 +228,8 @@ static bool kernel_temp(const char *name)
 		return false;
 	if (n == 12 && !memcmp(name + 1, "vmlinuz", 7))
 		return true;
-	if (!memcmp(name + 1, "vmlinuz-", 8))
-		return kernlist_version_ok(name + 9, n - 13);
+	if (n > KP + 5 && !memcmp(name + 1, LAYOUT_KERNEL_PREFIX, KP))
+		return kernlist_version_ok(name + 1 + KP, n - 5 - KP);
 	return n > 14 && !memcmp(name + 1, "stub-", 5) &&
 	       !memcmp(name + n - 8, ".img", 4) &&
 	       kernlist_version_ok(name + 6, n - 14);
@@ -234,8 +259,8 @@ size_t kernelfiles_leftovers(int dir, bool remove, FILE *out,
 			    beneath_lstat(dir, name, &st) < 0 ||
 			    !S_ISREG(st.st_mode))
 				continue;
-			snprintf(kernel, sizeof(kernel), "vmlinuz-%.*s",
-				 (int)(l - 9), name + 5);
+			snprintf(kernel, sizeof(kernel), LAYOUT_KERNEL_PREFIX
+				 "%.*s", (int)(l - 9), name + 5);
 			if (beneath_lstat(dir, kernel, &st) == 0)
 				continue;
 			orphan = true;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "json.h"
 #include "atomic.h"
 #include "base/beneath.h"
 #include "crypttab.h"
@@ -30,11 +31,15 @@ void validate_problem(struct problems *p, const char *fmt, ...)
 	va_list ap;
 
 	p->n++;
-	if (!p->out)
+	if (!p->out && !p->json)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (p->json) {
+		json_str(p->json, NULL, line);	/* escaped there */
+		return;
+	}
 	/* names and values from the partition: shown, never obeyed */
 	fprintf(p->out, "%s\n", text_printable(line));
 }

@@ -9,9 +9,11 @@
 #include "base/err.h"
 
 /* Each problem is one line on out (when not NULL), counted. */
+struct json;
 struct problems {
 	FILE *out;
 	size_t n;
+	struct json *json;	/* set: each problem a string of its array */
 };
 void validate_problem(struct problems *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "json.h"
 #include "base/beneath.h"
 #include "atomic.h"
 #include "change/change.h"
@@ -201,14 +202,29 @@ static char *features_text(unsigned mask, size_t *ret_len)
 	return text;
 }
 
-int feature_list(struct boot *b, FILE *out, struct err *e)
+int feature_list(struct boot *b, bool as_json, FILE *out, struct err *e)
 {
 	unsigned have;
 	size_t i;
+	struct json j;
 	int r = feature_installed(b->fd, &have, e);
 
 	if (r < 0)
 		return r;
+	if (as_json) {
+		json_begin(&j, out, "feature list");
+		json_str(&j, "boot", b->name);
+		json_array(&j, "features");
+		for (i = 0; i < n_features; i++) {
+			json_object(&j, NULL);
+			json_str(&j, "name", features[i].name);
+			json_bool(&j, "installed", have & 1u << i);
+			json_str(&j, "summary", features[i].summary);
+			json_close(&j);
+		}
+		json_end(&j);
+		return 0;
+	}
 	for (i = 0; i < n_features; i++)
 		fprintf(out, "%-8s %-13s %s\n", features[i].name,
 			have & 1u << i ? "installed" : "-",
@@ -221,7 +237,7 @@ static char *read_config(const struct feature *f, const char *path,
 			 size_t *ret_len, struct err *e)
 {
 	char shown[PATH_MAX + 64];
-	struct problems p = { NULL, 0 };
+	struct problems p = { NULL, 0, NULL };
 	char *buf = NULL;
 	bool keys = !strcmp(f->config, LAYOUT_AUTHORIZED_KEYS);
 	size_t max = !strcmp(f->config, LAYOUT_CRYPTTAB) ? LAYOUT_CRYPTTAB_MAX

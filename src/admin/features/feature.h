@@ -89,7 +89,7 @@ struct feature_extra {
 	void *ctx;
 };
 /* feature list | add | rm, as a change (x: NULL, or more of it). */
-int feature_list(struct boot *b, FILE *out, struct err *e);
+int feature_list(struct boot *b, bool as_json, FILE *out, struct err *e);
 int feature_change(struct boot *b, bool add, unsigned mask,
 		   const struct feature_opts *o, const struct feature_extra *x,
 		   FILE *out, struct err *e);

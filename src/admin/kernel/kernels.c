@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include "json.h"
 #include "base/beneath.h"
 #include "change/change.h"
 #include "loader/loader.h"
@@ -69,7 +70,7 @@ static int kernel_files(struct boot *b, struct kernlist *kl,
 		return r;
 	list = malloc(4096);
 	nl = list ? kernlist_format(kl, list, 4096) : -ENOMEM;
-	snprintf(kname, sizeof(kname), "vmlinuz-%s", def->version);
+	snprintf(kname, sizeof(kname), LAYOUT_KERNEL, def->version);
 	conf = boot_conf_with(b->fd, "kernel", kname, &conf_len);
 	if (nl < 0 || !conf) {
 		free(list);
@@ -427,13 +428,14 @@ int kernels_rm(struct boot *b, const char *version, FILE *out,
 	return commit(b, &kl, &j, desc, out, e);
 }
 
-int kernels_list(struct boot *b, FILE *out, struct err *e)
+int kernels_list(struct boot *b, bool as_json, FILE *out, struct err *e)
 {
 	static struct bootmenu m;
 	const struct kernlist_entry *def;
 	struct err ignore;
 	size_t i, k;
 	struct kernlist kl;
+	struct json j;
 	int r = load(b, &kl, e);
 
 	if (r < 0)
@@ -443,21 +445,49 @@ int kernels_list(struct boot *b, FILE *out, struct err *e)
 	if (loader_menu(b->fd, "", 0, &m, &ignore) < 0)
 		m.n = 0;
 	def = kernlist_default(&kl);
-	fprintf(out, "%-24s %8s  %-8s %s\n", "VERSION", "KIB", "CHECK",
-		"ENTRIES");
+	if (as_json) {
+		json_begin(&j, out, "kernel list");
+		json_str(&j, "boot", b->name);
+		json_array(&j, "kernels");
+	} else {
+		fprintf(out, "%-24s %8s  %-8s %s\n", "VERSION", "KIB", "CHECK",
+			"ENTRIES");
+	}
 	for (i = 0; i < kl.n; i++) {
 		struct kernlist_entry *v = &kl.v[i];
 		char file[128], labels[512] = "";
 		size_t used = 0;
 		struct stat st;
+		bool have;
 
-		snprintf(file, sizeof(file), "vmlinuz-%s", v->version);
+		snprintf(file, sizeof(file), LAYOUT_KERNEL, v->version);
+		have = beneath_lstat(b->fd, file, &st) == 0;
+		if (as_json) {
+			json_object(&j, NULL);
+			json_str(&j, "version", v->version);
+			json_str(&j, "check", v->ok ? "ok" : "refused");
+			json_str(&j, "why", v->ok ? NULL : v->why);
+			json_bool(&j, "default", v == def);
+			json_bool(&j, "stub", v->stub);
+			json_str(&j, "file", v->ok ? file : NULL);
+			if (have)
+				json_int(&j, "bytes", (long long)st.st_size);
+			else
+				json_null(&j, "bytes");
+			json_array(&j, "entries");
+			for (k = 0; k < m.n; k++)
+				if (!strcmp(m.v[k].kernel + 1, file))
+					json_str(&j, NULL, m.v[k].id);
+			json_close(&j);
+			json_close(&j);
+			continue;
+		}
 		for (k = 0; k < m.n && used < sizeof(labels) - 90; k++)
 			if (!strcmp(m.v[k].kernel + 1, file))
 				used += (size_t)snprintf(labels + used,
 					sizeof(labels) - used, "%s%s",
 					used ? ", " : "", m.v[k].id);
-		if (beneath_lstat(b->fd, file, &st) < 0)
+		if (!have)
 			st.st_size = 0;
 		fprintf(out, "%-24s %8lld  %-8s %s%s\n", v->version,
 			(long long)st.st_size / 1024,
@@ -465,6 +495,8 @@ int kernels_list(struct boot *b, FILE *out, struct err *e)
 			v == def ? "(default) " : "",
 			v->ok ? labels : text_printable(v->why));
 	}
+	if (as_json)
+		json_end(&j);
 	return 0;
 }
 
@@ -483,7 +515,7 @@ void kernels_check(const struct boot *b, struct problems *p)
 	for (i = 0; i < kl.n; i++) {
 		if (!kl.v[i].ok)
 			continue;
-		snprintf(name, sizeof(name), "vmlinuz-%s", kl.v[i].version);
+		snprintf(name, sizeof(name), LAYOUT_KERNEL, kl.v[i].version);
 		if (beneath_lstat(b->fd, name, &k) < 0 || !S_ISREG(k.st_mode)) {
 			validate_problem(p, "kernel %s: %s is missing; 'earlyfs kernel "
 				"rm %s' or add it again", kl.v[i].version, name,

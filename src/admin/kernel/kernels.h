@@ -20,7 +20,7 @@
 #include "kernel/kernelplan.h"
 #include "change/validate.h"
 
-int kernels_list(struct boot *b, FILE *out, struct err *e);
+int kernels_list(struct boot *b, bool as_json, FILE *out, struct err *e);
 /* 0; EXIT_KERNEL (after recording why) for a kernel that fails the check
  * unless force or, given drivers, a module stub gives it what it lacks;
  * EXIT_REFUSED without room for it, nothing written. */

@@ -19,6 +19,7 @@
 #include "loader/loader.h"
 #include "target/blkid.h"
 #include "target/boot.h"
+#include "layout.h"
 #include "text.h"
 
 #define RECORD ESPFILES_DIR "/bootentries"
@@ -44,7 +45,7 @@ static int files(struct loader_site *s, const struct bootmenu *m,
 {
 	memset(f, 0, sizeof(*f));
 	f->owned_dir[0] = ESPFILES_DIR;
-	f->owned_prefix[0] = "vmlinuz-";
+	f->owned_prefix[0] = LAYOUT_KERNEL_PREFIX;
 	f->owned_dir[1] = ESPFILES_DIR;
 	f->owned_prefix[1] = "stub-";
 	return espfiles_kernels(f, s, m, e);

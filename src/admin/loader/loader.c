@@ -12,6 +12,8 @@
 #include "extlinux.h"
 #include "kv.h"
 #include "layout.h"
+
+#define KP LAYOUT_KERNEL_PREFIX_LEN
 #include "loader/loader.h"
 #include "target/blkid.h"
 #include "target/fdisk.h"
@@ -189,11 +191,11 @@ int loader_kernels(int dir, const char *tree, struct kernlist *kl,
 		return err_setr(e, r, EXIT_FAILED, "%s: %s", path,
 				strerror(-r));
 	if (boot_conf_get_in(dir, tree, "kernel", name, sizeof(name)) == 0 &&
-	    !strncmp(name, "vmlinuz-", 8) &&
-	    kernlist_version_ok(name + 8, strlen(name + 8)) &&
+	    !strncmp(name, LAYOUT_KERNEL_PREFIX, KP) &&
+	    kernlist_version_ok(name + KP, strlen(name + KP)) &&
 	    beneath_exists(dir, name)) {
 		snprintf(kl->v[0].version, sizeof(kl->v[0].version), "%s",
-			 name + 8);
+			 name + KP);
 		kl->v[0].ok = true;
 		kl->n = 1;
 	}

@@ -310,6 +310,73 @@ void boot_unlock(struct boot *b, FILE *out)
 	}
 }
 
+int boot_hold_writable(struct boot *b, bool rw, FILE *out, struct err *e)
+{
+	char marker[128];
+	struct statvfs v;
+	struct stat st;
+	bool held;
+	int r;
+
+	if (boot_is_target(b))
+		return err_set(e, EXIT_USAGE, "remount is for the running "
+			       "machine's boot partition (--boot DIR), not a "
+			       "--target");
+	if (fstat(b->fd, &st) < 0 || fstatvfs(b->fd, &v) < 0)
+		return err_set(e, EXIT_FAILED, "%s: %s", b->dir,
+			       strerror(errno));
+	r = boot_lock(b, out, e);
+	if (r < 0)
+		return r;
+	snprintf(marker, sizeof(marker), BOOT_LOCK_DIR "/rw-%llx-%llx",
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	held = access(marker, F_OK) == 0;
+	if (rw && !(v.f_flag & ST_RDONLY)) {
+		fprintf(out, "earlyfs: %s is read-write already%s\n", b->dir,
+			held ? " ('earlyfs remount ro' makes it read-only)" :
+			       " (mounted so: 'earlyfs remount ro' leaves it)");
+		return 0;
+	}
+	if (rw) {
+		int fd = open(marker, O_WRONLY | O_CREAT | O_NOFOLLOW |
+			      O_CLOEXEC, 0600);
+
+		if (fd < 0)
+			return err_set(e, EXIT_FAILED, "cannot create %s: %s",
+				       marker, strerror(errno));
+		close(fd);
+		if (mount(NULL, b->dir, NULL, MS_REMOUNT | mount_flags(&v),
+			  NULL) < 0) {
+			r = err_set(e, EXIT_FAILED, "cannot remount %s "
+				    "read-write: %s", b->dir, strerror(errno));
+			unlink(marker);
+			return r;
+		}
+		fprintf(out, "earlyfs: %s is read-write until 'earlyfs "
+			"remount ro'\n", b->dir);
+		return 0;
+	}
+	if (!held) {
+		fprintf(out, "earlyfs: %s was not made read-write by 'earlyfs "
+			"remount rw': left %s\n", b->dir,
+			v.f_flag & ST_RDONLY ? "read-only" : "read-write");
+		return 0;
+	}
+	if (!(v.f_flag & ST_RDONLY)) {
+		syncfs(b->fd);
+		if (mount(NULL, b->dir, NULL,
+			  MS_REMOUNT | MS_RDONLY | mount_flags(&v), NULL) < 0)
+			return err_set(e, EXIT_FAILED, "cannot remount %s "
+				       "read-only: %s (a file on it is open "
+				       "for writing? 'earlyfs remount ro' "
+				       "again when it is closed)", b->dir,
+				       strerror(errno));
+	}
+	unlink(marker);
+	fprintf(out, "earlyfs: %s is read-only again\n", b->dir);
+	return 0;
+}
+
 int boot_sync(const struct boot *b)
 {
 	return syncfs(b->fd) < 0 ? -errno : 0;

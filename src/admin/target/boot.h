@@ -49,6 +49,13 @@ int boot_lock(struct boot *b, FILE *out, struct err *e);
  * the first write of a change, never for one that is refused. */
 int boot_writable(struct boot *b, struct err *e);
 void boot_unlock(struct boot *b, FILE *out);
+/* 'earlyfs remount rw|ro': the running machine's boot partition held
+ * read-write across a package manager's run (dpkg's pre- and post-invoke
+ * hooks).  rw remounts a read-only one and remembers it (a marker beside
+ * the locks); ro makes read-only again only what rw made read-write, so
+ * that a partition the admin mounted read-write stays so.  Under the
+ * lock, so that it never falls between a change's remounts. */
+int boot_hold_writable(struct boot *b, bool rw, FILE *out, struct err *e);
 /* syncfs(2) of the partition: 0 or -errno. */
 int boot_sync(const struct boot *b);
 /* KEY=value from etc/earlyfs.conf beneath the boot partition's fd dir:

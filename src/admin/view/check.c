@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "json.h"
 #include "base/beneath.h"
 #include "target/blkid.h"
 #include "extlinux.h"
@@ -216,16 +217,24 @@ static void check_loader(const struct boot *b, struct problems *p,
 	loader_site_close(&s);
 }
 
-int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)
+int check_tree(const struct boot *b, bool running, bool as_json, FILE *out,
+	       struct err *e)
 {
 	struct extlinux_conf *c = malloc(sizeof(*c));
-	struct problems p = { out, 0 };
+	struct problems p = { out, 0, NULL };
+	struct json j;
 	struct walk w = { b->fd, &p, 0 };
 	size_t n_frag = 0;
 	char loader[160], labels[64];
 
 	if (!c)
 		return err_set(e, EXIT_FAILED, "out of memory");
+	if (as_json) {
+		json_begin(&j, out, "check");
+		json_str(&j, "boot", b->name);
+		json_array(&j, "problems");
+		p.json = &j;
+	}
 	check_fragments(b->fd, &p, &n_frag);
 	walk_elf(&w, "", 0);
 	install_check(b->fd, &p);
@@ -244,11 +253,22 @@ int check_tree(const struct boot *b, bool running, FILE *out, struct err *e)
 		 c->n == 1 ? "" : "s");
 	if (running)
 		check_root(b->fd, &p);
-	fprintf(out, "%s: %zu fragment%s, %zu ELF file%s, etc/fstab, "
-		"%s%s: %zu problem%s\n", b->name, n_frag, n_frag == 1 ? ""
-		: "s", w.n_elf, w.n_elf == 1 ? "" : "s",
-		loader[0] ? loader : labels, running ? ", root device" : "",
-		p.n, p.n == 1 ? "" : "s");
+	if (as_json) {
+		json_close(&j);
+		json_int(&j, "problem_count", (long long)p.n);
+		json_int(&j, "fragments", (long long)n_frag);
+		json_int(&j, "elf_files", (long long)w.n_elf);
+		json_str(&j, "loader", loader[0] ? loader : labels);
+		json_bool(&j, "root_device_checked", running);
+		json_end(&j);
+	} else {
+		fprintf(out, "%s: %zu fragment%s, %zu ELF file%s, etc/fstab, "
+			"%s%s: %zu problem%s\n", b->name, n_frag,
+			n_frag == 1 ? "" : "s", w.n_elf, w.n_elf == 1 ? "" : "s",
+			loader[0] ? loader : labels,
+			running ? ", root device" : "", p.n,
+			p.n == 1 ? "" : "s");
+	}
 	free(c);
 	if (p.n)
 		return err_set(e, EXIT_FAILED, "%zu problem%s in %s", p.n,

@@ -9,5 +9,6 @@
 
 /* One line per problem on out; -EIO with e filled if any.  running: the
  * root spec must resolve on this machine. */
-int check_tree(const struct boot *b, bool running, FILE *out, struct err *e);
+int check_tree(const struct boot *b, bool running, bool as_json, FILE *out,
+	       struct err *e);
 #endif

@@ -15,6 +15,7 @@
 #include "layout.h"
 #include "report.h"
 #include "base/beneath.h"
+#include "json.h"
 #include "layout.h"
 #include "text.h"
 #include "change/tree.h"
@@ -62,9 +63,30 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int inspect_fragments(const struct boot *b, const char *report, FILE *out,
-		    struct err *e)
+static void json_last_boot(struct json *j, const char *key,
+			   const struct report_fragment *f)
 {
+	if (!f) {
+		json_null(j, key);
+		return;
+	}
+	json_object(j, key);
+	json_str(j, "status", report_status_name(f->status));
+	if (f->status == STATUS_FAILED || f->status == STATUS_SIGNAL ||
+	    f->status == STATUS_ERROR)
+		json_int(j, f->status == STATUS_FAILED ? "exit" :
+			 f->status == STATUS_SIGNAL ? "signal" : "errno",
+			 f->code);
+	json_int(j, "start_ms", f->start_ms);
+	json_int(j, "duration_ms", f->duration_ms);
+	json_bool(j, "optional", f->optional);
+	json_close(j);
+}
+
+int inspect_fragments(const struct boot *b, const char *report, bool as_json,
+		      FILE *out, struct err *e)
+{
+	struct json j;
 	char path[PATH_MAX], why[512], base[FRAGMENT_NAME_MAX + 1];
 	struct boot_report *r = inspect_report_load(report, why, sizeof(why));
 	char *names[FRAGMENTS_MAX * 2];
@@ -89,8 +111,14 @@ int inspect_fragments(const struct boot *b, const char *report, FILE *out,
 	}
 	closedir(d);
 	qsort(names, n, sizeof(names[0]), cmp_str);
-	fprintf(out, "%-28s %-8s %8s  %s\n", "FRAGMENT", "STATE", "BYTES",
-		"LAST BOOT");
+	if (as_json) {
+		json_begin(&j, out, "fragments");
+		json_str(&j, "boot", b->name);
+		json_array(&j, "fragments");
+	} else {
+		fprintf(out, "%-28s %-8s %8s  %s\n", "FRAGMENT", "STATE",
+			"BYTES", "LAST BOOT");
+	}
 	for (i = 0; i < n; i++) {
 		enum fragment_class c = fragment_name_classify(names[i]);
 		const struct report_fragment *f;
@@ -101,6 +129,21 @@ int inspect_fragments(const struct boot *b, const char *report, FILE *out,
 			 (int)(strlen(names[i]) -
 			       (c == FRAGMENT_DISABLED ? 9 : 0)), names[i]);
 		f = report_find(r, base);
+		if (as_json) {
+			json_object(&j, NULL);
+			json_str(&j, "name", base);
+			json_str(&j, "state", c == FRAGMENT_RUN ? "enabled" :
+				 c == FRAGMENT_DISABLED ? "disabled" : "invalid");
+			if (beneath_lstat(b->fd, path, &st) == 0)
+				json_int(&j, "bytes", (long long)st.st_size);
+			else
+				json_null(&j, "bytes");
+			json_last_boot(&j, "last_boot",
+				       c == FRAGMENT_INVALID ? NULL : f);
+			json_close(&j);
+			free(names[i]);
+			continue;
+		}
 		text_printable(base);
 		fprintf(out, "%-28s %-8s %8lld  ", base,
 			c == FRAGMENT_RUN ? "enabled" :
@@ -116,13 +159,71 @@ int inspect_fragments(const struct boot *b, const char *report, FILE *out,
 			fprintf(out, "-\n");
 		free(names[i]);
 	}
-	if (!r)
+	if (as_json) {
+		json_close(&j);
+		json_str(&j, "report_error", r ? NULL : why);
+		json_end(&j);
+	} else if (!r) {
 		fprintf(out, "(%s)\n", why);
+	}
 	free(r);
 	return 0;
 }
 
-int inspect_log(const char *report, FILE *out, struct err *e)
+static void log_json(const struct boot_report *r, FILE *out)
+{
+	struct json j;
+	size_t i;
+
+	json_begin(&j, out, "log");
+	if (r->generation)
+		json_int(&j, "generation", r->generation);
+	else
+		json_null(&j, "generation");
+	json_int(&j, "start_ms", r->start_ms);
+	json_array(&j, "fragments");
+	for (i = 0; i < r->n; i++) {
+		json_object(&j, NULL);
+		json_str(&j, "name", r->fragments[i].name);
+		json_last_boot(&j, "result", &r->fragments[i]);
+		json_close(&j);
+	}
+	json_close(&j);
+	json_array(&j, "processes");
+	for (i = 0; i < r->n_procs; i++) {
+		json_object(&j, NULL);
+		json_int(&j, "pid", r->procs[i].pid);
+		json_str(&j, "comm", r->procs[i].comm);
+		json_str(&j, "when", r->procs[i].when);
+		json_bool(&j, "kept", r->procs[i].kept);
+		json_close(&j);
+	}
+	json_close(&j);
+	json_array(&j, "notes");
+	for (i = 0; i < r->n_notes; i++) {
+		json_object(&j, NULL);
+		json_str(&j, "from", r->notes[i].from);
+		json_str(&j, "text", r->notes[i].text);
+		json_close(&j);
+	}
+	json_close(&j);
+	json_object(&j, "root");
+	json_str(&j, "device", r->root_device);
+	json_str(&j, "fstype", r->root_fstype);
+	json_str(&j, "how", r->root_how);
+	json_int(&j, "ms", r->root_ms);
+	json_close(&j);
+	json_object(&j, "pivot");
+	json_str(&j, "result", r->pivot);
+	json_int(&j, "at_ms", r->pivot_ms);
+	json_str(&j, "init", r->init);
+	json_close(&j);
+	json_int(&j, "total_ms", r->total_ms);
+	json_int(&j, "peak_kib", r->peak_kib);
+	json_end(&j);
+}
+
+int inspect_log(const char *report, bool as_json, FILE *out, struct err *e)
 {
 	char why[512];
 	struct boot_report *r = inspect_report_load(report, why, sizeof(why));
@@ -130,6 +231,11 @@ int inspect_log(const char *report, FILE *out, struct err *e)
 
 	if (!r)
 		return err_set(e, EXIT_FAILED, "%s", why);
+	if (as_json) {
+		log_json(r, out);
+		free(r);
+		return 0;
+	}
 	if (r->generation)
 		fprintf(out, "last boot: generation %u (earlyfs.generation=)",
 			r->generation);
@@ -170,18 +276,43 @@ int inspect_log(const char *report, FILE *out, struct err *e)
 	return 0;
 }
 
-int inspect_generations(const struct boot *b, FILE *out, struct err *e)
+int inspect_generations(const struct boot *b, bool as_json, FILE *out,
+			struct err *e)
 {
 	struct generation *v;
 	char when[64];
 	unsigned prev;
 	size_t n, i;
+	struct json j;
 	int r = generations_list(b, &v, &n);
 
 	if (r < 0)
 		return err_setr(e, r, EXIT_FAILED, "cannot list %s/"
 				LAYOUT_GENERATIONS ": %s", b->dir,
 				strerror(-r));
+	if (as_json) {
+		prev = n ? gen_previous(v, n) : 0;
+		json_begin(&j, out, "generations");
+		json_str(&j, "boot", b->name);
+		json_array(&j, "generations");
+		for (i = 0; i < n; i++) {
+			struct tm tm;
+
+			gmtime_r(&v[i].when, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			json_object(&j, NULL);
+			json_int(&j, "generation", v[i].n);
+			json_str(&j, "when", when);
+			json_str(&j, "change", v[i].desc);
+			json_bool(&j, "current", i == n - 1);
+			json_bool(&j, "previous", i != n - 1 && v[i].n == prev);
+			json_bool(&j, "applied", v[i].applied);
+			json_close(&j);
+		}
+		json_end(&j);
+		free(v);
+		return 0;
+	}
 	if (!n) {
 		fprintf(out, "no generations yet: the first change records "
 			"the current state as generation 1\n");

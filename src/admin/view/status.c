@@ -8,6 +8,7 @@
 #include "extlinux.h"
 #include "fragment.h"
 #include "atomic.h"
+#include "json.h"
 #include "target/boot.h"
 #include "target/fs.h"
 #include "view/inspect.h"
@@ -23,25 +24,59 @@ static int cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-static void print_conf(const char *conf, FILE *out)
+/* The conf's KEY=value lines: indented text, or the members of "conf". */
+static void print_conf(const char *conf, struct json *j, FILE *out)
 {
-	char *copy = strdup(conf), *line, *save;
+	char *copy = strdup(conf), *line, *save, *eq;
 
-	for (line = strtok_r(copy, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (line[0] != '#')
+	if (j)
+		json_object(j, "conf");
+	for (line = copy ? strtok_r(copy, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '#')
+			continue;
+		if (!j) {
 			fprintf(out, "  %s\n", line);
+			continue;
+		}
+		eq = strchr(line, '=');
+		if (eq) {
+			*eq = '\0';
+			json_str(j, line, eq + 1);
+		}
+	}
+	if (j)
+		json_close(j);
 	free(copy);
 }
 
-static void print_labels(const char *text, FILE *out)
+static void print_labels(const char *text, struct json *j, FILE *out)
 {
 	struct extlinux_conf c;
 	const char *what;
 	size_t line, i;
 
 	if (extlinux_parse(text, strlen(text), &c, &line, &what) < 0) {
-		fprintf(out, "labels:   extlinux.conf line %zu: %s\n", line, what);
+		if (!j) {
+			fprintf(out, "labels:   extlinux.conf line %zu: %s\n",
+				line, what);
+			return;
+		}
+		json_null(j, "labels");
+		json_str(j, "labels_error", what);
+		return;
+	}
+	if (j) {
+		json_array(j, "labels");
+		for (i = 0; i < c.n; i++) {
+			json_object(j, NULL);
+			json_str(j, "name", c.labels[i].name);
+			json_str(j, "kernel", c.labels[i].kernel);
+			json_bool(j, "default", !strcmp(c.labels[i].name,
+							c.default_label));
+			json_close(j);
+		}
+		json_close(j);
 		return;
 	}
 	fprintf(out, "labels:   ");
@@ -52,20 +87,47 @@ static void print_labels(const char *text, FILE *out)
 	fprintf(out, "\n");
 }
 
-/* An EFI loader: its name, the ESP, the entries there, the default. */
-static void print_loader(struct boot *b, const char *conf, FILE *out)
+/* An EFI loader: its name, the ESP, the entries there, the default (as
+ * text; in JSON, "loader" with that text as "detail"). */
+static void print_loader(struct boot *b, const char *conf, struct json *j,
+			 FILE *out)
 {
 	struct loader_site s;
 	struct err e;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
 
 	if (loader_site_conf(b, conf, strlen(conf), &s, &e) < 0) {
-		fprintf(out, "loader:   %s\n", e.msg);
+		if (!j) {
+			fprintf(out, "loader:   %s\n", e.msg);
+			return;
+		}
+		json_object(j, "loader");
+		json_null(j, "name");
+		json_str(j, "error", e.msg);
+		json_close(j);
 		return;
 	}
-	fprintf(out, "loader:   %s", s.ops->name);
-	if (s.ops->status)
-		s.ops->status(&s, out);
-	fprintf(out, "\n");
+	if (!j) {
+		fprintf(out, "loader:   %s", s.ops->name);
+		if (s.ops->status)
+			s.ops->status(&s, out);
+		fprintf(out, "\n");
+		loader_site_close(&s);
+		return;
+	}
+	mem = open_memstream(&text, &len);
+	if (mem && s.ops->status)
+		s.ops->status(&s, mem);
+	if (mem)
+		fclose(mem);
+	json_object(j, "loader");
+	json_str(j, "name", s.ops->name);
+	json_str(j, "detail", text && text[0] == ',' ? text + 1 +
+		 (text[1] == ' ') : text ? text : "");
+	json_close(j);
+	free(text);
 	loader_site_close(&s);
 }
 
@@ -77,11 +139,12 @@ static bool on_esp(const char *conf)
 		      sizeof(name)) == 0 && strcmp(name, "extlinux");
 }
 
-int status_target(const char *target, unsigned partno, FILE *out,
-		  struct err *e)
+int status_target(const char *target, unsigned partno, bool as_json,
+		  FILE *out, struct err *e)
 {
 	char (*names)[256], *conf, *ext;
 	uint64_t free_bytes, total;
+	struct json js, *j = as_json ? &js : NULL;
 	struct target t;
 	struct fs *fs;
 	size_t n, i, len;
@@ -101,56 +164,100 @@ int status_target(const char *target, unsigned partno, FILE *out,
 				"an earlyfs boot partition, or its "
 				"provisioning did not finish", target);
 	}
-	fprintf(out, "%s: earlyfs boot partition (label %s)\n", target,
-		fs_label(fs)[0] ? fs_label(fs) : "none");
-	print_conf(conf, out);
+	if (j) {
+		json_begin(j, out, "status");
+		json_str(j, "boot", target);
+		json_str(j, "label", fs_label(fs)[0] ? fs_label(fs) : NULL);
+	} else {
+		fprintf(out, "%s: earlyfs boot partition (label %s)\n", target,
+			fs_label(fs)[0] ? fs_label(fs) : "none");
+	}
+	print_conf(conf, j, out);
 	if (on_esp(conf)) {
 		struct boot b = { .fd = -1, .lock_fd = -1, .t = t,
 				  .disk_known = true };
 
 		snprintf(b.dir, sizeof(b.dir), "%s", target);
-		print_loader(&b, conf, out);
+		print_loader(&b, conf, j, out);
+	} else if (j) {
+		json_object(j, "loader");
+		json_str(j, "name", "extlinux");
+		json_str(j, "detail", "");
+		json_close(j);
 	}
 	names = calloc(256, sizeof(*names));
 	n = names ? fs_list(fs, "/", names, 256) : 0;
 	qsort(names, n, sizeof(*names), cmp);
-	fprintf(out, "kernels:  ");
-	for (i = 0; i < n; i++)
-		if (!strncmp(names[i], "vmlinuz-", 8))
+	if (j)
+		json_array(j, "kernels");
+	else
+		fprintf(out, "kernels:  ");
+	for (i = 0; i < n; i++) {
+		if (strncmp(names[i], LAYOUT_KERNEL_PREFIX,
+			    LAYOUT_KERNEL_PREFIX_LEN))
+			continue;
+		if (j)
+			json_str(j, NULL, names[i]);
+		else
 			fprintf(out, "%s ", names[i]);
-	fprintf(out, "\n");
+	}
+	if (j)
+		json_close(j);
+	else
+		fprintf(out, "\n");
 	if (fs_read(fs, LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX, &ext,
 		    &len) == 0) {
-		print_labels(ext, out);
+		print_labels(ext, j, out);
 		free(ext);
+	} else if (j) {
+		json_null(j, "labels");
 	} else if (!on_esp(conf)) {
 		fprintf(out, "labels:   no " LAYOUT_EXTLINUX_CONF "\n");
 	}
 	free(conf);
 	n = names ? fs_list(fs, LAYOUT_INITD, names, 256) : 0;
 	qsort(names, n, sizeof(*names), cmp);
-	fprintf(out, "fragments:");
+	if (j)
+		json_array(j, "fragments");
+	else
+		fprintf(out, "fragments:");
 	for (i = 0; i < n; i++) {
 		enum fragment_class c = fragment_name_classify(names[i]);
 
-		if (c == FRAGMENT_RUN)
-			fprintf(out, " %s", names[i]);
-		else if (c == FRAGMENT_DISABLED)
-			fprintf(out, " (%s)", names[i]);
+		if (c != FRAGMENT_RUN && c != FRAGMENT_DISABLED)
+			continue;
+		if (j) {
+			json_object(j, NULL);
+			json_strn(j, "name", names[i], strlen(names[i]) -
+				  (c == FRAGMENT_DISABLED ? 9 : 0));
+			json_bool(j, "enabled", c == FRAGMENT_RUN);
+			json_close(j);
+		} else {
+			fprintf(out, c == FRAGMENT_RUN ? " %s" : " (%s)",
+				names[i]);
+		}
 	}
 	fs_space(fs, &free_bytes, &total);
-	fprintf(out, "\nfree:     %llu KiB of %llu KiB\n",
-		(unsigned long long)(free_bytes >> 10),
-		(unsigned long long)(total >> 10));
+	if (j) {
+		json_close(j);
+		json_int(j, "free_kib", (long long)(free_bytes >> 10));
+		json_int(j, "size_kib", (long long)(total >> 10));
+		json_end(j);
+	} else {
+		fprintf(out, "\nfree:     %llu KiB of %llu KiB\n",
+			(unsigned long long)(free_bytes >> 10),
+			(unsigned long long)(total >> 10));
+	}
 	free(names);
 	fs_close(fs);
 	return 0;
 }
 
 /* On a running system: the partition at /boot and the last boot report. */
-int status_running(FILE *out, struct err *e)
+int status_running(bool as_json, FILE *out, struct err *e)
 {
 	struct boot_report *rep;
+	struct json js, *j = as_json ? &js : NULL;
 	char why[512], *conf, *text;
 	size_t i, len;
 	int r;
@@ -160,23 +267,56 @@ int status_running(FILE *out, struct err *e)
 		return err_setr(e, r, EXIT_FAILED, "no earlyfs boot partition "
 				"at " BOOT_DEFAULT " (no " BOOT_DEFAULT "/"
 				LAYOUT_CONF "); give a TARGET to inspect one");
-	fprintf(out, "/boot: earlyfs boot partition\n");
-	print_conf(conf, out);
+	if (j) {
+		json_begin(j, out, "status");
+		json_str(j, "boot", BOOT_DEFAULT);
+	} else {
+		fprintf(out, "/boot: earlyfs boot partition\n");
+	}
+	print_conf(conf, j, out);
 	if (on_esp(conf)) {
 		struct boot b = { .fd = -1, .lock_fd = -1 };
 
 		snprintf(b.dir, sizeof(b.dir), BOOT_DEFAULT);
-		print_loader(&b, conf, out);
+		print_loader(&b, conf, j, out);
 	}
 	free(conf);
 	if (read_file(BOOT_DEFAULT "/" LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX,
 		      &text, &len) == 0) {
-		print_labels(text, out);
+		print_labels(text, j, out);
 		free(text);
+	} else if (j) {
+		json_null(j, "labels");
 	}
 	rep = inspect_report_load(REPORT_PATH, why, sizeof(why));
 	if (!rep) {
-		fprintf(out, "last boot: %s\n", why);
+		if (j) {
+			json_null(j, "last_boot");
+			json_str(j, "last_boot_error", why);
+			json_end(j);
+		} else {
+			fprintf(out, "last boot: %s\n", why);
+		}
+		return 0;
+	}
+	if (j) {
+		json_object(j, "last_boot");
+		json_str(j, "root_device", rep->root_device);
+		json_str(j, "root_how", rep->root_how);
+		json_str(j, "pivot", rep->pivot);
+		json_int(j, "total_ms", rep->total_ms);
+		json_array(j, "fragments");
+		for (i = 0; i < rep->n; i++) {
+			json_object(j, NULL);
+			json_str(j, "name", rep->fragments[i].name);
+			json_str(j, "status", report_status_name(
+					rep->fragments[i].status));
+			json_int(j, "duration_ms",
+				 rep->fragments[i].duration_ms);
+			json_close(j);
+		}
+		json_end(j);
+		free(rep);
 		return 0;
 	}
 	fprintf(out, "last boot: %zu fragment%s, root %s (%s), pivot %s, %ld "
