@@ -55,7 +55,7 @@ DEPS := build-essential musl-tools libblkid-dev libfdisk-dev libext2fs-dev \
 	dropbear-bin openssh-client zstd strace \
 	ovmf systemd-boot-efi dosfstools mtools efibootmgr sbsigntool \
 	shim-signed grub-efi-amd64-signed grub-efi-amd64-bin grub-pc-bin \
-	grub-common grub2-common debhelper lintian dpkg-dev
+	grub-common grub2-common debhelper lintian dpkg-dev ansible-core
 
 .PHONY: all deps check check-unit check-boot check-cli check-fuzz fuzz bench bench-trace kernel stock-kernel clean demo install uninstall deb
 

@@ -1,5 +1,5 @@
 """QEMU full-BIOS boots of images made only by the CLI."""
-import os, re, subprocess
+import json, os, re, subprocess
 from tests import harness
 from tests.harness import qemu, test
 from tests.cli.clilib import (check, expect, image, partition_attached,
@@ -182,6 +182,17 @@ def qemu_cli_edit_runs_at_next_boot_and_rollback_restores(work):
     p = cli_ok('fragments', '--report', work('report'), *t)
     check(re.search(r'^10-edit\s+enabled\s+20\s+ok, \d+ ms$', p.stdout,
                     re.M), 'fragments: %s' % p.stdout)
+    # the same boot's report as --json's documents
+    d = json.loads(cli_ok('log', '--report', work('report'), '--json').stdout)
+    check(d['command'] == 'log' and d['pivot']['result'] == 'ok' and
+          {'name': '10-edit', 'status': 'ok'} in
+          [{'name': f['name'], 'status': f['result']['status']}
+           for f in d['fragments']], 'log --json: %s' % d)
+    d = json.loads(cli_ok('fragments', '--report', work('report'), '--json',
+                          *t).stdout)
+    f = [f for f in d['fragments'] if f['name'] == '10-edit']
+    check(f and f[0]['bytes'] == 20 and f[0]['state'] == 'enabled' and
+          f[0]['last_boot']['status'] == 'ok', 'fragments --json: %s' % d)
     cli_ok('rollback', *t)
     with qemu(work, img) as c:
         c.expect(r'FRAG edit-v1', 90)
