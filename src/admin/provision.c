@@ -569,7 +569,7 @@ static int check_loader(struct prov *p, FILE *out, struct err *e)
 	const char *console = "console=tty0 console=ttyS0,115200";
 	struct fdisk_part esp;
 	unsigned partno = 0;
-	bool has_esp = false;
+	bool has_esp = false, beside;
 	int r, n;
 
 	r = choose_loader(p, &has_esp, &esp, &partno, e);
@@ -617,9 +617,14 @@ static int check_loader(struct prov *p, FILE *out, struct err *e)
 		fprintf(out, ", Secure Boot: the kernel is signed by %s",
 			issuer);
 	}
+	/* this machine's GRUB reads its grub.cfg, kernels and initramfs
+	 * images from its own /boot: the partition goes beside it */
+	beside = !strcmp(p->esp_spec, LOADER_ESP_GRUBD) &&
+		 !(p->o->append && strstr(p->o->append, "earlyfs.boot="));
 	n = snprintf(p->options, sizeof(p->options), "root=PARTUUID=%s "
-		     "rootwait init=/sbin/earlyfs-init earlyfs.root=%s %s%s%s",
+		     "rootwait init=/sbin/earlyfs-init earlyfs.root=%s %s%s%s%s",
 		     p->t.partuuid, p->root, console,
+		     beside ? " earlyfs.boot=" BOOT_BESIDE : "",
 		     p->o->append && p->o->append[0] ? " " : "",
 		     p->o->append ? p->o->append : "");
 	if (n < 0 || (size_t)n >= sizeof(p->options) ||

@@ -551,7 +551,7 @@ int main(int argc, char **argv)
 	}
 	if (read_config(config, config_given, &boot, &sock, &group) < 0)
 		return EXIT_USAGE;
-	boot = o_boot ? o_boot : boot ? boot : BOOT_DEFAULT;
+	boot = o_boot ? o_boot : boot ? boot : boot_default();
 	d.socket = o_sock ? o_sock : sock ? sock : SOCKET_DEFAULT;
 	group = o_group ? o_group : group;
 	openlog("earlyfsd", LOG_PID | (fg ? LOG_PERROR : 0), LOG_DAEMON);

@@ -104,7 +104,8 @@ void rescue_or_hang(const struct boot_config *cfg, const struct envlist *env,
 
 /* switchroot.c */
 int switchroot_check_init(const char *init);
-int switchroot(void);
+/* boot_at: where the boot partition stays (earlyfs.boot=) */
+int switchroot(const char *boot_at);
 
 /* ask.c: a question answered on the console or over SSH, whichever is
  * first (the protocol is described there) */

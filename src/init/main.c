@@ -311,7 +311,7 @@ static void pivot_and_exec(char **argv, char **envp)
 		snprintf(rep.init, sizeof(rep.init), "%s", cfg.init);
 		log_kmsg_restore();
 		profile_mark("pre-pivot");
-		r = switchroot();
+		r = switchroot(cfg.boot_at);
 		if (r == 0)
 			break;
 		snprintf(rep.pivot, sizeof(rep.pivot), "failed");

@@ -1,4 +1,5 @@
-/* switchroot: move /dev and /run, pivot_root so the boot partition is /boot */
+/* switchroot: move /dev and /run, pivot_root so the boot partition is /boot
+ * (or earlyfs.boot=) */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -125,8 +126,8 @@ static void move_under(const char *from)
 	if (!is_mountpoint(from))
 		return;
 	if (mount(from, to, NULL, MS_MOVE, NULL) < 0)
-		log_warn("cannot move %s to the real root: %m; it stays at "
-			 "/boot%s, continuing", from, from);
+		log_warn("cannot move %s to the real root: %m; it stays "
+			 "under the boot partition, continuing", from);
 }
 
 static void move_back(const char *to)
@@ -137,18 +138,20 @@ static void move_back(const char *to)
 	mount(from, to, NULL, MS_MOVE, NULL);
 }
 
-int switchroot(void)
+int switchroot(const char *boot_at)
 {
 	static char mp[MOUNTS_MAX][256];
+	char at[256];
 	struct stat st;
 	bool keep_boot = true;
 	size_t n, i;
 	int r = 0;
 
-	if (stat(NEWROOT "/boot", &st) < 0 && mkdir(NEWROOT "/boot", 0755) < 0) {
-		log_warn("the real root has no /boot and it cannot be made "
+	snprintf(at, sizeof(at), "%s%s", NEWROOT, boot_at);
+	if (stat(at, &st) < 0 && mkdir(at, 0755) < 0) {
+		log_warn("the real root has no %s and it cannot be made "
 			 "(%m): the boot partition will not be visible after "
-			 "the pivot");
+			 "the pivot", boot_at);
 		keep_boot = false;
 	}
 	move_under("/dev");
@@ -166,7 +169,7 @@ int switchroot(void)
 		r = -errno;
 		goto fail;
 	}
-	if (syscall(SYS_pivot_root, ".", keep_boot ? "boot" : ".") < 0) {
+	if (syscall(SYS_pivot_root, ".", keep_boot ? boot_at + 1 : ".") < 0) {
 		r = -errno;
 		if (chdir("/") < 0) {
 			/* we are lost either way; the rescue shell says so */
@@ -182,8 +185,8 @@ int switchroot(void)
 	}
 	return 0;
 fail:
-	log_error("pivot_root(%s, %s/boot) failed: %s", NEWROOT, NEWROOT,
-		  strerror(-r));
+	log_error("pivot_root(%s, %s%s) failed: %s", NEWROOT, NEWROOT,
+		  boot_at, strerror(-r));
 	move_back("/dev");
 	move_back("/run");
 	mounts_ensure_api();

@@ -140,6 +140,37 @@ static const char *parse_init(struct boot_config *cfg, const char *v)
 	return NULL;
 }
 
+/* An absolute path of plain names ([A-Za-z0-9._-], no . or ..), at most
+ * BOOTCFG_BOOT_AT_MAX bytes: where pivot_root leaves the partition. */
+static const char *parse_boot(struct boot_config *cfg, const char *v)
+{
+	const char *p;
+	size_t comp = 0;
+
+	if (!v || v[0] != '/' || strlen(v) > BOOTCFG_BOOT_AT_MAX)
+		return "not an absolute path of at most 64 bytes; using /boot";
+	for (p = v + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			if (comp == 0 || (comp == 1 && p[-1] == '.') ||
+			    (comp == 2 && p[-1] == '.' && p[-2] == '.'))
+				return "takes /NAME[/NAME...], no empty, . or "
+				       ".. part; using /boot";
+			if (*p == '\0')
+				break;
+			comp = 0;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		      *p == '-'))
+			return "takes letters, digits, '.', '_', '-' and '/'; "
+			       "using /boot";
+		comp++;
+	}
+	cfg->boot_at = v;
+	return NULL;
+}
+
 static const char *parse_break(struct boot_config *cfg, const char *v)
 {
 	return v && each_item(v, break_item, cfg) < 0 ?
@@ -205,6 +236,7 @@ const struct bootcfg_key bootcfg_keys[] = {
 	{ "earlyfs.rootflags", parse_rootflags, "mount options for the real root" },
 	{ "earlyfs.rootwait", parse_rootwait, "seconds to wait for the root device (default 30)" },
 	{ "earlyfs.init", parse_init, "the real init (default /sbin/init)" },
+	{ "earlyfs.boot", parse_boot, "where the boot partition stays after the pivot (default /boot)" },
 	{ "earlyfs.break", parse_break, "NN|pivot[,...]: rescue shell before fragment NN or the pivot" },
 	{ "earlyfs.skip", parse_skip, "NN[,NN...]: fragments not to run" },
 	{ "earlyfs.shell", parse_shell, "on-failure|never|reboot: whether failures open a rescue shell" },
@@ -229,6 +261,7 @@ void bootcfg_from_cmdline(const struct cmdline *c, struct boot_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->rootwait = 30;
 	cfg->init = "/sbin/init";
+	cfg->boot_at = "/boot";
 	cfg->shell = SHELL_ON_FAILURE;
 
 	/* The kernel's own ro/rw: the last one wins, as in the kernel. */

@@ -7,6 +7,7 @@
 
 #define BOOTCFG_LIST_MAX 16
 #define BOOTCFG_PROBLEMS_MAX 8
+#define BOOTCFG_BOOT_AT_MAX 64
 
 enum shell_policy { SHELL_ON_FAILURE, SHELL_NEVER, SHELL_REBOOT };
 
@@ -21,6 +22,10 @@ struct boot_config {
 	const char *rootflags;
 	unsigned rootwait;		/* seconds, default 30 */
 	const char *init;		/* default /sbin/init */
+	/* earlyfs.boot: where the boot partition stays on the real root
+	 * after the pivot, default /boot (a machine that keeps its own
+	 * /boot for its own loader: /earlyfs) */
+	const char *boot_at;
 	bool root_rw;			/* kernel "rw"; "ro" is the default */
 	bool debug;
 	bool pause;			/* earlyfs.pause: wait once, before 50 */

@@ -376,3 +376,43 @@ def uml_pause_on_the_command_line_waits_once(work):
         reached_real_root(c)
     check(len(re.findall(r'paused before the root', c.text())) == 1,
           'paused more than once')
+
+
+@test
+def uml_boot_partition_stays_where_earlyfs_boot_says(work):
+    """earlyfs.boot=/earlyfs (a machine that keeps its own /boot): the
+    partition is at /earlyfs after the pivot and the real root's /boot is
+    its own; a root (read-only) without /earlyfs still boots, saying so;
+    a bad value is named and /boot kept."""
+    boot, root = images(work, extra_init=(
+        '[ -x /earlyfs/sbin/earlyfs-init ] && echo "BOOT-AT-EARLYFS"\n'
+        '[ -e /boot/own-boot ] && echo "OWN-BOOT-KEPT"\n'))
+    subprocess.run(['debugfs', '-w', '-R', 'write /dev/null boot/own-boot',
+                    root], check=True, capture_output=True)
+    args = 'earlyfs.root=/dev/ubdb earlyfs.boot=/earlyfs'
+    with uml(work, boot, root, args) as c:
+        c.expect(r'the real root has no /earlyfs and it cannot be made', 60)
+        c.expect(r'REALINIT-DONE', 60)
+        c.wait_exit()
+        c.assert_no_panic()
+        out = c.text()
+    check('REPORT pivot ok' in out and 'BOOT-AT' not in out, out[-2000:])
+    subprocess.run(['debugfs', '-w', '-R', 'mkdir earlyfs', root],
+                   check=True, capture_output=True)
+    work.name += '-made'
+    with uml(work, boot, root, args) as c:
+        c.expect(r'REALINIT pid=1 root=real-root', 60)
+        c.expect(r'REALINIT-DONE')
+        c.wait_exit()
+        c.assert_no_panic()
+        out = c.text()
+    check('BOOT-AT-EARLYFS' in out and 'OWN-BOOT-KEPT' in out and
+          'BOOT-AT-SLASH-BOOT' not in out and 'REPORT pivot ok' in out,
+          'the partition is not at /earlyfs:\n' + out[-2000:])
+    work.name += '-bad'
+    with uml(work, boot, root, 'earlyfs.root=/dev/ubdb earlyfs.boot=../x'
+             ) as c:
+        reached_real_root(c)
+        out = c.text()
+    check('earlyfs.boot=../x' in out and 'using /boot' in out,
+          'the bad value was not named:\n' + out[-2000:])

@@ -147,6 +147,31 @@ static void test_bad_values(void)
 	CHECK_INT(cfg.n_problems, 1);
 }
 
+static void test_boot_at(void)
+{
+	static const char *const bad[] = {
+		"earlyfs.boot=earlyfs", "earlyfs.boot=/", "earlyfs.boot=//x",
+		"earlyfs.boot=/x/", "earlyfs.boot=/../etc", "earlyfs.boot=/a/..",
+		"earlyfs.boot=/a/./b", "earlyfs.boot=\"/a b\"", "earlyfs.boot=/a$b",
+		"earlyfs.boot", "earlyfs.boot=/0123456789012345678901234567890123"
+		"4567890123456789012345678901234",	/* 65 bytes */
+	};
+	size_t i;
+
+	parse("ro");
+	CHECK_STR(cfg.boot_at, "/boot");
+	parse("earlyfs.boot=/earlyfs");
+	CHECK_STR(cfg.boot_at, "/earlyfs");
+	CHECK_INT(cfg.n_problems, 0);
+	parse("earlyfs.boot=/mnt/early-fs_1.x");
+	CHECK_STR(cfg.boot_at, "/mnt/early-fs_1.x");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse(bad[i]);
+		CHECK_STR(cfg.boot_at, "/boot");
+		CHECK_INT(cfg.n_problems, 1);
+	}
+}
+
 static void test_env_names(void)
 {
 	char n[32];
@@ -194,6 +219,7 @@ int main(void)
 	test_defaults_and_keys();
 	test_lists();
 	test_bad_values();
+	test_boot_at();
 	test_env_names();
 	return check_done("cmdline");
 }

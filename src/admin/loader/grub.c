@@ -214,6 +214,13 @@ static int host_export(struct loader_site *s, const struct bootmenu *m,
 				HOST_SCRIPT "\n");
 	}
 	free(text);
+	/* earlyfs.boot=: where the partition stays on this root */
+	if (r == 0 && m->n && strstr(m->v[0].options, "earlyfs.boot="
+				       BOOT_BESIDE) &&
+	    mkdir(BOOT_BESIDE, 0755) == 0)
+		fprintf(out, "earlyfs: made " BOOT_BESIDE " (where the boot "
+			"partition stays after the pivot; /boot stays this "
+			"machine's)\n");
 	if (r == 0 && (differs || !host_cfg_has(m)))
 		r = update_grub(out, e);
 	return r;

@@ -137,6 +137,14 @@ static int lock_take(struct boot *b, const char *kind, dev_t dev, ino_t ino,
 	return 0;
 }
 
+const char *boot_default(void)
+{
+	if (access(BOOT_DEFAULT "/" LAYOUT_CONF, F_OK) < 0 &&
+	    access(BOOT_BESIDE "/" LAYOUT_CONF, F_OK) == 0)
+		return BOOT_BESIDE;
+	return BOOT_DEFAULT;
+}
+
 int boot_open(const char *dir, const char *target, unsigned partno,
 	      bool write, struct boot *b, struct err *e)
 {
@@ -191,9 +199,9 @@ int boot_open(const char *dir, const char *target, unsigned partno,
 		b->disk_known = true;
 		dir = b->tmpmnt;
 	}
-	where = target ? target : dir ? dir : BOOT_DEFAULT;
+	where = target ? target : dir ? dir : boot_default();
 	if (!dir)
-		dir = BOOT_DEFAULT;
+		dir = boot_default();
 	if (!realpath(dir, b->dir)) {
 		r = err_set(e, EXIT_FAILED, "%s: %s; give the mounted boot "
 			    "partition with --boot DIR, or --target", dir,

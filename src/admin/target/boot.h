@@ -7,6 +7,9 @@
 #include "target/target.h"
 
 #define BOOT_DEFAULT "/boot"
+/* Where a machine that keeps its own /boot (its own GRUB, its kernels
+ * and initramfs images) has the earlyfs partition: earlyfs.boot= */
+#define BOOT_BESIDE "/earlyfs"
 /* Where the locks are: root's alone (0700), on the host. */
 #define BOOT_LOCK_DIR "/run/earlyfs-locks"
 /* How long a command waits for another one's lock, in seconds
@@ -38,7 +41,11 @@ static inline bool boot_is_target(const struct boot *b)
 	return b->mounted;
 }
 
-/* dir (default /boot), or target/partno attached and mounted privately. */
+/* The running machine's boot partition when none is given: /boot, or
+ * BOOT_BESIDE when it holds the partition and /boot does not. */
+const char *boot_default(void);
+/* dir (default boot_default()), or target/partno attached and mounted
+ * privately. */
 int boot_open(const char *dir, const char *target, unsigned partno,
 	      bool write, struct boot *b, struct err *e);
 void boot_close(struct boot *b);

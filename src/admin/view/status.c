@@ -253,36 +253,39 @@ int status_target(const char *target, unsigned partno, bool as_json,
 	return 0;
 }
 
-/* On a running system: the partition at /boot and the last boot report. */
+/* On a running system: the partition at /boot (or beside it) and the last
+ * boot report. */
 int status_running(bool as_json, FILE *out, struct err *e)
 {
 	struct boot_report *rep;
 	struct json js, *j = as_json ? &js : NULL;
-	char why[512], *conf, *text;
+	const char *dir = boot_default();
+	char why[512], path[PATH_MAX], *conf, *text;
 	size_t i, len;
 	int r;
 
-	r = read_file(BOOT_DEFAULT "/" LAYOUT_CONF, LAYOUT_CONF_MAX, &conf, &len);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_CONF, dir);
+	r = read_file(path, LAYOUT_CONF_MAX, &conf, &len);
 	if (r < 0)
 		return err_setr(e, r, EXIT_FAILED, "no earlyfs boot partition "
-				"at " BOOT_DEFAULT " (no " BOOT_DEFAULT "/"
-				LAYOUT_CONF "); give a TARGET to inspect one");
+				"at %s (no %s); give a TARGET to inspect one",
+				dir, path);
 	if (j) {
 		json_begin(j, out, "status");
-		json_str(j, "boot", BOOT_DEFAULT);
+		json_str(j, "boot", dir);
 	} else {
-		fprintf(out, "/boot: earlyfs boot partition\n");
+		fprintf(out, "%s: earlyfs boot partition\n", dir);
 	}
 	print_conf(conf, j, out);
 	if (on_esp(conf)) {
 		struct boot b = { .fd = -1, .lock_fd = -1 };
 
-		snprintf(b.dir, sizeof(b.dir), BOOT_DEFAULT);
+		snprintf(b.dir, sizeof(b.dir), "%s", dir);
 		print_loader(&b, conf, j, out);
 	}
 	free(conf);
-	if (read_file(BOOT_DEFAULT "/" LAYOUT_EXTLINUX_CONF, LAYOUT_EXTLINUX_MAX,
-		      &text, &len) == 0) {
+	snprintf(path, sizeof(path), "%s/" LAYOUT_EXTLINUX_CONF, dir);
+	if (read_file(path, LAYOUT_EXTLINUX_MAX, &text, &len) == 0) {
 		print_labels(text, j, out);
 		free(text);
 	} else if (j) {
