@@ -320,3 +320,19 @@ def cli_make_install_layout_provisions(work):
                     'DESTDIR=' + dest], check=True, capture_output=True)
     left = [os.path.join(r, f) for r, _, fs in os.walk(dest) for f in fs]
     check(not left, 'make uninstall left: %s' % left)
+
+
+@test
+def image_create_esp_on_a_large_image(work):
+    """The ESP's FAT is sized by the partition, not the image file: a
+    64 MiB ESP on an 8 GiB (sparse) image is made (mkfs.fat alone picks
+    FAT32 from the file's size, and refuses), FAT16, and mtools reads it."""
+    img = work('big.img')
+    p = run('image', 'create', img, '--size', '8G', '--esp-size', '64M')
+    expect(p, 0, 'partition 1 the ESP (64 MiB, FAT)')
+    off = int(re.findall(r'"start":\s*(\d+)', subprocess.run(
+        ['sfdisk', '-J', img], capture_output=True, text=True,
+        check=True).stdout)[0]) * 512
+    p = subprocess.run(['minfo', '-i', '%s@@%d' % (img, off), '::'],
+                       capture_output=True, text=True)
+    check(p.returncode == 0 and 'FAT16' in p.stdout, p.stdout + p.stderr)

@@ -117,7 +117,7 @@ type=83
 EOF
 start() { sfdisk -J "$disk" | python3 -c "import json,sys; print(json.load(sys.stdin)['partitiontable']['partitions'][$1]['start'] * 512)"; }
 size() { sfdisk -J "$disk" | python3 -c "import json,sys; print(json.load(sys.stdin)['partitiontable']['partitions'][$1]['size'] * 512)"; }
-mkfs.fat --offset=$(($(start 0) / 512)) -n EFI "$disk" $(($(size 0) / 1024)) >&2
+mkfs.fat -F 16 --offset=$(($(start 0) / 512)) -n EFI "$disk" $(($(size 0) / 1024)) >&2
 mke2fs -q -F -t ext4 -U "$uuid" -d "$root" -E offset=$(start 2) "$disk" \
 	$(($(size 2) / 1024))k >&2
 kernel=$root/boot/vmlinuz-$version

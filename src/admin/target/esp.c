@@ -121,11 +121,13 @@ int esp_format_image(const char *image, uint64_t offset, uint64_t size,
 		     struct err *e)
 {
 	char off[32], blocks[32], errbuf[512];
-	/* the FAT size mkfs.fat picks for the size (FAT32 from 512 MiB):
-	 * a FAT32 forced on fewer clusters than it needs is one mtools and
-	 * some firmware read as FAT16 */
-	char *argv[] = { "mkfs.fat", "-n", "ESP", off, (char *)image, blocks,
-			 NULL };
+	/* the FAT size for the partition's size, given: left to itself,
+	 * mkfs.fat picks it from the whole image file's size (FAT32 for an
+	 * image of a few GiB), and then refuses a 64 MiB ESP; a FAT32 forced
+	 * on fewer clusters than it needs is one mtools and some firmware
+	 * read as FAT16 */
+	char *argv[] = { "mkfs.fat", "-F", size >= (512ull << 20) ? "32" : "16",
+			 "-n", "ESP", off, (char *)image, blocks, NULL };
 	int r;
 
 	snprintf(off, sizeof(off), "--offset=%llu",
