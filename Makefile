@@ -204,6 +204,7 @@ bench: all $(B)/earlyfs-init-profile kernel
 	python3 -m bench.features
 	python3 -m bench.kernels
 	python3 -m bench.loaders
+	python3 -m bench.dpkg
 
 # The runner's early stage system call by system call, from a test kernel
 # with tracepoints (bench/trace-kernel.sh builds it once, cached).

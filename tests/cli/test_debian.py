@@ -106,6 +106,8 @@ earlyfs provision /dev/vda2 --root PARTUUID=%(root)s \\
     --kernel /boot/vmlinuz-%(version)s
 grep -c "^menuentry 'earlyfs" /boot/grub/grub.cfg
 grep -q "^menuentry 'Debian GNU/Linux" /boot/grub/grub.cfg && echo OWN-ENTRY-KEPT
+grep -A1 '^# earlyfs: its boot partition' /etc/fstab
+mount /earlyfs
 earlyfs check --json | grep -q '"problem_count": 0' && echo CHECK-CLEAN
 earlyfs once earlyfs
 """
@@ -132,6 +134,7 @@ def debian_bios_machine_life_through_earlyfs(work):
     check(via(out) == 'debian', 'the first boot was not Debian\'s own')
     for n in ('BOOT-UNCHANGED-BY-INSTALL', 'OWN-ENTRY-KEPT', 'CHECK-CLEAN',
               "loader     grub (this machine's)", 'made /earlyfs',
+              '/etc/fstab mounts it at /earlyfs',
               'the next boot takes earlyfs (once)'):
         check(n in out, '%r not in step 1:\n%s' % (n, out[-5000:]))
     # 2: earlyfs, once; the partition at /earlyfs, /boot the machine's;
@@ -161,12 +164,14 @@ grub-reboot 0
     # 4: Debian's own entry; the generic kernel's package purged
     out = m.boot("""
 uname -r
+mountpoint -q /earlyfs && echo EARLYFS-MOUNTED-BY-FSTAB
 dpkg --purge linux-image-%s
 earlyfs kernel list
 earlyfs check
 earlyfs once earlyfs
 """ % gv)
-    check(via(out) == 'debian' and '0 problems' in out,
+    check(via(out) == 'debian' and '0 problems' in out and
+          'EARLYFS-MOUNTED-BY-FSTAB' in out,
           'Debian\'s own entry, the purge:\n' + out[-4000:])
     check(not re.search(r'^%s\s' % re.escape(gv), out.split(
         'earlyfs kernel list')[-1], re.M), 'the purged kernel is still '
@@ -184,9 +189,11 @@ grub-reboot earlyfs
     out = m.boot("""
 apt-get purge -y -qq earlyfs
 grep -c earlyfs /boot/grub/grub.cfg || echo NO-EARLYFS-IN-GRUB-CFG
+grep -c earlyfs /etc/fstab || echo NO-EARLYFS-IN-FSTAB
 ls /etc/grub.d /etc/kernel/*.d
 """)
     check(via(out) == 'earlyfs' and 'NO-EARLYFS-IN-GRUB-CFG' in out and
+          'NO-EARLYFS-IN-FSTAB' in out and
           '42_earlyfs' not in out.split('ls /etc/grub.d')[-1] and
           'zz-earlyfs' not in out.split('ls /etc/grub.d')[-1],
           'the removed package\'s boot, its purge:\n' + out[-4000:])

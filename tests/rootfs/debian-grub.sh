@@ -138,5 +138,8 @@ grep -q SETUP-GRUB-OK "$work/setup.log" || {
 mkdir -p "$work/out"
 mv "$disk" "$work/generic.deb" "$work/out/"
 echo "$version" > "$work/out/version"
-sfdisk --part-uuid "$work/out/disk.img" 3 > "$work/out/partuuid"
+# a DOS table's PARTUUID: its disk identifier, then the partition number
+sfdisk -J "$work/out/disk.img" | python3 -c "import json, sys
+print('%s-03' % json.load(sys.stdin)['partitiontable']['id'][2:].lower())" \
+	> "$work/out/partuuid"
 cached_keep "$work/out"

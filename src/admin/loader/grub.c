@@ -193,6 +193,73 @@ static int update_grub(FILE *out, struct err *e)
 	return 0;
 }
 
+/* The machine keeps its /boot: the partition at BOOT_BESIDE, mounted by
+ * its fstab when it boots its own way (so that the commands and the
+ * kernel hook find it), and by earlyfs-init when it boots through earlyfs
+ * (the fstab line, nofail, is then a no-op).  Two lines, the first this
+ * mark; want: there (with the file system's uuid), else taken away. */
+#define HOST_FSTAB "/etc/fstab"
+#define FSTAB_MARK "# earlyfs: its boot partition at " BOOT_BESIDE \
+	" ('earlyfs loader remove' or 'apt purge earlyfs' takes these two " \
+	"lines away)"
+
+static int host_fstab(bool want, const char *uuid, FILE *out, struct err *e)
+{
+	char *text = NULL, *line, *next, *copy;
+	size_t len = 0, n;
+	FILE *f;
+	bool skip = false, changed = false;
+	int r = read_file(HOST_FSTAB, 1 << 20, &text, &len);
+
+	if (r < 0 && r != -ENOENT)
+		return err_setr(e, r, EXIT_FAILED, "cannot read " HOST_FSTAB
+				": %s", strerror(-r));
+	f = open_memstream(&copy, &n);
+	if (!f) {
+		free(text);
+		return err_set(e, EXIT_FAILED, "out of memory");
+	}
+	for (line = text; line && line < text + len; line = next) {
+		char *nl = memchr(line, '\n', (size_t)(text + len - line));
+		size_t l = nl ? (size_t)(nl - line) : (size_t)(text + len - line);
+
+		next = line + l + 1;
+		if (skip) {		/* the entry under the mark */
+			skip = false;
+			changed = true;
+			continue;
+		}
+		if (l == strlen(FSTAB_MARK) && !memcmp(line, FSTAB_MARK, l)) {
+			skip = true;
+			changed = true;
+			continue;
+		}
+		fwrite(line, 1, l, f);
+		fputc('\n', f);
+	}
+	if (want) {
+		fprintf(f, FSTAB_MARK "\nUUID=%s " BOOT_BESIDE " ext4 "
+			"ro,nofail,noatime 0 0\n", uuid);
+		changed = !text || !strstr(text, FSTAB_MARK) ||
+			  !strstr(text, uuid);
+	}
+	fclose(f);
+	free(text);
+	if (!copy)
+		return err_set(e, EXIT_FAILED, "out of memory");
+	r = changed ? host_write_text(HOST_FSTAB, copy, 0644) : 0;
+	free(copy);
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot write " HOST_FSTAB
+				": %s", strerror(-r));
+	if (changed)
+		fprintf(out, want ? "earlyfs: " HOST_FSTAB " mounts it at "
+			BOOT_BESIDE " (read-only) when this machine boots its "
+			"own way; 'mount " BOOT_BESIDE "' now\n" :
+			"earlyfs: took " BOOT_BESIDE " out of " HOST_FSTAB "\n");
+	return 0;
+}
+
 /* The script written if it changed, and update-grub run if it was or
  * grub.cfg lacks the menu. */
 static int host_export(struct loader_site *s, const struct bootmenu *m,
@@ -216,11 +283,17 @@ static int host_export(struct loader_site *s, const struct bootmenu *m,
 	free(text);
 	/* earlyfs.boot=: where the partition stays on this root */
 	if (r == 0 && m->n && strstr(m->v[0].options, "earlyfs.boot="
-				       BOOT_BESIDE) &&
-	    mkdir(BOOT_BESIDE, 0755) == 0)
-		fprintf(out, "earlyfs: made " BOOT_BESIDE " (where the boot "
-			"partition stays after the pivot; /boot stays this "
-			"machine's)\n");
+				       BOOT_BESIDE)) {
+		char uuid[64];
+
+		if (mkdir(BOOT_BESIDE, 0755) == 0)
+			fprintf(out, "earlyfs: made " BOOT_BESIDE " (where the "
+				"boot partition stays after the pivot; /boot "
+				"stays this machine's)\n");
+		if (boot_conf_get(s->b->fd, "boot_uuid", uuid,
+				  sizeof(uuid)) == 0)
+			r = host_fstab(true, uuid, out, e);
+	}
 	if (r == 0 && (differs || !host_cfg_has(m)))
 		r = update_grub(out, e);
 	return r;
@@ -640,7 +713,8 @@ static int remove_all(struct loader_site *s, FILE *out, struct err *e)
 		if (r == 0)
 			fprintf(out, "earlyfs: removed " LOADER_GRUBD_DIR
 				HOST_SCRIPT "\n");
-		return update_grub(out, e);
+		r = host_fstab(false, NULL, out, e);
+		return r < 0 ? r : update_grub(out, e);
 	}
 
 	snprintf(path, sizeof(path), "%s/grub.cfg", dir_of(s));
