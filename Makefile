@@ -224,7 +224,8 @@ deb:
 	tar -c --exclude=./build --exclude=./.git . | \
 		tar -x -C $(B)/deb/earlyfs-$(VERSION)
 	cd $(B)/deb/earlyfs-$(VERSION) && dpkg-buildpackage -us -uc -b
-	cp $(B)/deb/earlyfs_$(VERSION)_*.deb $(B)/
+	cp $(B)/deb/earlyfs_$(VERSION)_*.deb \
+		$(B)/deb/earlyfs-initramfs-tool_$(VERSION)_all.deb $(B)/
 	lintian --fail-on error,warning $(B)/deb/earlyfs_$(VERSION)_*.changes
 
 # What `make install` puts where (`make uninstall` removes the same).

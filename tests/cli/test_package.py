@@ -98,8 +98,17 @@ def deb_builds_and_lintian_passes(work):
     info = subprocess.run(['dpkg-deb', '-f', deb, 'Depends', 'Provides'],
                           capture_output=True, text=True, check=True).stdout
     check('busybox-static' in info and 'extlinux' in info and
-          'libfdisk1' in info and 'linux-initramfs-tool' in info, info)
-    p = subprocess.run(['lintian', '--fail-on', 'error,warning', deb],
+          'libfdisk1' in info and 'linux-initramfs-tool' not in info, info)
+    # the package that lets initramfs-tools go, apart
+    tool = os.path.join(os.path.dirname(deb),
+                        'earlyfs-initramfs-tool_%s_all.deb' %
+                        os.path.basename(deb).split('_')[1])
+    info = subprocess.run(['dpkg-deb', '-f', tool, 'Provides', 'Conflicts',
+                           'Depends'], capture_output=True, text=True,
+                          check=True).stdout
+    check(info.count('linux-initramfs-tool') == 2 and 'earlyfs (' in info,
+          info)
+    p = subprocess.run(['lintian', '--fail-on', 'error,warning', deb, tool],
                        capture_output=True, text=True)
     check(p.returncode == 0, 'lintian: %s' % p.stdout + p.stderr)
 
@@ -108,14 +117,18 @@ def deb_builds_and_lintian_passes(work):
 def deb_install_and_purge_in_a_chroot_leave_nothing(work):
     """apt install of the .deb in a Debian chroot (its dependencies from
     Debian's registry first): the CLI runs, the hooks are in place, /boot
-    is untouched; apt purge: no file of it left."""
+    is untouched; earlyfs-initramfs-tool installs beside it; apt purge of
+    both: no file of them left."""
     deb = built_deb()
     lower = debian_root()
     with chroot_overlay(work, lower) as root:
         boot_before = sorted(os.listdir(os.path.join(root, 'boot')))
-        with open(deb, 'rb') as a, \
-                open(os.path.join(root, 'tmp/earlyfs.deb'), 'wb') as b:
-            b.write(a.read())
+        tool = glob.glob(os.path.join(os.path.dirname(deb),
+                                      'earlyfs-initramfs-tool_*_all.deb'))[0]
+        for src, dst in ((deb, 'earlyfs.deb'), (tool, 'tool.deb')):
+            with open(src, 'rb') as a, \
+                    open(os.path.join(root, 'tmp', dst), 'wb') as b:
+                b.write(a.read())
 
         def chroot(*cmd):
             return subprocess.run(['chroot', root] + list(cmd),
@@ -156,7 +169,11 @@ def deb_install_and_purge_in_a_chroot_leave_nothing(work):
         p = chroot('run-parts', '--report', '--exit-on-error', '--arg=6.1.0-1',
                    '--arg=/boot/vmlinuz-6.1.0-1', '/etc/kernel/postinst.d')
         check(p.returncode == 0, 'postinst.d: %s' % p.stderr)
-        p = chroot('apt-get', 'purge', '-y', '-qq', 'earlyfs')
+        p = chroot('apt-get', 'install', '-y', '-qq', '/tmp/tool.deb')
+        check(p.returncode == 0, 'apt-get install earlyfs-initramfs-tool: '
+              '%s%s' % (p.stdout, p.stderr))
+        p = chroot('apt-get', 'purge', '-y', '-qq', 'earlyfs',
+                   'earlyfs-initramfs-tool')
         check(p.returncode == 0, 'apt-get purge: %s%s' % (p.stdout, p.stderr))
         left = paths(root) - before
         check(not left, 'purge left: %s' % sorted(left))
