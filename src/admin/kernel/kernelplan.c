@@ -192,7 +192,9 @@ int kernelplan_make(const struct kernel_info *k, const struct kernels_opts *o,
 	}
 	ret->refused = kernel_check(k, &kn, s->list ? out : NULL,
 				    &ret->why) < 0;
-	if (ret->refused && !force) {
+	/* a stub first, --force or not: --force takes a kernel that still
+	 * cannot boot, never one that a stub would have made boot */
+	if (ret->refused) {
 		struct err serr = { "", 0 };
 
 		if (boot_stub(ret, o, d, k, &kn, out, &serr) == 0) {
