@@ -171,7 +171,7 @@ def edit_check_reports_one_line_per_problem(work):
         with open(os.path.join(m, 'etc/fstab'), 'a') as f:
             f.write('proc /x\n')
         conf = os.path.join(m, 'extlinux/extlinux.conf')
-        text = re.sub(r'KERNEL /vmlinuz\S*', 'KERNEL /vmlinuz-gone',
+        text = re.sub(r'KERNEL /\S*vmlinuz\S*', 'KERNEL /vmlinuz-gone',
                       read(conf).decode(), 1)
         harness.write(conf, text)
     p = run('check', *t)

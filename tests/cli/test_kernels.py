@@ -564,9 +564,9 @@ def qemu_cloud_kernel_on_an_image_boots_through_a_generic_stub(work):
         with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
             sizes[d] = os.path.getsize(os.path.join(m, 'stub-%s.img' % v))
             # its configuration kept beside it, for later feature checks
-            check(open(os.path.join(m, 'config-' + v)).read() ==
+            check(open(os.path.join(m, 'earlyfs-config-' + v)).read() ==
                   open(os.path.join(d, 'config-' + v)).read(),
-                  'config-%s not kept on the partition' % v)
+                  'earlyfs-config-%s not kept on the partition' % v)
         if d == STOCK:
             expect(run('kernel', 'rm', v, *t), 0)
     print('generic stubs: generic kernel %d KiB, cloud kernel %d KiB'
@@ -827,7 +827,7 @@ def qemu_provision_with_a_stock_kernel_boots_or_is_refused(work):
     with harness.partition_mounted(img, 1, work('m'), 'ro') as m:
         conf = open(os.path.join(m, 'extlinux/extlinux.conf')).read()
         kept = open(os.path.join(m, 'etc/earlyfs.kernels')).read()
-        check(os.path.exists(os.path.join(m, 'config-' + v)),
+        check(os.path.exists(os.path.join(m, 'earlyfs-config-' + v)),
               'the kernel\'s configuration is not kept beside it')
     check(conf.count('INITRD /stub-%s.img' % v) == 3, conf)   # previous too
     check('ok %s stub' % v in kept, kept)
