@@ -824,7 +824,7 @@ def running_machine_with_its_own_grub_gets_earlyfs_entries(work):
         vars_file)
 
     def old_kernel(c):
-        c.expect(r'GRUB-REALINIT pid=1 BOOT_IMAGE=/vmlinuz-%s '
+        c.expect(r'GRUB-REALINIT pid=1 BOOT_IMAGE=/earlyfs-vmlinuz-%s '
                  % re.escape(real_version()), 60)
         c.wait_exit(60)
     previous_boot(work, img, vars_file, out, old_kernel)
