@@ -45,7 +45,8 @@ def main():
                [('earlyfs.deb', built_deb())])
         out = m.boot(STEP % {'runs': RUNS, 'v0': m.version}, timeout=7200)
         runs = [(int(a), int(b)) for a, b in
-                re.findall(r'TIMES earlyfs=(\d+) initramfs=(\d+)', out)]
+                re.findall(r'^TIMES earlyfs=(\d+) initramfs=(\d+)', out,
+                           re.M)]
         ours = [a for a, _ in runs]
         theirs = [b for _, b in runs]
         med_o, med_t = statistics.median(ours), statistics.median(theirs)
