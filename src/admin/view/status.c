@@ -25,28 +25,32 @@ static int cmp(const void *a, const void *b)
 }
 
 /* The conf's KEY=value lines: indented text, or the members of "conf". */
+/* The conf's KEY=value lines: indented text, or the members of "conf"
+ * (read by kv.c, as every reader of etc/earlyfs.conf). */
 static void print_conf(const char *conf, struct json *j, FILE *out)
 {
-	char *copy = strdup(conf), *line, *save, *eq;
+	char *copy, *line, *save, key[64];
+	const char *k, *v;
+	size_t pos = 0, lineno = 0, kl, vl;
+	int r;
 
-	if (j)
+	if (j) {
 		json_object(j, "conf");
-	for (line = copy ? strtok_r(copy, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (line[0] == '#')
-			continue;
-		if (!j) {
-			fprintf(out, "  %s\n", line);
-			continue;
-		}
-		eq = strchr(line, '=');
-		if (eq) {
-			*eq = '\0';
-			json_str(j, line, eq + 1);
-		}
-	}
-	if (j)
+		while ((r = kv_next(conf, strlen(conf), &pos, &lineno, &k, &kl,
+				    &v, &vl)) != 0)
+			if (r > 0 && kl < sizeof(key)) {
+				memcpy(key, k, kl);
+				key[kl] = '\0';
+				json_strn(j, key, v, vl);
+			}
 		json_close(j);
+		return;
+	}
+	copy = strdup(conf);
+	for (line = copy ? strtok_r(copy, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (line[0] != '#')
+			fprintf(out, "  %s\n", line);
 	free(copy);
 }
 
