@@ -938,3 +938,23 @@ def uefi_systemd_boot_boots_the_cloud_kernel_through_its_stub(work):
     check('Linux version %s' % v.split('-')[0] in out and
           re.search(r'REPORT root fragment \d+ ext4 /dev/vda3', out),
           'not the cloud kernel through its stub')
+
+
+@test
+def grub_refuses_a_boot_uuid_that_is_not_one(work):
+    """boot_uuid= of etc/earlyfs.conf goes into grub.cfg (and, for a
+    machine's own GRUB, a script update-grub runs and /etc/fstab): a value
+    that is not a UUID is taken as none, said, and nothing is written."""
+    img = gpt_image(work)
+    PART[img] = 2
+    expect(provision_uefi(img, '--bootloader', 'grub'), 0)
+    before = esp_read(img, '/EFI/BOOT/grub.cfg')
+    with harness.partition_mounted(img, 2, work('m')) as m:
+        conf = os.path.join(m, 'etc/earlyfs.conf')
+        text = re.sub(r'boot_uuid=\S+', 'boot_uuid=x /etc ext4 rw 0 0 #',
+                      open(conf).read())
+        harness.write(conf, text)
+    expect(run('loader', 'sync', *tgt_of(img)), 1, 'has no boot_uuid= (a '
+           'UUID')
+    check(esp_read(img, '/EFI/BOOT/grub.cfg') == before,
+          'grub.cfg was written from a bad boot_uuid')

@@ -39,6 +39,24 @@
 #define HOST_BEGIN "### BEGIN " LOADER_GRUBD_DIR HOST_SCRIPT " ###"
 #define SCRIPT_MAX (64 * 1024)
 
+/* etc/earlyfs.conf's boot_uuid=, the file system GRUB finds the kernels
+ * on: it goes into grub.cfg, a script update-grub runs and /etc/fstab, so
+ * a value that is not a file system UUID (hex digits and '-') is taken
+ * as none.  0 or -ENOENT. */
+static int boot_uuid(int dir, char *uuid, size_t cap)
+{
+	size_t i;
+
+	if (boot_conf_get(dir, "boot_uuid", uuid, cap) < 0 || !uuid[0])
+		return -ENOENT;
+	for (i = 0; uuid[i]; i++)
+		if (!((uuid[i] >= '0' && uuid[i] <= '9') ||
+		      (uuid[i] >= 'a' && uuid[i] <= 'f') ||
+		      (uuid[i] >= 'A' && uuid[i] <= 'F') || uuid[i] == '-'))
+			return -ENOENT;
+	return 0;
+}
+
 /* The machine's own GRUB (esp=grub.d). */
 static bool on_host(const struct loader_site *s)
 {
@@ -108,9 +126,9 @@ static char *host_script(struct loader_site *s, const struct bootmenu *m,
 	size_t len = 0;
 	FILE *c;
 
-	if (boot_conf_get(s->b->fd, "boot_uuid", uuid, sizeof(uuid)) < 0) {
-		err_set(e, EXIT_FAILED, "%s/etc/earlyfs.conf has no boot_uuid= "
-			"(the file system GRUB finds the kernels on); "
+	if (boot_uuid(s->b->fd, uuid, sizeof(uuid)) < 0) {
+		err_set(e, EXIT_FAILED, "%s/etc/earlyfs.conf has no boot_uuid= (a "
+			"UUID: the file system GRUB finds the kernels on); "
 			"provision again", s->b->dir);
 		return NULL;
 	}
@@ -290,8 +308,7 @@ static int host_export(struct loader_site *s, const struct bootmenu *m,
 			fprintf(out, "earlyfs: made " BOOT_BESIDE " (where the "
 				"boot partition stays after the pivot; /boot "
 				"stays this machine's)\n");
-		if (boot_conf_get(s->b->fd, "boot_uuid", uuid,
-				  sizeof(uuid)) == 0)
+		if (boot_uuid(s->b->fd, uuid, sizeof(uuid)) == 0)
 			r = host_fstab(true, uuid, out, e);
 	}
 	if (r == 0 && (differs || !host_cfg_has(m)))
@@ -308,9 +325,9 @@ static int files(struct loader_site *s, const struct bootmenu *m,
 	int r;
 
 	memset(f, 0, sizeof(*f));
-	if (boot_conf_get(s->b->fd, "boot_uuid", uuid, sizeof(uuid)) < 0)
+	if (boot_uuid(s->b->fd, uuid, sizeof(uuid)) < 0)
 		return err_setr(e, -ENOENT, EXIT_FAILED, "%s/etc/earlyfs.conf "
-				"has no boot_uuid= (the file system GRUB "
+				"has no boot_uuid= (a UUID: the file system GRUB "
 				"finds the kernels on); provision again",
 				s->b->dir);
 	if (boot_conf_get(s->b->fd, "menu_timeout", timeout,
@@ -418,7 +435,7 @@ static int pc_core(struct loader_site *s, char **ret, size_t *ret_len,
 	size_t len;
 	int r;
 
-	if (boot_conf_get(s->b->fd, "boot_uuid", uuid, sizeof(uuid)) < 0)
+	if (boot_uuid(s->b->fd, uuid, sizeof(uuid)) < 0)
 		return err_set(e, EXIT_FAILED, "no boot_uuid= in etc/earlyfs."
 			       "conf");
 	r = host_mkstemp("earlyfs-grub-cfg", cfg, sizeof(cfg));
