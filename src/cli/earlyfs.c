@@ -314,6 +314,8 @@ static int cmd_status(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "partition", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "cert", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct err e = { "", 0 };
@@ -343,7 +345,7 @@ static int cmd_status(int argc, char **argv)
 /* ---- the commands on a boot partition: src/admin/verb.c's table ---- */
 
 struct verb_args {
-	const char *boot, *target, *socket, *report;
+	const char *boot, *target, *socket, *report, *key, *cert;
 	unsigned partno;
 	bool replace, refresh, make_default, json;
 	struct feature_opts fo;
@@ -371,6 +373,8 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 		{ "modules", required_argument, NULL, 'O' },
 		{ "driver", required_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "cert", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env = getenv("EARLYFS_SOCKET");
@@ -391,6 +395,12 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 						   "give a number 1-128", optarg);
 			break;
 		case 's': a->socket = optarg; break;
+		case 'k': case 'c':
+			if (!(v->flags & VERB_SEAL))
+				return usage_error(v->name, "%s", "--key and "
+						   "--cert are options of 'seal'");
+			*(c == 'k' ? &a->key : &a->cert) = optarg;
+			break;
 		case 'n': a->socket = NULL; break;
 		case 'r': a->report = optarg; break;
 		case 'R':
@@ -501,6 +511,8 @@ static int cmd_verb(const struct verb *v, int argc, char **argv)
 	call.make_default = a.make_default;
 	call.ko = a.ko;
 	call.json = a.json;
+	call.key = a.key;
+	call.cert = a.cert;
 	name = v->op == CHANGE_ROLLBACK || !a.n_pos ? NULL : a.pos[0];
 	if (verb_args(v, &call, &e) < 0)
 		return usage_error(v->name, "%s", e.msg);

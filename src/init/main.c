@@ -16,6 +16,7 @@
 #include "layout.h"
 #include "mountinfo.h"
 #include "init.h"
+#include "seal.h"
 #include "profile.h"
 #include "text.h"
 
@@ -465,7 +466,8 @@ int main(int argc, char **argv, char **envp)
 {
 	if (getpid() != 1)
 		return tool_main(argc, argv);
-	if (access(STUB_MARKER, F_OK) == 0)	/* /init of a module stub */
+	/* /init of a module stub, or of a sealed image */
+	if (access(STUB_MARKER, F_OK) == 0 || access(SEAL_MANIFEST, F_OK) == 0)
 		return stub_main(envp);
 	profile_mark("exec");
 	child_dispositions_default = true;

@@ -1,7 +1,12 @@
 /* stub: earlyfs-init as /init of a module stub (src/admin/stub.h): load
  * the stub's modules, mount the boot partition (the kernel's root=), free
  * the stub, move into the partition and exec its init (init=, as the
- * kernel would have) there: earlyfs-init again, from the partition. */
+ * kernel would have) there: earlyfs-init again, from the partition.
+ *
+ * In a sealed image (earlyfs seal) the stub also holds SEAL_MANIFEST:
+ * then the partition is mounted read-only and compared with it before
+ * anything on it runs; any difference is said on the console, and the
+ * boot stops there (src/lib/seal.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +19,7 @@
 #include "atomic.h"
 #include "cmdline.h"
 #include "init.h"
+#include "seal.h"
 #include "text.h"
 
 static struct cmdline stub_cmdline;
@@ -29,6 +35,14 @@ static void console(void)
 			dup2(fd, i);
 	if (fd > 2)
 		close(fd);
+}
+
+/* PID 1 never exits (the kernel would panic): says why and waits. */
+static void __attribute__((noreturn)) stop(const char *why)
+{
+	log_error("%s", why);
+	for (;;)
+		pause();
 }
 
 static void load_modules(const char *list, size_t len)
@@ -53,12 +67,67 @@ static void load_modules(const char *list, size_t len)
 	}
 }
 
+static void said(void *ctx, const char *path, size_t pl, const char *sealed,
+		 size_t sl, const char *found, size_t fl)
+{
+	unsigned *n = ctx;
+
+	if ((*n)++ >= 40)	/* the console is not a log file */
+		return;
+	if (!found)
+		log_error("seal: %.*s: sealed ('%.*s') but missing", (int)pl,
+			  path, (int)sl, sealed);
+	else if (!sealed)
+		log_error("seal: %.*s: not sealed, found '%.*s'", (int)pl, path,
+			  (int)fl, found);
+	else
+		log_error("seal: %.*s: sealed '%.*s', found '%.*s'", (int)pl,
+			  path, (int)sl, sealed, (int)fl, found);
+}
+
+/* 0 when the partition at /root is what the manifest says; else it has
+ * said why. */
+static int verify(const char *sealed, size_t slen)
+{
+	char *found = NULL;
+	size_t flen;
+	unsigned said_n = 0;
+	long t0 = now_ms(), n;
+	int fd = open("/root", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	r = fd < 0 ? -errno : seal_scan(fd, &found, &flen);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0) {
+		log_error("seal: cannot read the boot partition: %s",
+			  strerror(-r));
+		return -1;
+	}
+	n = seal_compare(sealed, slen, found, flen, said, &said_n);
+	free(found);
+	if (n < 0) {
+		log_error("seal: the sealed manifest cannot be read");
+		return -1;
+	}
+	if (n > 0) {
+		log_error("seal: the boot partition is not what was sealed "
+			  "(%ld difference%s%s): nothing on it runs. Boot "
+			  "another sealed entry, or check the partition from a "
+			  "trusted system and seal it again ('earlyfs seal')",
+			  n, n == 1 ? "" : "s", n > 40 ? ", the first 40 said" : "");
+		return -1;
+	}
+	log_notice("seal: the boot partition is as sealed (%ld ms)",
+		   now_ms() - t0);
+	return 0;
+}
+
 /* Never returns: the partition's init, or a wait with the reason said. */
 int stub_main(char **envp)
 {
 	const char *root, *init;
-	char dev[256], *list = NULL, *buf = NULL;
-	size_t len = 0, blen;
+	char dev[256], *list = NULL, *buf = NULL, *seal = NULL;
+	size_t len = 0, blen, seal_len = 0;
 	unsigned long flags = MS_RDONLY;
 
 	mkdir("/dev", 0755);
@@ -79,10 +148,14 @@ int stub_main(char **envp)
 	free(list);
 	unlink(STUB_MARKER);
 	rmdir("/m");
+	if (read_file(SEAL_MANIFEST, SEAL_MAX, &seal, &seal_len) < 0 &&
+	    access(SEAL_MANIFEST, F_OK) == 0)
+		stop("seal: the sealed manifest cannot be read");
+	unlink(SEAL_MANIFEST);
 	root = cmdline_get(&stub_cmdline, "root");
 	init = cmdline_get(&stub_cmdline, "init");
-	if (cmdline_has(&stub_cmdline, "rw"))
-		flags = 0;
+	if (cmdline_has(&stub_cmdline, "rw") && !seal)
+		flags = 0;	/* a sealed partition is read-only as it runs */
 	for (;;) {
 		if (!root)
 			log_error("stub: no root= on the command line: the boot "
@@ -98,6 +171,11 @@ int stub_main(char **envp)
 			break;
 		sleep(5);
 	}
+	if (seal && verify(seal, seal_len) < 0) {
+		umount2("/root", MNT_DETACH);
+		stop("seal: stopped; the machine can be switched off");
+	}
+	free(seal);
 	unlink("/init");
 	umount2("/proc", MNT_DETACH);
 	umount2("/sys", MNT_DETACH);

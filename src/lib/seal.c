@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,8 @@ static int entry(struct scan *s, int dfd, const char *name, size_t plen,
 		 int depth)
 {
 	struct stat st;
-	char type = '?', hex[SHA256_HEX], target[PATH_MAX];
+	static char target[PATH_MAX];	/* used before the recursion */
+	char type = '?', hex[SHA256_HEX];
 	int fd = -1, r = 0;
 
 	if (++s->entries > SEAL_ENTRIES_MAX)

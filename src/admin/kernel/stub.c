@@ -398,9 +398,7 @@ static int host_device(struct plan *p, const struct disk_driver *d,
 	return 0;
 }
 
-/* One newc cpio entry; *ino counts them (the same stub, the same
- * bytes). */
-static void entry(FILE *f, unsigned *ino, const char *name, mode_t mode,
+void stub_cpio_entry(FILE *f, unsigned *ino, const char *name, mode_t mode,
 		  const char *data, size_t len)
 {
 	size_t nl = strlen(name) + 1;
@@ -495,15 +493,15 @@ int stub_build(const char *moddir, const char *version,
 			     strerror(-r));
 		goto out;
 	}
-	entry(f, &ino, "init", S_IFREG | 0755, buf, len);
+	stub_cpio_entry(f, &ino, "init", S_IFREG | 0755, buf, len);
 	free(buf);
-	entry(f, &ino, "m", S_IFDIR | 0755, NULL, 0);
+	stub_cpio_entry(f, &ino, "m", S_IFDIR | 0755, NULL, 0);
 	for (i = 0; i < p->n && r == 0; i++) {
 		r = read_module(p->paths[i], &buf, &len, e);
 		if (r < 0)
 			break;
 		snprintf(path, sizeof(path), "m/%s.ko", p->order[i]);
-		entry(f, &ino, path, S_IFREG | 0644, buf, len);
+		stub_cpio_entry(f, &ino, path, S_IFREG | 0644, buf, len);
 		fprintf(lf, "module /%s\n", path);
 		free(buf);
 	}
@@ -511,8 +509,8 @@ int stub_build(const char *moddir, const char *version,
 		goto out;
 	fclose(lf);
 	lf = NULL;
-	entry(f, &ino, &STUB_MARKER[1], S_IFREG | 0644, list, llen);
-	entry(f, &ino, "TRAILER!!!", 0, NULL, 0);
+	stub_cpio_entry(f, &ino, &STUB_MARKER[1], S_IFREG | 0644, list, llen);
+	stub_cpio_entry(f, &ino, "TRAILER!!!", 0, NULL, 0);
 	fclose(f);
 	f = NULL;
 	/* gzip -9n, which every kernel with an initramfs can read */

@@ -97,6 +97,12 @@ int loader_site_open(struct boot *b, struct loader_site *s, struct err *e);
 int loader_site_conf(struct boot *b, const char *conf, size_t len,
 		     struct loader_site *s, struct err *e);
 void loader_site_close(struct loader_site *s);
+/* earlyfs seal's signed images (kernel/uki.h): where they are, and
+ * whether the ESP holds them (then systemd-boot has no other entries of
+ * earlyfs's). */
+#define LOADER_UKI_DIR		"/EFI/Linux"
+#define LOADER_UKI_DEFAULT	LOADER_UKI_DIR "/earlyfs.efi"
+bool loader_sealed(struct loader_site *s);
 /* esp= of a loader whose files are on the boot partition itself. */
 #define LOADER_ESP_BOOT "boot"
 /* esp= of GRUB on the running machine that boots through it already:

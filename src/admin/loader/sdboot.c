@@ -50,6 +50,12 @@ static const char *sort_key(const struct bootmenu_entry *x)
 	}
 }
 
+bool loader_sealed(struct loader_site *s)
+{
+	return s->esp_open && !strcmp(s->ops->name, "systemd-boot") &&
+	       esp_exists(&s->esp, LOADER_UKI_DEFAULT);
+}
+
 static int files(struct loader_site *s, const struct bootmenu *m,
 		 struct espfiles *f, struct err *e)
 {
@@ -63,6 +69,8 @@ static int files(struct loader_site *s, const struct bootmenu *m,
 	f->owned_prefix[0] = "earlyfs";
 	f->owned_dir[1] = ESPFILES_DIR;
 	f->owned_prefix[1] = "";
+	if (loader_sealed(s))	/* signed images only: earlyfs seal */
+		return 0;
 	r = espfiles_kernels(f, s, m, e);
 	for (i = 0; i < m->n && r == 0; i++) {
 		const struct bootmenu_entry *x = &m->v[i];

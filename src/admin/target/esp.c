@@ -188,7 +188,7 @@ int esp_free_bytes(const struct esp *esp, uint64_t *ret)
 	return 0;
 }
 
-static bool esp_exists(const struct esp *esp, const char *path)
+bool esp_exists(const struct esp *esp, const char *path)
 {
 	char p[PATH_MAX + 8], *out = NULL;
 	const char *args[] = { "-b", p };

@@ -56,6 +56,8 @@ int esp_read(const struct esp *esp, const char *path, size_t max,
 /* from renamed to (in the same directory; one there is replaced):
  * 0, -ENOENT, -EXDEV, -errno. */
 int esp_rename(const struct esp *esp, const char *from, const char *to);
+/* path is there (a file or a directory). */
+bool esp_exists(const struct esp *esp, const char *path);
 /* 0, or -ENOENT when it was not there. */
 int esp_remove(const struct esp *esp, const char *path);
 /* An empty directory removed: 0, -ENOENT, -ENOTEMPTY, -errno. */

@@ -1,0 +1,365 @@
+/* uki: earlyfs seal (uki.h) */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "atomic.h"
+#include "base/beneath.h"
+#include "base/host.h"
+#include "base/run.h"
+#include "kernel/stub.h"
+#include "kernel/uki.h"
+#include "seal.h"
+
+#define SDBOOT_EFI "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
+#define LOADER_CONF "/loader/loader.conf"
+#define OURS "# earlyfs"
+#define KERNEL_MAX (256u << 20)
+#define INITRD_MAX (256u << 20)
+
+/* The signing key: root's alone, off the partitions it seals. */
+static int key_ok(struct loader_site *s, const char *key, const char *cert,
+		  struct err *e)
+{
+	struct stat st, at;
+
+	if (stat(key, &st) < 0)
+		return err_setr(e, -errno, EXIT_USAGE, "--key %s: %s", key,
+				strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return err_set(e, EXIT_USAGE, "--key %s is not a file", key);
+	if (st.st_uid != geteuid() || (st.st_mode & 077))
+		return err_set(e, EXIT_REFUSED, "the signing key %s is mode "
+			       "%04o, owner uid %u: anyone who can read it can "
+			       "sign a boot partition this machine runs; make "
+			       "it root's alone (chown root %s; chmod 600 %s)",
+			       key, (unsigned)(st.st_mode & 07777),
+			       (unsigned)st.st_uid, key, key);
+	if ((fstat(s->b->fd, &at) == 0 && at.st_dev == st.st_dev) ||
+	    (s->esp.dir >= 0 && fstat(s->esp.dir, &at) == 0 &&
+	     at.st_dev == st.st_dev))
+		return err_set(e, EXIT_REFUSED, "the signing key %s is on the "
+			       "boot partition or the ESP, which anyone with "
+			       "the disk reads: keep it on the root file "
+			       "system (root's, 0600) or off the machine", key);
+	if (stat(cert, &st) < 0 || !S_ISREG(st.st_mode))
+		return err_set(e, EXIT_USAGE, "--cert %s: %s", cert,
+			       S_ISREG(st.st_mode) ? strerror(errno) :
+			       "not a file");
+	return 0;
+}
+
+/* The first free address after the stub's image, for the sections
+ * objcopy adds (PE32+: ImageBase and SizeOfImage). */
+static int stub_end(uint64_t *ret, struct err *e)
+{
+	char *b = NULL;
+	size_t l;
+	uint32_t pe;
+	uint64_t base = 0;
+	int r = read_file(UKI_STUB_EFI, 4 << 20, &b, &l);
+
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "%s: %s (install "
+				"systemd-boot-efi)", UKI_STUB_EFI, strerror(-r));
+	memcpy(&pe, b + (l > 0x40 ? 0x3c : 0), 4);
+	if (l < 0x40 || pe > l - 24 - 60 || memcmp(b + pe, "PE\0\0", 4) ||
+	    (unsigned char)b[pe + 24] != 0x0b || b[pe + 25] != 2) {
+		free(b);
+		return err_set(e, EXIT_FAILED, "%s is not a PE32+ image",
+			       UKI_STUB_EFI);
+	}
+	memcpy(&base, b + pe + 24 + 24, 8);
+	memcpy(&pe, b + pe + 24 + 56, 4);	/* SizeOfImage */
+	free(b);
+	*ret = base + pe;
+	return 0;
+}
+
+static int put_file(const char *dir, const char *name, const void *data,
+		    size_t len, char *ret, size_t cap)
+{
+	snprintf(ret, cap, "%s/%s", dir, name);
+	return atomic_write_file(ret, data, len, 0600);
+}
+
+/* rel's bytes on the partition (no link followed), at most max. */
+static int partition_file(struct loader_site *s, const char *rel, size_t max,
+			  char **ret, size_t *ret_len, struct err *e)
+{
+	int r = beneath_read(s->b->fd, rel, max, ret, ret_len);
+
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "%s on the boot partition: "
+				"%s", rel, strerror(-r));
+	return 0;
+}
+
+/* The image's initramfs: the module stub, padded to 4 bytes, then a
+ * plain cpio with this host's earlyfs-init as /init and the manifest
+ * (the later archive's /init replaces the stub's). */
+static int initrd(struct loader_site *s, const struct bootmenu_entry *x,
+		  const char *manifest, size_t mlen, char **ret,
+		  size_t *ret_len, struct err *e)
+{
+	char *stub = NULL, *init = NULL;
+	size_t sl = 0, il, pad;
+	unsigned ino = 1;
+	FILE *f;
+	int r;
+
+	if (x->initrd[0]) {
+		r = partition_file(s, x->initrd + 1, INITRD_MAX, &stub, &sl, e);
+		if (r < 0)
+			return r;
+	}
+	r = read_file(host_init_binary(), 4 << 20, &init, &il);
+	if (r < 0) {
+		free(stub);
+		return err_setr(e, r, EXIT_FAILED, "%s: %s",
+				host_init_binary(), strerror(-r));
+	}
+	f = open_memstream(ret, ret_len);
+	if (f) {
+		fwrite(stub, 1, sl, f);
+		for (pad = (4 - sl % 4) % 4; pad; pad--)
+			fputc(0, f);
+		stub_cpio_entry(f, &ino, "init", S_IFREG | 0755, init, il);
+		stub_cpio_entry(f, &ino, SEAL_MANIFEST + 1, S_IFREG | 0400,
+				manifest, mlen);
+		stub_cpio_entry(f, &ino, "TRAILER!!!", 0, NULL, 0);
+	}
+	free(stub);
+	free(init);
+	if (!f || fclose(f) != 0)
+		return err_set(e, EXIT_FAILED, "out of memory");
+	return 0;
+}
+
+static int run_tool(char *const argv[], struct err *e)
+{
+	char why[512] = "";
+	int r = run_cmd(argv, why, sizeof(why));
+
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot run %s: %s (install "
+				"%s)", argv[0], strerror(-r),
+				strcmp(argv[0], "objcopy") ? "sbsigntool" :
+				"binutils");
+	if (r > 0)
+		return err_set(e, EXIT_FAILED, "%s failed: %s", argv[0],
+			       why[0] ? why : "no message");
+	return 0;
+}
+
+static int sign(const char *key, const char *cert, const char *in,
+		const char *outp, struct err *e)
+{
+	char *argv[] = { "sbsign", "--key", (char *)key, "--cert",
+			 (char *)cert, "--output", (char *)outp, (char *)in,
+			 NULL };
+
+	return run_tool(argv, e);
+}
+
+/* One signed image for x in dir/name.efi. */
+static int build(struct loader_site *s, const struct bootmenu_entry *x,
+		 const char *manifest, size_t mlen, const char *key,
+		 const char *cert, const char *dir, const char *name,
+		 struct err *e)
+{
+	char osrel[512], p_os[4200], p_cmd[4200], p_lin[4200], p_ini[4200],
+	     p_un[4200], p_out[4200], vma[4][64], sec[4][4300];
+	char *kernel = NULL, *ird = NULL;
+	size_t kl, il, sizes[4];
+	uint64_t at = 0;
+	int r, n;
+
+	r = stub_end(&at, e);
+	if (r == 0)
+		r = partition_file(s, x->kernel + 1, KERNEL_MAX, &kernel, &kl, e);
+	if (r == 0)
+		r = initrd(s, x, manifest, mlen, &ird, &il, e);
+	n = snprintf(osrel, sizeof(osrel), "NAME=earlyfs\nID=earlyfs\n"
+		     "PRETTY_NAME=\"%s (sealed)\"\nVERSION_ID=%s\n", x->title,
+		     x->version);
+	if (r == 0 && (put_file(dir, "osrel", osrel, (size_t)n, p_os,
+				sizeof(p_os)) < 0 ||
+		       put_file(dir, "cmdline", x->options, strlen(x->options),
+				p_cmd, sizeof(p_cmd)) < 0 ||
+		       put_file(dir, "linux", kernel, kl, p_lin,
+				sizeof(p_lin)) < 0 ||
+		       put_file(dir, "initrd", ird, il, p_ini,
+				sizeof(p_ini)) < 0))
+		r = err_set(e, EXIT_FAILED, "cannot write in %s", dir);
+	if (r == 0) {
+		static const char *const names[] = { ".osrel", ".cmdline",
+						     ".initrd", ".linux" };
+		const char *paths[] = { p_os, p_cmd, p_ini, p_lin };
+		char *argv[20];
+		int a = 0;
+
+		sizes[0] = (size_t)n;
+		sizes[1] = strlen(x->options);
+		sizes[2] = il;
+		sizes[3] = kl;
+		argv[a++] = "objcopy";
+		for (int i = 0; i < 4; i++) {
+			at = (at + 0xfff) & ~(uint64_t)0xfff;
+			snprintf(sec[i], sizeof(sec[i]), "%s=%s", names[i],
+				 paths[i]);
+			snprintf(vma[i], sizeof(vma[i]), "%s=0x%llx", names[i],
+				 (unsigned long long)at);
+			argv[a++] = "--add-section";
+			argv[a++] = sec[i];
+			argv[a++] = "--change-section-vma";
+			argv[a++] = vma[i];
+			at += sizes[i];
+		}
+		snprintf(p_un, sizeof(p_un), "%s/%s.unsigned", dir, name);
+		argv[a++] = UKI_STUB_EFI;
+		argv[a++] = p_un;
+		argv[a] = NULL;
+		r = run_tool(argv, e);
+	}
+	free(kernel);
+	free(ird);
+	snprintf(p_out, sizeof(p_out), "%s/%s.efi", dir, name);
+	if (r == 0)
+		r = sign(key, cert, p_un, p_out, e);
+	return r;
+}
+
+static int put_esp(struct loader_site *s, const char *dir, const char *name,
+		   const char *at, struct err *e)
+{
+	char p[4200];
+	int fd, r;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_setr(e, -errno, EXIT_FAILED, "%s: %s", p,
+				strerror(errno));
+	r = esp_mkdirs(&s->esp, at[1] == 'l' ? "/loader" :
+		       !strncmp(at, "/EFI/BOOT", 9) ? "/EFI/BOOT" :
+		       !strncmp(at, "/EFI/systemd", 12) ? "/EFI/systemd" :
+		       LOADER_UKI_DIR);
+	if (r == 0)
+		r = esp_put(&s->esp, at, fd, NULL, 0);
+	close(fd);
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot write %s to the ESP "
+				"(%s): %s", at, s->esp.shown, strerror(-r));
+	return 0;
+}
+
+/* loader.conf: the sealed default, no editor (a signed image ignores a
+ * command line given at the menu; the editor would only mislead). */
+static int loader_conf(struct loader_site *s, const char *dir, FILE *out,
+		       struct err *e)
+{
+	char conf[256], timeout[16], path[4200], *old = NULL;
+	size_t len;
+	int r;
+
+	if (esp_read(&s->esp, LOADER_CONF, 4096, &old, &len) == 0 &&
+	    strncmp(old, OURS, strlen(OURS))) {
+		free(old);
+		fprintf(out, "earlyfs: %s is not earlyfs's: set 'editor no' "
+			"and 'default earlyfs.efi' there\n", LOADER_CONF);
+		return 0;
+	}
+	free(old);
+	if (boot_conf_get(s->b->fd, "menu_timeout", timeout,
+			  sizeof(timeout)) < 0)
+		snprintf(timeout, sizeof(timeout), "3");
+	len = (size_t)snprintf(conf, sizeof(conf), OURS ": systemd-boot's "
+			       "menu of sealed images; earlyfs writes it\n"
+			       "timeout %s\ndefault earlyfs.efi\n"
+			       "console-mode keep\neditor no\n", timeout);
+	r = put_file(dir, "loader.conf", conf, len, path, sizeof(path));
+	return r < 0 ? err_set(e, EXIT_FAILED, "cannot write in %s", dir) :
+	       put_esp(s, dir, "loader.conf", LOADER_CONF, e);
+}
+
+int uki_seal(struct loader_site *s, const char *key, const char *cert,
+	     FILE *out, struct err *e)
+{
+	static struct bootmenu m;
+	static const char *const names[] = { "earlyfs", "earlyfs.rescue" };
+	const struct bootmenu_entry *x[2] = { NULL, NULL };
+	char dir[] = "/tmp/earlyfs-seal.XXXXXX", *manifest = NULL, p[4200];
+	size_t mlen, i, files = 0;
+	int r;
+
+	if (strcmp(s->ops->name, "systemd-boot"))
+		return err_set(e, EXIT_REFUSED, "this partition boots through "
+			       "%s: a sealed boot is signed images that "
+			       "systemd-boot (signed too) starts on UEFI; "
+			       "provision with --bootloader systemd-boot",
+			       s->ops->name);
+	r = loader_esp(s, e);
+	if (r == 0)
+		r = key_ok(s, key, cert, e);
+	if (r == 0)
+		r = loader_menu(s->b->fd, "", 0, &m, e);
+	for (i = 0; r == 0 && i < m.n; i++)
+		if (m.v[i].kind == BOOTMENU_DEFAULT && !x[0])
+			x[0] = &m.v[i];
+		else if (m.v[i].kind == BOOTMENU_RESCUE && !x[1])
+			x[1] = &m.v[i];
+	if (r == 0 && (!x[0] || !x[1]))
+		r = err_set(e, EXIT_FAILED, "the boot menu has no default or "
+			    "no rescue entry");
+	if (r < 0)
+		return r;
+	r = seal_scan(s->b->fd, &manifest, &mlen);
+	if (r == -EXDEV)
+		return err_set(e, EXIT_REFUSED, "a file system is mounted "
+			       "inside the boot partition (an ESP at its "
+			       "efi/?): seal reads the partition alone; "
+			       "unmount it first");
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot read the boot "
+				"partition: %s", strerror(-r));
+	for (const char *c = manifest; (c = strchr(c, '\n')); c++)
+		files++;
+	if (!mkdtemp(dir)) {
+		free(manifest);
+		return err_setr(e, -errno, EXIT_FAILED, "mkdtemp: %s",
+				strerror(errno));
+	}
+	/* everything made and signed before the ESP is touched */
+	snprintf(p, sizeof(p), "%s/sd-boot.efi", dir);
+	r = sign(key, cert, SDBOOT_EFI, p, e);
+	for (i = 0; i < 2 && r == 0; i++)
+		r = build(s, x[i], manifest, mlen, key, cert, dir, names[i], e);
+	free(manifest);
+	if (r == 0)
+		r = put_esp(s, dir, "earlyfs.rescue.efi",
+			    LOADER_UKI_DIR "/earlyfs.rescue.efi", e);
+	if (r == 0)
+		r = put_esp(s, dir, "earlyfs.efi", LOADER_UKI_DEFAULT, e);
+	if (r == 0)
+		r = put_esp(s, dir, "sd-boot.efi",
+			    "/EFI/systemd/systemd-bootx64.efi", e);
+	if (r == 0)
+		r = put_esp(s, dir, "sd-boot.efi", "/EFI/BOOT/BOOTX64.EFI", e);
+	if (r == 0)
+		r = loader_conf(s, dir, out, e);
+	host_rm_rf(dir);
+	/* systemd-boot's type 1 entries and the kernels' copies go */
+	if (r == 0)
+		r = s->ops->export(s, &m, out, e);
+	if (r < 0)
+		return r;
+	fprintf(out, "sealed: %zu entries of the boot partition in %s and "
+		"%s/earlyfs.rescue.efi on %s, signed with %s; systemd-boot "
+		"signed too\n", files - 1, LOADER_UKI_DEFAULT, LOADER_UKI_DIR,
+		s->esp.shown, cert);
+	return 0;
+}
