@@ -23,7 +23,6 @@
 #include "features/feature.h"
 #include "change/kernelfiles.h"
 #include "kernel/kernels.h"
-#include "kernel/uki.h"
 #include "view/inspect.h"
 #include "layout.h"
 #include "request.h"
@@ -383,16 +382,12 @@ static int run_seal(struct boot *b, const struct verb *v,
 	struct loader_site s;
 	int r;
 
-	if (!c->key || !c->cert)
-		return err_set(e, EXIT_USAGE, "seal: give --key KEY and --cert "
-			       "CERT (PEM; the certificate the firmware's db or "
-			       "shim's MOK list holds)");
 	r = change_lock(b, out, e);
 	if (r < 0)
 		return r;
 	r = loader_site_open(b, &s, e);
 	if (r == 0)
-		r = uki_seal(&s, c->key, c->cert, out, e);
+		r = loader_seal(&s, c->key, c->cert, out, e);
 	loader_site_close(&s);
 	boot_unlock(b, out);
 	return r;
@@ -475,11 +470,13 @@ const struct verb verbs[] = {
 	  "      this boot's counted entry marked good (systemd-boot)" },
 	{ "seal", VERB_CLI | VERB_CHANGES | VERB_SEAL, 0, 0, -1, run_seal,
 	  "seal",
-	  "seal --key KEY --cert CERT\n"
+	  "seal [--key KEY --cert CERT]\n"
 	  "      boot only what is on the partition now: its manifest in\n"
 	  "      unified kernel images signed with KEY (root's, 0600, off\n"
 	  "      the boot partition and the ESP), systemd-boot signed too;\n"
-	  "      at boot a difference stops it (Secure Boot, UEFI)" },
+	  "      at boot a difference stops it (Secure Boot, UEFI); the\n"
+	  "      pair is recorded in /etc/earlyfs/seal.conf and every\n"
+	  "      change seals again with it" },
 	{ "remount", VERB_CLI, 1, 1, -1, run_remount, "remount",
 	  "remount rw | ro\n"
 	  "      the running machine's boot partition read-write until\n"

@@ -15,6 +15,7 @@ from tests.cli import test_loaders  # noqa: E402,F401
 from tests.cli import test_package  # noqa: E402,F401
 from tests.cli import test_json  # noqa: E402,F401
 from tests.cli import test_debian  # noqa: E402,F401
+from tests.cli import test_seal  # noqa: E402,F401
 
 passed, failed = harness.run_tests(harness.TESTS, sys.argv[1:])
 print('cli: %d passed, %d failed' % (passed, failed))

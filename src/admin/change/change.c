@@ -645,6 +645,19 @@ int change_lock(struct boot *b, FILE *out, struct err *e)
 	return r;
 }
 
+/* A sealed partition changes only where it can be sealed again after
+ * (loader/uki.h): else its images would refuse it at the next boot. */
+static int sealed_ready(struct boot *b, struct err *e)
+{
+	struct loader_site s;
+	int r = loader_site_open(b, &s, e);
+
+	if (r == 0)
+		r = loader_seal_ready(&s, e);
+	loader_site_close(&s);
+	return r;
+}
+
 int change_commit(struct boot *b, const struct change *c, FILE *out,
 		  struct err *e)
 {
@@ -654,7 +667,9 @@ int change_commit(struct boot *b, const struct change *c, FILE *out,
 	r = lock_and_load(b, &gs, out, e);
 	if (r < 0)
 		return r;
-	r = commit_locked(b, &gs, c, out, e);
+	r = sealed_ready(b, e);
+	if (r == 0)
+		r = commit_locked(b, &gs, c, out, e);
 	gen_state_free(&gs);
 	boot_unlock(b, out);
 	return r;

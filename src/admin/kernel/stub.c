@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "atomic.h"
 #include "modinfo.h"
+#include "cpio.h"
 #include "kernel/stub.h"
 #include "text.h"
 #include "base/run.h"
@@ -398,23 +399,6 @@ static int host_device(struct plan *p, const struct disk_driver *d,
 	return 0;
 }
 
-void stub_cpio_entry(FILE *f, unsigned *ino, const char *name, mode_t mode,
-		  const char *data, size_t len)
-{
-	size_t nl = strlen(name) + 1;
-
-	fprintf(f, "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X"
-		"%08zX%08X", (*ino)++, (unsigned)mode, 0u, 0u, 1u, 0u, len, 0u, 0u,
-		0u, 0u, nl, 0u);
-	fwrite(name, 1, nl, f);
-	for (size_t pad = (4 - (110 + nl) % 4) % 4; pad; pad--)
-		fputc(0, f);
-	if (len)
-		fwrite(data, 1, len, f);
-	for (size_t pad = (4 - len % 4) % 4; pad; pad--)
-		fputc(0, f);
-}
-
 int stub_tree_version(const char *moddir, char *ret, size_t cap)
 {
 	struct index ix = { NULL, NULL, 0 };
@@ -493,15 +477,15 @@ int stub_build(const char *moddir, const char *version,
 			     strerror(-r));
 		goto out;
 	}
-	stub_cpio_entry(f, &ino, "init", S_IFREG | 0755, buf, len);
+	cpio_entry(f, &ino, "init", S_IFREG | 0755, buf, len);
 	free(buf);
-	stub_cpio_entry(f, &ino, "m", S_IFDIR | 0755, NULL, 0);
+	cpio_entry(f, &ino, "m", S_IFDIR | 0755, NULL, 0);
 	for (i = 0; i < p->n && r == 0; i++) {
 		r = read_module(p->paths[i], &buf, &len, e);
 		if (r < 0)
 			break;
 		snprintf(path, sizeof(path), "m/%s.ko", p->order[i]);
-		stub_cpio_entry(f, &ino, path, S_IFREG | 0644, buf, len);
+		cpio_entry(f, &ino, path, S_IFREG | 0644, buf, len);
 		fprintf(lf, "module /%s\n", path);
 		free(buf);
 	}
@@ -509,8 +493,8 @@ int stub_build(const char *moddir, const char *version,
 		goto out;
 	fclose(lf);
 	lf = NULL;
-	stub_cpio_entry(f, &ino, &STUB_MARKER[1], S_IFREG | 0644, list, llen);
-	stub_cpio_entry(f, &ino, "TRAILER!!!", 0, NULL, 0);
+	cpio_entry(f, &ino, &STUB_MARKER[1], S_IFREG | 0644, list, llen);
+	cpio_entry(f, &ino, "TRAILER!!!", 0, NULL, 0);
 	fclose(f);
 	f = NULL;
 	/* gzip -9n, which every kernel with an initramfs can read */

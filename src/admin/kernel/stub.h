@@ -31,10 +31,6 @@ int stub_build(const char *moddir, const char *version,
 	       const struct disk_driver *host, size_t n_host, char **ret,
 	       size_t *ret_len, char *ret_names, size_t names_cap, FILE *out,
 	       struct err *e);
-/* One newc cpio entry (uid and gid 0, no time) written to f; *ino
- * counts them (the same files, the same bytes). */
-void stub_cpio_entry(FILE *f, unsigned *ino, const char *name, mode_t mode,
-		     const char *data, size_t len);
 /* The kernel release a module tree's modules were built for (their
  * vermagic): 0 with it in ret, or -ENOENT. */
 int stub_tree_version(const char *moddir, char *ret, size_t cap);

@@ -97,12 +97,46 @@ int loader_site_open(struct boot *b, struct loader_site *s, struct err *e);
 int loader_site_conf(struct boot *b, const char *conf, size_t len,
 		     struct loader_site *s, struct err *e);
 void loader_site_close(struct loader_site *s);
-/* earlyfs seal's signed images (kernel/uki.h): where they are, and
- * whether the ESP holds them (then systemd-boot has no other entries of
- * earlyfs's). */
+/* earlyfs seal (loader/uki.c): the boot partition's manifest
+ * (src/lib/seal.h) in unified kernel images signed on the owner's key,
+ * booted by a systemd-boot signed on the same key
+ *
+ * Each image is systemd's EFI stub with the kernel, the command line, an
+ * os-release and an initramfs: the kernel's module stub (if it has one),
+ * then this host's earlyfs-init as /init and the manifest.  At boot that
+ * init mounts the partition read-only, compares it with the manifest and
+ * runs nothing from it unless they agree (src/init/stub.c).  The images
+ * are LOADER_UKI_DIR/earlyfs.efi (the default) and earlyfs.rescue.efi;
+ * their presence on the ESP is what makes the partition sealed for the
+ * other commands (loader_sealed()): systemd-boot's type 1 entries and the
+ * kernels' copies go.
+ */
 #define LOADER_UKI_DIR		"/EFI/Linux"
 #define LOADER_UKI_DEFAULT	LOADER_UKI_DIR "/earlyfs.efi"
 bool loader_sealed(struct loader_site *s);
+#define LOADER_UKI_STUB	"/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
+
+/* Where earlyfs seal records the key and certificate it signed with
+ * (key=, cert=): changes on a sealed partition reseal with them.
+ * $EARLYFS_SEAL_CONF names another file (tests). */
+#define LOADER_SEAL_CONF "/etc/earlyfs/seal.conf"
+/* The recorded pair: 0, or -ENOENT when none is. */
+int loader_seal_recorded(char *key, size_t kcap, char *cert, size_t ccap);
+/* Before a change of a sealed partition: 0 when it can be sealed again
+ * after it (a key recorded, still root's alone); else -EPERM with e
+ * saying how, nothing written.  0 too for a partition that is not sealed. */
+int loader_seal_ready(struct loader_site *s, struct err *e);
+/* After a change's commit point on a sealed partition: sealed again with
+ * the recorded key (the ESP's images replaced). */
+int loader_reseal(struct loader_site *s, FILE *out, struct err *e);
+/* earlyfs seal: key and cert (PEM) checked before anything is written (the
+ * key a regular file of root's that no one else may read, on neither the
+ * boot partition nor the ESP), the images made and signed, then written
+ * with the signed loader and a loader.conf without its editor; the pair
+ * recorded (LOADER_SEAL_CONF).  key and cert NULL: the recorded ones.  0 or
+ * -errno with e filled. */
+int loader_seal(struct loader_site *s, const char *key, const char *cert,
+	     FILE *out, struct err *e);
 /* esp= of a loader whose files are on the boot partition itself. */
 #define LOADER_ESP_BOOT "boot"
 /* esp= of GRUB on the running machine that boots through it already:

@@ -332,6 +332,13 @@ static void status(struct loader_site *s, FILE *out)
 	    efivar_get("LoaderEntryOneShot", EFIVAR_LOADER_GUID, v,
 		       sizeof(v)) == 0)
 		fprintf(out, ", the next boot takes %s (once)", v);
+	if (loader_sealed(s)) {
+		fprintf(out, "\nsealed:   the signed images " LOADER_UKI_DIR
+			"/earlyfs.efi and earlyfs.rescue.efi; nothing else of "
+			"earlyfs's is on the ESP ('earlyfs seal' after a "
+			"change)\n");
+		return;
+	}
 	/* earlyfs's entries there (the others are the distribution's) */
 	fprintf(out, "\nentries:  ");
 	if (esp_list(&s->esp, ENTRIES, &conf) == 0) {

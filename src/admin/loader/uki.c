@@ -10,8 +10,9 @@
 #include "base/beneath.h"
 #include "base/host.h"
 #include "base/run.h"
-#include "kernel/stub.h"
-#include "kernel/uki.h"
+#include "cpio.h"
+#include "kv.h"
+#include "loader/loader.h"
 #include "seal.h"
 
 #define SDBOOT_EFI "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
@@ -19,6 +20,53 @@
 #define OURS "# earlyfs"
 #define KERNEL_MAX (256u << 20)
 #define INITRD_MAX (256u << 20)
+
+static const char *conf_path(void)
+{
+	const char *p = getenv("EARLYFS_SEAL_CONF");
+
+	return p && *p ? p : LOADER_SEAL_CONF;
+}
+
+int loader_seal_recorded(char *key, size_t kcap, char *cert, size_t ccap)
+{
+	char *t = NULL;
+	size_t l;
+	int r = read_regular(conf_path(), 4096, &t, &l);
+
+	if (r == 0 && (kv_get(t, l, "key", key, kcap) < 0 ||
+		       kv_get(t, l, "cert", cert, ccap) < 0 || !key[0] ||
+		       !cert[0]))
+		r = -ENOENT;
+	free(t);
+	return r < 0 ? -ENOENT : 0;
+}
+
+static int record(const char *key, const char *cert, struct err *e)
+{
+	char text[8400], k[4096], c[4096];
+	const char *p = conf_path(), *slash = strrchr(p, '/');
+	int n;
+
+	if (!realpath(key, k) || !realpath(cert, c))
+		return err_setr(e, -errno, EXIT_FAILED, "%s: %s",
+				realpath(key, k) ? cert : key, strerror(errno));
+	if (strpbrk(k, "\n") || strpbrk(c, "\n"))
+		return err_set(e, EXIT_USAGE, "a key or certificate path with a "
+			       "newline cannot be recorded");
+	if (slash && slash != p) {
+		char dir[4096];
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - p), p);
+		mkdir(dir, 0755);
+	}
+	n = snprintf(text, sizeof(text), "# earlyfs seal: the key changes on a "
+		     "sealed partition reseal with\nkey=%s\ncert=%s\n", k, c);
+	if (atomic_write_file(p, text, (size_t)n, 0600) < 0)
+		return err_setr(e, -errno, EXIT_FAILED, "cannot write %s: %s", p,
+				strerror(errno));
+	return 0;
+}
 
 /* The signing key: root's alone, off the partitions it seals. */
 static int key_ok(struct loader_site *s, const char *key, const char *cert,
@@ -60,17 +108,17 @@ static int stub_end(uint64_t *ret, struct err *e)
 	size_t l;
 	uint32_t pe;
 	uint64_t base = 0;
-	int r = read_file(UKI_STUB_EFI, 4 << 20, &b, &l);
+	int r = read_file(LOADER_UKI_STUB, 4 << 20, &b, &l);
 
 	if (r < 0)
 		return err_setr(e, r, EXIT_FAILED, "%s: %s (install "
-				"systemd-boot-efi)", UKI_STUB_EFI, strerror(-r));
+				"systemd-boot-efi)", LOADER_UKI_STUB, strerror(-r));
 	memcpy(&pe, b + (l > 0x40 ? 0x3c : 0), 4);
 	if (l < 0x40 || pe > l - 24 - 60 || memcmp(b + pe, "PE\0\0", 4) ||
 	    (unsigned char)b[pe + 24] != 0x0b || b[pe + 25] != 2) {
 		free(b);
 		return err_set(e, EXIT_FAILED, "%s is not a PE32+ image",
-			       UKI_STUB_EFI);
+			       LOADER_UKI_STUB);
 	}
 	memcpy(&base, b + pe + 24 + 24, 8);
 	memcpy(&pe, b + pe + 24 + 56, 4);	/* SizeOfImage */
@@ -127,10 +175,10 @@ static int initrd(struct loader_site *s, const struct bootmenu_entry *x,
 		fwrite(stub, 1, sl, f);
 		for (pad = (4 - sl % 4) % 4; pad; pad--)
 			fputc(0, f);
-		stub_cpio_entry(f, &ino, "init", S_IFREG | 0755, init, il);
-		stub_cpio_entry(f, &ino, SEAL_MANIFEST + 1, S_IFREG | 0400,
+		cpio_entry(f, &ino, "init", S_IFREG | 0755, init, il);
+		cpio_entry(f, &ino, SEAL_MANIFEST + 1, S_IFREG | 0400,
 				manifest, mlen);
-		stub_cpio_entry(f, &ino, "TRAILER!!!", 0, NULL, 0);
+		cpio_entry(f, &ino, "TRAILER!!!", 0, NULL, 0);
 	}
 	free(stub);
 	free(init);
@@ -220,7 +268,7 @@ static int build(struct loader_site *s, const struct bootmenu_entry *x,
 			at += sizes[i];
 		}
 		snprintf(p_un, sizeof(p_un), "%s/%s.unsigned", dir, name);
-		argv[a++] = UKI_STUB_EFI;
+		argv[a++] = LOADER_UKI_STUB;
 		argv[a++] = p_un;
 		argv[a] = NULL;
 		r = run_tool(argv, e);
@@ -286,8 +334,8 @@ static int loader_conf(struct loader_site *s, const char *dir, FILE *out,
 	       put_esp(s, dir, "loader.conf", LOADER_CONF, e);
 }
 
-int uki_seal(struct loader_site *s, const char *key, const char *cert,
-	     FILE *out, struct err *e)
+static int seal(struct loader_site *s, const char *key, const char *cert,
+		FILE *out, struct err *e)
 {
 	static struct bootmenu m;
 	static const char *const names[] = { "earlyfs", "earlyfs.rescue" };
@@ -362,4 +410,54 @@ int uki_seal(struct loader_site *s, const char *key, const char *cert,
 		"signed too\n", files - 1, LOADER_UKI_DEFAULT, LOADER_UKI_DIR,
 		s->esp.shown, cert);
 	return 0;
+}
+
+int loader_seal(struct loader_site *s, const char *key, const char *cert,
+	     FILE *out, struct err *e)
+{
+	char k[4096], c[4096];
+	int r;
+
+	if (!key || !cert) {
+		if (loader_seal_recorded(k, sizeof(k), c, sizeof(c)) < 0)
+			return err_set(e, EXIT_USAGE, "no key is recorded in %s: "
+				       "give --key KEY --cert CERT (PEM; the "
+				       "certificate the firmware's db or shim's "
+				       "MOK list holds)", conf_path());
+		key = key ? key : k;
+		cert = cert ? cert : c;
+	}
+	r = seal(s, key, cert, out, e);
+	if (r == 0)
+		r = record(key, cert, e);
+	return r;
+}
+
+int loader_seal_ready(struct loader_site *s, struct err *e)
+{
+	char k[4096], c[4096];
+	int r;
+
+	if (!s->ops->esp || strcmp(s->ops->name, "systemd-boot") ||
+	    loader_esp(s, e) < 0 || !loader_sealed(s))
+		return 0;	/* an ESP it cannot open: the export says */
+	if (loader_seal_recorded(k, sizeof(k), c, sizeof(c)) < 0)
+		return err_setr(e, -EPERM, EXIT_REFUSED, "the boot partition is "
+				"sealed and no key is recorded here (%s): its "
+				"signed images would refuse it changed, and the "
+				"machine would not boot; seal it once with "
+				"'earlyfs seal --key KEY --cert CERT' on this "
+				"machine, then change it", conf_path());
+	r = key_ok(s, k, c, e);
+	return r < 0 ? -EPERM : 0;
+}
+
+int loader_reseal(struct loader_site *s, FILE *out, struct err *e)
+{
+	char k[4096], c[4096];
+
+	if (loader_seal_recorded(k, sizeof(k), c, sizeof(c)) < 0)
+		return err_set(e, EXIT_FAILED, "no key is recorded in %s",
+			       conf_path());
+	return seal(s, k, c, out, e);
 }
