@@ -387,7 +387,8 @@ static int run_seal(struct boot *b, const struct verb *v,
 		return r;
 	r = loader_site_open(b, &s, e);
 	if (r == 0)
-		r = loader_seal(&s, c->key, c->cert, out, e);
+		r = loader_seal(&s, c->key, c->cert, gen_previous_of(b), out,
+				e);
 	loader_site_close(&s);
 	boot_unlock(b, out);
 	return r;

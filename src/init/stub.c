@@ -93,9 +93,15 @@ static int verify(const char *sealed, size_t slen)
 	size_t flen;
 	unsigned said_n = 0;
 	long t0 = now_ms(), n;
-	int fd = open("/root", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+	struct seal_scope scope;
+	int fd = -1, r;
 
-	r = fd < 0 ? -errno : seal_scan(fd, &found, &flen);
+	if (seal_scope_of(sealed, slen, &scope) < 0) {
+		log_error("seal: the sealed manifest cannot be read");
+		return -1;
+	}
+	fd = open("/root", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = fd < 0 ? -errno : seal_scan(fd, &scope, &found, &flen);
 	if (fd >= 0)
 		close(fd);
 	if (r < 0) {

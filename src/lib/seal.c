@@ -37,6 +37,7 @@ static void escaped(FILE *f, const char *s, size_t n)
 }
 
 struct scan {
+	const struct seal_scope *scope;
 	FILE *f;
 	dev_t dev;
 	unsigned long entries;
@@ -70,6 +71,25 @@ static int digest(int fd, char hex[SHA256_HEX])
 }
 
 static int dir(struct scan *s, int fd, size_t plen, int depth);
+
+/* name, in the directory s->path[0..plen) at depth (1 the top), is out
+ * of the manifest. */
+static bool skipped(const struct scan *s, size_t plen, int depth,
+		    const char *name)
+{
+	unsigned g = s->scope ? s->scope->generation : 0;
+	char num[16];
+
+	if (depth == 1)
+		return seal_skipped(name) || (g && !strcmp(name, LAYOUT_INITD));
+	if (!g || depth != 2)
+		return false;
+	if (plen == 3 && !memcmp(s->path, "etc", 3))
+		return !strcmp(name, "fstab");
+	snprintf(num, sizeof(num), "%u", g);
+	return plen == strlen(LAYOUT_GENERATIONS) &&
+	       !memcmp(s->path, LAYOUT_GENERATIONS, plen) && strcmp(name, num);
+}
 
 /* One entry (name in the directory dfd), then, for a directory, what is
  * in it.  s->path[0..plen) is its path. */
@@ -154,7 +174,7 @@ static int dir(struct scan *s, int fd, size_t plen, int depth)
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (top && seal_skipped(de->d_name))
+		if (skipped(s, plen, depth, de->d_name))
 			continue;
 		if (n == cap) {
 			char **v;
@@ -198,7 +218,8 @@ static int dir(struct scan *s, int fd, size_t plen, int depth)
 	return r;
 }
 
-int seal_scan(int dirfd_, char **ret, size_t *ret_len)
+int seal_scan(int dirfd_, const struct seal_scope *scope, char **ret,
+	      size_t *ret_len)
 {
 	struct scan s = { 0 };
 	struct stat st;
@@ -209,10 +230,14 @@ int seal_scan(int dirfd_, char **ret, size_t *ret_len)
 	if (fstat(dirfd_, &st) < 0)
 		return -errno;
 	s.dev = st.st_dev;
+	s.scope = scope;
 	s.f = open_memstream(ret, ret_len);
 	if (!s.f)
 		return -errno;
-	fputs(SEAL_HEADER "\n", s.f);
+	fputs(SEAL_HEADER, s.f);
+	if (scope && scope->generation)
+		fprintf(s.f, " generation=%u", scope->generation);
+	fputc('\n', s.f);
 	s.path[0] = '.';
 	s.path[1] = '\0';
 	fprintf(s.f, "d %04o %u %u - .\n", (unsigned)(st.st_mode & 07777),
@@ -295,7 +320,37 @@ static int advance(struct cursor *c)
 	return 0;
 }
 
-static int start(struct cursor *c, const char *buf, size_t len)
+/* The header: "earlyfs-seal 1", then " generation=N" or nothing. */
+static int header(const char *h, size_t hl, struct seal_scope *ret)
+{
+	size_t l = strlen(SEAL_HEADER);
+	unsigned long n;
+
+	ret->generation = 0;
+	if (hl < l || memcmp(h, SEAL_HEADER, l))
+		return -EINVAL;
+	if (hl == l)
+		return 0;
+	if (hl < l + 12 || memcmp(h + l, " generation=", 12) ||
+	    text_parse_uint(h + l + 12, hl - l - 12, LAYOUT_GEN_MAX, &n) < 0 ||
+	    !n)
+		return -EINVAL;
+	ret->generation = (unsigned)n;
+	return 0;
+}
+
+int seal_scope_of(const char *text, size_t len, struct seal_scope *ret)
+{
+	const char *h;
+	size_t hl, pos = 0;
+
+	if (text_next_line(text, len, &pos, &h, &hl) <= 0)
+		return -EINVAL;
+	return header(h, hl, ret);
+}
+
+static int start(struct cursor *c, const char *buf, size_t len,
+		 struct seal_scope *scope)
 {
 	const char *h;
 	size_t hl;
@@ -304,7 +359,7 @@ static int start(struct cursor *c, const char *buf, size_t len)
 	c->buf = buf;
 	c->len = len;
 	if (text_next_line(buf, len, &c->pos, &h, &hl) <= 0 ||
-	    hl != strlen(SEAL_HEADER) || memcmp(h, SEAL_HEADER, hl))
+	    header(h, hl, scope) < 0)
 		return -EINVAL;
 	return advance(c);
 }
@@ -313,9 +368,12 @@ long seal_compare(const char *sealed, size_t sealed_len, const char *found,
 		  size_t found_len, seal_diff_fn *fn, void *ctx)
 {
 	struct cursor s, f;
+	struct seal_scope ss, fs;
 	long n = 0;
 
-	if (start(&s, sealed, sealed_len) < 0 || start(&f, found, found_len) < 0)
+	if (start(&s, sealed, sealed_len, &ss) < 0 ||
+	    start(&f, found, found_len, &fs) < 0 ||
+	    ss.generation != fs.generation)
 		return -EINVAL;
 	while (!s.done || !f.done) {
 		int c = s.done ? 1 : f.done ? -1 :

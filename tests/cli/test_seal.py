@@ -7,7 +7,7 @@ import contextlib, os, re, shutil, subprocess
 from tests import harness
 from tests.harness import test
 from tests.cli.clilib import check, expect, partuuid, run
-from tests.cli.test_loaders import (MTOOLS_ENV, esp_at, esp_files,
+from tests.cli.test_loaders import (MTOOLS_ENV, choose, esp_at, esp_files,
                                     esp_read, gpt_image, mtools)
 
 SNAKEOIL = '/usr/share/ovmf/PkKek-1-snakeoil'
@@ -115,7 +115,9 @@ def sealed_partition_boots_under_secure_boot_and_refuses_every_change(work):
     """Sealed with the snakeoil key: the loader and the images are signed,
     no type 1 entry or unsigned kernel is left on the ESP, the editor is
     off; the boot verifies the partition and reaches the real root (the
-    kernel locked down).  A fragment added and sealed again runs.  Changed
+    kernel locked down).  Without a recorded key a change is refused; with
+    it a fragment added is sealed again and runs, and the previous image
+    (sealed for generation 1) still boots, without it.  Changed
     offline (a fragment, a trojan busybox, a new fragment, a mode, an
     owner) the partition is refused: each difference said, nothing of it
     ran, no real root.  An image whose signature is removed is refused by
@@ -156,10 +158,22 @@ def sealed_life(work, img, key, cert):
     expect(run('add', '50-hello', '-', *tgt(img),
                input='#!/bin/sh\necho HELLO-FROM-SEALED\n'), 0,
            'sealed: ')
+    check('efi/linux/earlyfs.previous.efi' in esp_files(img),
+          'no previous image: %s' % esp_files(img))
     with sealed_boot(work, img, vars_file) as c:
         c.expect(r'seal: the boot partition is as sealed', 240)
         c.expect(r'HELLO-FROM-SEALED', 60)
         harness.reached_real_root(c)
+    # the previous image: generation 1, sealed for it, still boots
+    choose(img, 'earlyfs.previous.efi')
+    with sealed_boot(work, img, vars_file) as c:
+        c.expect(r'seal: the boot partition is as sealed', 240)
+        c.expect(r'running generation 1\'s fragments and fstab', 60)
+        harness.reached_real_root(c)
+        out = c.text()
+    check('HELLO-FROM-SEALED' not in out, 'the previous image ran the '
+          'fragment added after it')
+    choose(img, 'earlyfs.efi')
     frag = tamper(work, img)
     with sealed_boot(work, img, vars_file) as c:
         c.expect(r'seal: stopped', 240)

@@ -97,6 +97,16 @@ static void test_compare(void)
 	CHECK_INT(compare(a, "earlyfs-seal 2\n"), -EINVAL);
 	CHECK_INT(compare(a, SEAL_HEADER "\nbad line\n"), -EINVAL);
 	CHECK_INT(compare(SEAL_HEADER "\n", SEAL_HEADER "\n"), 0);
+	/* a generation's manifest is compared with one of the same */
+	CHECK_INT(compare(SEAL_HEADER " generation=3\n",
+			  SEAL_HEADER " generation=3\n"), 0);
+	CHECK_INT(compare(SEAL_HEADER " generation=3\n", SEAL_HEADER "\n"),
+		  -EINVAL);
+	CHECK_INT(compare(SEAL_HEADER " generation=0\n",
+			  SEAL_HEADER " generation=0\n"), -EINVAL);
+	CHECK_INT(compare(SEAL_HEADER " generation=x\n",
+			  SEAL_HEADER " generation=x\n"), -EINVAL);
+	CHECK_INT(compare(SEAL_HEADER "x\n", SEAL_HEADER "x\n"), -EINVAL);
 }
 
 static int put(const char *dir, const char *name, const char *text,
@@ -137,7 +147,7 @@ static void test_scan(void)
 	snprintf(p, sizeof(p), "%s/sh", tmpl);
 	symlink("/bin/busy box", p);
 	fd = open(tmpl, O_RDONLY | O_DIRECTORY);
-	CHECK_INT(seal_scan(fd, &a, &al), 0);
+	CHECK_INT(seal_scan(fd, NULL, &a, &al), 0);
 	CHECK(a && strstr(a, "f 0755 0 0 7:") && strstr(a, " init.d/10-a\n"));
 	CHECK(a && strstr(a, "\nf 0600 0 0 3:ba7816bf8f01cfea414140de5dae2223"
 			     "b00361a396177a9cb410ff61f20015ad odd\\x20name\\x0a\n"));
@@ -152,10 +162,63 @@ static void test_scan(void)
 	snprintf(p, sizeof(p), "%s/odd name\n", tmpl);
 	chmod(p, 0644);
 	put(tmpl, "earlyfs-vmlinuz-6.2", "kernel", 0644);
-	CHECK_INT(seal_scan(fd, &b, &bl), 0);
+	CHECK_INT(seal_scan(fd, NULL, &b, &bl), 0);
 	diffs[0] = '\0';
 	CHECK_INT(seal_compare(a, al, b, bl, note, NULL), 3);
 	CHECK_STR(diffs, "~init.d/10-a;+init.d/20-b;~odd\\x20name\\x0a;");
+	free(a);
+	free(b);
+	close(fd);
+	snprintf(p, sizeof(p), "rm -rf '%s'", tmpl);
+	CHECK_INT(system(p), 0);
+}
+
+/* A generation's scope: its own fragments and fstab, not the live ones
+ * or the other generations'. */
+static void test_scope(void)
+{
+	char tmpl[] = "/tmp/seal-scope-XXXXXX", p[512], *a = NULL, *b = NULL;
+	struct seal_scope g2 = { 2 }, got;
+	size_t al, bl;
+	int fd;
+
+	if (!mkdtemp(tmpl)) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	chmod(tmpl, 0755);
+	static const char *const dirs[] = { "init.d", "etc", "generations",
+		"generations/1", "generations/2", "generations/2/init.d",
+		"generations/20", "bin" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", tmpl, dirs[i]);
+		mkdir(p, 0755);
+	}
+	put(tmpl, "init.d/10-a", "new\n", 0755);
+	put(tmpl, "etc/fstab", "new\n", 0644);
+	put(tmpl, "etc/crypttab", "x\n", 0600);
+	put(tmpl, "generations/2/init.d/10-a", "old\n", 0755);
+	put(tmpl, "bin/sh", "sh", 0755);
+	fd = open(tmpl, O_RDONLY | O_DIRECTORY);
+	CHECK_INT(seal_scan(fd, &g2, &a, &al), 0);
+	CHECK(a && !strncmp(a, SEAL_HEADER " generation=2\n", 24));
+	CHECK(a && strstr(a, " generations/2/init.d/10-a\n") &&
+	      strstr(a, " etc/crypttab\n") && strstr(a, " bin/sh\n"));
+	CHECK(a && !strstr(a, " init.d") && !strstr(a, "etc/fstab") &&
+	      !strstr(a, "generations/1") && !strstr(a, "generations/20"));
+	CHECK_INT(seal_scope_of(a, al, &got), 0);
+	CHECK_INT(got.generation, 2);
+	/* a later change of the live fragments leaves it as it was */
+	put(tmpl, "init.d/20-b", "newer\n", 0755);
+	snprintf(p, sizeof(p), "%s/generations/3", tmpl);
+	mkdir(p, 0755);
+	CHECK_INT(seal_scan(fd, &g2, &b, &bl), 0);
+	CHECK_INT(seal_compare(a, al, b, bl, note, NULL), 0);
+	free(b);
+	/* not a change of what it runs */
+	put(tmpl, "generations/2/init.d/10-a", "evil\n", 0755);
+	CHECK_INT(seal_scan(fd, &g2, &b, &bl), 0);
+	CHECK_INT(seal_compare(a, al, b, bl, note, NULL), 1);
 	free(a);
 	free(b);
 	close(fd);
@@ -169,5 +232,6 @@ int main(void)
 	test_parse();
 	test_compare();
 	test_scan();
+	test_scope();
 	return check_done("seal");
 }

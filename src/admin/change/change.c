@@ -650,10 +650,11 @@ int change_lock(struct boot *b, FILE *out, struct err *e)
 static int sealed_ready(struct boot *b, struct err *e)
 {
 	struct loader_site s;
-	int r = loader_site_open(b, &s, e);
+	int r;
 
-	if (r == 0)
-		r = loader_seal_ready(&s, e);
+	if (loader_site_open(b, &s, e) < 0)
+		return 0;	/* no loader yet: nothing sealed either */
+	r = loader_seal_ready(&s, e);
 	loader_site_close(&s);
 	return r;
 }

@@ -397,7 +397,7 @@ int loader_export(struct boot *b, unsigned prev, FILE *out, struct err *e)
 		r = loader_esp(&s, e);
 	/* sealed: the images signed again, for the partition as it is */
 	if (r == 0)
-		r = loader_sealed(&s) ? loader_reseal(&s, out, e)
+		r = loader_sealed(&s) ? loader_reseal(&s, prev, out, e)
 				      : s.ops->export(&s, &m, out, e);
 	if (r == 0 && beneath_exists(b->fd, LOADER_OWED)) {
 		owe(b, false);

@@ -106,7 +106,8 @@ void loader_site_close(struct loader_site *s);
  * then this host's earlyfs-init as /init and the manifest.  At boot that
  * init mounts the partition read-only, compares it with the manifest and
  * runs nothing from it unless they agree (src/init/stub.c).  The images
- * are LOADER_UKI_DIR/earlyfs.efi (the default) and earlyfs.rescue.efi;
+ * are LOADER_UKI_DIR/earlyfs.efi (the default), earlyfs.rescue.efi and
+ * earlyfs.previous.efi;
  * their presence on the ESP is what makes the partition sealed for the
  * other commands (loader_sealed()): systemd-boot's type 1 entries and the
  * kernels' copies go.
@@ -128,15 +129,19 @@ int loader_seal_recorded(char *key, size_t kcap, char *cert, size_t ccap);
 int loader_seal_ready(struct loader_site *s, struct err *e);
 /* After a change's commit point on a sealed partition: sealed again with
  * the recorded key (the ESP's images replaced). */
-int loader_reseal(struct loader_site *s, FILE *out, struct err *e);
+int loader_reseal(struct loader_site *s, unsigned prev, FILE *out,
+		  struct err *e);
 /* earlyfs seal: key and cert (PEM) checked before anything is written (the
  * key a regular file of root's that no one else may read, on neither the
  * boot partition nor the ESP), the images made and signed, then written
  * with the signed loader and a loader.conf without its editor; the pair
- * recorded (LOADER_SEAL_CONF).  key and cert NULL: the recorded ones.  0 or
- * -errno with e filled. */
+ * recorded (LOADER_SEAL_CONF).  key and cert NULL: the recorded ones.
+ * prev: the generation before (0: none), whose image earlyfs.previous.efi
+ * boots it (earlyfs.generation=prev) with a manifest of that generation's
+ * scope (seal.h), so that it stays valid across later changes of the
+ * fragments.  0 or -errno with e filled. */
 int loader_seal(struct loader_site *s, const char *key, const char *cert,
-	     FILE *out, struct err *e);
+		unsigned prev, FILE *out, struct err *e);
 /* esp= of a loader whose files are on the boot partition itself. */
 #define LOADER_ESP_BOOT "boot"
 /* esp= of GRUB on the running machine that boots through it already:

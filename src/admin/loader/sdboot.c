@@ -334,9 +334,10 @@ static void status(struct loader_site *s, FILE *out)
 		fprintf(out, ", the next boot takes %s (once)", v);
 	if (loader_sealed(s)) {
 		fprintf(out, "\nsealed:   the signed images " LOADER_UKI_DIR
-			"/earlyfs.efi and earlyfs.rescue.efi; nothing else of "
-			"earlyfs's is on the ESP ('earlyfs seal' after a "
-			"change)\n");
+			"/earlyfs.efi, earlyfs.rescue.efi%s; every change "
+			"seals again", esp_exists(&s->esp, LOADER_UKI_DIR
+						  "/earlyfs.previous.efi") ?
+			", earlyfs.previous.efi" : "");
 		return;
 	}
 	/* earlyfs's entries there (the others are the distribution's) */

@@ -334,14 +334,68 @@ static int loader_conf(struct loader_site *s, const char *dir, FILE *out,
 	       put_esp(s, dir, "loader.conf", LOADER_CONF, e);
 }
 
+/* The images, the default last: its presence is what says sealed. */
+enum { IMG_PREVIOUS, IMG_RESCUE, IMG_DEFAULT, IMGS };
+static const char *const img_name[IMGS] = { "earlyfs.previous",
+					    "earlyfs.rescue", "earlyfs" };
+
+/* x's image, with the manifest of scope, in dir/name.efi. */
+static int image(struct loader_site *s, const struct bootmenu_entry *x,
+		 unsigned generation, const char *key, const char *cert,
+		 const char *dir, const char *name, size_t *ret_entries,
+		 struct err *e)
+{
+	struct seal_scope scope = { generation };
+	char *manifest = NULL;
+	size_t mlen;
+	int r = seal_scan(s->b->fd, &scope, &manifest, &mlen);
+
+	if (r == -EXDEV)
+		return err_set(e, EXIT_REFUSED, "a file system is mounted "
+			       "inside the boot partition (an ESP at its "
+			       "efi/?): seal reads the partition alone; "
+			       "unmount it first");
+	if (r < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot read the boot "
+				"partition: %s", strerror(-r));
+	*ret_entries = 0;
+	for (const char *c = manifest; (c = strchr(c, '\n')); c++)
+		(*ret_entries)++;
+	(*ret_entries)--;	/* the header */
+	r = build(s, x, manifest, mlen, key, cert, dir, name, e);
+	free(manifest);
+	return r;
+}
+
+/* The previous entry of an image: the generation it runs named, not
+ * "previous" (which the next change moves; the image's manifest is of
+ * that one generation). */
+static int previous_entry(const struct bootmenu_entry *x, unsigned prev,
+			  struct bootmenu_entry *ret)
+{
+	char *w;
+	int n;
+
+	*ret = *x;
+	w = strstr(ret->options, BOOTMENU_PREVIOUS_WORD);
+	if (!w)
+		return -EINVAL;
+	n = snprintf(w, sizeof(ret->options) - (size_t)(w - ret->options),
+		     "earlyfs.generation=%u%s", prev,
+		     x->options + (w - ret->options) +
+		     strlen(BOOTMENU_PREVIOUS_WORD));
+	return n < 0 || (size_t)n >= sizeof(ret->options) -
+			(size_t)(w - ret->options) ? -E2BIG : 0;
+}
+
 static int seal(struct loader_site *s, const char *key, const char *cert,
-		FILE *out, struct err *e)
+		unsigned prev, FILE *out, struct err *e)
 {
 	static struct bootmenu m;
-	static const char *const names[] = { "earlyfs", "earlyfs.rescue" };
-	const struct bootmenu_entry *x[2] = { NULL, NULL };
-	char dir[] = "/tmp/earlyfs-seal.XXXXXX", *manifest = NULL, p[4200];
-	size_t mlen, i, files = 0;
+	static struct bootmenu_entry previous;
+	const struct bootmenu_entry *x[IMGS] = { NULL, NULL, NULL };
+	char dir[] = "/tmp/earlyfs-seal.XXXXXX", p[4200], at[128], file[64];
+	size_t i, entries = 0, ignore;
 	int r;
 
 	if (strcmp(s->ops->name, "systemd-boot"))
@@ -354,44 +408,40 @@ static int seal(struct loader_site *s, const char *key, const char *cert,
 	if (r == 0)
 		r = key_ok(s, key, cert, e);
 	if (r == 0)
-		r = loader_menu(s->b->fd, "", 0, &m, e);
+		r = loader_menu(s->b->fd, "", prev, &m, e);
 	for (i = 0; r == 0 && i < m.n; i++)
-		if (m.v[i].kind == BOOTMENU_DEFAULT && !x[0])
-			x[0] = &m.v[i];
-		else if (m.v[i].kind == BOOTMENU_RESCUE && !x[1])
-			x[1] = &m.v[i];
-	if (r == 0 && (!x[0] || !x[1]))
+		if (m.v[i].kind == BOOTMENU_DEFAULT && !x[IMG_DEFAULT])
+			x[IMG_DEFAULT] = &m.v[i];
+		else if (m.v[i].kind == BOOTMENU_RESCUE && !x[IMG_RESCUE])
+			x[IMG_RESCUE] = &m.v[i];
+		else if (m.v[i].kind == BOOTMENU_PREVIOUS && prev &&
+			 beneath_exists(s->b->fd, m.v[i].kernel + 1) &&
+			 previous_entry(&m.v[i], prev, &previous) == 0)
+			x[IMG_PREVIOUS] = &previous;
+	if (r == 0 && (!x[IMG_DEFAULT] || !x[IMG_RESCUE]))
 		r = err_set(e, EXIT_FAILED, "the boot menu has no default or "
 			    "no rescue entry");
 	if (r < 0)
 		return r;
-	r = seal_scan(s->b->fd, &manifest, &mlen);
-	if (r == -EXDEV)
-		return err_set(e, EXIT_REFUSED, "a file system is mounted "
-			       "inside the boot partition (an ESP at its "
-			       "efi/?): seal reads the partition alone; "
-			       "unmount it first");
-	if (r < 0)
-		return err_setr(e, r, EXIT_FAILED, "cannot read the boot "
-				"partition: %s", strerror(-r));
-	for (const char *c = manifest; (c = strchr(c, '\n')); c++)
-		files++;
-	if (!mkdtemp(dir)) {
-		free(manifest);
+	if (!mkdtemp(dir))
 		return err_setr(e, -errno, EXIT_FAILED, "mkdtemp: %s",
 				strerror(errno));
-	}
 	/* everything made and signed before the ESP is touched */
 	snprintf(p, sizeof(p), "%s/sd-boot.efi", dir);
 	r = sign(key, cert, SDBOOT_EFI, p, e);
-	for (i = 0; i < 2 && r == 0; i++)
-		r = build(s, x[i], manifest, mlen, key, cert, dir, names[i], e);
-	free(manifest);
-	if (r == 0)
-		r = put_esp(s, dir, "earlyfs.rescue.efi",
-			    LOADER_UKI_DIR "/earlyfs.rescue.efi", e);
-	if (r == 0)
-		r = put_esp(s, dir, "earlyfs.efi", LOADER_UKI_DEFAULT, e);
+	for (i = 0; i < IMGS && r == 0; i++)
+		if (x[i])
+			r = image(s, x[i], i == IMG_PREVIOUS ? prev : 0, key,
+				  cert, dir, img_name[i],
+				  i == IMG_DEFAULT ? &entries : &ignore, e);
+	for (i = 0; i < IMGS && r == 0; i++) {
+		snprintf(file, sizeof(file), "%s.efi", img_name[i]);
+		snprintf(at, sizeof(at), LOADER_UKI_DIR "/%s", file);
+		if (x[i])
+			r = put_esp(s, dir, file, at, e);
+		else if (esp_remove(&s->esp, at) == 0)	/* of another state */
+			fprintf(out, "earlyfs: removed %s from the ESP\n", at);
+	}
 	if (r == 0)
 		r = put_esp(s, dir, "sd-boot.efi",
 			    "/EFI/systemd/systemd-bootx64.efi", e);
@@ -405,15 +455,17 @@ static int seal(struct loader_site *s, const char *key, const char *cert,
 		r = s->ops->export(s, &m, out, e);
 	if (r < 0)
 		return r;
-	fprintf(out, "sealed: %zu entries of the boot partition in %s and "
-		"%s/earlyfs.rescue.efi on %s, signed with %s; systemd-boot "
-		"signed too\n", files - 1, LOADER_UKI_DEFAULT, LOADER_UKI_DIR,
+	fprintf(out, "sealed: %zu entries of the boot partition in %s, "
+		"earlyfs.rescue.efi", entries, LOADER_UKI_DEFAULT);
+	if (x[IMG_PREVIOUS])
+		fprintf(out, " and earlyfs.previous.efi (generation %u)", prev);
+	fprintf(out, " on %s, signed with %s; systemd-boot signed too\n",
 		s->esp.shown, cert);
 	return 0;
 }
 
 int loader_seal(struct loader_site *s, const char *key, const char *cert,
-	     FILE *out, struct err *e)
+		unsigned prev, FILE *out, struct err *e)
 {
 	char k[4096], c[4096];
 	int r;
@@ -427,7 +479,7 @@ int loader_seal(struct loader_site *s, const char *key, const char *cert,
 		key = key ? key : k;
 		cert = cert ? cert : c;
 	}
-	r = seal(s, key, cert, out, e);
+	r = seal(s, key, cert, prev, out, e);
 	if (r == 0)
 		r = record(key, cert, e);
 	return r;
@@ -452,12 +504,13 @@ int loader_seal_ready(struct loader_site *s, struct err *e)
 	return r < 0 ? -EPERM : 0;
 }
 
-int loader_reseal(struct loader_site *s, FILE *out, struct err *e)
+int loader_reseal(struct loader_site *s, unsigned prev, FILE *out,
+		  struct err *e)
 {
 	char k[4096], c[4096];
 
 	if (loader_seal_recorded(k, sizeof(k), c, sizeof(c)) < 0)
 		return err_set(e, EXIT_FAILED, "no key is recorded in %s",
 			       conf_path());
-	return seal(s, k, c, out, e);
+	return seal(s, k, c, prev, out, e);
 }
