@@ -205,6 +205,7 @@ bench: all $(B)/earlyfs-init-profile kernel
 	python3 -m bench.kernels
 	python3 -m bench.loaders
 	python3 -m bench.dpkg
+	python3 -m bench.seal
 
 # The runner's early stage system call by system call, from a test kernel
 # with tracepoints (bench/trace-kernel.sh builds it once, cached).

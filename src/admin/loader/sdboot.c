@@ -187,13 +187,28 @@ static int install(struct loader_site *s, FILE *out, struct err *e)
 static int remove_all(struct loader_site *s, FILE *out, struct err *e)
 {
 	static struct espfiles f;
+	size_t i;
+	int r;
 
 	memset(&f, 0, sizeof(f));
 	f.owned_dir[0] = ENTRIES;
 	f.owned_prefix[0] = "earlyfs";
 	f.owned_dir[1] = ESPFILES_DIR;
 	f.owned_prefix[1] = "";
-	return espfiles_remove(&f, s, out, e);
+	r = espfiles_remove(&f, s, out, e);
+	/* the sealed images, the default last: unsealed from then on */
+	for (i = 0; i < 3 && r == 0; i++) {
+		static const char *const img[] = {
+			LOADER_UKI_DIR "/earlyfs.previous.efi",
+			LOADER_UKI_DIR "/earlyfs.rescue.efi",
+			LOADER_UKI_DEFAULT,
+		};
+
+		if (esp_remove(&s->esp, img[i]) == 0)
+			fprintf(out, "earlyfs: removed %s from the ESP\n",
+				img[i]);
+	}
+	return r;
 }
 
 /* A running machine's systemd-boot: LoaderEntryDefault, which comes
