@@ -19,6 +19,7 @@
 #include "atomic.h"
 #include "cmdline.h"
 #include "init.h"
+#include "layout.h"
 #include "seal.h"
 #include "text.h"
 
@@ -85,6 +86,59 @@ static void said(void *ctx, const char *path, size_t pl, const char *sealed,
 			  path, (int)sl, sealed, (int)fl, found);
 }
 
+static void live_said(void *ctx, const char *path, size_t pl,
+		      const char *sealed, size_t sl, const char *found,
+		      size_t fl)
+{
+	unsigned *n = ctx;
+
+	(void)sl;
+	(void)fl;
+	if ((*n)++ < 40)
+		log_warn("seal: init.d/%.*s: %s since the generation that runs "
+			 "was sealed; not run", (int)pl, path,
+			 !found ? "removed" : !sealed ? "added" : "changed");
+}
+
+/* An image that runs generation g verified that generation's fragments
+ * and fstab; the live ones (a change made without the key) are said, not
+ * run. */
+static void live_changes(unsigned g)
+{
+	char p[96], *a = NULL, *b = NULL, *fa = NULL, *fb = NULL;
+	size_t al, bl, fal = 0, fbl = 0;
+	unsigned n = 0;
+	int x, y;
+
+	snprintf(p, sizeof(p), "/root/" LAYOUT_GENERATIONS "/%u/" LAYOUT_INITD,
+		 g);
+	x = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	y = open("/root/" LAYOUT_INITD, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (x >= 0 && y >= 0 && seal_scan(x, NULL, &a, &al) == 0 &&
+	    seal_scan(y, NULL, &b, &bl) == 0)
+		seal_compare(a, al, b, bl, live_said, &n);
+	snprintf(p, sizeof(p), "/root/" LAYOUT_GENERATIONS "/%u/" LAYOUT_FSTAB,
+		 g);
+	read_regular(p, LAYOUT_FSTAB_MAX, &fa, &fal);
+	read_regular("/root/" LAYOUT_FSTAB, LAYOUT_FSTAB_MAX, &fb, &fbl);
+	if (fal != fbl || (fa && fb && memcmp(fa, fb, fal)) || !fa != !fb) {
+		log_warn("seal: " LAYOUT_FSTAB ": changed since the generation "
+			 "that runs was sealed; not used");
+		n++;
+	}
+	if (n)
+		log_warn("seal: running generation %u as it was sealed; seal "
+			 "again ('earlyfs seal') to boot the change", g);
+	free(a);
+	free(b);
+	free(fa);
+	free(fb);
+	if (x >= 0)
+		close(x);
+	if (y >= 0)
+		close(y);
+}
+
 /* 0 when the partition at /root is what the manifest says; else it has
  * said why. */
 static int verify(const char *sealed, size_t slen)
@@ -125,6 +179,8 @@ static int verify(const char *sealed, size_t slen)
 	}
 	log_notice("seal: the boot partition is as sealed (%ld ms)",
 		   now_ms() - t0);
+	if (scope.generation)
+		live_changes(scope.generation);
 	return 0;
 }
 

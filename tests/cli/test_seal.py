@@ -88,26 +88,40 @@ def refusals(work, img, key, cert, esp):
     check(run('loader', 'status', *tgt(img)).out.count('sealed') == 0, 'said sealed')
 
 
-def tamper(work, img):
-    """What someone with the disk for a few minutes does: a fragment
-    changed, a trojan busybox that runs the real one, a new fragment, a
-    mode and an owner changed."""
+def live_tamper(work, img):
+    """Someone with the disk changes the live fragments (what an unsealed
+    'earlyfs add' would run): a fragment changed, one added."""
     with harness.partition_mounted(img, 2, work('m')) as m:
-        frag = sorted(f for f in os.listdir(os.path.join(m, 'init.d')))[0]
-        with open(os.path.join(m, 'init.d', frag), 'a') as f:
+        with open(os.path.join(m, 'init.d', '50-hello'), 'a') as f:
             f.write('echo TAMPERED-FRAGMENT-RAN\n')
+        with open(os.path.join(m, 'init.d', '05-evil'), 'w') as f:
+            f.write('#!/bin/sh\necho EVIL-RAN\n')
+        os.chmod(os.path.join(m, 'init.d', '05-evil'), 0o755)
+
+
+def tamper(work, img, gen):
+    """And what runs: the sealed generation's fragment changed, a fragment
+    added to it, a trojan busybox that runs the real one, a mode and an
+    owner changed."""
+    with harness.partition_mounted(img, 2, work('m')) as m:
+        d = os.path.join(m, 'generations', str(gen), 'init.d')
+        with open(os.path.join(d, '50-hello'), 'a') as f:
+            f.write('echo TAMPERED-FRAGMENT-RAN\n')
+        with open(os.path.join(d, '05-evil'), 'w') as f:
+            f.write('#!/bin/sh\necho EVIL-RAN\n')
+        os.chmod(os.path.join(d, '05-evil'), 0o755)
         bb = os.path.join(m, 'bin', 'busybox')
         os.rename(bb, bb + '.real')
         with open(bb, 'w') as f:
             f.write('#!/bin/busybox.real sh\necho TROJAN-RAN\n'
                     'exec /bin/busybox.real "$@"\n')
         os.chmod(bb, 0o755)
-        with open(os.path.join(m, 'init.d', '05-evil'), 'w') as f:
-            f.write('#!/bin/sh\necho EVIL-RAN\n')
-        os.chmod(os.path.join(m, 'init.d', '05-evil'), 0o755)
-        os.chmod(os.path.join(m, 'etc', 'fstab'), 0o666)
+        os.chmod(os.path.join(m, 'etc', 'earlyfs.conf'), 0o666)
         os.chown(os.path.join(m, 'etc'), 1000, 0)
-    return frag
+
+
+def generation_of(out):
+    return int(re.search(r'sealed: generation (\d+),', out).group(1))
 
 
 @test
@@ -115,12 +129,14 @@ def sealed_partition_boots_under_secure_boot_and_refuses_every_change(work):
     """Sealed with the snakeoil key: the loader and the images are signed,
     no type 1 entry or unsigned kernel is left on the ESP, the editor is
     off; the boot verifies the partition and reaches the real root (the
-    kernel locked down).  Without a recorded key a change is refused; with
-    it a fragment added is sealed again and runs, and the previous image
-    (sealed for generation 1) still boots, without it.  Changed
-    offline (a fragment, a trojan busybox, a new fragment, a mode, an
-    owner) the partition is refused: each difference said, nothing of it
-    ran, no real root.  An image whose signature is removed is refused by
+    kernel locked down).  Without the key a fragment can be added: the
+    sealed generation boots on, the new fragment said and not run; a
+    change of anything else is refused.  With the key a change seals
+    again: the fragments run, and the previous image still boots its
+    generation.  Live fragments changed offline are said and not run; the
+    sealed generation's fragment, a trojan busybox, a new fragment in it,
+    a mode or an owner changed: the boot is refused, each difference said,
+    nothing of it ran.  An image whose signature is removed is refused by
     the firmware."""
     img = cloud_partition(work)
     key, cert = keys(work)
@@ -128,9 +144,15 @@ def sealed_partition_boots_under_secure_boot_and_refuses_every_change(work):
         sealed_life(work, img, key, cert)
 
 
+def no_run(out, *marks):
+    for ran in marks:
+        check(ran not in out, '%s ran' % ran)
+    check('Kernel panic' not in out, 'a panic')
+
+
 def sealed_life(work, img, key, cert):
     p = run('seal', '--key', key, '--cert', cert, *tgt(img))
-    expect(p, 0, 'sealed:', '/EFI/Linux/earlyfs.efi')
+    expect(p, 0, 'sealed: generation 1,', '/EFI/Linux/earlyfs.efi')
     files = esp_files(img)
     check('efi/linux/earlyfs.efi' in files and
           'efi/linux/earlyfs.rescue.efi' in files, files)
@@ -138,62 +160,77 @@ def sealed_life(work, img, key, cert):
                'vmlinuz' in f], 'unsealed entries left: %s' % files)
     conf = esp_read(img, '/loader/loader.conf')
     check('editor no' in conf and 'default earlyfs.efi' in conf, conf)
+    check('key=%s\n' % key in open(work('seal.conf')).read(),
+          'the key was not recorded')
+    expect(run('loader', 'status', *tgt(img)), 0, 'sealed:   the signed images')
     vars_file = work('vars.fd')
     with sealed_boot(work, img, vars_file) as c:
         c.expect(r'Kernel is locked down from EFI Secure Boot', 240)
         c.expect(r'seal: the boot partition is as sealed \(\d+ ms\)', 60)
         harness.reached_real_root(c)
-    check('key=%s\n' % key in open(work('seal.conf')).read(),
-          'the key was not recorded')
-    expect(run('loader', 'status', *tgt(img)), 0, 'sealed:   the signed images')
-    # no key recorded here: a change is refused, nothing written
+    # no key here: a fragment, yes, the sealed generation boots on
     os.rename(work('seal.conf'), work('seal.conf.away'))
-    gens = run('generations', *tgt(img)).out
-    expect(run('add', '50-hello', '-', *tgt(img), input='#!/bin/sh\n'), 3,
-           'is sealed and no key is recorded here', 'earlyfs seal --key')
-    check(run('generations', *tgt(img)).out == gens, 'a refused change '
-          'was recorded')
-    os.rename(work('seal.conf.away'), work('seal.conf'))
-    # a new fragment: sealed again with the recorded key, it runs
     expect(run('add', '50-hello', '-', *tgt(img),
                input='#!/bin/sh\necho HELLO-FROM-SEALED\n'), 0,
-           'sealed: ')
+           'not sealed again', 'boots generation 1, the one sealed')
+    gens = run('generations', *tgt(img)).out
+    expect(run('install', '/usr/bin/true', *tgt(img)), 3,
+           'is sealed and no key is recorded here',
+           'outside the fragments', 'earlyfs seal --key')
+    check(run('generations', *tgt(img)).out == gens, 'a refused change '
+          'was recorded')
+    with sealed_boot(work, img, vars_file) as c:
+        c.expect(r'init\.d/50-hello: added since the generation that runs '
+                 r'was sealed; not run', 240)
+        c.expect(r'running generation 1 as it was sealed', 30)
+        harness.reached_real_root(c)
+        no_run(c.text(), 'HELLO-FROM-SEALED')
+    # the key back: a change seals again, the fragments run
+    os.rename(work('seal.conf.away'), work('seal.conf'))
+    p = run('add', '60-more', '-', *tgt(img),
+            input='#!/bin/sh\necho MORE-FROM-SEALED\n')
+    expect(p, 0, 'sealed: generation', 'earlyfs.previous.efi (generation')
+    gen = generation_of(p.out)
     check('efi/linux/earlyfs.previous.efi' in esp_files(img),
           'no previous image: %s' % esp_files(img))
     with sealed_boot(work, img, vars_file) as c:
         c.expect(r'seal: the boot partition is as sealed', 240)
         c.expect(r'HELLO-FROM-SEALED', 60)
+        c.expect(r'MORE-FROM-SEALED', 60)
         harness.reached_real_root(c)
-    # the previous image: generation 1, sealed for it, still boots
+    # the previous image: the generation before, sealed for it
     choose(img, 'earlyfs.previous.efi')
     with sealed_boot(work, img, vars_file) as c:
         c.expect(r'seal: the boot partition is as sealed', 240)
-        c.expect(r'running generation 1\'s fragments and fstab', 60)
+        c.expect(r'running generation %d\'s fragments and fstab' % (gen - 1),
+                 60)
+        c.expect(r'HELLO-FROM-SEALED', 60)
         harness.reached_real_root(c)
-        out = c.text()
-    check('HELLO-FROM-SEALED' not in out, 'the previous image ran the '
-          'fragment added after it')
+        no_run(c.text(), 'MORE-FROM-SEALED')
     choose(img, 'earlyfs.efi')
-    frag = tamper(work, img)
+    live_tamper(work, img)
+    with sealed_boot(work, img, vars_file) as c:
+        c.expect(r'seal: init\.d/05-evil: added since', 240)
+        c.expect(r'seal: init\.d/50-hello: changed since', 30)
+        harness.reached_real_root(c)
+        no_run(c.text(), 'TAMPERED-FRAGMENT-RAN', 'EVIL-RAN')
+    tamper(work, img, gen)
     with sealed_boot(work, img, vars_file) as c:
         c.expect(r'seal: stopped', 240)
         out = c.text()
-    for what in (r'seal: init\.d/%s: sealed .f 0755 0 0 \d+:[0-9a-f]{64} '
-                 r'init\.d/%s., found .f 0755 0 0 \d+:[0-9a-f]{64} '
-                 % (re.escape(frag), re.escape(frag)),
+    g = r'generations/%d/init\.d' % gen
+    for what in (r'seal: %s/50-hello: sealed .f 0755 0 0 \d+:[0-9a-f]{64} '
+                 r'%s/50-hello., found .f 0755 0 0 \d+:[0-9a-f]{64} ' % (g, g),
+                 r'seal: %s/05-evil: not sealed' % g,
                  r'seal: bin/busybox: sealed .f 0755 0 0 \d+:[0-9a-f]{64} '
                  r'bin/busybox., found .f 0755 0 0 \d+:',
                  r'seal: bin/busybox\.real: not sealed',
-                 r'seal: init\.d/05-evil: not sealed',
-                 r'seal: etc/fstab: sealed .f 0644 .*, found .f 0666 ',
+                 r'seal: etc/earlyfs\.conf: sealed .f 0644 .*, found .f 0666 ',
                  r'seal: etc: sealed .d 0755 0 0 - etc., found .d 0755 1000 0 ',
                  r'not what was sealed \(6 differences\): nothing on it runs'):
         check(re.search(what, out), 'the console does not say %r' % what)
-    for ran in ('TAMPERED-FRAGMENT-RAN', 'TROJAN-RAN', 'EVIL-RAN',
-                'REALINIT', 'HELLO-FROM-SEALED'):
-        check(ran not in out, '%s: something of the changed partition ran'
-              % ran)
-    check('Kernel panic' not in out, 'a panic')
+    no_run(out, 'TAMPERED-FRAGMENT-RAN', 'TROJAN-RAN', 'EVIL-RAN',
+           'REALINIT', 'HELLO-FROM-SEALED')
     # an image that is not signed: the firmware's db says no
     uki = work('earlyfs.efi')
     off, _ = esp_at(img)

@@ -646,17 +646,22 @@ int change_lock(struct boot *b, FILE *out, struct err *e)
 }
 
 /* A sealed partition changes only where it can be sealed again after
- * (loader/uki.h): else its images would refuse it at the next boot. */
-static int sealed_ready(struct boot *b, struct err *e)
+ * (loader.h), or, without the key, in its fragments and fstab alone,
+ * which the generation its images run keeps as it was: that generation
+ * and the previous image's are kept from pruning then. */
+static int sealed_ready(struct boot *b, enum change_op op, struct err *e)
 {
 	struct loader_site s;
 	int r;
 
+	b->pinned[0] = b->pinned[1] = 0;
 	if (loader_site_open(b, &s, e) < 0)
 		return 0;	/* no loader yet: nothing sealed either */
-	r = loader_seal_ready(&s, e);
+	r = loader_seal_ready(&s, op < CHANGE_ROLLBACK, e);
+	if (r == 1)
+		loader_sealed_generations(&s, b->pinned);
 	loader_site_close(&s);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 int change_commit(struct boot *b, const struct change *c, FILE *out,
@@ -668,7 +673,7 @@ int change_commit(struct boot *b, const struct change *c, FILE *out,
 	r = lock_and_load(b, &gs, out, e);
 	if (r < 0)
 		return r;
-	r = sealed_ready(b, e);
+	r = sealed_ready(b, c->op, e);
 	if (r == 0)
 		r = commit_locked(b, &gs, c, out, e);
 	gen_state_free(&gs);

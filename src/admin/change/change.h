@@ -9,7 +9,8 @@
 #include "target/boot.h"
 #include "base/err.h"
 
-enum change_op {
+enum change_op {		/* those before CHANGE_ROLLBACK change the
+				 * fragments alone (a sealed partition) */
 	CHANGE_PUT,	/* write name (add it, or replace it) */
 	CHANGE_ADD,	/* write name, refused if it exists */
 	CHANGE_RM, CHANGE_ENABLE, CHANGE_DISABLE, CHANGE_MV,

@@ -465,6 +465,8 @@ void gen_prune(struct boot *b, const struct gen_state *s, unsigned latest)
 	for (i = 0; i + b->keep < s->n; i++) {
 		if (v[i].n + 1 >= latest)
 			break;	/* never the current or the previous one */
+		if (v[i].n == b->pinned[0] || v[i].n == b->pinned[1])
+			continue;
 		gen_path(v[i].n, NULL, from, sizeof(from));
 		/* a name of its own: a stale .old-N that cannot be removed
 		 * (recovery warns about it) never blocks pruning */

@@ -124,11 +124,20 @@ bool loader_sealed(struct loader_site *s);
 /* The recorded pair: 0, or -ENOENT when none is. */
 int loader_seal_recorded(char *key, size_t kcap, char *cert, size_t ccap);
 /* Before a change of a sealed partition: 0 when it can be sealed again
- * after it (a key recorded, still root's alone); else -EPERM with e
- * saying how, nothing written.  0 too for a partition that is not sealed. */
-int loader_seal_ready(struct loader_site *s, struct err *e);
+ * after it (a key recorded, still root's alone), or when it is not
+ * sealed; 1 when no key is recorded but the change is of the fragments
+ * and fstab only (fragments_only): the sealed images run the generation
+ * they were sealed with, which it leaves as it was.  Else -EPERM with e
+ * saying how, nothing written. */
+int loader_seal_ready(struct loader_site *s, bool fragments_only,
+		      struct err *e);
+/* The generations the sealed default and previous images run (0: none),
+ * from LOADER_UKI_GENERATIONS: 0, or -ENOENT when not sealed. */
+#define LOADER_UKI_GENERATIONS LOADER_UKI_DIR "/earlyfs.generations"
+int loader_sealed_generations(struct loader_site *s, unsigned ret[2]);
 /* After a change's commit point on a sealed partition: sealed again with
- * the recorded key (the ESP's images replaced). */
+ * the recorded key (the ESP's images replaced); without one, said (the
+ * sealed generation boots on), 0. */
 int loader_reseal(struct loader_site *s, unsigned prev, FILE *out,
 		  struct err *e);
 /* earlyfs seal: key and cert (PEM) checked before anything is written (the
@@ -136,10 +145,11 @@ int loader_reseal(struct loader_site *s, unsigned prev, FILE *out,
  * boot partition nor the ESP), the images made and signed, then written
  * with the signed loader and a loader.conf without its editor; the pair
  * recorded (LOADER_SEAL_CONF).  key and cert NULL: the recorded ones.
- * prev: the generation before (0: none), whose image earlyfs.previous.efi
- * boots it (earlyfs.generation=prev) with a manifest of that generation's
- * scope (seal.h), so that it stays valid across later changes of the
- * fragments.  0 or -errno with e filled. */
+ * The default image runs the newest generation, the previous one prev
+ * (0: none), each named on its command line (earlyfs.generation=N) with
+ * a manifest of that generation's scope (seal.h): later changes of the
+ * fragments and fstab leave them valid.  The rescue image's manifest is
+ * of the whole live partition.  0 or -errno with e filled. */
 int loader_seal(struct loader_site *s, const char *key, const char *cert,
 		unsigned prev, FILE *out, struct err *e);
 /* esp= of a loader whose files are on the boot partition itself. */

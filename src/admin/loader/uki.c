@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -367,36 +368,46 @@ static int image(struct loader_site *s, const struct bootmenu_entry *x,
 	return r;
 }
 
-/* The previous entry of an image: the generation it runs named, not
- * "previous" (which the next change moves; the image's manifest is of
- * that one generation). */
-static int previous_entry(const struct bootmenu_entry *x, unsigned prev,
-			  struct bootmenu_entry *ret)
+/* x's entry running generation g: any earlyfs.generation= word of its
+ * command line (the previous entry's "previous", which the next change
+ * moves) replaced by g's number; the image's manifest is of that one
+ * generation. */
+static int scoped_entry(const struct bootmenu_entry *x, unsigned g,
+			struct bootmenu_entry *ret)
 {
-	char *w;
+	const char *w = x->options;
+	size_t o = 0, l;
 	int n;
 
 	*ret = *x;
-	w = strstr(ret->options, BOOTMENU_PREVIOUS_WORD);
-	if (!w)
-		return -EINVAL;
-	n = snprintf(w, sizeof(ret->options) - (size_t)(w - ret->options),
-		     "earlyfs.generation=%u%s", prev,
-		     x->options + (w - ret->options) +
-		     strlen(BOOTMENU_PREVIOUS_WORD));
-	return n < 0 || (size_t)n >= sizeof(ret->options) -
-			(size_t)(w - ret->options) ? -E2BIG : 0;
+	while (*w) {
+		while (*w == ' ')
+			w++;
+		l = strcspn(w, " ");
+		if (l && strncmp(w, "earlyfs.generation=", 19)) {
+			if (o + l + 1 >= sizeof(ret->options))
+				return -E2BIG;
+			memcpy(ret->options + o, w, l);
+			o += l;
+			ret->options[o++] = ' ';
+		}
+		w += l;
+	}
+	n = snprintf(ret->options + o, sizeof(ret->options) - o,
+		     "earlyfs.generation=%u", g);
+	return n < 0 || (size_t)n >= sizeof(ret->options) - o ? -E2BIG : 0;
 }
 
 static int seal(struct loader_site *s, const char *key, const char *cert,
 		unsigned prev, FILE *out, struct err *e)
 {
 	static struct bootmenu m;
-	static struct bootmenu_entry previous;
+	static struct bootmenu_entry scoped[2];
 	const struct bootmenu_entry *x[IMGS] = { NULL, NULL, NULL };
+	unsigned gen[IMGS] = { 0, 0, 0 };
 	char dir[] = "/tmp/earlyfs-seal.XXXXXX", p[4200], at[128], file[64];
 	size_t i, entries = 0, ignore;
-	int r;
+	int r, n;
 
 	if (strcmp(s->ops->name, "systemd-boot"))
 		return err_set(e, EXIT_REFUSED, "this partition boots through "
@@ -409,18 +420,21 @@ static int seal(struct loader_site *s, const char *key, const char *cert,
 		r = key_ok(s, key, cert, e);
 	if (r == 0)
 		r = loader_menu(s->b->fd, "", prev, &m, e);
+	gen[IMG_DEFAULT] = m.generation;
+	gen[IMG_PREVIOUS] = prev != m.generation ? prev : 0;
 	for (i = 0; r == 0 && i < m.n; i++)
-		if (m.v[i].kind == BOOTMENU_DEFAULT && !x[IMG_DEFAULT])
-			x[IMG_DEFAULT] = &m.v[i];
+		if (m.v[i].kind == BOOTMENU_DEFAULT && !x[IMG_DEFAULT] &&
+		    scoped_entry(&m.v[i], gen[IMG_DEFAULT], &scoped[0]) == 0)
+			x[IMG_DEFAULT] = &scoped[0];
 		else if (m.v[i].kind == BOOTMENU_RESCUE && !x[IMG_RESCUE])
 			x[IMG_RESCUE] = &m.v[i];
-		else if (m.v[i].kind == BOOTMENU_PREVIOUS && prev &&
+		else if (m.v[i].kind == BOOTMENU_PREVIOUS && gen[IMG_PREVIOUS] &&
 			 beneath_exists(s->b->fd, m.v[i].kernel + 1) &&
-			 previous_entry(&m.v[i], prev, &previous) == 0)
-			x[IMG_PREVIOUS] = &previous;
-	if (r == 0 && (!x[IMG_DEFAULT] || !x[IMG_RESCUE]))
+			 scoped_entry(&m.v[i], gen[IMG_PREVIOUS], &scoped[1]) == 0)
+			x[IMG_PREVIOUS] = &scoped[1];
+	if (r == 0 && (!gen[IMG_DEFAULT] || !x[IMG_DEFAULT] || !x[IMG_RESCUE]))
 		r = err_set(e, EXIT_FAILED, "the boot menu has no default or "
-			    "no rescue entry");
+			    "no rescue entry, or the partition no generation");
 	if (r < 0)
 		return r;
 	if (!mkdtemp(dir))
@@ -431,10 +445,21 @@ static int seal(struct loader_site *s, const char *key, const char *cert,
 	r = sign(key, cert, SDBOOT_EFI, p, e);
 	for (i = 0; i < IMGS && r == 0; i++)
 		if (x[i])
-			r = image(s, x[i], i == IMG_PREVIOUS ? prev : 0, key,
-				  cert, dir, img_name[i],
+			r = image(s, x[i], gen[i], key, cert, dir, img_name[i],
 				  i == IMG_DEFAULT ? &entries : &ignore, e);
+	n = snprintf(p, sizeof(p), "%u %u\n", gen[IMG_DEFAULT],
+		     x[IMG_PREVIOUS] ? gen[IMG_PREVIOUS] : 0);
 	for (i = 0; i < IMGS && r == 0; i++) {
+		if (i == IMG_DEFAULT) {
+			r = esp_put(&s->esp, LOADER_UKI_GENERATIONS, -1, p,
+				    (size_t)n);
+			if (r < 0) {
+				r = err_setr(e, r, EXIT_FAILED, "cannot write "
+					     LOADER_UKI_GENERATIONS " to the "
+					     "ESP: %s", strerror(-r));
+				break;
+			}
+		}
 		snprintf(file, sizeof(file), "%s.efi", img_name[i]);
 		snprintf(at, sizeof(at), LOADER_UKI_DIR "/%s", file);
 		if (x[i])
@@ -455,10 +480,12 @@ static int seal(struct loader_site *s, const char *key, const char *cert,
 		r = s->ops->export(s, &m, out, e);
 	if (r < 0)
 		return r;
-	fprintf(out, "sealed: %zu entries of the boot partition in %s, "
-		"earlyfs.rescue.efi", entries, LOADER_UKI_DEFAULT);
+	fprintf(out, "sealed: generation %u, %zu entries of the boot "
+		"partition, in %s, earlyfs.rescue.efi", gen[IMG_DEFAULT],
+		entries, LOADER_UKI_DEFAULT);
 	if (x[IMG_PREVIOUS])
-		fprintf(out, " and earlyfs.previous.efi (generation %u)", prev);
+		fprintf(out, " and earlyfs.previous.efi (generation %u)",
+			gen[IMG_PREVIOUS]);
 	fprintf(out, " on %s, signed with %s; systemd-boot signed too\n",
 		s->esp.shown, cert);
 	return 0;
@@ -485,7 +512,8 @@ int loader_seal(struct loader_site *s, const char *key, const char *cert,
 	return r;
 }
 
-int loader_seal_ready(struct loader_site *s, struct err *e)
+int loader_seal_ready(struct loader_site *s, bool fragments_only,
+		      struct err *e)
 {
 	char k[4096], c[4096];
 	int r;
@@ -493,24 +521,50 @@ int loader_seal_ready(struct loader_site *s, struct err *e)
 	if (!s->ops->esp || strcmp(s->ops->name, "systemd-boot") ||
 	    loader_esp(s, e) < 0 || !loader_sealed(s))
 		return 0;	/* an ESP it cannot open: the export says */
-	if (loader_seal_recorded(k, sizeof(k), c, sizeof(c)) < 0)
-		return err_setr(e, -EPERM, EXIT_REFUSED, "the boot partition is "
-				"sealed and no key is recorded here (%s): its "
-				"signed images would refuse it changed, and the "
-				"machine would not boot; seal it once with "
-				"'earlyfs seal --key KEY --cert CERT' on this "
-				"machine, then change it", conf_path());
-	r = key_ok(s, k, c, e);
-	return r < 0 ? -EPERM : 0;
+	if (loader_seal_recorded(k, sizeof(k), c, sizeof(c)) == 0) {
+		r = key_ok(s, k, c, e);
+		return r < 0 ? -EPERM : 0;
+	}
+	if (fragments_only)
+		return 1;	/* the sealed generation still boots */
+	return err_setr(e, -EPERM, EXIT_REFUSED, "the boot partition is "
+			"sealed and no key is recorded here (%s): this change "
+			"is outside the fragments and fstab, so the sealed "
+			"images would refuse the partition and the machine "
+			"would not boot; seal it once with 'earlyfs seal --key "
+			"KEY --cert CERT' on this machine, then change it",
+			conf_path());
+}
+
+int loader_sealed_generations(struct loader_site *s, unsigned ret[2])
+{
+	char *t = NULL;
+	size_t l;
+	int r;
+
+	ret[0] = ret[1] = 0;
+	if (!loader_sealed(s))
+		return -ENOENT;
+	r = esp_read(&s->esp, LOADER_UKI_GENERATIONS, 64, &t, &l);
+	if (r == 0 && sscanf(t, "%u %u", &ret[0], &ret[1]) != 2)
+		r = -EINVAL;
+	free(t);
+	return r;
 }
 
 int loader_reseal(struct loader_site *s, unsigned prev, FILE *out,
 		  struct err *e)
 {
 	char k[4096], c[4096];
+	unsigned g[2];
 
-	if (loader_seal_recorded(k, sizeof(k), c, sizeof(c)) < 0)
-		return err_set(e, EXIT_FAILED, "no key is recorded in %s",
-			       conf_path());
+	if (loader_seal_recorded(k, sizeof(k), c, sizeof(c)) < 0) {
+		loader_sealed_generations(s, g);
+		fprintf(out, "earlyfs: not sealed again (no key is recorded in "
+			"%s): the machine boots generation %u, the one sealed, "
+			"until 'earlyfs seal --key KEY --cert CERT'\n",
+			conf_path(), g[0]);
+		return 0;
+	}
 	return seal(s, k, c, prev, out, e);
 }

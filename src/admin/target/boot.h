@@ -23,6 +23,8 @@ struct boot {
 	int lock_fd;		/* the lock (BOOT_LOCK_DIR), while held */
 	bool write, locked, remounted;
 	unsigned keep;		/* generations kept (keep_generations=) */
+	unsigned pinned[2];	/* and never pruned: those a sealed image
+				 * runs while it cannot be sealed again */
 	/* --target: attached and mounted here by us */
 	struct target t;
 	char tmpmnt[4096];
