@@ -179,6 +179,9 @@ def sealed_life(work, img, key, cert):
            'outside the fragments', 'earlyfs seal --key')
     check(run('generations', *tgt(img)).out == gens, 'a refused change '
           'was recorded')
+    p = run('check', *tgt(img))
+    check(p.returncode != 0 and 'generation 2 is not sealed: the sealed '
+          'images run generation 1' in p.out, p.out)
     with sealed_boot(work, img, vars_file) as c:
         c.expect(r'init\.d/50-hello: added since the generation that runs '
                  r'was sealed; not run', 240)
@@ -191,6 +194,7 @@ def sealed_life(work, img, key, cert):
             input='#!/bin/sh\necho MORE-FROM-SEALED\n')
     expect(p, 0, 'sealed: generation', 'earlyfs.previous.efi (generation')
     gen = generation_of(p.out)
+    expect(run('check', *tgt(img)), 0, '0 problems')
     check('efi/linux/earlyfs.previous.efi' in esp_files(img),
           'no previous image: %s' % esp_files(img))
     with sealed_boot(work, img, vars_file) as c:

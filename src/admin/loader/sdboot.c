@@ -7,11 +7,13 @@
 #include <strings.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include "base/beneath.h"
 #include "base/host.h"
 #include "loader/efivar.h"
 #include "loader/espfiles.h"
 #include "loader/loader.h"
 #include "target/boot.h"
+#include "layout.h"
 #include "text.h"
 
 #define SDBOOT_EFI "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
@@ -407,11 +409,52 @@ static void out_of_tries(struct loader_site *s, FILE *out, unsigned *ret)
 	free(list);
 }
 
+/* A sealed partition: its images there, the generations they run kept,
+ * and the newest one sealed (else it does not boot yet). */
+static void sealed_check(struct loader_site *s, const struct bootmenu *m,
+			 FILE *out, unsigned *ret)
+{
+	unsigned g[2];
+	char path[64];
+
+	if (!esp_exists(&s->esp, LOADER_UKI_DIR "/earlyfs.rescue.efi")) {
+		fprintf(out, "%s: " LOADER_UKI_DIR "/earlyfs.rescue.efi is "
+			"missing: 'earlyfs seal' makes it again\n",
+			s->esp.shown);
+		++*ret;
+	}
+	if (loader_sealed_generations(s, g) < 0) {
+		fprintf(out, "%s: " LOADER_UKI_GENERATIONS " is missing or "
+			"unreadable: 'earlyfs seal' writes it again\n",
+			s->esp.shown);
+		++*ret;
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), LAYOUT_GENERATIONS "/%u", g[i]);
+		if (g[i] && !beneath_exists(s->b->fd, path)) {
+			fprintf(out, "%s: the sealed %s image runs generation "
+				"%u, which is gone: it refuses to boot; "
+				"'earlyfs seal'\n", s->esp.shown,
+				i ? "previous" : "default", g[i]);
+			++*ret;
+		}
+	}
+	if (m->generation && g[0] != m->generation) {
+		fprintf(out, "generation %u is not sealed: the sealed images "
+			"run generation %u (a change made without the key); "
+			"'earlyfs seal' to boot it\n", m->generation, g[0]);
+		++*ret;
+	}
+}
+
 static void check(struct loader_site *s, const struct bootmenu *m, FILE *out,
 		  unsigned *ret)
 {
 	*ret += espfiles_check_menu(files, s, m, out);
-	if (s->esp_open)
+	if (s->esp_open && loader_sealed(s))
+		sealed_check(s, m, out, ret);
+	else if (s->esp_open)
 		out_of_tries(s, out, ret);
 }
 

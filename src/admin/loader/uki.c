@@ -63,9 +63,10 @@ static int record(const char *key, const char *cert, struct err *e)
 	}
 	n = snprintf(text, sizeof(text), "# earlyfs seal: the key changes on a "
 		     "sealed partition reseal with\nkey=%s\ncert=%s\n", k, c);
-	if (atomic_write_file(p, text, (size_t)n, 0600) < 0)
-		return err_setr(e, -errno, EXIT_FAILED, "cannot write %s: %s", p,
-				strerror(errno));
+	n = atomic_write_file(p, text, (size_t)n, 0600);
+	if (n < 0)
+		return err_setr(e, n, EXIT_FAILED, "cannot write %s: %s", p,
+				strerror(-n));
 	return 0;
 }
 
@@ -94,10 +95,11 @@ static int key_ok(struct loader_site *s, const char *key, const char *cert,
 			       "boot partition or the ESP, which anyone with "
 			       "the disk reads: keep it on the root file "
 			       "system (root's, 0600) or off the machine", key);
-	if (stat(cert, &st) < 0 || !S_ISREG(st.st_mode))
-		return err_set(e, EXIT_USAGE, "--cert %s: %s", cert,
-			       S_ISREG(st.st_mode) ? strerror(errno) :
-			       "not a file");
+	if (stat(cert, &st) < 0)
+		return err_setr(e, -errno, EXIT_USAGE, "--cert %s: %s", cert,
+				strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return err_set(e, EXIT_USAGE, "--cert %s is not a file", cert);
 	return 0;
 }
 
