@@ -6,6 +6,30 @@
 #include "bootmenu.h"
 #include "layout.h"
 
+int bootmenu_options_with(const char *options, const char *word, char *ret,
+			  size_t cap)
+{
+	size_t o = 0, l;
+	const char *w = options;
+	int n;
+
+	while (*w) {
+		while (*w == ' ')
+			w++;
+		l = strcspn(w, " ");
+		if (l && strncmp(w, "earlyfs.generation=", 19)) {
+			if (o + l + 1 >= cap)
+				return -E2BIG;
+			memcpy(ret + o, w, l);
+			o += l;
+			ret[o++] = ' ';
+		}
+		w += l;
+	}
+	n = snprintf(ret + o, cap - o, "%s", word);
+	return n < 0 || (size_t)n >= cap - o ? -E2BIG : 0;
+}
+
 static int entry(struct bootmenu *m, enum bootmenu_kind kind, const char *id,
 		 const char *title, const struct kernlist_entry *k,
 		 const char *options, const char *extra)
@@ -26,30 +50,14 @@ static int entry(struct bootmenu *m, enum bootmenu_kind kind, const char *id,
 			 k->version);
 	if (extra) {
 		/* the word replaces any earlyfs.generation= of options */
-		size_t o = 0, l;
-		const char *w = options;
-
-		while (*w) {
-			while (*w == ' ')
-				w++;
-			l = strcspn(w, " ");
-			if (l && strncmp(w, "earlyfs.generation=", 19)) {
-				if (o + l + 1 >= sizeof(e->options))
-					return -E2BIG;
-				memcpy(e->options + o, w, l);
-				o += l;
-				e->options[o++] = ' ';
-			}
-			w += l;
-		}
-		n = snprintf(e->options + o, sizeof(e->options) - o, "%s",
-			     extra);
-		n = n < 0 ? n : n + (int)o;
+		if (bootmenu_options_with(options, extra, e->options,
+					  sizeof(e->options)) < 0)
+			return -E2BIG;
 	} else {
 		n = snprintf(e->options, sizeof(e->options), "%s", options);
+		if (n < 0 || (size_t)n >= sizeof(e->options))
+			return -E2BIG;
 	}
-	if (n < 0 || (size_t)n >= sizeof(e->options))
-		return -E2BIG;
 	m->n++;
 	return 0;
 }

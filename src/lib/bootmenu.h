@@ -65,4 +65,8 @@ int bootmenu_bls_counter(const char *name, char *base, size_t cap,
 
 /* The command line's word that makes 'previous' what it is. */
 #define BOOTMENU_PREVIOUS_WORD "earlyfs.generation=previous"
+/* options with any earlyfs.generation= word dropped and word added: 0, or
+ * -E2BIG when it does not fit in cap. */
+int bootmenu_options_with(const char *options, const char *word, char *ret,
+			  size_t cap);
 #endif

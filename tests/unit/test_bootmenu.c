@@ -47,8 +47,31 @@ static void counters(void)
 				       base, 16, &l, &d), -EINVAL);
 }
 
+/* One command line word for the generation: the one a sealed image runs,
+ * or 'previous' */
+static void test_options_with(void)
+{
+	char o[64];
+
+	CHECK_INT(bootmenu_options_with("a  earlyfs.generation=3 b",
+					"earlyfs.generation=7", o, sizeof(o)), 0);
+	CHECK_STR(o, "a b earlyfs.generation=7");
+	CHECK_INT(bootmenu_options_with("", "w", o, sizeof(o)), 0);
+	CHECK_STR(o, "w");
+	CHECK_INT(bootmenu_options_with("earlyfs.generation=previous", "w", o,
+					sizeof(o)), 0);
+	CHECK_STR(o, "w");
+	CHECK_INT(bootmenu_options_with("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+					"bbbbbbbbbbbbbbbbbbbbbbbbbbbb", "w", o,
+					sizeof(o)), -E2BIG);
+	CHECK_INT(bootmenu_options_with("a", "wwwwwwwwwwwwwwwwwwwwwwwwwwwwwww"
+					"wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww",
+					o, sizeof(o)), -E2BIG);
+}
+
 int main(void)
 {
+	test_options_with();
 	static struct bootmenu m;
 	struct kernlist k;
 	struct kernlist_entry prev;

@@ -377,27 +377,12 @@ static int image(struct loader_site *s, const struct bootmenu_entry *x,
 static int scoped_entry(const struct bootmenu_entry *x, unsigned g,
 			struct bootmenu_entry *ret)
 {
-	const char *w = x->options;
-	size_t o = 0, l;
-	int n;
+	char word[40];
 
 	*ret = *x;
-	while (*w) {
-		while (*w == ' ')
-			w++;
-		l = strcspn(w, " ");
-		if (l && strncmp(w, "earlyfs.generation=", 19)) {
-			if (o + l + 1 >= sizeof(ret->options))
-				return -E2BIG;
-			memcpy(ret->options + o, w, l);
-			o += l;
-			ret->options[o++] = ' ';
-		}
-		w += l;
-	}
-	n = snprintf(ret->options + o, sizeof(ret->options) - o,
-		     "earlyfs.generation=%u", g);
-	return n < 0 || (size_t)n >= sizeof(ret->options) - o ? -E2BIG : 0;
+	snprintf(word, sizeof(word), "earlyfs.generation=%u", g);
+	return bootmenu_options_with(x->options, word, ret->options,
+				     sizeof(ret->options));
 }
 
 static int seal(struct loader_site *s, const char *key, const char *cert,
