@@ -394,6 +394,24 @@ static int run_seal(struct boot *b, const struct verb *v,
 	return r;
 }
 
+static int run_export(struct boot *b, const struct verb *v,
+		      const struct verb_call *c, FILE *out, struct err *e)
+{
+	struct loader_site s;
+	int r;
+
+	r = change_lock(b, out, e);
+	if (r < 0)
+		return r;
+	r = loader_site_open(b, &s, e);
+	if (r == 0)
+		r = loader_export_image(&s, c->cpio, c->uki, c->key, c->cert,
+					out, e);
+	loader_site_close(&s);
+	boot_unlock(b, out);
+	return r;
+}
+
 #define CHANGE_VERB (VERB_CHANGES | VERB_SERVED)
 #define CLI_CHANGE (CHANGE_VERB | VERB_CLI)
 
@@ -478,6 +496,13 @@ const struct verb verbs[] = {
 	  "      at boot a difference stops it (Secure Boot, UEFI); the\n"
 	  "      pair is recorded in /etc/earlyfs/seal.conf and every\n"
 	  "      change seals again with it" },
+	{ "export", VERB_CLI | VERB_SEAL | VERB_EXPORT, 0, 0, -1, run_export,
+	  "export",
+	  "export --cpio FILE | --uki FILE [--key KEY --cert CERT]\n"
+	  "      the early userspace without a partition (netboot, a VM\n"
+	  "      template): the partition's tree as an initramfs archive\n"
+	  "      whose /init is the runner, or that and the default kernel\n"
+	  "      in a unified kernel image signed with KEY" },
 	{ "remount", VERB_CLI, 1, 1, -1, run_remount, "remount",
 	  "remount rw | ro\n"
 	  "      the running machine's boot partition read-write until\n"

@@ -26,7 +26,8 @@ enum {
 	VERB_KERNEL = 1 << 8,	/* takes --default, --force */
 	VERB_GROUP = 1 << 9,	/* earlyfsd serves it to its group= too
 				 * (nothing that runs as root at boot) */
-	VERB_SEAL = 1 << 11,	/* takes --key, --cert (seal) */
+	VERB_SEAL = 1 << 11,	/* takes --key, --cert (seal, export) */
+	VERB_EXPORT = 1 << 12,	/* takes --cpio, --uki (export) */
 	VERB_JSON = 1 << 10,	/* takes --json (docs/json.md); kernel and
 				 * feature: their list */
 };
@@ -49,6 +50,7 @@ struct verb_call {
 	struct kernels_opts ko;	/* kernel add --modules, --driver */
 	bool json;		/* --json: a view's document */
 	const char *key, *cert;	/* seal: the signing key and certificate */
+	const char *cpio, *uki;	/* export: where */
 };
 
 struct verb {

@@ -316,6 +316,8 @@ static int cmd_status(int argc, char **argv)
 		{ "json", no_argument, NULL, 'J' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "cert", required_argument, NULL, 'c' },
+		{ "cpio", required_argument, NULL, 'X' },
+		{ "uki", required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct err e = { "", 0 };
@@ -345,7 +347,7 @@ static int cmd_status(int argc, char **argv)
 /* ---- the commands on a boot partition: src/admin/verb.c's table ---- */
 
 struct verb_args {
-	const char *boot, *target, *socket, *report, *key, *cert;
+	const char *boot, *target, *socket, *report, *key, *cert, *cpio, *uki;
 	unsigned partno;
 	bool replace, refresh, make_default, json;
 	struct feature_opts fo;
@@ -375,6 +377,8 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 		{ "json", no_argument, NULL, 'J' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "cert", required_argument, NULL, 'c' },
+		{ "cpio", required_argument, NULL, 'X' },
+		{ "uki", required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env = getenv("EARLYFS_SOCKET");
@@ -398,8 +402,16 @@ static int verb_parse(const struct verb *v, int argc, char **argv,
 		case 'k': case 'c':
 			if (!(v->flags & VERB_SEAL))
 				return usage_error(v->name, "%s", "--key and "
-						   "--cert are options of 'seal'");
+						   "--cert are options of 'seal' "
+						   "and 'export'");
 			*(c == 'k' ? &a->key : &a->cert) = optarg;
+			break;
+		case 'X': case 'U':
+			if (!(v->flags & VERB_EXPORT))
+				return usage_error(v->name, "%s", "--cpio and "
+						   "--uki are options of "
+						   "'export'");
+			*(c == 'X' ? &a->cpio : &a->uki) = optarg;
 			break;
 		case 'n': a->socket = NULL; break;
 		case 'r': a->report = optarg; break;
@@ -513,6 +525,8 @@ static int cmd_verb(const struct verb *v, int argc, char **argv)
 	call.json = a.json;
 	call.key = a.key;
 	call.cert = a.cert;
+	call.cpio = a.cpio;
+	call.uki = a.uki;
 	name = v->op == CHANGE_ROLLBACK || !a.n_pos ? NULL : a.pos[0];
 	if (verb_args(v, &call, &e) < 0)
 		return usage_error(v->name, "%s", e.msg);

@@ -1,12 +1,16 @@
 /* switchroot: move /dev and /run, pivot_root so the boot partition is /boot
- * (or earlyfs.boot=) */
+ * (or earlyfs.boot=); from an initramfs (earlyfs export --cpio or --uki:
+ * no partition), the real root moved over / and the initramfs's files
+ * freed, as switch_root does */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -138,6 +142,69 @@ static void move_back(const char *to)
 	mount(from, to, NULL, MS_MOVE, NULL);
 }
 
+#define RAMFS_MAGIC_ 0x858458f6
+#define TMPFS_MAGIC_ 0x01021994
+
+/* The early userspace is the initramfs itself (rootfs, which pivot_root
+ * cannot move). */
+static bool in_initramfs(void)
+{
+	struct statfs f;
+
+	return statfs("/", &f) == 0 && ((unsigned long)f.f_type ==
+					 RAMFS_MAGIC_ ||
+					 (unsigned long)f.f_type == TMPFS_MAGIC_);
+}
+
+/* What is in the directory fd on dev, removed (fd closed): the
+ * initramfs's memory back.  Mount points (another dev) stay. */
+static void free_tree(int fd, dev_t dev, int depth)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	struct stat st;
+
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		int sub;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    st.st_dev != dev)
+			continue;
+		if (S_ISDIR(st.st_mode) && depth < 64) {
+			sub = openat(dirfd(d), de->d_name, O_RDONLY |
+				     O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				free_tree(sub, dev, depth + 1);
+			unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+		} else {
+			unlinkat(dirfd(d), de->d_name, 0);
+		}
+	}
+	closedir(d);
+}
+
+static int switch_from_initramfs(void)
+{
+	struct stat st;
+	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0 || chdir(NEWROOT) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	free_tree(fd, st.st_dev, 0);
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+	    chdir("/") < 0)
+		return -errno;
+	return 0;
+}
+
 int switchroot(const char *boot_at)
 {
 	static char mp[MOUNTS_MAX][256];
@@ -165,6 +232,15 @@ int switchroot(const char *boot_at)
 			log_warn("cannot unmount %s: %m, continuing", mp[i]);
 	}
 	log_debug("stage: other mounts detached");
+	if (in_initramfs()) {
+		r = switch_from_initramfs();
+		if (r == 0)
+			return 0;
+		/* the initramfs is partly freed: nothing to go back to */
+		log_error("cannot move the real root over the initramfs: %s",
+			  strerror(-r));
+		return r;
+	}
 	if (chdir(NEWROOT) < 0) {
 		r = -errno;
 		goto fail;

@@ -11,4 +11,7 @@
  * archive is "TRAILER!!!" with mode 0. */
 void cpio_entry(FILE *f, unsigned *ino, const char *name, mode_t mode,
 		const char *data, size_t len);
+/* The same with an owner; a link's data is its target. */
+void cpio_entry_owned(FILE *f, unsigned *ino, const char *name, mode_t mode,
+		      unsigned uid, unsigned gid, const char *data, size_t len);
 #endif

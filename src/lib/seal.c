@@ -19,6 +19,7 @@ bool seal_skipped(const char *n)
 	size_t l = strlen(n);
 
 	return !strcmp(n, "lost+found") || !strcmp(n, LAYOUT_EXTLINUX_DIR) ||
+	       !strcmp(n, "vmlinuz") ||	/* the default kernel's link */
 	       !strncmp(n, LAYOUT_KERNEL_PREFIX, LAYOUT_KERNEL_PREFIX_LEN) ||
 	       !strncmp(n, "earlyfs-config-", 15) ||
 	       (!strncmp(n, "stub-", 5) && l > 9 && !strcmp(n + l - 4, ".img"));
@@ -36,9 +37,10 @@ static void escaped(FILE *f, const char *s, size_t n)
 	}
 }
 
-struct scan {
+struct walk {
 	const struct seal_scope *scope;
-	FILE *f;
+	seal_visit_fn *visit;
+	void *ctx;
 	dev_t dev;
 	unsigned long entries;
 	char path[PATH_MAX];
@@ -70,94 +72,56 @@ static int digest(int fd, char hex[SHA256_HEX])
 	return 0;
 }
 
-static int dir(struct scan *s, int fd, size_t plen, int depth);
+static int dir(struct walk *w, int fd, size_t plen, int depth);
 
-/* name, in the directory s->path[0..plen) at depth (1 the top), is out
+/* name, in the directory w->path[0..plen) at depth (1 the top), is out
  * of the manifest. */
-static bool skipped(const struct scan *s, size_t plen, int depth,
+static bool skipped(const struct walk *w, size_t plen, int depth,
 		    const char *name)
 {
-	unsigned g = s->scope ? s->scope->generation : 0;
+	unsigned g = w->scope ? w->scope->generation : 0;
 	char num[16];
 
 	if (depth == 1)
 		return seal_skipped(name) || (g && !strcmp(name, LAYOUT_INITD));
 	if (!g || depth != 2)
 		return false;
-	if (plen == 3 && !memcmp(s->path, "etc", 3))
+	if (plen == 3 && !memcmp(w->path, "etc", 3))
 		return !strcmp(name, "fstab");
 	snprintf(num, sizeof(num), "%u", g);
 	return plen == strlen(LAYOUT_GENERATIONS) &&
-	       !memcmp(s->path, LAYOUT_GENERATIONS, plen) && strcmp(name, num);
+	       !memcmp(w->path, LAYOUT_GENERATIONS, plen) && strcmp(name, num);
 }
 
 /* One entry (name in the directory dfd), then, for a directory, what is
- * in it.  s->path[0..plen) is its path. */
-static int entry(struct scan *s, int dfd, const char *name, size_t plen,
+ * in it.  w->path[0..plen) is its path. */
+static int entry(struct walk *w, int dfd, const char *name, size_t plen,
 		 int depth)
 {
 	struct stat st;
-	static char target[PATH_MAX];	/* used before the recursion */
-	char type = '?', hex[SHA256_HEX];
-	int fd = -1, r = 0;
+	int fd, r;
 
-	if (++s->entries > SEAL_ENTRIES_MAX)
+	if (++w->entries > SEAL_ENTRIES_MAX)
 		return -E2BIG;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	switch (st.st_mode & S_IFMT) {
-	case S_IFREG: type = 'f'; break;
-	case S_IFDIR: type = 'd'; break;
-	case S_IFLNK: type = 'l'; break;
-	case S_IFCHR: type = 'c'; break;
-	case S_IFBLK: type = 'b'; break;
-	case S_IFIFO: type = 'p'; break;
-	case S_IFSOCK: type = 's'; break;
-	}
-	if (st.st_dev != s->dev)
+	if (st.st_dev != w->dev)
 		return -EXDEV;
-	fprintf(s->f, "%c %04o %u %u ", type, (unsigned)(st.st_mode & 07777),
-		(unsigned)st.st_uid, (unsigned)st.st_gid);
-	if (type == 'f') {
-		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY |
-			    O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		r = digest(fd, hex);
-		close(fd);
-		if (r < 0)
-			return r;
-		fprintf(s->f, "%llu:%s", (unsigned long long)st.st_size, hex);
-	} else if (type == 'l') {
-		ssize_t n = readlinkat(dfd, name, target, sizeof(target));
-
-		if (n < 0)
-			return -errno;
-		if ((size_t)n >= sizeof(target))
-			return -ENAMETOOLONG;
-		escaped(s->f, target, (size_t)n);
-	} else if (type == 'c' || type == 'b') {
-		fprintf(s->f, "%u:%u", major(st.st_rdev), minor(st.st_rdev));
-	} else {
-		fputc('-', s->f);
-	}
-	fputc(' ', s->f);
-	escaped(s->f, s->path, plen);
-	fputc('\n', s->f);
-	if (type != 'd')
-		return 0;
+	r = w->visit(w->ctx, dfd, name, w->path, plen, &st);
+	if (r < 0 || !S_ISDIR(st.st_mode))
+		return r;
 	if (depth >= SEAL_DEPTH_MAX)
 		return -E2BIG;
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	return dir(s, fd, plen, depth + 1);	/* closes fd */
+	return dir(w, fd, plen, depth + 1);	/* closes fd */
 }
 
 /* What is in the directory fd (closed here), whose path is
- * s->path[0..plen), "." for the top. */
-static int dir(struct scan *s, int fd, size_t plen, int depth)
+ * w->path[0..plen), "." for the top. */
+static int dir(struct walk *w, int fd, size_t plen, int depth)
 {
 	DIR *d = fdopendir(fd);
 	struct dirent *de;
@@ -174,7 +138,7 @@ static int dir(struct scan *s, int fd, size_t plen, int depth)
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (skipped(s, plen, depth, de->d_name))
+		if (skipped(w, plen, depth, de->d_name))
 			continue;
 		if (n == cap) {
 			char **v;
@@ -202,14 +166,14 @@ static int dir(struct scan *s, int fd, size_t plen, int depth)
 	for (i = 0; i < n && r == 0; i++) {
 		size_t l = strlen(names[i]), at = top ? 0 : plen + 1;
 
-		if (at + l >= sizeof(s->path)) {
+		if (at + l >= sizeof(w->path)) {
 			r = -ENAMETOOLONG;
 			break;
 		}
 		if (!top)
-			s->path[plen] = '/';
-		memcpy(s->path + at, names[i], l + 1);
-		r = entry(s, dirfd(d), names[i], at + l, depth);
+			w->path[plen] = '/';
+		memcpy(w->path + at, names[i], l + 1);
+		r = entry(w, dirfd(d), names[i], at + l, depth);
 	}
 	for (i = 0; i < n; i++)
 		free(names[i]);
@@ -218,33 +182,100 @@ static int dir(struct scan *s, int fd, size_t plen, int depth)
 	return r;
 }
 
-int seal_scan(int dirfd_, const struct seal_scope *scope, char **ret,
-	      size_t *ret_len)
+int seal_walk(int dirfd_, const struct seal_scope *scope,
+	      seal_visit_fn *visit, void *ctx)
 {
-	struct scan s = { 0 };
+	struct walk *w = calloc(1, sizeof(*w));
 	struct stat st;
 	int fd, r;
 
+	if (!w)
+		return -ENOMEM;
+	if (fstat(dirfd_, &st) < 0) {
+		r = -errno;
+		free(w);
+		return r;
+	}
+	w->dev = st.st_dev;
+	w->scope = scope;
+	w->visit = visit;
+	w->ctx = ctx;
+	w->path[0] = '.';
+	r = visit(ctx, dirfd_, ".", w->path, 1, &st);
+	fd = r < 0 ? -1 : openat(dirfd_, ".", O_RDONLY | O_DIRECTORY |
+				 O_CLOEXEC);
+	if (r == 0)
+		r = fd < 0 ? -errno : dir(w, fd, 0, 1);
+	free(w);
+	return r;
+}
+
+/* seal_scan()'s visitor: one manifest line. */
+static int line(void *ctx, int dfd, const char *name, const char *path,
+		size_t plen, const struct stat *st)
+{
+	static char target[PATH_MAX];
+	char type = '?', hex[SHA256_HEX];
+	FILE *f = ctx;
+	int fd, r;
+
+	switch (st->st_mode & S_IFMT) {
+	case S_IFREG: type = 'f'; break;
+	case S_IFDIR: type = 'd'; break;
+	case S_IFLNK: type = 'l'; break;
+	case S_IFCHR: type = 'c'; break;
+	case S_IFBLK: type = 'b'; break;
+	case S_IFIFO: type = 'p'; break;
+	case S_IFSOCK: type = 's'; break;
+	}
+	fprintf(f, "%c %04o %u %u ", type, (unsigned)(st->st_mode & 07777),
+		(unsigned)st->st_uid, (unsigned)st->st_gid);
+	if (type == 'f') {
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY |
+			    O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		r = digest(fd, hex);
+		close(fd);
+		if (r < 0)
+			return r;
+		fprintf(f, "%llu:%s", (unsigned long long)st->st_size, hex);
+	} else if (type == 'l') {
+		ssize_t n = readlinkat(dfd, name, target, sizeof(target));
+
+		if (n < 0)
+			return -errno;
+		if ((size_t)n >= sizeof(target))
+			return -ENAMETOOLONG;
+		escaped(f, target, (size_t)n);
+	} else if (type == 'c' || type == 'b') {
+		fprintf(f, "%u:%u", major(st->st_rdev), minor(st->st_rdev));
+	} else {
+		fputc('-', f);
+	}
+	fputc(' ', f);
+	escaped(f, path, plen);
+	fputc('\n', f);
+	return 0;
+}
+
+int seal_scan(int dirfd_, const struct seal_scope *scope, char **ret,
+	      size_t *ret_len)
+{
+	FILE *f;
+	int r;
+
 	*ret = NULL;
 	*ret_len = 0;
-	if (fstat(dirfd_, &st) < 0)
+	f = open_memstream(ret, ret_len);
+	if (!f)
 		return -errno;
-	s.dev = st.st_dev;
-	s.scope = scope;
-	s.f = open_memstream(ret, ret_len);
-	if (!s.f)
-		return -errno;
-	fputs(SEAL_HEADER, s.f);
+	fputs(SEAL_HEADER, f);
 	if (scope && scope->generation)
-		fprintf(s.f, " generation=%u", scope->generation);
-	fputc('\n', s.f);
-	s.path[0] = '.';
-	s.path[1] = '\0';
-	fprintf(s.f, "d %04o %u %u - .\n", (unsigned)(st.st_mode & 07777),
-		(unsigned)st.st_uid, (unsigned)st.st_gid);
-	fd = openat(dirfd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	r = fd < 0 ? -errno : dir(&s, fd, 0, 1);
-	if (fclose(s.f) != 0 && r == 0)
+		fprintf(f, " generation=%u", scope->generation);
+	fputc('\n', f);
+	r = seal_walk(dirfd_, scope, line, f);
+	if (fclose(f) != 0 && r == 0)
 		r = -ENOMEM;
 	if (r < 0) {
 		free(*ret);

@@ -37,9 +37,21 @@ struct seal_scope {
 };
 
 /* A name at the top of the partition that no sealed boot reads: the
- * kernels and their stubs (the signed image holds its own), BIOS's
- * loader files, lost+found. */
+ * kernels, their stubs and the default's link (the signed image holds
+ * its own), BIOS's loader files, lost+found. */
 bool seal_skipped(const char *top_name);
+
+/* Every entry of the tree under dirfd that a manifest of scope holds, in
+ * its order: visit gets each one's directory fd and name (dirfd and "."
+ * for the top), its path as the manifest writes it before escaping, and
+ * its lstat.  Links are never followed, other file systems never entered.
+ * 0, visit's -errno, or seal_scan()'s errors. */
+struct stat;
+typedef int seal_visit_fn(void *ctx, int dfd, const char *name,
+			  const char *path, size_t path_len,
+			  const struct stat *st);
+int seal_walk(int dirfd, const struct seal_scope *scope,
+	      seal_visit_fn *visit, void *ctx);
 
 /* The manifest of the tree under dirfd (links never followed, other file
  * systems never entered: a mount point's directory is listed, not what is

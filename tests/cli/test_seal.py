@@ -251,3 +251,88 @@ def sealed_life(work, img, key, cert):
         c.expect(r'Access Denied|Security Violation', 240)
         out = c.text()
     check('Linux version' not in out, 'the unsigned image was started')
+
+
+def exported_boot(c, fragment_mark):
+    """The runner ran from the archive: the fragment, the real root, no
+    boot partition behind it (nothing at /boot), the report."""
+    c.expect(fragment_mark, 240)
+    c.expect(r'REALINIT pid=1 root=real-root', 60)
+    c.expect(r'REPORT pivot ok')
+    c.expect(r'REALINIT-DONE')
+    c.wait_exit()
+    c.assert_no_panic()
+    check('BOOT-AT-SLASH-BOOT' not in c.text(), 'a boot partition was used')
+
+
+@test
+def export_cpio_and_uki_boot_without_the_partition(work):
+    """earlyfs export: the partition's tree as an initramfs archive (0600,
+    /init the runner) boots the test kernel to the real root on a disk
+    whose boot partition is wiped; the same in a unified kernel image
+    signed with the snakeoil key boots under Secure Boot as the firmware's
+    only loader.  A kernel that needs its module stub is refused, as is a
+    call with neither or both of --cpio and --uki."""
+    from tests.cli.clilib import image, provision
+    img = image(work)
+    expect(provision(img), 0)
+    expect(run('add', '50-hello', '-', '--target', img, '--partition', 1,
+               input='#!/bin/sh\necho EXPORTED-FRAGMENT-RAN\n'), 0)
+    cpio = work('early.cpio')
+    expect(run('export', '--target', img, '--partition', 1), 2,
+           '--cpio FILE or --uki FILE')
+    expect(run('export', '--cpio', cpio, '--uki', work('x.efi'), '--target',
+               img, '--partition', 1), 2, '--cpio FILE or --uki FILE')
+    p = run('export', '--cpio', cpio, '--target', img, '--partition', 1)
+    expect(p, 0, 'exported:', 'a newc archive')
+    check(os.stat(cpio).st_mode & 0o777 == 0o600, 'the archive is not 0600')
+    cmdline = re.search(r'the command line: (.*)$', p.out, re.M).group(1)
+    check('root=PARTUUID' not in cmdline.replace('earlyfs.root=', '') and
+          'init=' not in cmdline and 'earlyfs.root=' in cmdline, cmdline)
+    listing = subprocess.run(['cpio', '-t', '--quiet'], stdin=open(cpio, 'rb'),
+                             capture_output=True, text=True).stdout.split()
+    check('init' in listing and 'init.d/50-hello' in listing and
+          'sbin/earlyfs-init' in listing and not [
+              f for f in listing if 'vmlinuz' in f or f.startswith('extlinux')],
+          listing)
+    # the partition wiped: the archive alone is the early userspace
+    off, size = harness.partitions(img)[1][0]
+    with open(img, 'r+b') as f:
+        f.seek(off)
+        f.write(b'\0' * (1 << 20))
+    with harness.qemu(work, img, extra=[
+            '-kernel', harness.kernel_image(), '-initrd', cpio,
+            '-append', cmdline + ' console=ttyS0']) as c:
+        exported_boot(c, r'EXPORTED-FRAGMENT-RAN')
+    # a unified kernel image, signed, on an ESP of its own
+    os.makedirs(work('uefi'))
+    img = gpt_image(lambda *p: work('uefi', *p))
+    expect(run('provision', img, '--partition', 2, '--root',
+               'PARTUUID=' + partuuid(img, 3), '--kernel',
+               harness.kernel_image(), '--menu-timeout', '1'), 0)
+    expect(run('add', '50-hello', '-', *tgt(img),
+               input='#!/bin/sh\necho EXPORTED-UKI-RAN\n'), 0)
+    key, cert = keys(work)
+    uki = work('early.efi')
+    with recorded_in(work('seal.conf')):
+        expect(run('export', '--uki', uki, *tgt(img)), 2,
+               'give --key KEY --cert CERT')
+        p = run('export', '--uki', uki, '--key', key, '--cert', cert,
+                *tgt(img))
+    expect(p, 0, 'exported:', 'signed with')
+    v = subprocess.run(['sbverify', '--cert', cert, uki], capture_output=True,
+                       text=True)
+    check(v.returncode == 0, v.stdout + v.stderr)
+    mtools(img, 'mcopy', '-o', uki, '::/EFI/BOOT/BOOTX64.EFI')
+    off, size = harness.partitions(img)[1][1]
+    with open(img, 'r+b') as f:
+        f.seek(off)
+        f.write(b'\0' * (1 << 20))
+    with sealed_boot(work, img, work('vars.fd')) as c:
+        exported_boot(c, r'EXPORTED-UKI-RAN')
+    # a stock kernel, whose disk drivers are modules: refused
+    os.makedirs(work('cloud'))
+    img = cloud_partition(lambda *p: work('cloud', *p))
+    expect(run('export', '--cpio', work('cloud.cpio'), *tgt(img)), 3,
+           'module stub', 'an exported image carries none yet')
+    check(not os.path.exists(work('cloud.cpio')), 'written anyway')

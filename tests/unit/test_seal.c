@@ -143,6 +143,8 @@ static void test_scan(void)
 	mkdir(p, 0700);
 	put(tmpl, "init.d/10-a", "echo a\n", 0755);
 	put(tmpl, "earlyfs-vmlinuz-6.1", "kernel", 0644);
+	snprintf(p, sizeof(p), "%s/vmlinuz", tmpl);
+	symlink("earlyfs-vmlinuz-6.1", p);
 	put(tmpl, "odd name\n", "abc", 0600);
 	snprintf(p, sizeof(p), "%s/sh", tmpl);
 	symlink("/bin/busy box", p);

@@ -115,6 +115,16 @@ void loader_site_close(struct loader_site *s);
 #define LOADER_UKI_DIR		"/EFI/Linux"
 #define LOADER_UKI_DEFAULT	LOADER_UKI_DIR "/earlyfs.efi"
 bool loader_sealed(struct loader_site *s);
+/* earlyfs export: the early userspace as one image, for a machine that
+ * keeps no partition: the live tree (as a manifest holds it, devices
+ * left out) in a newc archive whose /init is the runner, written to cpio
+ * (0600: it holds the partition's secrets), or in a unified kernel image
+ * with the default kernel and its command line without root=, init= and
+ * rootwait, signed (key and cert, or the recorded pair), written to uki.
+ * A kernel that needs a module stub is refused.  0 or -errno with e. */
+int loader_export_image(struct loader_site *s, const char *cpio,
+			const char *uki, const char *key, const char *cert,
+			FILE *out, struct err *e);
 #define LOADER_UKI_STUB	"/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
 
 /* Where earlyfs seal records the key and certificate it signed with

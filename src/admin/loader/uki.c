@@ -217,10 +217,12 @@ static int sign(const char *key, const char *cert, const char *in,
 }
 
 /* One signed image for x in dir/name.efi. */
+/* x's image in dir/name.efi, signed: its initramfs the module stub and
+ * the manifest (initrd()), or given (ird_given, il_given). */
 static int build(struct loader_site *s, const struct bootmenu_entry *x,
-		 const char *manifest, size_t mlen, const char *key,
-		 const char *cert, const char *dir, const char *name,
-		 struct err *e)
+		 const char *manifest, size_t mlen, const char *ird_given,
+		 size_t il_given, const char *key, const char *cert,
+		 const char *dir, const char *name, struct err *e)
 {
 	char osrel[512], p_os[4200], p_cmd[4200], p_lin[4200], p_ini[4200],
 	     p_un[4200], p_out[4200], vma[4][64], sec[4][4300];
@@ -232,11 +234,18 @@ static int build(struct loader_site *s, const struct bootmenu_entry *x,
 	r = stub_end(&at, e);
 	if (r == 0)
 		r = partition_file(s, x->kernel + 1, KERNEL_MAX, &kernel, &kl, e);
-	if (r == 0)
+	if (r == 0 && ird_given) {
+		ird = malloc(il_given ? il_given : 1);
+		if (!ird)
+			r = err_set(e, EXIT_FAILED, "out of memory");
+		else
+			memcpy(ird, ird_given, il = il_given);
+	} else if (r == 0) {
 		r = initrd(s, x, manifest, mlen, &ird, &il, e);
+	}
 	n = snprintf(osrel, sizeof(osrel), "NAME=earlyfs\nID=earlyfs\n"
-		     "PRETTY_NAME=\"%s (sealed)\"\nVERSION_ID=%s\n", x->title,
-		     x->version);
+		     "PRETTY_NAME=\"%s (%s)\"\nVERSION_ID=%s\n", x->title,
+		     ird_given ? "exported" : "sealed", x->version);
 	if (r == 0 && (put_file(dir, "osrel", osrel, (size_t)n, p_os,
 				sizeof(p_os)) < 0 ||
 		       put_file(dir, "cmdline", x->options, strlen(x->options),
@@ -365,7 +374,7 @@ static int image(struct loader_site *s, const struct bootmenu_entry *x,
 	for (const char *c = manifest; (c = strchr(c, '\n')); c++)
 		(*ret_entries)++;
 	(*ret_entries)--;	/* the header */
-	r = build(s, x, manifest, mlen, key, cert, dir, name, e);
+	r = build(s, x, manifest, mlen, NULL, 0, key, cert, dir, name, e);
 	free(manifest);
 	return r;
 }
@@ -554,4 +563,197 @@ int loader_reseal(struct loader_site *s, unsigned prev, FILE *out,
 		return 0;
 	}
 	return seal(s, k, c, prev, out, e);
+}
+
+/* ---- earlyfs export: the early userspace without a partition ---- */
+
+#define ARCHIVE_FILE_MAX (256u << 20)
+
+struct archive {
+	FILE *f;
+	unsigned ino;
+	bool has_init;
+	size_t entries;
+};
+
+/* seal_walk()'s visitor: the entry as the initramfs holds it (devices,
+ * FIFOs and sockets are left out: the runner mounts devtmpfs). */
+static int archived(void *ctx, int dfd, const char *name, const char *path,
+		    size_t plen, const struct stat *st)
+{
+	static char target[PATH_MAX];
+	struct archive *a = ctx;
+	char p[PATH_MAX], *data = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	if (plen == 1 && path[0] == '.')
+		return 0;	/* the initramfs's / */
+	snprintf(p, sizeof(p), "%.*s", (int)plen, path);
+	if (!strcmp(p, "init"))
+		a->has_init = true;
+	if (S_ISREG(st->st_mode)) {
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+			    O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		r = read_regular_fd(fd, ARCHIVE_FILE_MAX, &data, &len);
+		close(fd);
+		if (r < 0)
+			return r;
+	} else if (S_ISLNK(st->st_mode)) {
+		ssize_t n = readlinkat(dfd, name, target, sizeof(target));
+
+		if (n < 0 || (size_t)n >= sizeof(target))
+			return n < 0 ? -errno : -ENAMETOOLONG;
+		data = target;
+		len = (size_t)n;
+	} else if (!S_ISDIR(st->st_mode)) {
+		return 0;
+	}
+	cpio_entry_owned(a->f, &a->ino, p, st->st_mode, (unsigned)st->st_uid,
+			 (unsigned)st->st_gid, data, len);
+	if (data != target)
+		free(data);
+	a->entries++;
+	return 0;
+}
+
+/* The command line of an image with no partition: the kernel's root=,
+ * init= and rootwait go (the initramfs's /init is the runner), and the
+ * generation (the archive holds the live fragments). */
+static int export_options(const char *options, char *ret, size_t cap)
+{
+	static const char *const drop[] = { "root=", "init=", "rootwait",
+					    "earlyfs.generation=" };
+	const char *w = options;
+	size_t o = 0, l, i;
+
+	while (*w) {
+		while (*w == ' ')
+			w++;
+		l = strcspn(w, " ");
+		for (i = 0; l && i < sizeof(drop) / sizeof(drop[0]); i++)
+			if (!strncmp(w, drop[i], strlen(drop[i])))
+				break;
+		if (l && i == sizeof(drop) / sizeof(drop[0])) {
+			if (o + l + 1 >= cap)
+				return -E2BIG;
+			memmove(ret + o, w, l);	/* ret may be options */
+			o += l;
+			ret[o++] = ' ';
+		}
+		w += l;
+	}
+	ret[o ? o - 1 : 0] = '\0';
+	return 0;
+}
+
+int loader_export_image(struct loader_site *s, const char *cpio,
+			const char *uki, const char *key, const char *cert,
+			FILE *out, struct err *e)
+{
+	static struct bootmenu m;
+	static struct bootmenu_entry x;
+	struct archive a = { NULL, 1, false, 0 };
+	char *bytes = NULL, k[4096], c[4096], dir[] = "/tmp/earlyfs-export.XXXXXX",
+	     p[4200];
+	size_t len = 0, i;
+	int r, fd;
+
+	if (!cpio == !uki)
+		return err_set(e, EXIT_USAGE, "export: give --cpio FILE or "
+			       "--uki FILE");
+	if (uki && (!key || !cert)) {
+		if (loader_seal_recorded(k, sizeof(k), c, sizeof(c)) < 0)
+			return err_set(e, EXIT_USAGE, "export --uki: give --key "
+				       "KEY --cert CERT (none is recorded in "
+				       "%s)", conf_path());
+		key = key ? key : k;
+		cert = cert ? cert : c;
+	}
+	r = loader_menu(s->b->fd, "", 0, &m, e);
+	for (i = 0; r == 0 && i < m.n; i++)
+		if (m.v[i].kind == BOOTMENU_DEFAULT)
+			break;
+	if (r < 0)
+		return r;
+	if (i == m.n)
+		return err_set(e, EXIT_FAILED, "the boot menu has no default");
+	x = m.v[i];
+	if (x.initrd[0])
+		return err_set(e, EXIT_REFUSED, "the default kernel %s has its "
+			       "disk drivers as modules (it boots through a "
+			       "module stub), and an exported image carries "
+			       "none yet: make a kernel with the drivers built "
+			       "in the default ('earlyfs kernel add FILE "
+			       "--default')", x.version);
+	if (!beneath_exists(s->b->fd, "sbin/earlyfs-init"))
+		return err_set(e, EXIT_FAILED, "the partition has no "
+			       "sbin/earlyfs-init: 'earlyfs install --refresh'");
+	if (uki && (r = key_ok(s, key, cert, e)) < 0)
+		return r;
+	if (export_options(x.options, x.options, sizeof(x.options)) < 0)
+		return err_set(e, EXIT_FAILED, "the command line is too long");
+	a.f = open_memstream(&bytes, &len);
+	if (!a.f)
+		return err_set(e, EXIT_FAILED, "out of memory");
+	r = seal_walk(s->b->fd, NULL, archived, &a);
+	if (r == 0 && !a.has_init)
+		cpio_entry(a.f, &a.ino, "init", S_IFLNK | 0777,
+			   "sbin/earlyfs-init", 17);
+	cpio_entry(a.f, &a.ino, "TRAILER!!!", 0, NULL, 0);
+	if (fclose(a.f) != 0 && r == 0)
+		r = -ENOMEM;
+	if (r < 0) {
+		free(bytes);
+		return err_setr(e, r, EXIT_FAILED, "cannot read the boot "
+				"partition: %s", strerror(-r));
+	}
+	if (cpio) {
+		/* the partition's secrets (an SSH host key) are in it */
+		r = atomic_write_file(cpio, bytes, len, 0600);
+		free(bytes);
+		if (r < 0)
+			return err_setr(e, r, EXIT_FAILED, "cannot write %s: %s",
+					cpio, strerror(-r));
+		fprintf(out, "exported: %zu entries of the boot partition in "
+			"%s (a newc archive, %zu KiB): boot kernel %s with it "
+			"as its initramfs and the command line: %s\n",
+			a.entries, cpio, len / 1024, x.version, x.options);
+		return 0;
+	}
+	if (!mkdtemp(dir)) {
+		free(bytes);
+		return err_setr(e, -errno, EXIT_FAILED, "mkdtemp: %s",
+				strerror(errno));
+	}
+	r = build(s, &x, NULL, 0, bytes, len, key, cert, dir, "export", e);
+	free(bytes);
+	snprintf(p, sizeof(p), "%s/export.efi", dir);
+	fd = r < 0 ? -1 : open(p, O_RDONLY | O_CLOEXEC);
+	if (r == 0 && fd < 0)
+		r = err_setr(e, -errno, EXIT_FAILED, "%s: %s", p,
+			     strerror(errno));
+	if (r == 0) {
+		char *img = NULL;
+		size_t il;
+
+		r = read_fd(fd, 1u << 30, &img, &il);
+		if (r == 0)
+			r = atomic_write_file(uki, img, il, 0600);
+		free(img);
+		if (r < 0)
+			r = err_setr(e, r, EXIT_FAILED, "cannot write %s: %s",
+				     uki, strerror(-r));
+		else
+			fprintf(out, "exported: %zu entries of the boot "
+				"partition, kernel %s and the command line "
+				"'%s' in %s, signed with %s\n", a.entries,
+				x.version, x.options, uki, cert);
+	}
+	if (fd >= 0)
+		close(fd);
+	host_rm_rf(dir);
+	return r;
 }
