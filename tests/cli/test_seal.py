@@ -44,9 +44,9 @@ def sealed_boot(work, img, vars_file):
                              secure=True, timeout=300, vars_file=vars_file)
 
 
-def cloud_partition(work):
+def cloud_partition(work, esp='64M'):
     from tests.cli.test_kernels import STOCK_CLOUD, stock, modules_of
-    img = gpt_image(work, size='320M', boot='96M')
+    img = gpt_image(work, esp=esp, size='320M', boot='96M')
     sk = stock(STOCK_CLOUD)[-1]
     expect(run('provision', img, '--partition', 2, '--root',
                'PARTUUID=' + partuuid(img, 3), '--kernel',
@@ -68,6 +68,24 @@ def seal_refuses_a_key_others_can_read_and_writes_nothing(work):
     with recorded_in(work('seal.conf')):
         refusals(work, img, key, cert, esp)
     check(not os.path.exists(work('seal.conf')), 'a refused seal recorded')
+
+
+@test
+def seal_refuses_an_esp_too_small_with_its_bytes_unchanged(work):
+    """Three images of the cloud kernel do not fit on a 16 MiB ESP that
+    holds its plain entries: refused with the numbers before anything is
+    written; the partition stays unsealed and its entries boot as before
+    (the ESP's bytes unchanged)."""
+    from tests.cli.test_loaders import esp_sha
+    img = cloud_partition(work, esp='16M')
+    key, cert = keys(work)
+    before = esp_sha(img)
+    with recorded_in(work('seal.conf')):
+        expect(run('seal', '--key', key, '--cert', cert, *tgt(img)), 3,
+               'KiB free and the sealed images need', 'nothing was written')
+    check(esp_sha(img) == before, 'a refused seal wrote to the ESP')
+    check(not os.path.exists(work('seal.conf')), 'a refused seal recorded')
+    expect(run('check', *tgt(img)), 0, '0 problems')
 
 
 def refusals(work, img, key, cert, esp):

@@ -142,7 +142,8 @@ int loader_seal_recorded(char *key, size_t kcap, char *cert, size_t ccap);
 int loader_seal_ready(struct loader_site *s, bool fragments_only,
 		      struct err *e);
 /* The generations the sealed default and previous images run (0: none),
- * from LOADER_UKI_GENERATIONS: 0, or -ENOENT when not sealed. */
+ * from LOADER_UKI_GENERATIONS ("DEFAULT PREVIOUS", then the previous,
+ * rescue and default images' bytes): 0, or -ENOENT when not sealed. */
 #define LOADER_UKI_GENERATIONS LOADER_UKI_DIR "/earlyfs.generations"
 int loader_sealed_generations(struct loader_site *s, unsigned ret[2]);
 /* After a change's commit point on a sealed partition: sealed again with

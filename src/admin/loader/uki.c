@@ -394,6 +394,59 @@ static int scoped_entry(const struct bootmenu_entry *x, unsigned g,
 				     sizeof(ret->options));
 }
 
+/* A file's bytes on FAT, with its last cluster (64 KiB at most). */
+#define ON_FAT(n) ((long long)(n) + 65536)
+
+/* Whether the images and the signed loader fit on the ESP as they are
+ * written one by one (each beside the file it replaces, until the
+ * rename): the images there now as the last seal recorded their sizes
+ * (LOADER_UKI_GENERATIONS), the loader replaced by one of its size.
+ * Type 1 entries that go afterwards are not counted.  0, or -ENOSPC with
+ * the numbers, before anything is written. */
+static int room(struct loader_site *s, const char *dir,
+		const struct bootmenu_entry *const x[IMGS], struct err *e)
+{
+	unsigned long long old[IMGS] = { 0, 0, 0 };
+	unsigned g0, g1;
+	long long f, low;
+	uint64_t free_b;
+	struct stat st;
+	char p[4200], *t = NULL;
+	size_t l, i;
+
+	if (esp_free_bytes(&s->esp, &free_b) < 0)
+		return 0;	/* unknown: the writes say */
+	if (esp_read(&s->esp, LOADER_UKI_GENERATIONS, 256, &t, &l) == 0 &&
+	    sscanf(t, "%u %u %llu %llu %llu", &g0, &g1, &old[0], &old[1],
+		   &old[2]) != 5)
+		memset(old, 0, sizeof(old));
+	free(t);
+	f = low = (long long)free_b;
+	for (i = 0; i < IMGS + 1; i++) {
+		snprintf(p, sizeof(p), "%s/%s.efi", dir,
+			 i < IMGS ? img_name[i] : "sd-boot");
+		if (i < IMGS && !x[i]) {
+			f += ON_FAT(old[i]);
+			continue;
+		}
+		if (stat(p, &st) < 0)
+			return err_setr(e, -errno, EXIT_FAILED, "%s: %s", p,
+					strerror(errno));
+		if (f - ON_FAT(st.st_size) < low)
+			low = f - ON_FAT(st.st_size);
+		if (i < IMGS)
+			f += -ON_FAT(st.st_size) + (old[i] ? ON_FAT(old[i]) : 0);
+	}
+	if (low >= 0)
+		return 0;
+	return err_setr(e, -ENOSPC, EXIT_REFUSED, "the ESP (%s) has %llu KiB "
+			"free and the sealed images need %llu KiB more; nothing "
+			"was written.  Remove kernels ('earlyfs kernel rm') or "
+			"files of others from the ESP, or make it larger",
+			s->esp.shown, (unsigned long long)(free_b >> 10),
+			(unsigned long long)((-low + 1023) >> 10));
+}
+
 static int seal(struct loader_site *s, const char *key, const char *cert,
 		unsigned prev, FILE *out, struct err *e)
 {
@@ -401,6 +454,7 @@ static int seal(struct loader_site *s, const char *key, const char *cert,
 	static struct bootmenu_entry scoped[2];
 	const struct bootmenu_entry *x[IMGS] = { NULL, NULL, NULL };
 	unsigned gen[IMGS] = { 0, 0, 0 };
+	unsigned long long size[IMGS];
 	char dir[] = "/tmp/earlyfs-seal.XXXXXX", p[4200], at[128], file[64];
 	size_t i, entries = 0, ignore;
 	int r, n;
@@ -443,8 +497,18 @@ static int seal(struct loader_site *s, const char *key, const char *cert,
 		if (x[i])
 			r = image(s, x[i], gen[i], key, cert, dir, img_name[i],
 				  i == IMG_DEFAULT ? &entries : &ignore, e);
-	n = snprintf(p, sizeof(p), "%u %u\n", gen[IMG_DEFAULT],
-		     x[IMG_PREVIOUS] ? gen[IMG_PREVIOUS] : 0);
+	if (r == 0)
+		r = room(s, dir, x, e);
+	for (i = 0; i < IMGS; i++) {
+		struct stat st;
+
+		snprintf(p, sizeof(p), "%s/%s.efi", dir, img_name[i]);
+		size[i] = x[i] && r == 0 && stat(p, &st) == 0 ?
+			  (unsigned long long)st.st_size : 0;
+	}
+	n = snprintf(p, sizeof(p), "%u %u %llu %llu %llu\n", gen[IMG_DEFAULT],
+		     x[IMG_PREVIOUS] ? gen[IMG_PREVIOUS] : 0, size[0], size[1],
+		     size[2]);
 	for (i = 0; i < IMGS && r == 0; i++) {
 		if (i == IMG_DEFAULT) {
 			r = esp_put(&s->esp, LOADER_UKI_GENERATIONS, -1, p,
