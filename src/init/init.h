@@ -151,6 +151,10 @@ int tool_root_device(const struct boot_config *cfg);
 
 /* stub.c: /init of a module stub; never returns */
 int stub_main(char **envp);
+/* An exported early userspace (earlyfs export) with a module stub in
+ * front of it: the stub's modules loaded, then the runner goes on from
+ * the initramfs itself. */
+void stub_exported(void);
 
 /* main.c */
 void report_write(struct boot_report *rep);

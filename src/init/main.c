@@ -466,8 +466,12 @@ int main(int argc, char **argv, char **envp)
 {
 	if (getpid() != 1)
 		return tool_main(argc, argv);
+	/* an exported early userspace (its fragments here) behind a stub */
+	if (access(STUB_MARKER, F_OK) == 0 && access("/" LAYOUT_INITD, F_OK) == 0)
+		stub_exported();
 	/* /init of a module stub, or of a sealed image */
-	if (access(STUB_MARKER, F_OK) == 0 || access(SEAL_MANIFEST, F_OK) == 0)
+	else if (access(STUB_MARKER, F_OK) == 0 ||
+		 access(SEAL_MANIFEST, F_OK) == 0)
 		return stub_main(envp);
 	profile_mark("exec");
 	child_dispositions_default = true;

@@ -184,6 +184,26 @@ static int verify(const char *sealed, size_t slen)
 	return 0;
 }
 
+void stub_exported(void)
+{
+	char *list = NULL;
+	size_t len = 0;
+
+	mkdir("/dev", 0755);
+	mkdir("/proc", 0555);
+	mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	console();
+	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	log_open();
+	if (read_file(STUB_MARKER, 1 << 16, &list, &len) == 0)
+		load_modules(list, len);
+	free(list);
+	unlink(STUB_MARKER);
+	rmdir("/m");
+	umount2("/proc", MNT_DETACH);
+	umount2("/dev", MNT_DETACH);
+}
+
 /* Never returns: the partition's init, or a wait with the reason said. */
 int stub_main(char **envp)
 {

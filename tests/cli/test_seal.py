@@ -289,8 +289,9 @@ def export_cpio_and_uki_boot_without_the_partition(work):
     /init the runner) boots the test kernel to the real root on a disk
     whose boot partition is wiped; the same in a unified kernel image
     signed with the snakeoil key boots under Secure Boot as the firmware's
-    only loader.  A kernel that needs its module stub is refused, as is a
-    call with neither or both of --cpio and --uki."""
+    only loader; Debian's cloud kernel, its disk drivers modules, boots
+    its archive with its module stub in front.  A call with neither or
+    both of --cpio and --uki is refused."""
     from tests.cli.clilib import image, provision
     img = image(work)
     expect(provision(img), 0)
@@ -348,9 +349,23 @@ def export_cpio_and_uki_boot_without_the_partition(work):
         f.write(b'\0' * (1 << 20))
     with sealed_boot(work, img, work('vars.fd')) as c:
         exported_boot(c, r'EXPORTED-UKI-RAN')
-    # a stock kernel, whose disk drivers are modules: refused
+    # a stock kernel, whose disk drivers are modules: its stub in front
+    from tests.cli.test_kernels import STOCK_CLOUD, stock
     os.makedirs(work('cloud'))
     img = cloud_partition(lambda *p: work('cloud', *p))
-    expect(run('export', '--cpio', work('cloud.cpio'), *tgt(img)), 3,
-           'module stub', 'an exported image carries none yet')
-    check(not os.path.exists(work('cloud.cpio')), 'written anyway')
+    expect(run('add', '50-hello', '-', *tgt(img),
+               input='#!/bin/sh\necho EXPORTED-CLOUD-RAN\n'), 0)
+    cpio = work('cloud.cpio')
+    p = run('export', '--cpio', cpio, *tgt(img))
+    expect(p, 0, "behind the kernel's module stub")
+    cmdline = re.search(r'the command line: (.*)$', p.out, re.M).group(1)
+    off, size = harness.partitions(img)[1][1]
+    with open(img, 'r+b') as f:
+        f.seek(off)
+        f.write(b'\0' * (1 << 20))
+    with harness.qemu(work, img, timeout=300, extra=[
+            '-kernel', os.path.join(STOCK_CLOUD, stock(STOCK_CLOUD)[-1]),
+            '-initrd', cpio, '-append', cmdline + ' console=ttyS0']) as c:
+        exported_boot(c, r'EXPORTED-CLOUD-RAN')
+    check(re.search(r'REPORT root fragment \d+ ext4 /dev/vda3', c.text()),
+          'the root was not found through the stub\'s modules')

@@ -121,7 +121,8 @@ bool loader_sealed(struct loader_site *s);
  * (0600: it holds the partition's secrets), or in a unified kernel image
  * with the default kernel and its command line without root=, init= and
  * rootwait, signed (key and cert, or the recorded pair), written to uki.
- * A kernel that needs a module stub is refused.  0 or -errno with e. */
+ * A kernel that needs a module stub has it in front of the archive.  0
+ * or -errno with e. */
 int loader_export_image(struct loader_site *s, const char *cpio,
 			const char *uki, const char *key, const char *cert,
 			FILE *out, struct err *e);

@@ -721,8 +721,8 @@ int loader_export_image(struct loader_site *s, const char *cpio,
 	static struct bootmenu_entry x;
 	struct archive a = { NULL, 1, false, 0 };
 	char *bytes = NULL, k[4096], c[4096], dir[] = "/tmp/earlyfs-export.XXXXXX",
-	     p[4200];
-	size_t len = 0, i;
+	     p[4200], *stub = NULL;
+	size_t len = 0, i, stub_len = 0;
 	int r, fd;
 
 	if (!cpio == !uki)
@@ -745,13 +745,6 @@ int loader_export_image(struct loader_site *s, const char *cpio,
 	if (i == m.n)
 		return err_set(e, EXIT_FAILED, "the boot menu has no default");
 	x = m.v[i];
-	if (x.initrd[0])
-		return err_set(e, EXIT_REFUSED, "the default kernel %s has its "
-			       "disk drivers as modules (it boots through a "
-			       "module stub), and an exported image carries "
-			       "none yet: make a kernel with the drivers built "
-			       "in the default ('earlyfs kernel add FILE "
-			       "--default')", x.version);
 	if (!beneath_exists(s->b->fd, "sbin/earlyfs-init"))
 		return err_set(e, EXIT_FAILED, "the partition has no "
 			       "sbin/earlyfs-init: 'earlyfs install --refresh'");
@@ -759,9 +752,20 @@ int loader_export_image(struct loader_site *s, const char *cpio,
 		return r;
 	if (export_options(x.options, x.options, sizeof(x.options)) < 0)
 		return err_set(e, EXIT_FAILED, "the command line is too long");
+	/* a kernel whose drivers are modules: its stub first (the runner
+	 * loads its modules, src/init/stub.c), padded to 4 bytes */
+	if (x.initrd[0] && (r = partition_file(s, x.initrd + 1, INITRD_MAX,
+					      &stub, &stub_len, e)) < 0)
+		return r;
 	a.f = open_memstream(&bytes, &len);
-	if (!a.f)
+	if (!a.f) {
+		free(stub);
 		return err_set(e, EXIT_FAILED, "out of memory");
+	}
+	fwrite(stub, 1, stub_len, a.f);
+	for (i = (4 - stub_len % 4) % 4; i; i--)
+		fputc(0, a.f);
+	free(stub);
 	r = seal_walk(s->b->fd, NULL, archived, &a);
 	if (r == 0 && !a.has_init)
 		cpio_entry(a.f, &a.ino, "init", S_IFLNK | 0777,
@@ -782,9 +786,10 @@ int loader_export_image(struct loader_site *s, const char *cpio,
 			return err_setr(e, r, EXIT_FAILED, "cannot write %s: %s",
 					cpio, strerror(-r));
 		fprintf(out, "exported: %zu entries of the boot partition in "
-			"%s (a newc archive, %zu KiB): boot kernel %s with it "
+			"%s (a newc archive%s, %zu KiB): boot kernel %s with it "
 			"as its initramfs and the command line: %s\n",
-			a.entries, cpio, len / 1024, x.version, x.options);
+			a.entries, cpio, stub_len ? " behind the kernel's module "
+			"stub" : "", len / 1024, x.version, x.options);
 		return 0;
 	}
 	if (!mkdtemp(dir)) {
