@@ -400,7 +400,8 @@ static int scoped_entry(const struct bootmenu_entry *x, unsigned g,
 /* Whether the images and the signed loader fit on the ESP as they are
  * written one by one (each beside the file it replaces, until the
  * rename): the images there now as the last seal recorded their sizes
- * (LOADER_UKI_GENERATIONS), the loader replaced by one of its size.
+ * (LOADER_UKI_GENERATIONS; measured when it does not say), the loader
+ * replaced by one of its size.
  * Type 1 entries that go afterwards are not counted.  0, or -ENOSPC with
  * the numbers, before anything is written. */
 static int room(struct loader_site *s, const char *dir,
@@ -421,6 +422,16 @@ static int room(struct loader_site *s, const char *dir,
 		   &old[2]) != 5)
 		memset(old, 0, sizeof(old));
 	free(t);
+	t = NULL;
+	/* written before their sizes were kept: measured */
+	for (i = 0; i < IMGS; i++) {
+		snprintf(p, sizeof(p), LOADER_UKI_DIR "/%s.efi", img_name[i]);
+		if (!old[i] && esp_exists(&s->esp, p) &&
+		    esp_read(&s->esp, p, 1u << 30, &t, &l) == 0)
+			old[i] = l;
+		free(t);
+		t = NULL;
+	}
 	f = low = (long long)free_b;
 	for (i = 0; i < IMGS + 1; i++) {
 		snprintf(p, sizeof(p), "%s/%s.efi", dir,
