@@ -376,21 +376,39 @@ static int run_remount(struct boot *b, const struct verb *v,
 	return boot_hold_writable(b, !strcmp(how, "rw"), out, e);
 }
 
+/* b's loader under the change lock (seal, export): 0, or -errno with
+ * nothing held. */
+static int site_locked(struct boot *b, struct loader_site *s, FILE *out,
+		       struct err *e)
+{
+	int r = change_lock(b, out, e);
+
+	if (r < 0)
+		return r;
+	r = loader_site_open(b, s, e);
+	if (r < 0) {
+		loader_site_close(s);
+		boot_unlock(b, out);
+	}
+	return r;
+}
+
+static void site_unlock(struct boot *b, struct loader_site *s, FILE *out)
+{
+	loader_site_close(s);
+	boot_unlock(b, out);
+}
+
 static int run_seal(struct boot *b, const struct verb *v,
 		    const struct verb_call *c, FILE *out, struct err *e)
 {
 	struct loader_site s;
-	int r;
+	int r = site_locked(b, &s, out, e);
 
-	r = change_lock(b, out, e);
 	if (r < 0)
 		return r;
-	r = loader_site_open(b, &s, e);
-	if (r == 0)
-		r = loader_seal(&s, c->key, c->cert, gen_previous_of(b), out,
-				e);
-	loader_site_close(&s);
-	boot_unlock(b, out);
+	r = loader_seal(&s, c->key, c->cert, gen_previous_of(b), out, e);
+	site_unlock(b, &s, out);
 	return r;
 }
 
@@ -398,17 +416,13 @@ static int run_export(struct boot *b, const struct verb *v,
 		      const struct verb_call *c, FILE *out, struct err *e)
 {
 	struct loader_site s;
-	int r;
+	int r = site_locked(b, &s, out, e);
 
-	r = change_lock(b, out, e);
 	if (r < 0)
 		return r;
-	r = loader_site_open(b, &s, e);
-	if (r == 0)
-		r = loader_export_image(&s, c->cpio, c->uki, c->key, c->cert,
-					out, e);
-	loader_site_close(&s);
-	boot_unlock(b, out);
+	r = loader_export_image(&s, c->cpio, c->uki, c->key, c->cert, out,
+				e);
+	site_unlock(b, &s, out);
 	return r;
 }
 

@@ -184,23 +184,33 @@ static int verify(const char *sealed, size_t slen)
 	return 0;
 }
 
-void stub_exported(void)
+/* /dev, /proc, /sys and the console; then the stub's modules loaded and
+ * their files freed. */
+static void stub_start(void)
 {
 	char *list = NULL;
 	size_t len = 0;
 
 	mkdir("/dev", 0755);
 	mkdir("/proc", 0555);
+	mkdir("/sys", 0555);
 	mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
 	console();
 	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	log_open();
 	if (read_file(STUB_MARKER, 1 << 16, &list, &len) == 0)
 		load_modules(list, len);
 	free(list);
 	unlink(STUB_MARKER);
 	rmdir("/m");
+}
+
+void stub_exported(void)
+{
+	stub_start();
 	umount2("/proc", MNT_DETACH);
+	umount2("/sys", MNT_DETACH);
 	umount2("/dev", MNT_DETACH);
 }
 
@@ -208,28 +218,16 @@ void stub_exported(void)
 int stub_main(char **envp)
 {
 	const char *root, *init;
-	char dev[256], *list = NULL, *buf = NULL, *seal = NULL;
-	size_t len = 0, blen, seal_len = 0;
+	char dev[256], *buf = NULL, *seal = NULL;
+	size_t blen, seal_len = 0;
 	unsigned long flags = MS_RDONLY;
 
-	mkdir("/dev", 0755);
-	mkdir("/proc", 0555);
-	mkdir("/sys", 0555);
 	mkdir("/root", 0700);
-	mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
-	console();
-	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-	mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-	log_open();
+	stub_start();
 	if (read_file("/proc/cmdline", CMDLINE_MAX * 2, &buf, &blen) < 0 ||
 	    cmdline_parse(buf, blen, &stub_cmdline) < 0)
 		log_error("stub: cannot read the kernel command line");
 	free(buf);
-	if (read_file(STUB_MARKER, 1 << 16, &list, &len) == 0)
-		load_modules(list, len);
-	free(list);
-	unlink(STUB_MARKER);
-	rmdir("/m");
 	if (read_file(SEAL_MANIFEST, SEAL_MAX, &seal, &seal_len) < 0 &&
 	    access(SEAL_MANIFEST, F_OK) == 0)
 		stop("seal: the sealed manifest cannot be read");

@@ -6,10 +6,11 @@
 #include "bootmenu.h"
 #include "layout.h"
 
-int bootmenu_options_with(const char *options, const char *word, char *ret,
-			  size_t cap)
+int bootmenu_options_filter(const char *options, const char *const *drop,
+			   size_t n_drop, const char *word, char *ret,
+			   size_t cap)
 {
-	size_t o = 0, l;
+	size_t o = 0, l, i;
 	const char *w = options;
 	int n;
 
@@ -17,17 +18,32 @@ int bootmenu_options_with(const char *options, const char *word, char *ret,
 		while (*w == ' ')
 			w++;
 		l = strcspn(w, " ");
-		if (l && strncmp(w, "earlyfs.generation=", 19)) {
+		for (i = 0; l && i < n_drop; i++)
+			if (!strncmp(w, drop[i], strlen(drop[i])))
+				break;
+		if (l && i == n_drop) {
 			if (o + l + 1 >= cap)
 				return -E2BIG;
-			memcpy(ret + o, w, l);
+			memmove(ret + o, w, l);	/* ret may be options */
 			o += l;
 			ret[o++] = ' ';
 		}
 		w += l;
 	}
+	if (!*word) {
+		ret[o ? o - 1 : 0] = '\0';
+		return 0;
+	}
 	n = snprintf(ret + o, cap - o, "%s", word);
 	return n < 0 || (size_t)n >= cap - o ? -E2BIG : 0;
+}
+
+int bootmenu_options_with(const char *options, const char *word, char *ret,
+			  size_t cap)
+{
+	static const char *const generation[] = { "earlyfs.generation=" };
+
+	return bootmenu_options_filter(options, generation, 1, word, ret, cap);
 }
 
 static int entry(struct bootmenu *m, enum bootmenu_kind kind, const char *id,

@@ -69,4 +69,9 @@ int bootmenu_bls_counter(const char *name, char *base, size_t cap,
  * -E2BIG when it does not fit in cap. */
 int bootmenu_options_with(const char *options, const char *word, char *ret,
 			  size_t cap);
+/* The same with the words that start with any of drop[0..n_drop) dropped
+ * and word ("": none) added; ret may be options itself. */
+int bootmenu_options_filter(const char *options, const char *const *drop,
+			    size_t n_drop, const char *word, char *ret,
+			    size_t cap);
 #endif

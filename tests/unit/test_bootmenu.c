@@ -64,6 +64,17 @@ static void test_options_with(void)
 	CHECK_INT(bootmenu_options_with("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
 					"bbbbbbbbbbbbbbbbbbbbbbbbbbbb", "w", o,
 					sizeof(o)), -E2BIG);
+	{
+		static const char *const drop[] = { "root=", "rootwait" };
+		char in[64] = "root=x  rootwait a root2 earlyfs.root=y";
+
+		CHECK_INT(bootmenu_options_filter(in, drop, 2, "", in,
+						  sizeof(in)), 0);
+		CHECK_STR(in, "a root2 earlyfs.root=y");
+		CHECK_INT(bootmenu_options_filter("root=x", drop, 2, "", o,
+						  sizeof(o)), 0);
+		CHECK_STR(o, "");
+	}
 	CHECK_INT(bootmenu_options_with("a", "wwwwwwwwwwwwwwwwwwwwwwwwwwwwwww"
 					"wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww",
 					o, sizeof(o)), -E2BIG);

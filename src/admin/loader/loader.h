@@ -115,6 +115,10 @@ void loader_site_close(struct loader_site *s);
 #define LOADER_UKI_DIR		"/EFI/Linux"
 #define LOADER_UKI_DEFAULT	LOADER_UKI_DIR "/earlyfs.efi"
 bool loader_sealed(struct loader_site *s);
+/* systemd-boot's loader.conf, earlyfs's: the menu's default pattern and
+ * the editor, or (sealed) the default image and no editor.  0; 1 when the
+ * one there is someone else's (left as it is); -errno with e. */
+int loader_sdboot_conf(struct loader_site *s, bool sealed, struct err *e);
 /* earlyfs export: the early userspace as one image, for a machine that
  * keeps no partition: the live tree (as a manifest holds it, devices
  * left out) in a newc archive whose /init is the runner, written to cpio

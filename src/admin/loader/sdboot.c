@@ -121,8 +121,7 @@ static int install(struct loader_site *s, FILE *out, struct err *e)
 {
 	static const char *const at[] = { "/EFI/systemd/systemd-bootx64.efi",
 					  "/EFI/BOOT/BOOTX64.EFI" };
-	char conf[256], *old = NULL, timeout[16];
-	size_t i, len;
+	size_t i;
 	int fd, r = 0;
 
 	r = loader_esp(s, e);
@@ -160,21 +159,36 @@ static int install(struct loader_site *s, FILE *out, struct err *e)
 		return err_setr(e, r, EXIT_FAILED, "cannot write systemd-boot "
 				"to the ESP (%s): %s", s->esp.shown,
 				strerror(-r));
-	if (esp_read(&s->esp, LOADER_CONF, 4096, &old, &len) == 0 &&
-	    strncmp(old, OURS, strlen(OURS))) {
+	r = loader_sdboot_conf(s, false, e);
+	if (r == 1)
 		fprintf(out, " (its " LOADER_CONF " is not earlyfs's: its "
 			"default stays)");
+	else if (r == 0)
+		fprintf(out, " as EFI/BOOT/BOOTX64.EFI on %s", s->esp.shown);
+	return r < 0 ? r : 0;
+}
+
+int loader_sdboot_conf(struct loader_site *s, bool sealed, struct err *e)
+{
+	char conf[320], timeout[16], *old = NULL;
+	size_t len;
+	int r;
+
+	if (esp_read(&s->esp, LOADER_CONF, 4096, &old, &len) == 0 &&
+	    strncmp(old, OURS, strlen(OURS))) {
 		free(old);
-		return 0;
+		return 1;
 	}
 	free(old);
 	if (boot_conf_get(s->b->fd, "menu_timeout", timeout,
 			  sizeof(timeout)) < 0)
 		snprintf(timeout, sizeof(timeout), "3");
 	len = (size_t)snprintf(conf, sizeof(conf), OURS ": systemd-boot's "
-			       "menu; earlyfs writes it\ntimeout %s\n"
-			       "default " DEFAULT_PATTERN "\nconsole-mode keep\n"
-			       "editor yes\n", timeout);
+			       "menu%s; earlyfs writes it\ntimeout %s\n"
+			       "default %s\nconsole-mode keep\neditor %s\n",
+			       sealed ? " of sealed images" : "", timeout,
+			       sealed ? "earlyfs.efi" : DEFAULT_PATTERN,
+			       sealed ? "no" : "yes");
 	r = esp_mkdirs(&s->esp, "/loader");
 	if (r == 0)
 		r = esp_put(&s->esp, LOADER_CONF, -1, conf, len);
@@ -182,7 +196,6 @@ static int install(struct loader_site *s, FILE *out, struct err *e)
 		return err_setr(e, r, EXIT_FAILED, "cannot write " LOADER_CONF
 				" to the ESP (%s): %s", s->esp.shown,
 				strerror(-r));
-	fprintf(out, " as EFI/BOOT/BOOTX64.EFI on %s", s->esp.shown);
 	return 0;
 }
 

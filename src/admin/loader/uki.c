@@ -18,7 +18,6 @@
 
 #define SDBOOT_EFI "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
 #define LOADER_CONF "/loader/loader.conf"
-#define OURS "# earlyfs"
 #define KERNEL_MAX (256u << 20)
 #define INITRD_MAX (256u << 20)
 
@@ -152,42 +151,62 @@ static int partition_file(struct loader_site *s, const char *rel, size_t max,
 /* The image's initramfs: the module stub, padded to 4 bytes, then a
  * plain cpio with this host's earlyfs-init as /init and the manifest
  * (the later archive's /init replaces the stub's). */
+/* x's module stub, if it has one, padded to 4 bytes: the front of an
+ * initramfs whose next archive is plain (the kernel reads a plain cpio
+ * from a 4-byte boundary on). */
+static int stub_front(struct loader_site *s, const struct bootmenu_entry *x,
+		      FILE *f, struct err *e)
+{
+	char *stub = NULL;
+	size_t sl = 0, pad;
+	int r;
+
+	if (!x->initrd[0])
+		return 0;
+	r = partition_file(s, x->initrd + 1, INITRD_MAX, &stub, &sl, e);
+	if (r < 0)
+		return r;
+	fwrite(stub, 1, sl, f);
+	for (pad = (4 - sl % 4) % 4; pad; pad--)
+		fputc(0, f);
+	free(stub);
+	return 1;
+}
+
 static int initrd(struct loader_site *s, const struct bootmenu_entry *x,
 		  const char *manifest, size_t mlen, char **ret,
 		  size_t *ret_len, struct err *e)
 {
-	char *stub = NULL, *init = NULL;
-	size_t sl = 0, il, pad;
+	char *init = NULL;
+	size_t il;
 	unsigned ino = 1;
 	FILE *f;
 	int r;
 
-	if (x->initrd[0]) {
-		r = partition_file(s, x->initrd + 1, INITRD_MAX, &stub, &sl, e);
-		if (r < 0)
-			return r;
-	}
 	r = read_file(host_init_binary(), 4 << 20, &init, &il);
-	if (r < 0) {
-		free(stub);
+	if (r < 0)
 		return err_setr(e, r, EXIT_FAILED, "%s: %s",
 				host_init_binary(), strerror(-r));
-	}
 	f = open_memstream(ret, ret_len);
-	if (f) {
-		fwrite(stub, 1, sl, f);
-		for (pad = (4 - sl % 4) % 4; pad; pad--)
-			fputc(0, f);
+	if (!f) {
+		free(init);
+		return err_set(e, EXIT_FAILED, "out of memory");
+	}
+	r = stub_front(s, x, f, e);
+	if (r >= 0) {
 		cpio_entry(f, &ino, "init", S_IFREG | 0755, init, il);
 		cpio_entry(f, &ino, SEAL_MANIFEST + 1, S_IFREG | 0400,
-				manifest, mlen);
+			   manifest, mlen);
 		cpio_entry(f, &ino, "TRAILER!!!", 0, NULL, 0);
 	}
-	free(stub);
 	free(init);
-	if (!f || fclose(f) != 0)
-		return err_set(e, EXIT_FAILED, "out of memory");
-	return 0;
+	if (fclose(f) != 0 && r >= 0)
+		r = err_set(e, EXIT_FAILED, "out of memory");
+	if (r < 0) {
+		free(*ret);
+		*ret = NULL;
+	}
+	return r < 0 ? r : 0;
 }
 
 static int run_tool(char *const argv[], struct err *e)
@@ -319,31 +338,14 @@ static int put_esp(struct loader_site *s, const char *dir, const char *name,
 
 /* loader.conf: the sealed default, no editor (a signed image ignores a
  * command line given at the menu; the editor would only mislead). */
-static int loader_conf(struct loader_site *s, const char *dir, FILE *out,
-		       struct err *e)
+static int loader_conf(struct loader_site *s, FILE *out, struct err *e)
 {
-	char conf[256], timeout[16], path[4200], *old = NULL;
-	size_t len;
-	int r;
+	int r = loader_sdboot_conf(s, true, e);
 
-	if (esp_read(&s->esp, LOADER_CONF, 4096, &old, &len) == 0 &&
-	    strncmp(old, OURS, strlen(OURS))) {
-		free(old);
-		fprintf(out, "earlyfs: %s is not earlyfs's: set 'editor no' "
-			"and 'default earlyfs.efi' there\n", LOADER_CONF);
-		return 0;
-	}
-	free(old);
-	if (boot_conf_get(s->b->fd, "menu_timeout", timeout,
-			  sizeof(timeout)) < 0)
-		snprintf(timeout, sizeof(timeout), "3");
-	len = (size_t)snprintf(conf, sizeof(conf), OURS ": systemd-boot's "
-			       "menu of sealed images; earlyfs writes it\n"
-			       "timeout %s\ndefault earlyfs.efi\n"
-			       "console-mode keep\neditor no\n", timeout);
-	r = put_file(dir, "loader.conf", conf, len, path, sizeof(path));
-	return r < 0 ? err_set(e, EXIT_FAILED, "cannot write in %s", dir) :
-	       put_esp(s, dir, "loader.conf", LOADER_CONF, e);
+	if (r == 1)
+		fprintf(out, "earlyfs: " LOADER_CONF " is not earlyfs's: set "
+			"'editor no' and 'default earlyfs.efi' there\n");
+	return r < 0 ? r : 0;
 }
 
 /* The images, the default last: its presence is what says sealed. */
@@ -544,7 +546,7 @@ static int seal(struct loader_site *s, const char *key, const char *cert,
 	if (r == 0)
 		r = put_esp(s, dir, "sd-boot.efi", "/EFI/BOOT/BOOTX64.EFI", e);
 	if (r == 0)
-		r = loader_conf(s, dir, out, e);
+		r = loader_conf(s, out, e);
 	host_rm_rf(dir);
 	/* systemd-boot's type 1 entries and the kernels' copies go */
 	if (r == 0)
@@ -697,31 +699,12 @@ static int archived(void *ctx, int dfd, const char *name, const char *path,
 /* The command line of an image with no partition: the kernel's root=,
  * init= and rootwait go (the initramfs's /init is the runner), and the
  * generation (the archive holds the live fragments). */
-static int export_options(const char *options, char *ret, size_t cap)
+static int export_options(char *options, size_t cap)
 {
 	static const char *const drop[] = { "root=", "init=", "rootwait",
 					    "earlyfs.generation=" };
-	const char *w = options;
-	size_t o = 0, l, i;
 
-	while (*w) {
-		while (*w == ' ')
-			w++;
-		l = strcspn(w, " ");
-		for (i = 0; l && i < sizeof(drop) / sizeof(drop[0]); i++)
-			if (!strncmp(w, drop[i], strlen(drop[i])))
-				break;
-		if (l && i == sizeof(drop) / sizeof(drop[0])) {
-			if (o + l + 1 >= cap)
-				return -E2BIG;
-			memmove(ret + o, w, l);	/* ret may be options */
-			o += l;
-			ret[o++] = ' ';
-		}
-		w += l;
-	}
-	ret[o ? o - 1 : 0] = '\0';
-	return 0;
+	return bootmenu_options_filter(options, drop, 4, "", options, cap);
 }
 
 int loader_export_image(struct loader_site *s, const char *cpio,
@@ -732,8 +715,9 @@ int loader_export_image(struct loader_site *s, const char *cpio,
 	static struct bootmenu_entry x;
 	struct archive a = { NULL, 1, false, 0 };
 	char *bytes = NULL, k[4096], c[4096], dir[] = "/tmp/earlyfs-export.XXXXXX",
-	     p[4200], *stub = NULL;
-	size_t len = 0, i, stub_len = 0;
+	     p[4200];
+	size_t len = 0, i;
+	bool with_stub;
 	int r, fd;
 
 	if (!cpio == !uki)
@@ -761,22 +745,20 @@ int loader_export_image(struct loader_site *s, const char *cpio,
 			       "sbin/earlyfs-init: 'earlyfs install --refresh'");
 	if (uki && (r = key_ok(s, key, cert, e)) < 0)
 		return r;
-	if (export_options(x.options, x.options, sizeof(x.options)) < 0)
+	if (export_options(x.options, sizeof(x.options)) < 0)
 		return err_set(e, EXIT_FAILED, "the command line is too long");
-	/* a kernel whose drivers are modules: its stub first (the runner
-	 * loads its modules, src/init/stub.c), padded to 4 bytes */
-	if (x.initrd[0] && (r = partition_file(s, x.initrd + 1, INITRD_MAX,
-					      &stub, &stub_len, e)) < 0)
-		return r;
 	a.f = open_memstream(&bytes, &len);
-	if (!a.f) {
-		free(stub);
+	if (!a.f)
 		return err_set(e, EXIT_FAILED, "out of memory");
+	/* a kernel whose drivers are modules: its stub first (the runner
+	 * loads its modules, src/init/stub.c) */
+	r = stub_front(s, &x, a.f, e);
+	if (r < 0) {
+		fclose(a.f);
+		free(bytes);
+		return r;
 	}
-	fwrite(stub, 1, stub_len, a.f);
-	for (i = (4 - stub_len % 4) % 4; i; i--)
-		fputc(0, a.f);
-	free(stub);
+	with_stub = r == 1;
 	r = seal_walk(s->b->fd, NULL, archived, &a);
 	if (r == 0 && !a.has_init)
 		cpio_entry(a.f, &a.ino, "init", S_IFLNK | 0777,
@@ -799,7 +781,7 @@ int loader_export_image(struct loader_site *s, const char *cpio,
 		fprintf(out, "exported: %zu entries of the boot partition in "
 			"%s (a newc archive%s, %zu KiB): boot kernel %s with it "
 			"as its initramfs and the command line: %s\n",
-			a.entries, cpio, stub_len ? " behind the kernel's module "
+			a.entries, cpio, with_stub ? " behind the kernel's module "
 			"stub" : "", len / 1024, x.version, x.options);
 		return 0;
 	}
