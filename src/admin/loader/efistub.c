@@ -541,7 +541,7 @@ static void status(struct loader_site *s, FILE *out)
 	}
 	fprintf(out, ", the kernels on %s", s->esp.shown);
 	if (!s->b->t.is_image && efivar_available() &&
-	    efivar_get_raw("BootNext", "8be4df61-93ca-11d2-aa0d-00e098032b8c",
+	    efivar_get_raw("BootNext", EFIVAR_GLOBAL_GUID,
 			   next, sizeof(next)) == 2)
 		fprintf(out, ", the next boot takes Boot%04X (once)",
 			next[0] | next[1] << 8);

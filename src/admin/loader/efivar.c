@@ -4,6 +4,7 @@
 #include <linux/fs.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -26,24 +27,61 @@ static void path_of(const char *name, const char *guid, char *ret, size_t cap)
 	snprintf(ret, cap, EFIVAR_DIR "/%s-%s", name, guid);
 }
 
-int efivar_get_raw(const char *name, const char *guid, unsigned char *ret,
-		   size_t cap)
+int efivar_read(const char *name, const char *guid, size_t max,
+		unsigned char **ret, size_t *len)
 {
-	unsigned char buf[4 + 2 * 256];
+	unsigned char *buf;
 	char path[256];
+	size_t have = 0;
 	ssize_t n;
-	int fd;
+	int fd, r = 0;
 
+	*ret = NULL;
+	*len = 0;
 	path_of(name, guid, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, sizeof(buf));
+	buf = malloc(max + 5);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	/* the firmware's value, never more than max bytes of it */
+	while (have < max + 5 &&
+	       (n = read(fd, buf + have, max + 5 - have)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		have += (size_t)n;
+	}
 	close(fd);
-	if (n < 4)
-		return n < 0 ? -errno : -EINVAL;
-	n -= 4;
-	memcpy(ret, buf + 4, (size_t)n < cap ? (size_t)n : cap);
+	if (r == 0 && (have < 4 || have > max + 4))
+		r = have < 4 ? -EINVAL : -E2BIG;
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	memmove(buf, buf + 4, have - 4);
+	*ret = buf;
+	*len = have - 4;
+	return 0;
+}
+
+int efivar_get_raw(const char *name, const char *guid, unsigned char *ret,
+		   size_t cap)
+{
+	unsigned char *buf;
+	size_t n;
+	int r = efivar_read(name, guid, 2 * 256, &buf, &n);
+
+	if (r < 0)
+		return r;
+	memcpy(ret, buf, n < cap ? n : cap);
+	free(buf);
 	return (int)n;
 }
 
@@ -70,22 +108,20 @@ int efivar_get(const char *name, const char *guid, char *ret, size_t cap)
 	return 0;
 }
 
-int efivar_set(const char *name, const char *guid, const char *value)
+int efivar_write(const char *name, const char *guid, uint32_t attrs,
+		 const void *data, size_t len)
 {
-	unsigned char buf[4 + 2 * 256];
-	size_t l = strlen(value), i, n;
+	unsigned char *buf = malloc(4 + len);
 	char path[256];
 	int fd, flags, r = 0;
 
-	if (l > 255)
-		return -E2BIG;
-	buf[0] = ATTRS;
-	buf[1] = buf[2] = buf[3] = 0;
-	for (i = 0; i <= l; i++) {
-		buf[4 + 2 * i] = (unsigned char)value[i];
-		buf[5 + 2 * i] = 0;
-	}
-	n = 4 + 2 * (l + 1);
+	if (!buf)
+		return -ENOMEM;
+	buf[0] = (unsigned char)attrs;
+	buf[1] = (unsigned char)(attrs >> 8);
+	buf[2] = (unsigned char)(attrs >> 16);
+	buf[3] = (unsigned char)(attrs >> 24);
+	memcpy(buf + 4, data, len);
 	path_of(name, guid, path, sizeof(path));
 	/* efivarfs makes a variable's file immutable: clear that first */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -97,14 +133,30 @@ int efivar_set(const char *name, const char *guid, const char *value)
 		}
 		close(fd);
 	}
-	/* one write(2) is one SetVariable() */
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		  0644);
+	/* one write(2) is one SetVariable(); the firmware's refusal is
+	 * its errno (EINVAL, EACCES for a signature it does not take) */
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+		  (attrs & EFIVAR_APPEND ? 0 : O_TRUNC), 0644);
 	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, n) != (ssize_t)n)
 		r = -errno;
-	if (close(fd) < 0 && r == 0)
+	else if (write(fd, buf, 4 + len) != (ssize_t)(4 + len))
 		r = -errno;
+	if (fd >= 0 && close(fd) < 0 && r == 0)
+		r = -errno;
+	free(buf);
 	return r;
+}
+
+int efivar_set(const char *name, const char *guid, const char *value)
+{
+	unsigned char buf[2 * 256];
+	size_t l = strlen(value), i;
+
+	if (l > 255)
+		return -E2BIG;
+	for (i = 0; i <= l; i++) {
+		buf[2 * i] = (unsigned char)value[i];
+		buf[2 * i + 1] = 0;
+	}
+	return efivar_write(name, guid, ATTRS, buf, 2 * (l + 1));
 }

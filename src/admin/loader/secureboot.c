@@ -13,8 +13,6 @@
 #include "loader/loader.h"
 #include "target/boot.h"
 
-#define GLOBAL_GUID "8be4df61-93ca-11d2-aa0d-00e098032b8c"
-
 /* sbverify on path, or (fd >= 0) on the open file as its standard
  * input (path then only names it). */
 static int signer(const char *path, int fd, char *issuer, size_t cap,
@@ -67,7 +65,7 @@ bool secureboot_on_here(void)
 	unsigned char v[4];
 
 	/* SecureBoot-GUID: one byte, 1 when the firmware enforces it */
-	return efivar_get_raw("SecureBoot", GLOBAL_GUID, v, sizeof(v)) >= 1 &&
+	return efivar_get_raw("SecureBoot", EFIVAR_GLOBAL_GUID, v, sizeof(v)) >= 1 &&
 	       v[0] == 1;
 }
 
