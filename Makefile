@@ -53,7 +53,7 @@ DEPS := build-essential musl-tools libblkid-dev libfdisk-dev libext2fs-dev \
 	flex bison bc libelf-dev libssl-dev xz-utils python3 cpio kmod \
 	clang libclang-rt-14-dev debootstrap cryptsetup-bin mdadm \
 	dropbear-bin openssh-client zstd strace \
-	ovmf systemd-boot-efi dosfstools mtools efibootmgr sbsigntool \
+	ovmf systemd-boot-efi dosfstools mtools efibootmgr sbsigntool efitools \
 	shim-signed grub-efi-amd64-signed grub-efi-amd64-bin grub-pc-bin \
 	grub-common grub2-common debhelper lintian dpkg-dev ansible-core
 

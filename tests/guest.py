@@ -42,12 +42,12 @@ MTOOLS_LINKS = ('mcopy', 'mdir', 'mren', 'mdel', 'mmd', 'mrd', 'mtype',
                 'minfo')
 
 
-def initramfs(work, script, earlyfs=False, uefi=False, files=()):
+def initramfs(work, script, earlyfs=False, uefi=False, files=(), tools=()):
     """An uncompressed newc cpio: busybox, TOOLS with their libraries, the
     script as /script; with earlyfs, also this tree's earlyfs CLI (as
     /usr/sbin/earlyfs, its data and earlyfs-init in EARLYFS_DATADIR=/earlyfs),
     the host's gzip, and the host's ld.so.conf, which its closure
-    resolution reads."""
+    resolution reads; tools: more host binaries, with their libraries."""
     root = work('initramfs')
     shutil.rmtree(root, ignore_errors=True)     # a test's second guest
     harness.busybox_tree(root)
@@ -61,10 +61,10 @@ def initramfs(work, script, earlyfs=False, uefi=False, files=()):
             os.symlink(target, os.path.join(root, d))
     # the CLI's kernel add compresses a module stub with the host's gzip
     extra = ('/usr/bin/gzip',) if earlyfs else ()
-    extra += UEFI_TOOLS if uefi else ()
-    tools = TOOLS + extra + ((os.path.join(harness.BUILD, 'earlyfs'),)
-                             if earlyfs else ())
-    for b in tools:
+    extra += (UEFI_TOOLS if uefi else ()) + tuple(tools)
+    linked = TOOLS + extra + ((os.path.join(harness.BUILD, 'earlyfs'),)
+                              if earlyfs else ())
+    for b in linked:
         for path in tuple(_libraries(b)):
             _copy(root, path)
     for b in TOOLS + extra:
@@ -142,12 +142,17 @@ def run(work, script, disks, timeout=300, earlyfs=False, iface='virtio',
                       w, d, timeout, extra=argv + list(extra), iface=iface))
 
 
-def run_uefi(work, script, disks, vars_file, timeout=300, files=()):
+def run_uefi(work, script, disks, vars_file, timeout=300, files=(),
+             tools=(), **firmware):
     """Runs script as a running UEFI machine would: OVMF (vars_file, kept
     for the boots after) starts the test kernel with the initramfs, whose
     script has efivarfs, earlyfs, efibootmgr and mtools; disks as vda,
-    vdb...  Returns the console text (BootFailure unless it succeeded)."""
-    cpio = initramfs(work, script, earlyfs=True, uefi=True, files=files)
+    vdb...; tools: more host binaries; firmware: qemu_uefi's code,
+    vars_template, secure.  Returns the console text (BootFailure unless
+    it succeeded)."""
+    cpio = initramfs(work, script, earlyfs=True, uefi=True, files=files,
+                     tools=tools)
     return _guest(work, cpio, disks, 'virtio', timeout,
                   lambda w, d, argv: harness.qemu_uefi(
-                      w, d, timeout, extra=argv, vars_file=vars_file))
+                      w, d, timeout, extra=argv, vars_file=vars_file,
+                      **firmware))

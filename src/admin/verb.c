@@ -412,6 +412,19 @@ static int run_seal(struct boot *b, const struct verb *v,
 	return r;
 }
 
+static int run_enroll(struct boot *b, const struct verb *v,
+		      const struct verb_call *c, FILE *out, struct err *e)
+{
+	struct loader_site s;
+	int r = site_locked(b, &s, out, e);
+
+	if (r < 0)
+		return r;
+	r = loader_enroll(&s, c->key, c->cert, out, e);
+	site_unlock(b, &s, out);
+	return r;
+}
+
 static int run_export(struct boot *b, const struct verb *v,
 		      const struct verb_call *c, FILE *out, struct err *e)
 {
@@ -510,6 +523,12 @@ const struct verb verbs[] = {
 	  "      at boot a difference stops it (Secure Boot, UEFI); the\n"
 	  "      pair is recorded in /etc/earlyfs/seal.conf and every\n"
 	  "      change seals again with it" },
+	{ "enroll", VERB_CLI | VERB_SEAL, 0, 0, -1, run_enroll, "enroll",
+	  "enroll [--key KEY --cert CERT]\n"
+	  "      this machine's firmware, in setup mode, takes CERT as its\n"
+	  "      Secure Boot keys: appended to db and KEK (what they hold\n"
+	  "      stays), set as PK; only once the partition is sealed with\n"
+	  "      it (default: the pair earlyfs seal recorded)" },
 	{ "export", VERB_CLI | VERB_SEAL | VERB_EXPORT, 0, 0, -1, run_export,
 	  "export",
 	  "export --cpio FILE | --uki FILE [--key KEY --cert CERT]\n"

@@ -4,7 +4,7 @@ snakeoil certificate is the only one in db).  Debian's cloud kernel (its
 disk drivers modules, locked down under Secure Boot) in signed unified
 kernel images that systemd-boot, signed too, starts."""
 import contextlib, os, re, shutil, subprocess
-from tests import harness
+from tests import guest, harness
 from tests.harness import test
 from tests.cli.clilib import check, expect, partuuid, run
 from tests.cli.test_loaders import (MTOOLS_ENV, choose, esp_at, esp_files,
@@ -369,3 +369,129 @@ def export_cpio_and_uki_boot_without_the_partition(work):
         exported_boot(c, r'EXPORTED-CLOUD-RAN')
     check(re.search(r'REPORT root fragment \d+ ext4 /dev/vda3', c.text()),
           'the root was not found through the stub\'s modules')
+
+
+EFITOOLS = ('/usr/bin/cert-to-efi-sig-list', '/usr/bin/sign-efi-sig-list',
+            '/usr/bin/sbverify')
+GLOBAL = '8be4df61-93ca-11d2-aa0d-00e098032b8c'
+DB = 'd719b2cb-3d3a-4596-a3bc-dad00e67656f'
+
+
+def der(pem):
+    return subprocess.run(['openssl', 'x509', '-in', pem, '-outform', 'der'],
+                          check=True, capture_output=True).stdout
+
+
+def distribution_db(work):
+    """db's file for efivarfs holding a certificate that stands for the
+    vendor's or the distribution's (a test's own): the attributes, then
+    an update signed with its own key (setup mode checks no signature of
+    db's) of one signature list.  Its certificate's DER."""
+    pem, key = work('dist.pem'), work('dist.key')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048',
+                    '-nodes', '-keyout', key, '-out', pem, '-days', '30',
+                    '-subj', '/CN=Stand-in Distribution CA'],
+                   check=True, capture_output=True)
+    subprocess.run(['cert-to-efi-sig-list', pem, work('dist.esl')],
+                   check=True, capture_output=True)
+    subprocess.run(['sign-efi-sig-list', '-k', key, '-c', pem, 'db',
+                    work('dist.esl'), work('dist.auth')], check=True,
+                   capture_output=True)
+    with open(work('dist.var'), 'wb') as f:
+        f.write(b'\x27\0\0\0' + open(work('dist.auth'), 'rb').read())
+    return work('dist.var'), der(pem)
+
+
+def dumped(out, name):
+    """The bytes of a variable the guest printed with od between
+    NAME-BEGIN and NAME-END (the 4 bytes of attributes left out)."""
+    text = out[out.index(name + '-BEGIN') + len(name) + 6:
+               out.index(name + '-END')]
+    return bytes(int(h, 16) for h in text.split())[4:]
+
+
+@test
+def enroll_puts_the_key_in_a_firmware_in_setup_mode_and_it_boots_sealed(work):
+    """earlyfs enroll on the machine (a UEFI guest of OVMF's Secure Boot
+    code with empty variables: setup mode, nothing enforced): db, which
+    already holds another certificate, gets the snakeoil one appended, KEK
+    too, PK is set, the firmware leaves setup mode; a second run is
+    refused and says how (the firmware's setup screen, or shim's MOK).
+    The next boot of the same variables enforces Secure Boot: the sealed
+    partition boots, its kernel locked down.  Refused before anything is
+    written: a partition not sealed, a partition sealed with another key,
+    a key others can read."""
+    img = cloud_partition(work)
+    key, cert = keys(work)
+    with recorded_in(work('seal.conf')):
+        expect(run('enroll', '--key', key, '--cert', cert, *tgt(img)), 3,
+               'the boot partition is not sealed', 'earlyfs seal')
+        # sealed with another key: its loader would not start
+        other = work('other')
+        os.makedirs(other)
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048',
+                        '-nodes', '-keyout', os.path.join(other, 'k'),
+                        '-out', os.path.join(other, 'c'), '-days', '30',
+                        '-subj', '/CN=Another Owner'], check=True,
+                       capture_output=True)
+        os.chmod(os.path.join(other, 'k'), 0o600)
+        expect(run('seal', '--key', os.path.join(other, 'k'), '--cert',
+                   os.path.join(other, 'c'), *tgt(img)), 0, 'sealed:')
+        expect(run('enroll', '--key', key, '--cert', cert, *tgt(img)), 3,
+               '/EFI/BOOT/BOOTX64.EFI on the ESP is not signed with %s'
+               % cert)
+        expect(run('seal', '--key', key, '--cert', cert, *tgt(img)), 0,
+               'sealed:')
+        os.chmod(key, 0o640)
+        expect(run('enroll', *tgt(img)), 3, 'chmod 600')
+        os.chmod(key, 0o600)
+    dist, dist_der = distribution_db(work)
+    vars_file = work('vars.fd')
+    firmware = dict(code='OVMF_CODE_4M.secboot.fd',
+                    vars_template='OVMF_VARS_4M.fd', secure=True)
+    efivars = '/sys/firmware/efi/efivars/'
+    dump = ''.join('echo %s-BEGIN; od -An -tx1 -v %s%s-%s; echo %s-END\n'
+                   % (n, efivars, n, g, n)
+                   for n, g in (('db', DB), ('KEK', GLOBAL), ('PK', GLOBAL)))
+    mode = 'tail -c1 %sSetupMode-%s | od -An -tu1' % (efivars, GLOBAL)
+    out = guest.run_uefi(work, '''set -e
+mount -t efivarfs efivarfs /sys/firmware/efi/efivars
+echo "SETUP-MODE-BEFORE $(%s)"
+cat /dist.var > %sdb-%s
+mkdir -p /boot
+mount -t ext4 /dev/vda2 /boot
+earlyfs enroll --key /db.key --cert /db.pem
+echo "SETUP-MODE-AFTER $(%s)"
+%sset +e
+earlyfs enroll --key /db.key --cert /db.pem
+echo "SECOND-RUN $?"
+set -e
+umount /boot
+''' % (mode, efivars, DB, mode, dump), [img], vars_file,
+        files=(('/db.key', key), ('/db.pem', cert), ('/dist.var', dist)),
+        tools=EFITOOLS, **firmware)
+    check(re.search(r'SETUP-MODE-BEFORE\s+1\b', out), 'not in setup mode '
+          'before:\n' + out[-2000:])
+    for said in ('db: /db.pem appended (1 kept)',
+                 'KEK: /db.pem appended (0 kept)', 'PK: /db.pem',
+                 'enrolled: /db.pem in db, KEK and PK'):
+        check(said in out, 'enroll did not say %r:\n%s' % (said, out[-3000:]))
+    check('db holds only this certificate' not in out,
+          'warned of an empty db that held another certificate')
+    check(re.search(r'SETUP-MODE-AFTER\s+0\b', out), 'still in setup mode')
+    # what the firmware holds now: db both certificates, KEK and PK ours
+    ours = der(cert)
+    db = dumped(out, 'db')
+    check(dist_der in db and ours in db, 'db does not hold both')
+    check(ours in dumped(out, 'KEK'), 'KEK does not hold the certificate')
+    pk = dumped(out, 'PK')
+    check(ours in pk and len(pk) == 28 + 16 + len(ours),
+          'PK is not the one certificate (%d bytes)' % len(pk))
+    check('SECOND-RUN 3' in out and 'not in setup mode' in out and
+          'mokutil --import' in out, 'a second enroll was not refused:\n' +
+          out[-2000:])
+    with harness.qemu_uefi(work, img, timeout=300, vars_file=vars_file,
+                           **firmware) as c:
+        c.expect(r'Kernel is locked down from EFI Secure Boot', 240)
+        c.expect(r'seal: the boot partition is as sealed \(\d+ ms\)', 60)
+        harness.reached_real_root(c)

@@ -156,6 +156,22 @@ int loader_sealed_generations(struct loader_site *s, unsigned ret[2]);
  * sealed generation boots on), 0. */
 int loader_reseal(struct loader_site *s, unsigned prev, FILE *out,
 		  struct err *e);
+/* key and cert as given, or (either NULL) as recorded (k, c hold them):
+ * 0, or -EINVAL with e filled when none is recorded. */
+int loader_seal_key(const char **key, const char **cert, char *k,
+		    size_t kcap, char *c, size_t ccap, struct err *e);
+/* The signing key root's alone (no group or other bits), off the boot
+ * partition and the ESP, and both files there: 0 or -errno with e. */
+int loader_key_ok(struct loader_site *s, const char *key, const char *cert,
+		  struct err *e);
+/* earlyfs enroll (loader/enroll.c): cert appended to this machine's db
+ * and KEK and set as its PK, the firmware in setup mode; refused (nothing
+ * written) unless the partition is sealed with that certificate (its
+ * loader and default image verified with sbverify), the key passes
+ * loader_key_ok() and the machine has EFI variables in setup mode.
+ * key/cert NULL: the recorded pair.  0 or -errno with e. */
+int loader_enroll(struct loader_site *s, const char *key, const char *cert,
+		  FILE *out, struct err *e);
 /* earlyfs seal: key and cert (PEM) checked before anything is written (the
  * key a regular file of root's that no one else may read, on neither the
  * boot partition nor the ESP), the images made and signed, then written

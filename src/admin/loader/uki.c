@@ -69,8 +69,7 @@ static int record(const char *key, const char *cert, struct err *e)
 	return 0;
 }
 
-/* The signing key: root's alone, off the partitions it seals. */
-static int key_ok(struct loader_site *s, const char *key, const char *cert,
+int loader_key_ok(struct loader_site *s, const char *key, const char *cert,
 		  struct err *e)
 {
 	struct stat st, at;
@@ -480,7 +479,7 @@ static int seal(struct loader_site *s, const char *key, const char *cert,
 			       s->ops->name);
 	r = loader_esp(s, e);
 	if (r == 0)
-		r = key_ok(s, key, cert, e);
+		r = loader_key_ok(s, key, cert, e);
 	if (r == 0)
 		r = loader_menu(s->b->fd, "", prev, &m, e);
 	gen[IMG_DEFAULT] = m.generation;
@@ -564,22 +563,29 @@ static int seal(struct loader_site *s, const char *key, const char *cert,
 	return 0;
 }
 
+int loader_seal_key(const char **key, const char **cert, char *k,
+		    size_t kcap, char *c, size_t ccap, struct err *e)
+{
+	if (*key && *cert)
+		return 0;
+	if (loader_seal_recorded(k, kcap, c, ccap) < 0)
+		return err_set(e, EXIT_USAGE, "no key is recorded in %s: give "
+			       "--key KEY --cert CERT (PEM; the certificate "
+			       "the firmware's db or shim's MOK list holds)",
+			       conf_path());
+	*key = *key ? *key : k;
+	*cert = *cert ? *cert : c;
+	return 0;
+}
+
 int loader_seal(struct loader_site *s, const char *key, const char *cert,
 		unsigned prev, FILE *out, struct err *e)
 {
 	char k[4096], c[4096];
-	int r;
+	int r = loader_seal_key(&key, &cert, k, sizeof(k), c, sizeof(c), e);
 
-	if (!key || !cert) {
-		if (loader_seal_recorded(k, sizeof(k), c, sizeof(c)) < 0)
-			return err_set(e, EXIT_USAGE, "no key is recorded in %s: "
-				       "give --key KEY --cert CERT (PEM; the "
-				       "certificate the firmware's db or shim's "
-				       "MOK list holds)", conf_path());
-		key = key ? key : k;
-		cert = cert ? cert : c;
-	}
-	r = seal(s, key, cert, prev, out, e);
+	if (r == 0)
+		r = seal(s, key, cert, prev, out, e);
 	if (r == 0)
 		r = record(key, cert, e);
 	return r;
@@ -595,7 +601,7 @@ int loader_seal_ready(struct loader_site *s, bool fragments_only,
 	    loader_esp(s, e) < 0 || !loader_sealed(s))
 		return 0;	/* an ESP it cannot open: the export says */
 	if (loader_seal_recorded(k, sizeof(k), c, sizeof(c)) == 0) {
-		r = key_ok(s, k, c, e);
+		r = loader_key_ok(s, k, c, e);
 		return r < 0 ? -EPERM : 0;
 	}
 	if (fragments_only)
@@ -743,7 +749,7 @@ int loader_export_image(struct loader_site *s, const char *cpio,
 	if (!beneath_exists(s->b->fd, "sbin/earlyfs-init"))
 		return err_set(e, EXIT_FAILED, "the partition has no "
 			       "sbin/earlyfs-init: 'earlyfs install --refresh'");
-	if (uki && (r = key_ok(s, key, cert, e)) < 0)
+	if (uki && (r = loader_key_ok(s, key, cert, e)) < 0)
 		return r;
 	if (export_options(x.options, sizeof(x.options)) < 0)
 		return err_set(e, EXIT_FAILED, "the command line is too long");
