@@ -495,3 +495,36 @@ umount /boot
         c.expect(r'Kernel is locked down from EFI Secure Boot', 240)
         c.expect(r'seal: the boot partition is as sealed \(\d+ ms\)', 60)
         harness.reached_real_root(c)
+
+
+@test
+def seal_on_the_running_machine_reads_the_partition_without_its_esp(work):
+    """A running machine (a UEFI guest of the disk) with its ESP mounted on
+    the boot partition's efi/, as Debian mounts /boot/efi: seal reads the
+    partition alone (efi/ is its empty directory there, as the sealed boot
+    sees it: the ESP's files are not in the manifest) and writes the
+    images through the ESP's mount; the sealed boot verifies the partition
+    and reaches the real root."""
+    img = cloud_partition(work)
+    key, cert = keys(work)
+    stub = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub'
+    sdboot = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi'
+    out = guest.run_uefi(work, '''set -e
+mkdir -p /boot
+mount -t ext4 /dev/vda2 /boot
+mkdir -p /boot/efi
+mount -t vfat /dev/vda1 /boot/efi
+echo on-the-esp > /boot/efi/stray
+EARLYFS_SEAL_CONF=/seal.conf earlyfs seal --key /db.key --cert /db.pem
+ls /boot/efi/EFI/Linux
+umount /boot/efi
+umount /boot
+''', [img], work('vars.fd'), files=(('/db.key', key), ('/db.pem', cert),
+                                    (stub, stub), (sdboot, sdboot)),
+        tools=('/usr/bin/objcopy', '/usr/bin/sbsign'))
+    check(re.search(r'sealed: generation \d+, .* on /boot/efi, signed with '
+                    r'/db\.pem', out), 'not sealed:\n' + out[-2000:])
+    check('efi/linux/earlyfs.efi' in esp_files(img), esp_files(img))
+    with sealed_boot(work, img, work('sealed-vars.fd')) as c:
+        c.expect(r'seal: the boot partition is as sealed \(\d+ ms\)', 240)
+        harness.reached_real_root(c)

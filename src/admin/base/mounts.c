@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "base/mounts.h"
 
@@ -133,4 +134,22 @@ int mounts_mkdtemp(const char *prefix, char *ret, size_t cap)
 	snprintf(ret, cap, "%s/%s.%ld.XXXXXX", tmp && *tmp ? tmp : "/tmp",
 		 prefix, (long)getpid());
 	return mkdtemp(ret) ? 0 : -errno;
+}
+
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+
+int mounts_alone(int dir)
+{
+#ifdef SYS_open_tree
+	/* not AT_RECURSIVE: the one mount, none beneath it */
+	long fd = syscall(SYS_open_tree, dir, "", AT_EMPTY_PATH |
+			  OPEN_TREE_CLONE | O_CLOEXEC);
+
+	return fd < 0 ? -errno : (int)fd;
+#else
+	(void)dir;
+	return -ENOSYS;
+#endif
 }

@@ -14,6 +14,11 @@ int mounts_loop_detach(const char *dev);
 /* Our mounts from here on are our own: they go with the process, even
  * when it is killed (a mount namespace of its own, slave of the host's). */
 int mounts_private(void);
+/* The file system of dir's mount alone, as a detached copy of that mount
+ * (open_tree(2), no submounts: what is mounted inside, an ESP on efi/, is
+ * its empty directory there): the copy's root directory, an fd, or -errno
+ * (-ENOSYS before Linux 5.2). */
+int mounts_alone(int dir);
 /* Removes the empty $TMPDIR/earlyfs-{edit,mnt}.PID.* of dead processes. */
 void mounts_clean_dead(void);
 /* $TMPDIR (or /tmp)/PREFIX.PID.XXXXXX, created 0700. */

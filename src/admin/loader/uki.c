@@ -10,6 +10,7 @@
 #include "atomic.h"
 #include "base/beneath.h"
 #include "base/host.h"
+#include "base/mounts.h"
 #include "base/run.h"
 #include "cpio.h"
 #include "kv.h"
@@ -352,6 +353,21 @@ enum { IMG_PREVIOUS, IMG_RESCUE, IMG_DEFAULT, IMGS };
 static const char *const img_name[IMGS] = { "earlyfs.previous",
 					    "earlyfs.rescue", "earlyfs" };
 
+/* The boot partition's own file system, what the sealed boot reads: a
+ * copy of its mount without the mounts inside it (the ESP on efi/ of a
+ * running machine is its empty directory there, as at boot).  An fd, or
+ * -errno with e. */
+static int partition_alone(struct loader_site *s, struct err *e)
+{
+	int fd = mounts_alone(s->b->fd);
+
+	if (fd < 0)
+		return err_setr(e, fd, EXIT_FAILED, "cannot read the boot "
+				"partition without the mounts inside it "
+				"(open_tree, Linux 5.2): %s", strerror(-fd));
+	return fd;
+}
+
 /* x's image, with the manifest of scope, in dir/name.efi. */
 static int image(struct loader_site *s, const struct bootmenu_entry *x,
 		 unsigned generation, const char *key, const char *cert,
@@ -361,13 +377,12 @@ static int image(struct loader_site *s, const struct bootmenu_entry *x,
 	struct seal_scope scope = { generation };
 	char *manifest = NULL;
 	size_t mlen;
-	int r = seal_scan(s->b->fd, &scope, &manifest, &mlen);
+	int alone = partition_alone(s, e), r;
 
-	if (r == -EXDEV)
-		return err_set(e, EXIT_REFUSED, "a file system is mounted "
-			       "inside the boot partition (an ESP at its "
-			       "efi/?): seal reads the partition alone; "
-			       "unmount it first");
+	if (alone < 0)
+		return alone;
+	r = seal_scan(alone, &scope, &manifest, &mlen);
+	close(alone);
 	if (r < 0)
 		return err_setr(e, r, EXIT_FAILED, "cannot read the boot "
 				"partition: %s", strerror(-r));
@@ -724,7 +739,7 @@ int loader_export_image(struct loader_site *s, const char *cpio,
 	     p[4200];
 	size_t len = 0, i;
 	bool with_stub;
-	int r, fd;
+	int r, fd, alone;
 
 	if (!cpio == !uki)
 		return err_set(e, EXIT_USAGE, "export: give --cpio FILE or "
@@ -765,7 +780,15 @@ int loader_export_image(struct loader_site *s, const char *cpio,
 		return r;
 	}
 	with_stub = r == 1;
-	r = seal_walk(s->b->fd, NULL, archived, &a);
+	r = partition_alone(s, e);
+	if (r < 0) {
+		fclose(a.f);
+		free(bytes);
+		return r;
+	}
+	alone = r;
+	r = seal_walk(alone, NULL, archived, &a);
+	close(alone);
 	if (r == 0 && !a.has_init)
 		cpio_entry(a.f, &a.ino, "init", S_IFLNK | 0777,
 			   "sbin/earlyfs-init", 17);
