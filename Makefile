@@ -89,6 +89,12 @@ $(B)/earlyfs-init: $(patsubst src/init/%.c,$(B)/static/init/%.o,$(INIT_SRC)) \
 	cp $@ $@.debug
 	strip $@
 
+# make bench's native run of the sealed boot's verification (bench/seal.py)
+$(B)/bench/sealscan: bench/sealscan.c $(B)/static/libearlyfs.a $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(INIT_CC) $(CPPFLAGS_ALL) $(CFLAGS) -Os $(WARN) -static $< \
+		$(B)/static/libearlyfs.a -o $@
+
 # The same runner with stage timestamps (src/init/profile.h), for make bench.
 $(B)/profile/%.o: src/%.c $(LIB_HDR) $(INIT_HDR)
 	@mkdir -p $(@D)
@@ -201,7 +207,7 @@ check: deps
 	$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_BIN) kernel
 	tests/run-all.sh $(UNIT_BIN)
 
-bench: all $(B)/earlyfs-init-profile kernel
+bench: all $(B)/earlyfs-init-profile $(B)/bench/sealscan kernel
 	python3 -m bench.provision
 	python3 -m bench.boot
 	python3 -m bench.commit

@@ -20,4 +20,8 @@ void sha256_final(struct sha256 *s, unsigned char out[SHA256_LEN]);
 /* The digest of n bytes, as lower-case hex in hex. */
 void sha256_hex(const void *p, size_t n, char hex[SHA256_HEX]);
 void sha256_to_hex(const unsigned char d[SHA256_LEN], char hex[SHA256_HEX]);
+/* Whether the CPU's SHA instructions (x86's SHA extensions) are used:
+ * from the first digest on, when the CPU has them; want 0 keeps to the
+ * portable code (the tests compare both).  Returns what is used now. */
+int sha256_extensions(int want);
 #endif
