@@ -59,9 +59,9 @@ def cloud_partition(work, esp='64M'):
 
 @test
 def seal_refuses_a_key_others_can_read_and_writes_nothing(work):
-    """The key's mode and owner are checked before anything is made; a
-    partition that boots through extlinux is refused with the way out;
-    a missing --cert is a usage error."""
+    """The key's mode and owner are checked before anything is made, and
+    a key with a passphrase is refused (a change seals again with nobody
+    at a terminal); a missing --cert is a usage error."""
     img = cloud_partition(work)
     key, cert = keys(work)
     esp = esp_files(img)
@@ -97,6 +97,12 @@ def refusals(work, img, key, cert, esp):
     expect(run('seal', '--key', key, '--cert', cert, *tgt(img)), 3,
            'owner uid 65534', 'chown root')
     os.chown(key, 0, 0)
+    # a passphrase nobody is there to give when a change seals again
+    locked = work('locked.key')
+    shutil.copy(SNAKEOIL + '.key', locked)
+    os.chmod(locked, 0o600)
+    expect(run('seal', '--key', locked, '--cert', cert, *tgt(img)), 3,
+           'is encrypted', 'openssl pkey')
     expect(run('seal', '--key', key, *tgt(img)), 2, 'no key is recorded',
            '--cert CERT')
     expect(run('seal', '--key', work('none'), '--cert', cert, *tgt(img)), 2,

@@ -7,14 +7,16 @@
  * what they held (the vendor's, Microsoft's, the distribution's) stays,
  * and set as PK last, which leaves setup mode: Secure Boot is enforced
  * from the next boot.  The updates are made by efitools' sign-efi-sig-list
- * (EFI_VARIABLE_AUTHENTICATION_2, signed with the key), each written to
- * efivarfs in one write(2), one SetVariable() call.
+ * (EFI_VARIABLE_AUTHENTICATION_2, signed with the key, the owner GUID
+ * cert-to-efi-sig-list put in the list), each written to efivarfs in one
+ * write(2), one SetVariable() call.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "base/host.h"
 #include "base/run.h"
@@ -111,6 +113,25 @@ static int tool(char *const argv[], struct err *e)
 	return 0;
 }
 
+/* The updates' time as sign-efi-sig-list's -t takes it (strptime's %c,
+ * the C locale's): a year before now, since it adds one year to what it
+ * is given; so the firmware keeps the true time and a later update of PK
+ * by any tool, whose time is now, is not refused as older. */
+static int timestamp(char *ret, size_t cap, struct err *e)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!gmtime_r(&now, &tm))
+		return err_set(e, EXIT_FAILED, "the clock cannot be read");
+	tm.tm_year--;
+	if (tm.tm_mon == 1 && tm.tm_mday == 29)
+		tm.tm_mday = 28;
+	if (!strftime(ret, cap, "%a %b %e %H:%M:%S %Y", &tm))
+		return err_set(e, EXIT_FAILED, "the clock cannot be read");
+	return 0;
+}
+
 struct prepared {
 	char *auth[NVARS];	/* the update to write, or NULL: held */
 	size_t len[NVARS];
@@ -122,10 +143,12 @@ static int prepare(const char *dir, const char *key, const char *cert,
 		   const char *der, size_t dlen, struct prepared *p,
 		   struct err *e)
 {
-	char esl[4200], out[4200];
+	char esl[4200], out[4200], stamp[64];
 	size_t i;
-	int r;
+	int r = timestamp(stamp, sizeof(stamp), e);
 
+	if (r < 0)
+		return r;
 	snprintf(esl, sizeof(esl), "%s/cert.esl", dir);
 	for (i = 0; i < NVARS; i++) {
 		unsigned char *v = NULL;
@@ -151,8 +174,8 @@ static int prepare(const char *dir, const char *key, const char *cert,
 		argv[a++] = "sign-efi-sig-list";
 		if (vars[i].append)
 			argv[a++] = "-a";
-		argv[a++] = "-g";
-		argv[a++] = OWNER;
+		argv[a++] = "-t";
+		argv[a++] = stamp;
 		argv[a++] = "-k";
 		argv[a++] = (char *)key;
 		argv[a++] = "-c";

@@ -70,6 +70,20 @@ static int record(const char *key, const char *cert, struct err *e)
 	return 0;
 }
 
+/* A PEM key that asks for a passphrase (PKCS#8's ENCRYPTED PRIVATE KEY,
+ * or the traditional Proc-Type: 4,ENCRYPTED header). */
+static bool key_encrypted(const char *key)
+{
+	char *t = NULL;
+	size_t l;
+	bool enc = read_regular(key, 64 << 10, &t, &l) == 0 &&
+		   (memmem(t, l, "ENCRYPTED PRIVATE KEY", 21) ||
+		    memmem(t, l, "Proc-Type: 4,ENCRYPTED", 22));
+
+	free(t);
+	return enc;
+}
+
 int loader_key_ok(struct loader_site *s, const char *key, const char *cert,
 		  struct err *e)
 {
@@ -94,6 +108,14 @@ int loader_key_ok(struct loader_site *s, const char *key, const char *cert,
 			       "boot partition or the ESP, which anyone with "
 			       "the disk reads: keep it on the root file "
 			       "system (root's, 0600) or off the machine", key);
+	if (key_encrypted(key))
+		return err_set(e, EXIT_REFUSED, "the signing key %s is "
+			       "encrypted: every change on a sealed partition "
+			       "(the kernel hooks, earlyfsd) signs again with "
+			       "no one at a terminal to give the passphrase; "
+			       "give the key without it (openssl pkey -in %s "
+			       "-out KEY.plain; root's, 0600), kept off the "
+			       "machine if it must not stay there", key, key);
 	if (stat(cert, &st) < 0)
 		return err_setr(e, -errno, EXIT_USAGE, "--cert %s: %s", cert,
 				strerror(errno));
