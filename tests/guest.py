@@ -110,11 +110,12 @@ def initramfs(work, script, earlyfs=False, uefi=False, files=(), tools=()):
     return cpio
 
 
-def _guest(work, cpio, disks, iface, timeout, boot):
-    """Boots the test kernel with cpio as its initramfs and disks (the
-    first through boot(work, disk, extra), the others after it); the
-    console text once the script said it succeeded, else BootFailure."""
-    argv = ['-kernel', harness.kernel_image(), '-initrd', cpio,
+def _guest(work, cpio, disks, iface, timeout, boot, kernel=None):
+    """Boots the test kernel (or kernel) with cpio as its initramfs and
+    disks (the first through boot(work, disk, extra), the others after
+    it); the console text once the script said it succeeded, else
+    BootFailure."""
+    argv = ['-kernel', kernel or harness.kernel_image(), '-initrd', cpio,
             '-append', 'console=ttyS0 rdinit=/init panic=-1 quiet']
     for i, d in enumerate(disks[1:], 1):
         argv += harness.drive(d, iface, i)
@@ -143,11 +144,12 @@ def run(work, script, disks, timeout=300, earlyfs=False, iface='virtio',
 
 
 def run_uefi(work, script, disks, vars_file, timeout=300, files=(),
-             tools=(), **firmware):
+             tools=(), kernel=None, **firmware):
     """Runs script as a running UEFI machine would: OVMF (vars_file, kept
     for the boots after) starts the test kernel with the initramfs, whose
     script has efivarfs, earlyfs, efibootmgr and mtools; disks as vda,
-    vdb...; tools: more host binaries; firmware: qemu_uefi's code,
+    vdb...; tools: more host binaries; kernel: another than the test
+    kernel (one signed for Secure Boot); firmware: qemu_uefi's code,
     vars_template, secure.  Returns the console text (BootFailure unless
     it succeeded)."""
     cpio = initramfs(work, script, earlyfs=True, uefi=True, files=files,
@@ -155,4 +157,4 @@ def run_uefi(work, script, disks, vars_file, timeout=300, files=(),
     return _guest(work, cpio, disks, 'virtio', timeout,
                   lambda w, d, argv: harness.qemu_uefi(
                       w, d, timeout, extra=argv, vars_file=vars_file,
-                      **firmware))
+                      **firmware), kernel)

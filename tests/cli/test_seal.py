@@ -380,6 +380,8 @@ def export_cpio_and_uki_boot_without_the_partition(work):
 EFITOOLS = ('/usr/bin/cert-to-efi-sig-list', '/usr/bin/sign-efi-sig-list',
             '/usr/bin/sbverify')
 GLOBAL = '8be4df61-93ca-11d2-aa0d-00e098032b8c'
+STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub'
+SDBOOT = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi'
 DB = 'd719b2cb-3d3a-4596-a3bc-dad00e67656f'
 
 
@@ -423,7 +425,10 @@ def enroll_puts_the_key_in_a_firmware_in_setup_mode_and_it_boots_sealed(work):
     already holds another certificate, gets the snakeoil one appended, KEK
     too, PK is set, the firmware leaves setup mode; a second run is
     refused and says how (the firmware's setup screen, or shim's MOK).
-    The next boot of the same variables enforces Secure Boot: the sealed
+    The machine booted again (Secure Boot on, the test kernel signed with
+    the key): seal with another key is refused, since the firmware would
+    not start its images; seal and check with the enrolled one pass.  The
+    next boot of the same variables enforces Secure Boot: the sealed
     partition boots, its kernel locked down.  Refused before anything is
     written: a partition not sealed, a partition sealed with another key,
     a key others can read."""
@@ -496,6 +501,38 @@ umount /boot
     check('SECOND-RUN 3' in out and 'not in setup mode' in out and
           'mokutil --import' in out, 'a second enroll was not refused:\n' +
           out[-2000:])
+    # the running machine, Secure Boot on now (the test kernel signed with
+    # the key): seal checks the firmware trusts the certificate, check too
+    other = os.path.join(work('other'), 'k'), os.path.join(work('other'), 'c')
+    kernel = work('bzImage.signed')
+    subprocess.run(['sbsign', '--key', key, '--cert', cert, '--output',
+                    kernel, harness.kernel_image()], check=True,
+                   capture_output=True)
+    out = guest.run_uefi(work, '''set -e
+mount -t efivarfs efivarfs /sys/firmware/efi/efivars
+mkdir -p /boot
+mount -t ext4 /dev/vda2 /boot
+echo "SECURE-BOOT $(tail -c1 %sSecureBoot-%s | od -An -tu1)"
+set +e
+EARLYFS_SEAL_CONF=/other.conf earlyfs seal --key /other.key --cert /other.pem
+echo "OTHER-SEAL $?"
+set -e
+EARLYFS_SEAL_CONF=/seal.conf earlyfs seal --key /db.key --cert /db.pem
+EARLYFS_SEAL_CONF=/seal.conf earlyfs check
+umount /boot
+''' % (efivars, GLOBAL), [img], vars_file, kernel=kernel,
+        files=(('/db.key', key), ('/db.pem', cert), ('/other.key', other[0]),
+               ('/other.pem', other[1]), (STUB, STUB), (SDBOOT, SDBOOT)),
+        tools=('/usr/bin/objcopy', '/usr/bin/sbsign'), **firmware)
+    check(re.search(r'SECURE-BOOT\s+1\b', out), 'Secure Boot is not on:\n'
+          + out[-2000:])
+    check('OTHER-SEAL 3' in out and 'does not trust /other.pem' in out,
+          'a seal with a key the firmware does not trust was not refused:\n'
+          + out[-2000:])
+    check("the firmware's db holds /db.pem" in out and
+          re.search(r'^sealed: generation', out, re.M) and
+          '0 problems' in out, 'seal or check on the running machine:\n' +
+          out[-2000:])
     with harness.qemu_uefi(work, img, timeout=300, vars_file=vars_file,
                            **firmware) as c:
         c.expect(r'Kernel is locked down from EFI Secure Boot', 240)
@@ -509,13 +546,13 @@ def seal_on_the_running_machine_reads_the_partition_without_its_esp(work):
     the boot partition's efi/, as Debian mounts /boot/efi: seal reads the
     partition alone (efi/ is its empty directory there, as the sealed boot
     sees it: the ESP's files are not in the manifest) and writes the
-    images through the ESP's mount; the sealed boot verifies the partition
-    and reaches the real root."""
+    images through the ESP's mount, and says that Secure Boot is off
+    there; the sealed boot verifies the partition and reaches the real
+    root."""
     img = cloud_partition(work)
     key, cert = keys(work)
-    stub = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub'
-    sdboot = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi'
     out = guest.run_uefi(work, '''set -e
+mount -t efivarfs efivarfs /sys/firmware/efi/efivars
 mkdir -p /boot
 mount -t ext4 /dev/vda2 /boot
 mkdir -p /boot/efi
@@ -526,10 +563,12 @@ ls /boot/efi/EFI/Linux
 umount /boot/efi
 umount /boot
 ''', [img], work('vars.fd'), files=(('/db.key', key), ('/db.pem', cert),
-                                    (stub, stub), (sdboot, sdboot)),
+                                    (STUB, STUB), (SDBOOT, SDBOOT)),
         tools=('/usr/bin/objcopy', '/usr/bin/sbsign'))
     check(re.search(r'sealed: generation \d+, .* on /boot/efi, signed with '
                     r'/db\.pem', out), 'not sealed:\n' + out[-2000:])
+    check('Secure Boot is off on this machine' in out,
+          'seal did not say Secure Boot is off:\n' + out[-2000:])
     check('efi/linux/earlyfs.efi' in esp_files(img), esp_files(img))
     with sealed_boot(work, img, work('sealed-vars.fd')) as c:
         c.expect(r'seal: the boot partition is as sealed \(\d+ ms\)', 240)

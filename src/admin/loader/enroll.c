@@ -22,6 +22,7 @@
 #include "base/run.h"
 #include "atomic.h"
 #include "esl.h"
+#include "pem.h"
 #include "loader/efivar.h"
 #include "loader/loader.h"
 
@@ -110,6 +111,82 @@ static int tool(char *const argv[], struct err *e)
 	if (r > 0)
 		return err_set(e, EXIT_FAILED, "%s failed: %s", argv[0],
 			       why[0] ? why : "no message");
+	return 0;
+}
+
+#define CERT_MAX (64u << 10)
+/* shim's variables (MokListRT, the MOK list as shim leaves it at run
+ * time, in parts past the first: MokListRT1...; MokNew, an import that
+ * the next boot's MokManager confirms) */
+#define SHIM_GUID "605dab50-e046-4300-abb6-3dd810dd8b23"
+
+/* cert's DER bytes in der: their number, or -errno with e. */
+static long cert_der(const char *cert, unsigned char *der, size_t cap,
+		     struct err *e)
+{
+	char *t = NULL;
+	size_t l;
+	long n;
+	int r = read_regular(cert, CERT_MAX * 2, &t, &l);
+
+	if (r < 0)
+		return err_setr(e, r, EXIT_USAGE, "--cert %s: %s", cert,
+				strerror(-r));
+	n = pem_decode(t, l, "CERTIFICATE", der, cap);
+	free(t);
+	if (n <= 0)
+		return err_setr(e, -EINVAL, EXIT_USAGE, "--cert %s is not an "
+				"X.509 certificate in PEM (-----BEGIN "
+				"CERTIFICATE-----)", cert);
+	return n;
+}
+
+/* Whether name-guid holds der: 1, 0, or -errno (-ENOENT: no such). */
+static int holds(const char *name, const char *guid, const unsigned char *der,
+		 size_t dlen)
+{
+	unsigned char *v = NULL;
+	size_t vl = 0;
+	int r = efivar_read(name, guid, VAR_MAX, &v, &vl);
+
+	if (r == 0)
+		r = esl_holds(v, vl, der, dlen) > 0;
+	free(v);
+	return r;
+}
+
+int loader_firmware_trusts(const char *cert, char *where, size_t cap)
+{
+	static unsigned char der[CERT_MAX];
+	static const char *const shim[] = {
+		"MokListRT", "MokListRT1", "MokListRT2", "MokListRT3", "MokNew",
+	};
+	unsigned char sb[4], setup[4];
+	struct err e = { "", 0 };
+	long n;
+	size_t i;
+
+	snprintf(where, cap, "%s", "");
+	if (!efivar_available() ||
+	    efivar_get_raw("SecureBoot", EFIVAR_GLOBAL_GUID, sb, 1) < 1)
+		return -ENOENT;
+	if (sb[0] != 1 || (efivar_get_raw("SetupMode", EFIVAR_GLOBAL_GUID,
+					  setup, 1) >= 1 && setup[0] == 1))
+		return 2;
+	n = cert_der(cert, der, sizeof(der), &e);
+	if (n < 0)
+		return (int)n;
+	if (holds("db", EFIVAR_DB_GUID, der, (size_t)n) == 1) {
+		snprintf(where, cap, "%s", "the firmware's db");
+		return 1;
+	}
+	for (i = 0; i < sizeof(shim) / sizeof(shim[0]); i++)
+		if (holds(shim[i], SHIM_GUID, der, (size_t)n) == 1) {
+			snprintf(where, cap, "%s", i == 4 ? "shim's MokNew "
+				 "(confirmed at the next boot)" :
+				 "shim's MOK list");
+			return 1;
+		}
 	return 0;
 }
 
@@ -227,30 +304,22 @@ static int check_after(const char *der, size_t dlen, struct err *e)
 static int enroll(struct loader_site *s, const char *key, const char *cert,
 		  const char *dir, FILE *out, struct err *e)
 {
+	static unsigned char der[CERT_MAX];
 	struct prepared p;
-	char esl[4200], *bytes = NULL;
-	const uint8_t *der = NULL;
-	size_t bl = 0, dlen = 0, i;
+	char esl[4200];
+	long dlen = cert_der(cert, der, sizeof(der), e);
+	size_t i;
 	char *argv[] = { "cert-to-efi-sig-list", "-g", OWNER, (char *)cert,
 			 esl, NULL };
-	int r;
+	int r = dlen < 0 ? (int)dlen : 0;
 
 	memset(&p, 0, sizeof(p));
 	snprintf(esl, sizeof(esl), "%s/cert.esl", dir);
-	r = tool(argv, e);
-	if (r == 0 && read_file(esl, VAR_MAX, &bytes, &bl) < 0)
-		r = err_set(e, EXIT_FAILED, "%s: cannot read it", esl);
-	/* the certificate's DER: what the variables hold after */
-	if (r == 0 && esl_walk(bytes, bl, NULL, NULL) == 1 &&
-	    bl > 28 + ESL_GUID_LEN && !memcmp(bytes, esl_x509, ESL_GUID_LEN)) {
-		der = (const uint8_t *)bytes + 28 + ESL_GUID_LEN;
-		dlen = bl - 28 - ESL_GUID_LEN;
-	} else if (r == 0) {
-		r = err_set(e, EXIT_USAGE, "--cert %s: not one X.509 "
-			    "certificate (PEM)", cert);
-	}
 	if (r == 0)
-		r = prepare(dir, key, cert, (const char *)der, dlen, &p, e);
+		r = tool(argv, e);
+	if (r == 0)
+		r = prepare(dir, key, cert, (const char *)der, (size_t)dlen, &p,
+			    e);
 	for (i = 0; i < NVARS && r == 0; i++) {
 		uint32_t attrs = AUTH_ATTRS |
 				 (vars[i].append ? EFIVAR_APPEND : 0);
@@ -278,7 +347,7 @@ static int enroll(struct loader_site *s, const char *key, const char *cert,
 			fprintf(out, "earlyfs: PK: %s\n", cert);
 	}
 	if (r == 0)
-		r = check_after((const char *)der, dlen, e);
+		r = check_after((const char *)der, (size_t)dlen, e);
 	if (r == 0) {
 		fprintf(out, "enrolled: %s in db, KEK and PK; the firmware left "
 			"setup mode: Secure Boot is enforced from the next "
@@ -294,7 +363,6 @@ static int enroll(struct loader_site *s, const char *key, const char *cert,
 	}
 	for (i = 0; i < NVARS; i++)
 		free(p.auth[i]);
-	free(bytes);
 	return r;
 }
 

@@ -172,6 +172,12 @@ int loader_key_ok(struct loader_site *s, const char *key, const char *cert,
  * key/cert NULL: the recorded pair.  0 or -errno with e. */
 int loader_enroll(struct loader_site *s, const char *key, const char *cert,
 		  FILE *out, struct err *e);
+/* Whether this machine's firmware starts what cert (PEM) signed: 1 with
+ * Secure Boot on and cert in db or in shim's MOK list (or its pending
+ * MokNew), where naming which; 0 with Secure Boot on and neither; 2 with
+ * Secure Boot off (or in setup mode): anything starts; -errno when it
+ * cannot tell (no EFI variables, cert unreadable). */
+int loader_firmware_trusts(const char *cert, char *where, size_t cap);
 /* earlyfs seal: key and cert (PEM) checked before anything is written (the
  * key a regular file of root's that no one else may read, on neither the
  * boot partition nor the ESP), the images made and signed, then written

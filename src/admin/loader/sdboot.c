@@ -428,7 +428,7 @@ static void sealed_check(struct loader_site *s, const struct bootmenu *m,
 			 FILE *out, unsigned *ret)
 {
 	unsigned g[2];
-	char path[64];
+	char path[64], key[4096], cert[4096], where[96];
 
 	if (!esp_exists(&s->esp, LOADER_UKI_DIR "/earlyfs.rescue.efi")) {
 		fprintf(out, "%s: " LOADER_UKI_DIR "/earlyfs.rescue.efi is "
@@ -457,6 +457,16 @@ static void sealed_check(struct loader_site *s, const struct bootmenu *m,
 		fprintf(out, "generation %u is not sealed: the sealed images "
 			"run generation %u (a change made without the key); "
 			"'earlyfs seal' to boot it\n", m->generation, g[0]);
+		++*ret;
+	}
+	/* on the machine itself, with the recorded key's certificate */
+	if (!s->b->mounted && loader_seal_recorded(key, sizeof(key), cert,
+						   sizeof(cert)) == 0 &&
+	    loader_firmware_trusts(cert, where, sizeof(where)) == 0) {
+		fprintf(out, "Secure Boot is on and this machine's firmware "
+			"does not trust %s, which the partition is sealed "
+			"with: the next boot refuses the images; earlyfs "
+			"enroll, or mokutil --import\n", cert);
 		++*ret;
 	}
 }

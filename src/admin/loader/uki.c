@@ -615,12 +615,44 @@ int loader_seal_key(const char **key, const char **cert, char *k,
 	return 0;
 }
 
+/* On the machine itself: refused while Secure Boot is on and its firmware
+ * does not trust cert (the images would not start at the next boot);
+ * said when Secure Boot is off. */
+static int trusted_here(struct loader_site *s, const char *cert, FILE *out,
+			struct err *e)
+{
+	char where[96];
+	int t;
+
+	if (s->b->mounted)	/* a --target: not this machine's */
+		return 0;
+	t = loader_firmware_trusts(cert, where, sizeof(where));
+	if (t == 0)
+		return err_set(e, EXIT_REFUSED, "Secure Boot is on and this "
+			       "machine's firmware does not trust %s (neither "
+			       "its db nor shim's MOK list holds it): the "
+			       "sealed images would not start at the next "
+			       "boot; enroll it first (earlyfs enroll, the "
+			       "firmware in setup mode; or mokutil --import), "
+			       "then seal", cert);
+	if (t == 1)
+		fprintf(out, "earlyfs: %s holds %s\n", where, cert);
+	else if (t == 2)
+		fprintf(out, "earlyfs: note: Secure Boot is off on this "
+			"machine: its firmware starts the sealed images, and "
+			"any other; enroll %s (earlyfs enroll) and turn it "
+			"on\n", cert);
+	return 0;
+}
+
 int loader_seal(struct loader_site *s, const char *key, const char *cert,
 		unsigned prev, FILE *out, struct err *e)
 {
 	char k[4096], c[4096];
 	int r = loader_seal_key(&key, &cert, k, sizeof(k), c, sizeof(c), e);
 
+	if (r == 0)
+		r = trusted_here(s, cert, out, e);
 	if (r == 0)
 		r = seal(s, key, cert, prev, out, e);
 	if (r == 0)
