@@ -76,7 +76,7 @@ int efivar_get_raw(const char *name, const char *guid, unsigned char *ret,
 {
 	unsigned char *buf;
 	size_t n;
-	int r = efivar_read(name, guid, 2 * 256, &buf, &n);
+	int r = efivar_read(name, guid, 64u << 10, &buf, &n);
 
 	if (r < 0)
 		return r;

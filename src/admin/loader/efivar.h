@@ -19,7 +19,8 @@ bool efivar_available(void);
 /* name-guid's value as ASCII (characters past 0x7f as '?'): 0, -ENOENT,
  * -errno. */
 int efivar_get(const char *name, const char *guid, char *ret, size_t cap);
-/* name-guid's data (after the attributes): its length, or -errno. */
+/* name-guid's data (after the attributes), its first cap bytes in ret:
+ * its whole length (64 KiB at most), or -errno. */
 int efivar_get_raw(const char *name, const char *guid, unsigned char *ret,
 		   size_t cap);
 /* name-guid's data (after the attributes), malloc'ed in *ret, *len bytes:
