@@ -285,13 +285,8 @@ static int check_after(const char *der, size_t dlen, struct err *e)
 		return err_set(e, EXIT_FAILED, "the firmware took PK and is "
 			       "still in setup mode");
 	for (i = 0; i < NVARS; i++) {
-		unsigned char *v = NULL;
-		size_t vl = 0;
-
-		r = efivar_read(vars[i].name, vars[i].guid, VAR_MAX, &v, &vl);
-		if (r == 0)
-			r = esl_holds(v, vl, der, dlen);
-		free(v);
+		r = holds(vars[i].name, vars[i].guid,
+			  (const unsigned char *)der, dlen);
 		if (r <= 0)
 			return err_set(e, EXIT_FAILED, "the firmware's %s does "
 				       "not hold the certificate after it was "
