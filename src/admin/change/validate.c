@@ -180,26 +180,25 @@ static const char *sh_message(char *msg)
 	return msg;
 }
 
-/* The host's busybox parses a private copy of the bytes already read:
- * nothing of the target runs, and what is checked is what was read. */
+/* The host's busybox parses a private copy of the bytes already read
+ * (a memfd: nothing is left behind if we are killed), as its standard
+ * input opened by name for the line numbers: nothing of the target
+ * runs, and what is checked is what was read. */
 static void check_sh_syntax(const char *buf, size_t len, const char *shown,
 			    struct problems *p)
 {
-	char tmp[PATH_MAX], errbuf[512];
-	char *const argv[] = { HOST_BUSYBOX, "sh", "-n", tmp, NULL };
-	int fd, r;
+	char errbuf[512];
+	char *const argv[] = { HOST_BUSYBOX, "sh", "-n", "/proc/self/fd/0",
+			       NULL };
+	int fd = run_memfd("earlyfs-sh", buf, len), r;
 
-	fd = host_mkstemp("earlyfs-sh", tmp, sizeof(tmp));
 	if (fd < 0) {
 		validate_problem(p, "%s: cannot check its shell syntax: %s", shown,
 			strerror(-fd));
 		return;
 	}
-	r = write_all(fd, buf, len);
+	r = run_filter(argv, fd, 0, -1, 0, errbuf, sizeof(errbuf));
 	close(fd);
-	if (r == 0)
-		r = run_cmd(argv, errbuf, sizeof(errbuf));
-	unlink(tmp);
 	if (r < 0)
 		validate_problem(p, "%s: cannot check its shell syntax with %s: %s",
 			shown, HOST_BUSYBOX, strerror(-r));
