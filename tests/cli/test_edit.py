@@ -1,5 +1,5 @@
 """Editing early userspace: fragment commands, generations, earlyfsd."""
-import os, random, re, signal, socket, subprocess, threading, time
+import glob, os, random, re, signal, socket, subprocess, threading, time
 from tests import harness
 from tests.harness import test
 from tests.cli.clilib import (EARLYFS, check, expect, image, partition_attached,
@@ -523,7 +523,8 @@ class AfterKill:
 @test
 def edit_survives_kill_9_at_random_points(work):
     """200 kill -9s of earlyfsd or the in-process CLI during edits: every
-    fragment holds its old or its new content, e2fsck -fn stays clean."""
+    fragment holds its old or its new content, e2fsck -fn stays clean, and
+    no temporary file of theirs is left in /tmp."""
     img = provisioned(work)
     seed = int(os.environ.get('EARLYFS_SEED', '4'))
     rnd = random.Random(seed)
@@ -533,6 +534,7 @@ def edit_survives_kill_9_at_random_points(work):
     interrupted = 0     # kills that left the edit unfinished
     sock = work('run/earlyfsd.sock')
     os.makedirs(work('m'), exist_ok=True)
+    in_tmp = set(glob.glob('/tmp/earlyfs-*'))
     with partition_attached(img, 1) as loop:
         for i in range(200):
             subprocess.run(['mount', loop, work('m')], check=True)
@@ -584,6 +586,8 @@ def edit_survives_kill_9_at_random_points(work):
           % (interrupted, seed))
     check(interrupted >= 20, 'only %d of 200 kills landed mid-change'
           % interrupted)
+    left = set(glob.glob('/tmp/earlyfs-*')) - in_tmp
+    check(not left, 'the killed commands left in /tmp: %s' % sorted(left))
     # the next change finishes whatever was interrupted
     t = tgt(img)
     expect(run('add', '--replace', '20-a', '/dev/null', *t), 0)
