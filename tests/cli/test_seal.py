@@ -3,7 +3,7 @@ Secure Boot with the owner's key (OVMF's snakeoil code and variables: the
 snakeoil certificate is the only one in db).  Debian's cloud kernel (its
 disk drivers modules, locked down under Secure Boot) in signed unified
 kernel images that systemd-boot, signed too, starts."""
-import contextlib, os, re, shutil, subprocess
+import contextlib, glob, os, re, shutil, subprocess, time
 from tests import guest, harness
 from tests.harness import test
 from tests.cli.clilib import check, expect, partuuid, run
@@ -86,6 +86,36 @@ def seal_refuses_an_esp_too_small_with_its_bytes_unchanged(work):
     check(esp_sha(img) == before, 'a refused seal wrote to the ESP')
     check(not os.path.exists(work('seal.conf')), 'a refused seal recorded')
     expect(run('check', *tgt(img)), 0, '0 problems')
+
+
+@test
+def seal_killed_mid_signing_leaves_its_scratch_to_the_next(work):
+    """A seal killed (kill -9) while it makes and signs its images leaves
+    its scratch directory (the images, tens of MB) in TMPDIR; the next
+    seal removes it before making its own, seals, and leaves nothing."""
+    from tests.cli.clilib import EARLYFS
+    img = cloud_partition(work)
+    key, cert = keys(work)
+    tmp = work('tmp')
+    os.makedirs(tmp)
+    env = dict(os.environ, TMPDIR=tmp, EARLYFS_SEAL_CONF=work('seal.conf'))
+    argv = [EARLYFS, 'seal', '--key', key, '--cert', cert] + [
+        str(a) for a in tgt(img)]
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not [
+            f for f in glob.glob(os.path.join(tmp, 'earlyfs-seal.*', '*'))]:
+        time.sleep(0.01)
+    p.kill()
+    p.wait()
+    left = glob.glob(os.path.join(tmp, 'earlyfs-seal.*'))
+    check(left, 'the killed seal made no scratch directory: it was not '
+          'killed mid-signing')
+    q = subprocess.run(argv, env=env, capture_output=True, text=True)
+    check(q.returncode == 0 and 'sealed: generation' in q.stdout,
+          q.stdout + q.stderr)
+    check(os.listdir(tmp) == [], 'left in TMPDIR: %s' % os.listdir(tmp))
 
 
 def refusals(work, img, key, cert, esp):

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "base/host.h"
 #include "base/mounts.h"
 
 int mounts_loop_attach(const char *file, uint64_t offset, uint64_t size,
@@ -95,7 +96,16 @@ int mounts_private(void)
 
 void mounts_clean_dead(void)
 {
-	static const char *const ours[] = { "earlyfs-edit.", "earlyfs-mnt." };
+	/* mount points: only while empty (a mount may still be on one);
+	 * scratch directories of files (signed images): whole */
+	static const struct {
+		const char *prefix;
+		bool whole;
+	} ours[] = {
+		{ "earlyfs-edit.", false }, { "earlyfs-mnt.", false },
+		{ "earlyfs-seal.", true }, { "earlyfs-export.", true },
+		{ "earlyfs-enroll.", true },
+	};
 	const char *tmp = getenv("TMPDIR");
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -106,25 +116,33 @@ void mounts_clean_dead(void)
 	d = opendir(tmp);
 	while (d && (de = readdir(d))) {
 		for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
-			size_t l = strlen(ours[i]);
+			size_t l = strlen(ours[i].prefix);
 			long pid;
 			char *end;
 
-			if (strncmp(de->d_name, ours[i], l))
+			if (strncmp(de->d_name, ours[i].prefix, l))
 				continue;
 			pid = strtol(de->d_name + l, &end, 10);
 			if (end == de->d_name + l || *end != '.' || pid <= 0 ||
 			    (kill((pid_t)pid, 0) < 0 && errno != ESRCH) ||
 			    kill((pid_t)pid, 0) == 0)
 				continue;
-			/* its creator is dead: an empty directory goes (a
-			 * non-empty one is not ours to judge) */
+			/* its creator is dead */
 			snprintf(path, sizeof(path), "%s/%s", tmp, de->d_name);
-			rmdir(path);
+			if (ours[i].whole)
+				host_rm_rf(path);
+			else
+				rmdir(path);
 		}
 	}
 	if (d)
 		closedir(d);
+}
+
+int mounts_scratch(const char *prefix, char *ret, size_t cap)
+{
+	mounts_clean_dead();
+	return mounts_mkdtemp(prefix, ret, cap);
 }
 
 int mounts_mkdtemp(const char *prefix, char *ret, size_t cap)

@@ -19,8 +19,13 @@ int mounts_private(void);
  * its empty directory there): the copy's root directory, an fd, or -errno
  * (-ENOSYS before Linux 5.2). */
 int mounts_alone(int dir);
-/* Removes the empty $TMPDIR/earlyfs-{edit,mnt}.PID.* of dead processes. */
+/* Of dead processes: the empty $TMPDIR/earlyfs-{edit,mnt}.PID.* (mount
+ * points) and the whole earlyfs-{seal,export,enroll}.PID.* (scratch
+ * directories of files, never mounted on). */
 void mounts_clean_dead(void);
 /* $TMPDIR (or /tmp)/PREFIX.PID.XXXXXX, created 0700. */
 int mounts_mkdtemp(const char *prefix, char *ret, size_t cap);
+/* The same after mounts_clean_dead(): what a killed command of the same
+ * kind left goes first. */
+int mounts_scratch(const char *prefix, char *ret, size_t cap);
 #endif

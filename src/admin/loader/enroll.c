@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "base/host.h"
+#include "base/mounts.h"
 #include "base/run.h"
 #include "atomic.h"
 #include "esl.h"
@@ -100,20 +101,6 @@ static int setup_mode(struct err *e)
 	return v[0] == 1;
 }
 
-static int tool(char *const argv[], struct err *e)
-{
-	char why[512] = "";
-	int r = run_cmd(argv, why, sizeof(why));
-
-	if (r < 0)
-		return err_setr(e, r, EXIT_FAILED, "cannot run %s: %s (install "
-				"efitools)", argv[0], strerror(-r));
-	if (r > 0)
-		return err_set(e, EXIT_FAILED, "%s failed: %s", argv[0],
-			       why[0] ? why : "no message");
-	return 0;
-}
-
 #define CERT_MAX (64u << 10)
 /* shim's variables (MokListRT, the MOK list as shim leaves it at run
  * time, in parts past the first: MokListRT1...; MokNew, an import that
@@ -161,17 +148,14 @@ int loader_firmware_trusts(const char *cert, char *where, size_t cap)
 	static const char *const shim[] = {
 		"MokListRT", "MokListRT1", "MokListRT2", "MokListRT3", "MokNew",
 	};
-	unsigned char sb[4], setup[4];
 	struct err e = { "", 0 };
 	long n;
 	size_t i;
 
 	snprintf(where, cap, "%s", "");
-	if (!efivar_available() ||
-	    efivar_get_raw("SecureBoot", EFIVAR_GLOBAL_GUID, sb, 1) < 1)
+	if (!efivar_available())
 		return -ENOENT;
-	if (sb[0] != 1 || (efivar_get_raw("SetupMode", EFIVAR_GLOBAL_GUID,
-					  setup, 1) >= 1 && setup[0] == 1))
+	if (!secureboot_on_here() || setup_mode(&e) == 1)
 		return 2;
 	n = cert_der(cert, der, sizeof(der), &e);
 	if (n < 0)
@@ -261,7 +245,7 @@ static int prepare(const char *dir, const char *key, const char *cert,
 		argv[a++] = esl;
 		argv[a++] = out;
 		argv[a] = NULL;
-		r = tool(argv, e);
+		r = loader_tool(argv, e);
 		if (r == 0) {
 			r = read_file(out, VAR_MAX, &p->auth[i], &p->len[i]);
 			if (r < 0)
@@ -311,7 +295,7 @@ static int enroll(struct loader_site *s, const char *key, const char *cert,
 	memset(&p, 0, sizeof(p));
 	snprintf(esl, sizeof(esl), "%s/cert.esl", dir);
 	if (r == 0)
-		r = tool(argv, e);
+		r = loader_tool(argv, e);
 	if (r == 0)
 		r = prepare(dir, key, cert, (const char *)der, (size_t)dlen, &p,
 			    e);
@@ -364,7 +348,7 @@ static int enroll(struct loader_site *s, const char *key, const char *cert,
 int loader_enroll(struct loader_site *s, const char *key, const char *cert,
 		  FILE *out, struct err *e)
 {
-	char k[4096], c[4096], dir[] = "/tmp/earlyfs-enroll.XXXXXX";
+	char k[4096], c[4096], dir[4200];
 	int r = loader_seal_key(&key, &cert, k, sizeof(k), c, sizeof(c), e);
 
 	if (r == 0)
@@ -401,9 +385,9 @@ int loader_enroll(struct loader_site *s, const char *key, const char *cert,
 	}
 	if (r < 0)
 		return r;
-	if (!mkdtemp(dir))
-		return err_setr(e, -errno, EXIT_FAILED, "mkdtemp: %s",
-				strerror(errno));
+	if ((r = mounts_scratch("earlyfs-enroll", dir, sizeof(dir))) < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot make a directory in "
+				"$TMPDIR or /tmp: %s", strerror(-r));
 	r = enroll(s, key, cert, dir, out, e);
 	host_rm_rf(dir);
 	return r;

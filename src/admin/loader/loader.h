@@ -156,6 +156,10 @@ int loader_sealed_generations(struct loader_site *s, unsigned ret[2]);
  * sealed generation boots on), 0. */
 int loader_reseal(struct loader_site *s, unsigned prev, FILE *out,
 		  struct err *e);
+/* A signing tool of seal and enroll (objcopy, sbsign, sbverify, efitools')
+ * run with argv: 0, or -errno with e naming the package to install or
+ * the tool's own message. */
+int loader_tool(char *const argv[], struct err *e);
 /* key and cert as given, or (either NULL) as recorded (k, c hold them):
  * 0, or -EINVAL with e filled when none is recorded. */
 int loader_seal_key(const char **key, const char **cert, char *k,

@@ -170,9 +170,6 @@ static int partition_file(struct loader_site *s, const char *rel, size_t max,
 	return 0;
 }
 
-/* The image's initramfs: the module stub, padded to 4 bytes, then a
- * plain cpio with this host's earlyfs-init as /init and the manifest
- * (the later archive's /init replaces the stub's). */
 /* x's module stub, if it has one, padded to 4 bytes: the front of an
  * initramfs whose next archive is plain (the kernel reads a plain cpio
  * from a 4-byte boundary on). */
@@ -195,6 +192,9 @@ static int stub_front(struct loader_site *s, const struct bootmenu_entry *x,
 	return 1;
 }
 
+/* The image's initramfs: the module stub, padded to 4 bytes, then a
+ * plain cpio with this host's earlyfs-init as /init and the manifest
+ * (the later archive's /init replaces the stub's). */
 static int initrd(struct loader_site *s, const struct bootmenu_entry *x,
 		  const char *manifest, size_t mlen, char **ret,
 		  size_t *ret_len, struct err *e)
@@ -231,16 +231,24 @@ static int initrd(struct loader_site *s, const struct bootmenu_entry *x,
 	return r < 0 ? r : 0;
 }
 
-static int run_tool(char *const argv[], struct err *e)
+int loader_tool(char *const argv[], struct err *e)
 {
+	static const char *const pkg[][2] = {
+		{ "objcopy", "binutils" },
+		{ "cert-to-efi-sig-list", "efitools" },
+		{ "sign-efi-sig-list", "efitools" },
+	};
+	const char *from = "sbsigntool";	/* sbsign, sbverify */
 	char why[512] = "";
+	size_t i;
 	int r = run_cmd(argv, why, sizeof(why));
 
+	for (i = 0; i < sizeof(pkg) / sizeof(pkg[0]); i++)
+		if (!strcmp(argv[0], pkg[i][0]))
+			from = pkg[i][1];
 	if (r < 0)
 		return err_setr(e, r, EXIT_FAILED, "cannot run %s: %s (install "
-				"%s)", argv[0], strerror(-r),
-				strcmp(argv[0], "objcopy") ? "sbsigntool" :
-				"binutils");
+				"%s)", argv[0], strerror(-r), from);
 	if (r > 0)
 		return err_set(e, EXIT_FAILED, "%s failed: %s", argv[0],
 			       why[0] ? why : "no message");
@@ -254,10 +262,9 @@ static int sign(const char *key, const char *cert, const char *in,
 			 (char *)cert, "--output", (char *)outp, (char *)in,
 			 NULL };
 
-	return run_tool(argv, e);
+	return loader_tool(argv, e);
 }
 
-/* One signed image for x in dir/name.efi. */
 /* x's image in dir/name.efi, signed: its initramfs the module stub and
  * the manifest (initrd()), or given (ird_given, il_given). */
 static int build(struct loader_site *s, const struct bootmenu_entry *x,
@@ -324,7 +331,7 @@ static int build(struct loader_site *s, const struct bootmenu_entry *x,
 		argv[a++] = LOADER_UKI_STUB;
 		argv[a++] = p_un;
 		argv[a] = NULL;
-		r = run_tool(argv, e);
+		r = loader_tool(argv, e);
 	}
 	free(kernel);
 	free(ird);
@@ -504,7 +511,7 @@ static int seal(struct loader_site *s, const char *key, const char *cert,
 	const struct bootmenu_entry *x[IMGS] = { NULL, NULL, NULL };
 	unsigned gen[IMGS] = { 0, 0, 0 };
 	unsigned long long size[IMGS];
-	char dir[] = "/tmp/earlyfs-seal.XXXXXX", p[4200], at[128], file[64];
+	char dir[4200], p[4300], at[128], file[64];
 	size_t i, entries = 0, ignore;
 	int r, n;
 
@@ -536,9 +543,9 @@ static int seal(struct loader_site *s, const char *key, const char *cert,
 			    "no rescue entry, or the partition no generation");
 	if (r < 0)
 		return r;
-	if (!mkdtemp(dir))
-		return err_setr(e, -errno, EXIT_FAILED, "mkdtemp: %s",
-				strerror(errno));
+	if ((r = mounts_scratch("earlyfs-seal", dir, sizeof(dir))) < 0)
+		return err_setr(e, r, EXIT_FAILED, "cannot make a directory in "
+				"$TMPDIR or /tmp: %s", strerror(-r));
 	/* everything made and signed before the ESP is touched */
 	snprintf(p, sizeof(p), "%s/sd-boot.efi", dir);
 	r = sign(key, cert, SDBOOT_EFI, p, e);
@@ -789,8 +796,7 @@ int loader_export_image(struct loader_site *s, const char *cpio,
 	static struct bootmenu m;
 	static struct bootmenu_entry x;
 	struct archive a = { NULL, 1, false, 0 };
-	char *bytes = NULL, k[4096], c[4096], dir[] = "/tmp/earlyfs-export.XXXXXX",
-	     p[4200];
+	char *bytes = NULL, k[4096], c[4096], dir[4200], p[4300];
 	size_t len = 0, i;
 	bool with_stub;
 	int r, fd, alone;
@@ -868,10 +874,10 @@ int loader_export_image(struct loader_site *s, const char *cpio,
 			"stub" : "", len / 1024, x.version, x.options);
 		return 0;
 	}
-	if (!mkdtemp(dir)) {
+	if ((r = mounts_scratch("earlyfs-export", dir, sizeof(dir))) < 0) {
 		free(bytes);
-		return err_setr(e, -errno, EXIT_FAILED, "mkdtemp: %s",
-				strerror(errno));
+		return err_setr(e, r, EXIT_FAILED, "cannot make a directory in "
+				"$TMPDIR or /tmp: %s", strerror(-r));
 	}
 	r = build(s, &x, NULL, 0, bytes, len, key, cert, dir, "export", e);
 	free(bytes);
